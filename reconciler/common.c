@@ -1,0 +1,462 @@
+/* common.c: see common.h. */
+#define _GNU_SOURCE
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void rc_err_clear(struct rc_err *e)
+{
+	if (e) {
+		e->code = 0;
+		e->msg[0] = '\0';
+	}
+}
+
+int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!e)
+		return code;
+	e->code = code;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int rc_err_prefix(struct rc_err *e, const char *fmt, ...)
+{
+	char pre[256], old[RC_ERR_MSG_LEN];
+	va_list ap;
+
+	if (!e)
+		return RC_ERR;
+	va_start(ap, fmt);
+	vsnprintf(pre, sizeof(pre), fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof(old));
+	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	return e->code ? e->code : RC_ERR;
+}
+
+const char *rc_code_name(int code)
+{
+	switch (code) {
+	case RC_OK: return "ok";
+	case RC_EINVAL: return "invalid input";
+	case RC_ENOMEM: return "out of memory";
+	case RC_EIO: return "i/o error";
+	case RC_EHTTP: return "http error";
+	case RC_ESTALE: return "stale plan";
+	case RC_ELOCKED: return "locked";
+	case RC_EPARSE: return "parse error";
+	case RC_EVENDOR: return "vendor error";
+	case RC_ENOTFOUND: return "not found";
+	case RC_EREFUSED: return "refused";
+	case RC_EAUTH: return "authentication failed";
+	default: return "error";
+	}
+}
+
+static void oom(void)
+{
+	fputs("reconcile: out of memory\n", stderr);
+	abort();
+}
+
+void *rc_malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *rc_calloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *rc_realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (!q)
+		oom();
+	return q;
+}
+
+char *rc_strdup(const char *s)
+{
+	return s ? rc_strndup(s, strlen(s)) : NULL;
+}
+
+char *rc_strndup(const char *s, size_t n)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = rc_malloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *rc_sprintf(const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return s;
+}
+
+void rc_free_secret(char *s)
+{
+	if (!s)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* ---- arena ---- */
+struct rc_arena_chunk {
+	struct rc_arena_chunk *next;
+	size_t cap;
+	unsigned char data[];
+};
+
+#define ARENA_CHUNK (64 * 1024)
+
+void rc_arena_init(struct rc_arena *a)
+{
+	memset(a, 0, sizeof(*a));
+}
+
+void *rc_arena_alloc(struct rc_arena *a, size_t n)
+{
+	struct rc_arena_chunk *c;
+	size_t need = (n + 7) & ~(size_t)7;
+	void *p;
+
+	if (!a->head || a->used + need > a->cap) {
+		size_t cap = need > ARENA_CHUNK ? need : ARENA_CHUNK;
+
+		c = rc_malloc(sizeof(*c) + cap);
+		c->next = a->head;
+		c->cap = cap;
+		a->head = c;
+		a->used = 0;
+		a->cap = cap;
+	}
+	p = a->head->data + a->used;
+	a->used += need;
+	memset(p, 0, need);
+	return p;
+}
+
+char *rc_arena_strndup(struct rc_arena *a, const char *s, size_t n)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = rc_arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *rc_arena_strdup(struct rc_arena *a, const char *s)
+{
+	return s ? rc_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+void rc_arena_free(struct rc_arena *a)
+{
+	struct rc_arena_chunk *c = a->head, *n;
+
+	while (c) {
+		n = c->next;
+		explicit_bzero(c->data, c->cap); /* snapshots hold gate codes */
+		free(c);
+		c = n;
+	}
+	rc_arena_init(a);
+}
+
+/* ---- buffer ---- */
+void rc_buf_init(struct rc_buf *b)
+{
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+static void buf_grow(struct rc_buf *b, size_t extra)
+{
+	size_t need = b->len + extra + 1;
+
+	if (need <= b->cap)
+		return;
+	b->cap = b->cap ? b->cap : 256;
+	while (b->cap < need)
+		b->cap *= 2;
+	b->p = rc_realloc(b->p, b->cap);
+}
+
+void rc_buf_add(struct rc_buf *b, const void *d, size_t n)
+{
+	buf_grow(b, n);
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void rc_buf_puts(struct rc_buf *b, const char *s)
+{
+	rc_buf_add(b, s, strlen(s));
+}
+
+void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap)
+{
+	va_list cp;
+	int n;
+
+	va_copy(cp, ap);
+	n = vsnprintf(NULL, 0, fmt, cp);
+	va_end(cp);
+	if (n < 0)
+		return;
+	buf_grow(b, (size_t)n);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	b->len += (size_t)n;
+}
+
+void rc_buf_printf(struct rc_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rc_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+char *rc_buf_steal(struct rc_buf *b)
+{
+	char *p = b->p ? b->p : rc_strdup("");
+
+	rc_buf_init(b);
+	return p;
+}
+
+void rc_buf_free(struct rc_buf *b)
+{
+	free(b->p);
+	rc_buf_init(b);
+}
+
+/* ---- map ---- */
+uint64_t rc_hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+void rc_map_init(struct rc_map *m)
+{
+	memset(m, 0, sizeof(*m));
+}
+
+static void map_rehash(struct rc_map *m, size_t cap)
+{
+	struct rc_map old = *m;
+	size_t i;
+
+	m->keys = rc_calloc(cap, sizeof(*m->keys));
+	m->vals = rc_calloc(cap, sizeof(*m->vals));
+	m->cap = cap;
+	m->n = 0;
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i])
+			rc_map_put(m, old.keys[i], old.vals[i]);
+	free(old.keys);
+	free(old.vals);
+}
+
+void rc_map_put(struct rc_map *m, const char *key, size_t val)
+{
+	size_t i;
+
+	if ((m->n + 1) * 2 > m->cap)
+		map_rehash(m, m->cap ? m->cap * 2 : 64);
+	i = rc_hash_str(key) & (m->cap - 1);
+	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->n++;
+	}
+	m->vals[i] = val;
+}
+
+bool rc_map_get(const struct rc_map *m, const char *key, size_t *val)
+{
+	size_t i;
+
+	if (!m->cap || !key)
+		return false;
+	i = rc_hash_str(key) & (m->cap - 1);
+	while (m->keys[i]) {
+		if (strcmp(m->keys[i], key) == 0) {
+			if (val)
+				*val = m->vals[i];
+			return true;
+		}
+		i = (i + 1) & (m->cap - 1);
+	}
+	return false;
+}
+
+void rc_map_free(struct rc_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+	rc_map_init(m);
+}
+
+/* ---- misc ---- */
+bool rc_streq(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+int rc_read_file(const char *path, char **out, size_t *len, struct rc_err *err)
+{
+	struct rc_buf b;
+	char tmp[65536];
+	size_t n;
+	FILE *f;
+
+	*out = NULL;
+	f = fopen(path, "rb");
+	if (!f)
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	rc_buf_init(&b);
+	rc_buf_add(&b, "", 0);
+	for (;;) {
+		n = fread(tmp, 1, sizeof(tmp), f);
+		if (n > 0)
+			rc_buf_add(&b, tmp, n);
+		if (n < sizeof(tmp))
+			break;
+	}
+	if (ferror(f)) {
+		fclose(f);
+		rc_buf_free(&b);
+		return rc_errf(err, RC_EIO, "%s: read error", path);
+	}
+	fclose(f);
+	if (len)
+		*len = b.len;
+	*out = rc_buf_steal(&b);
+	return RC_OK;
+}
+
+int rc_write_file(const char *path, const void *data, size_t len,
+		  struct rc_err *err)
+{
+	char *tmp = rc_sprintf("%s.tmp.%d", path, (int)getpid());
+	int fd, rc = RC_OK;
+	ssize_t w;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	w = write(fd, data, len);
+	if (w < 0 || (size_t)w != len || fsync(fd) != 0) {
+		rc = rc_errf(err, RC_EIO, "%s: write failed: %s", path,
+			     strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+out:
+	free(tmp);
+	return rc;
+}
+
+void rc_now_iso(char *buf, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+}
+
+double rc_now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+bool rc_ct_equal(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
+}
+
+void rc_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hx[in[i] >> 4];
+		out[2 * i + 1] = hx[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}

@@ -1,0 +1,118 @@
+/*
+ * common.h: error reporting, arenas, growable buffers and a string map
+ * shared by every module of reconcile.
+ *
+ * Conventions (see README "Code style"):
+ *  - functions return an int: 0 (RC_OK) on success, a negative RC_E* code
+ *    on failure, with details written to a caller-supplied struct rc_err;
+ *  - ownership words follow jansson: "new" (caller frees), "borrowed"
+ *    (owned elsewhere, valid while the owner lives), "stolen" (the callee
+ *    takes ownership).
+ */
+#ifndef RC_COMMON_H
+#define RC_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rc_code {
+	RC_OK = 0,
+	RC_ERR = -1,       /* generic failure */
+	RC_EINVAL = -2,    /* bad input (spec, snapshot, arguments) */
+	RC_ENOMEM = -3,
+	RC_EIO = -4,       /* file or LMDB failure */
+	RC_EHTTP = -5,     /* transport failure or unexpected HTTP status */
+	RC_ESTALE = -6,    /* saved plan no longer matches */
+	RC_ELOCKED = -7,   /* another apply holds the state directory */
+	RC_EPARSE = -8,    /* malformed JSON from a peer or a file */
+	RC_EVENDOR = -9,   /* the vendor refused an operation */
+	RC_ENOTFOUND = -10,
+	RC_EREFUSED = -11, /* a safety rule (R10) refused the work */
+	RC_EAUTH = -12     /* credentials rejected */
+};
+
+#define RC_ERR_MSG_LEN 512
+
+/* Error detail: the first error written wins unless rc_err_clear is called. */
+struct rc_err {
+	int code;
+	char msg[RC_ERR_MSG_LEN];
+};
+
+void rc_err_clear(struct rc_err *e);
+/* Format a message into e (if e is not NULL) and return code. */
+int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefix the existing message with "prefix: ". Returns e->code. */
+int rc_err_prefix(struct rc_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *rc_code_name(int code);
+
+/* Allocation wrappers: abort on out-of-memory (a controller that cannot
+ * allocate a few bytes cannot do anything safe either). */
+void *rc_malloc(size_t n);
+void *rc_calloc(size_t n, size_t sz);
+void *rc_realloc(void *p, size_t n);
+char *rc_strdup(const char *s);          /* new; NULL in, NULL out */
+char *rc_strndup(const char *s, size_t n);
+char *rc_sprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Overwrite then free a secret string. */
+void rc_free_secret(char *s);
+
+/* ---- arena: many small strings freed at once ---- */
+struct rc_arena_chunk;
+struct rc_arena {
+	struct rc_arena_chunk *head;
+	size_t used, cap;
+};
+void rc_arena_init(struct rc_arena *a);
+void *rc_arena_alloc(struct rc_arena *a, size_t n);     /* zeroed, 8-aligned */
+char *rc_arena_strdup(struct rc_arena *a, const char *s); /* NULL in, NULL out */
+char *rc_arena_strndup(struct rc_arena *a, const char *s, size_t n);
+void rc_arena_free(struct rc_arena *a);  /* wipes then frees every chunk */
+
+/* ---- growable byte buffer, always NUL-terminated ---- */
+struct rc_buf {
+	char *p;
+	size_t len, cap;
+};
+void rc_buf_init(struct rc_buf *b);
+void rc_buf_add(struct rc_buf *b, const void *d, size_t n);
+void rc_buf_puts(struct rc_buf *b, const char *s);
+void rc_buf_printf(struct rc_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap);
+char *rc_buf_steal(struct rc_buf *b);  /* new; buffer is reset */
+void rc_buf_free(struct rc_buf *b);
+
+/* ---- string -> size_t map (open addressing; keys borrowed) ---- */
+struct rc_map {
+	const char **keys;
+	size_t *vals;
+	size_t n, cap;
+};
+void rc_map_init(struct rc_map *m);
+/* Insert or replace. The key is borrowed: it must outlive the map. */
+void rc_map_put(struct rc_map *m, const char *key, size_t val);
+/* Returns true and sets *val when found. */
+bool rc_map_get(const struct rc_map *m, const char *key, size_t *val);
+void rc_map_free(struct rc_map *m);
+
+/* ---- misc ---- */
+uint64_t rc_hash_str(const char *s);
+bool rc_streq(const char *a, const char *b);  /* NULL-safe */
+/* Read a whole file: new buffer, NUL-terminated; *len may be NULL. */
+int rc_read_file(const char *path, char **out, size_t *len, struct rc_err *err);
+/* Write atomically (temp file + rename), mode 0600. */
+int rc_write_file(const char *path, const void *data, size_t len,
+		  struct rc_err *err);
+/* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 32 bytes). */
+void rc_now_iso(char *buf, size_t n);
+double rc_now_mono(void);
+/* Constant-time comparison. */
+bool rc_ct_equal(const void *a, const void *b, size_t n);
+void rc_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * store.h: the LMDB state of reconcile.
+ *
+ * One LMDB environment per state directory, with named databases:
+ *   observed  "<site>\0<vendor unit name>"  -> observed unit (JSON, no codes:
+ *                                             only keyed hashes)
+ *   pmslast   "<site>\0<rental id>"          -> last PMS rental record the
+ *                                             engine converged to (R4, OT5, PT7)
+ *   journal   "<site>\0<seq: 8 bytes BE>"    -> journal entry (JSON)
+ *   meta      "gen\0<site>"                  -> u64 generation (8 bytes BE)
+ *             "site\0<site>"                 -> site meta (JSON: facility id,
+ *                                             last successful sync, counts)
+ *   events    "<event id>"                   -> webhook event (serve)
+ *
+ * Writes for one site go in one write transaction (batch); the journal is
+ * committed around each vendor call. Next to data.mdb the directory holds
+ *   hash.key   32 random bytes (0600): key of the code hashes (R6)
+ *   apply.lock flock()ed by the process that applies
+ */
+#ifndef RC_STORE_H
+#define RC_STORE_H
+
+#include "../reconciler/common.h"
+#include "../reconciler/model.h"
+
+struct store;
+struct store_txn;
+
+#define STORE_MAPSIZE_DEFAULT (8ULL << 30)
+
+/* Open (creating the directory and files as needed). *out is new. */
+int store_open(struct store **out, const char *dir, struct rc_err *err);
+void store_close(struct store *s);
+/* Take the per-directory apply lock without waiting. Fails with RC_ELOCKED
+ * and a message naming the holder's pid when another process holds it. */
+int store_lock(struct store *s, struct rc_err *err);
+void store_unlock(struct store *s);
+
+/* Keyed hash (HMAC-SHA256 with hash.key) of a secret, bound to a site:
+ * HMAC(key, site || 0x00 || secret). */
+void store_secret_hash(const struct store *s, const char *site,
+		       const char *secret, unsigned char out[RC_HASH_LEN]);
+/* HMAC of arbitrary bytes with hash.key (plan staleness fingerprints). */
+void store_hmac(const struct store *s, const void *data, size_t len,
+		unsigned char out[RC_HASH_LEN]);
+
+int store_txn_begin(struct store *s, bool write, struct store_txn **out,
+		    struct rc_err *err);
+int store_txn_commit(struct store_txn *t, struct rc_err *err);
+void store_txn_abort(struct store_txn *t);
+
+/* ---- observed vendor state ---- */
+/* Load every unit of a site into out (which must be obs_site_init'ed).
+ * Returns RC_ENOTFOUND when nothing was ever stored for the site. */
+int store_observed_load(struct store_txn *t, const char *site,
+			struct obs_site *out, struct rc_err *err);
+/* Replace the site's whole observed state (deletes units not in o). */
+int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
+			    struct rc_err *err);
+/* Insert or replace one unit. */
+int store_observed_put_unit(struct store_txn *t, const char *site,
+			    const struct obs_unit *u, struct rc_err *err);
+
+/* ---- last PMS state per rental (edges: R4, OT5, PT7) ---- */
+struct store_pms_rec {
+	char rental_id[64];
+	bool overdue;          /* PMS overdue at last convergence */
+	bool overlocked;       /* overlock flag at last convergence */
+	char synced[40];       /* PTI: pti_synced value the engine last wrote */
+	unsigned char code_hash[RC_HASH_LEN]; /* last code pushed (hash) */
+	bool has_code;
+};
+/* RC_ENOTFOUND when absent. */
+int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
+		  struct store_pms_rec *out, struct rc_err *err);
+int store_pms_put(struct store_txn *t, const char *site,
+		  const struct store_pms_rec *r, struct rc_err *err);
+int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
+		  struct rc_err *err);
+/* Number of rental records stored for the site (R10 "units existed before"). */
+int store_pms_count(struct store_txn *t, const char *site, size_t *out,
+		    struct rc_err *err);
+
+/* ---- generation per site: bumped by every apply that changes the site ---- */
+int store_generation(struct store_txn *t, const char *site, uint64_t *out,
+		     struct rc_err *err);
+int store_generation_bump(struct store_txn *t, const char *site,
+			  uint64_t *out, struct rc_err *err);
+
+/* ---- site meta ---- */
+struct store_site_meta {
+	char facility_id[64];     /* resolved vendor facility id */
+	char last_sync[40];       /* ISO time of the last successful apply */
+	char last_attempt[40];
+	char last_error[256];     /* never holds a secret */
+};
+int store_site_meta_get(struct store_txn *t, const char *site,
+			struct store_site_meta *out, struct rc_err *err);
+int store_site_meta_put(struct store_txn *t, const char *site,
+			const struct store_site_meta *m, struct rc_err *err);
+
+/* ---- journal ---- */
+enum journal_state {
+	JOURNAL_INTENT = 1,    /* written before the call */
+	JOURNAL_OK,            /* call succeeded */
+	JOURNAL_FAILED,        /* call failed; vendor unchanged as far as known */
+	JOURNAL_UNKNOWN,       /* outcome unknown (timeout, crash): in doubt */
+	JOURNAL_RESOLVED       /* an in-doubt entry settled by a later refresh */
+};
+
+struct journal_entry {
+	uint64_t seq;
+	enum journal_state state;
+	char op[32];           /* operation kind, e.g. "tenant.create" */
+	char unit[64];         /* vendor unit name (may be empty) */
+	char rental_id[64];
+	char user_id[64];
+	char vendor_id[64];    /* id the vendor returned, if any */
+	char plan_id[40];
+	char time[40];         /* ISO time of the last state change */
+	char error[256];       /* last error (never a secret) */
+	char detail[256];      /* short human description, never a secret */
+};
+
+/* Write an intent (state JOURNAL_INTENT, seq assigned) and commit it in its
+ * own durable transaction before the vendor call is made. */
+int store_journal_intent(struct store *s, const char *site,
+			 struct journal_entry *e, struct rc_err *err);
+/* Record the outcome of e (state, error, vendor_id), committed at once. */
+int store_journal_result(struct store *s, const char *site,
+			 const struct journal_entry *e, struct rc_err *err);
+/* Update an entry inside a caller's transaction (e.g. RESOLVED). */
+int store_journal_put(struct store_txn *t, const char *site,
+		      const struct journal_entry *e, struct rc_err *err);
+/* Visit entries of a site in seq order; only_open visits INTENT and UNKNOWN
+ * entries. The callback returns non-zero to stop (returned as is). */
+typedef int (*store_journal_cb)(const struct journal_entry *e, void *payload);
+int store_journal_each(struct store_txn *t, const char *site, bool only_open,
+		       store_journal_cb cb, void *payload, struct rc_err *err);
+
+/* ---- webhook events (serve) ---- */
+/* Returns RC_OK when stored, 1 when an event with this id already exists. */
+int store_event_put(struct store *s, const char *id, const char *json,
+		    struct rc_err *err);
+
+#endif
