@@ -1,3 +1,53 @@
-/* main.c: placeholder entry point, replaced by the CLI. */
+/* main.c: command dispatch and top-level usage. */
 #include <stdio.h>
-int main(void) { puts("reconcile " RECONCILE_VERSION); return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static const char usage[] =
+"Usage: reconcile [--version] [--help] <command> [options]\n"
+"\n"
+"Keeps the access-control systems of self-storage facilities (OpenTech\n"
+"Alliance, PTI StorLogix, OpenApp) in line with the property-management\n"
+"system (Storeganise): compute the desired state, diff it against the\n"
+"observed state, preview and apply the minimal operations.\n"
+"\n"
+"Commands:\n"
+"  plan      Show what apply would change (refreshes vendor state first)\n"
+"  apply     Make the vendors match the PMS (asks first, or runs a saved plan)\n"
+"  validate  Check a spec file\n"
+"  demo      Run plan/apply/plan against the bundled simulators\n"
+"\n"
+"Run 'reconcile <command> --help' for a command's options.\n"
+"\n"
+"Exit codes: 0 success (no changes), 1 error, 2 changes present\n"
+"(plan --detailed-exitcode).\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return EXIT_ERROR;
+	}
+	cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+		printf("reconcile %s\n", RECONCILE_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "plan"))
+		return cmd_plan(argc - 1, argv + 1);
+	if (!strcmp(cmd, "apply"))
+		return cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "validate"))
+		return cmd_validate(argc - 1, argv + 1);
+	if (!strcmp(cmd, "demo"))
+		return cmd_demo(argc - 1, argv + 1);
+	fprintf(stderr, "reconcile: unknown command \"%s\"\n\n%s", cmd, usage);
+	return EXIT_ERROR;
+}

@@ -1,0 +1,64 @@
+/*
+ * http.h: the HTTP client every provider uses (libcurl).
+ *
+ * One struct http_client per provider instance keeps one connection pool
+ * (keep-alive across calls). http_do() performs one request, with retries
+ * where they are safe: 429 (waiting out Retry-After, capped) always, since
+ * the server did not act; 5xx and transport errors only for requests the
+ * caller marks idempotent. Errors name the method and the URL without its
+ * query string, never a header or a body.
+ */
+#ifndef RC_HTTP_H
+#define RC_HTTP_H
+
+#include "../reconciler/common.h"
+
+struct http_client;
+
+struct http_req {
+	const char *method;          /* "GET", "POST", "PUT", "DELETE" */
+	const char *url;
+	const char *const *headers;  /* NULL-terminated "Name: value" list */
+	const char *body;            /* may be NULL */
+	size_t body_len;
+	bool idempotent;             /* retry 5xx / transport errors */
+	long timeout_ms;             /* 0 = client default */
+};
+
+struct http_resp {
+	long status;                 /* 0 when no response arrived */
+	struct rc_buf body;
+	double retry_after;          /* seconds from Retry-After, or -1 */
+	unsigned attempts;
+	bool timed_out;              /* the last attempt timed out */
+};
+
+struct http_opts {
+	long timeout_ms;             /* default 15000 */
+	unsigned max_attempts;       /* default 3 */
+	double max_retry_after;      /* cap on one Retry-After wait, default 30 s */
+	double backoff_base;         /* first backoff, default 0.5 s */
+};
+
+/* New client. opts may be NULL for defaults. */
+int http_client_new(struct http_client **out, const struct http_opts *opts,
+		    struct rc_err *err);
+void http_client_free(struct http_client *c);
+
+/* Perform req. On RC_OK, resp->status holds the final HTTP status (the
+ * caller judges 4xx/5xx). Fails with RC_EHTTP only when no HTTP answer
+ * could be had. resp must be initialised with http_resp_init and released
+ * with http_resp_free. */
+int http_do(struct http_client *c, const struct http_req *req,
+	    struct http_resp *resp, struct rc_err *err);
+void http_resp_init(struct http_resp *r);
+void http_resp_free(struct http_resp *r);
+
+/* URL-encode s (new string). */
+char *http_escape(const char *s);
+/* The URL without query string, for messages (new string). */
+char *http_url_for_log(const char *url);
+/* Total requests performed by this process (metrics, tests). */
+unsigned long http_requests_total(void);
+
+#endif

@@ -1,0 +1,14 @@
+/* provider.c: the table of vendor providers. */
+#include "provider.h"
+
+extern const struct provider_ops opentech_provider;
+
+const struct provider_ops *provider_for(int vendor_kind)
+{
+	switch (vendor_kind) {
+	case VENDOR_OPENTECH:
+		return &opentech_provider;
+	default:
+		return NULL;
+	}
+}

@@ -1,0 +1,57 @@
+/*
+ * storeganise.h: the PMS provider (Storeganise admin API).
+ *
+ * Reads sites, units, occupied unit rentals and their owners into a
+ * struct pms_snapshot, either over the API (Authorization: ApiKey, pages of
+ * `limit`/`offset` until a short page, include=customFields) or from a
+ * snapshot file {sites, units, unitRentals, users} in the API's own shapes.
+ * Each page is parsed, turned into compact structs and released before the
+ * next one is fetched. Only custom fields whose codes the spec names are
+ * kept. An answer that cannot be read whole fails the call (R10).
+ *
+ * Writes custom fields back with PUT of only the changed keys.
+ */
+#ifndef RC_STOREGANISE_H
+#define RC_STOREGANISE_H
+
+#include "../reconciler/model.h"
+#include "../specs/spec.h"
+
+struct sg_client;
+
+int sg_client_new(struct sg_client **out, const struct spec *spec,
+		  struct rc_err *err);
+void sg_client_free(struct sg_client *c);
+
+/* Fetch the snapshot of the given spec sites (all spec sites when n == 0)
+ * into out (pms_snapshot_init'ed by the caller; indexed on return). */
+int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
+		      const struct spec_site *const *sites, size_t n,
+		      struct pms_snapshot *out, struct rc_err *err);
+
+/* Fetch one rental and what hangs off it (unit, owner) for event-driven
+ * work; appends to out and re-indexes. RC_ENOTFOUND when it is gone. */
+int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
+		    const char *rental_id, struct pms_snapshot *out,
+		    struct rc_err *err);
+
+/* Load a snapshot file, keeping the spec's sites only. */
+int sg_load_snapshot_file(const char *path, const struct spec *spec,
+			  struct pms_snapshot *out, struct rc_err *err);
+
+/* A custom-field value to write. */
+enum sg_val_type { SG_VAL_NULL, SG_VAL_STRING, SG_VAL_BOOL };
+struct sg_field_write {
+	const char *code;
+	enum sg_val_type type;
+	const char *str;     /* SG_VAL_STRING (may be a secret: never logged) */
+	bool b;              /* SG_VAL_BOOL */
+};
+
+/* PUT {"customFields":{...}} to /v1/admin/<collection>/<id>, where
+ * collection is "unit-rentals", "users" or "units". */
+int sg_put_custom_fields(struct sg_client *c, const char *collection,
+			 const char *id, const struct sg_field_write *w,
+			 unsigned n, struct rc_err *err);
+
+#endif

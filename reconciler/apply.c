@@ -1,0 +1,447 @@
+/*
+ * apply.c: executing a plan (architecture decision 3).
+ *
+ * Per site, operations run in plan order. Before each call the journal
+ * records the intent (committed, durable); after it, the result. A call
+ * whose outcome is unknown (timeout, crash) stays "in doubt": the next
+ * plan refreshes the site and settles it from what the vendor shows, so a
+ * create is never repeated blindly. The first failure stops the site
+ * (later operations may depend on it); other sites go on. Once a site is
+ * done, one LMDB write transaction stores its observed state, the PMS
+ * records (R4 edges), its generation and its meta.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+#include "../providers/provider.h"
+
+struct apply_site {
+	struct engine *e;
+	struct site_plan *sp;
+	const struct op *ops;           /* the ops to run (fresh or saved) */
+	size_t nops;
+	char **gen;                     /* generated codes by slot (secrets) */
+	unsigned ngen;
+	struct rc_map in_use;           /* hex hashes of the site's codes */
+	struct rc_arena arena;
+};
+
+/* ------------------------------------------------------------ codes */
+
+static const char *pms_code(struct apply_site *a, const struct code_ref *r)
+{
+	const struct pms_snapshot *s = &a->e->snap;
+
+	if (r->src == CODE_PMS_RENTAL) {
+		const struct pms_rental *x = pms_find_rental(s, r->ref_id);
+
+		return x ? pms_cf_get(&x->cf, r->field) : NULL;
+	}
+	if (r->src == CODE_PMS_USER) {
+		const struct pms_user *x = pms_find_user(s, r->ref_id);
+
+		return x ? pms_cf_get(&x->cf, r->field) : NULL;
+	}
+	return NULL;
+}
+
+static void mark_in_use(struct apply_site *a, const unsigned char h[RC_HASH_LEN])
+{
+	char hex[2 * RC_HASH_LEN + 1];
+
+	rc_hex(h, RC_HASH_LEN, hex);
+	rc_map_put(&a->in_use, rc_arena_strdup(&a->arena, hex), 1);
+}
+
+static bool code_in_use(const char *code, void *payload)
+{
+	struct apply_site *a = payload;
+	unsigned char h[RC_HASH_LEN];
+	char hex[2 * RC_HASH_LEN + 1];
+
+	store_secret_hash(a->e->store, a->sp->site->name, code, h);
+	rc_hex(h, RC_HASH_LEN, hex);
+	return rc_map_get(&a->in_use, hex, NULL);
+}
+
+/* R6: every code active at the site, so that a new one is unique. */
+static void build_in_use(struct apply_site *a)
+{
+	const struct pms_snapshot *s = &a->e->snap;
+	const struct spec_fields *f = &a->sp->site->fields;
+	unsigned char h[RC_HASH_LEN];
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < a->sp->obs.nunits; i++)
+		for (k = 0; k < a->sp->obs.units[i].ntenants; k++)
+			if (a->sp->obs.units[i].tenants[k].code_known)
+				mark_in_use(a, a->sp->obs.units[i].tenants[k].code_hash);
+	for (i = 0; i < s->nrentals; i++) {
+		const char *c;
+
+		if (!rc_streq(s->rentals[i].site_id, a->sp->site->pms_site_id))
+			continue;
+		c = pms_cf_get(&s->rentals[i].cf, f->ot_access_code);
+		if (c && *c) {
+			store_secret_hash(a->e->store, a->sp->site->name, c, h);
+			mark_in_use(a, h);
+		}
+	}
+}
+
+static const char *resolve_code(const struct code_ref *r, void *payload)
+{
+	struct apply_site *a = payload;
+	struct rc_err err;
+	unsigned char h[RC_HASH_LEN];
+	char *buf;
+
+	if (r->src != CODE_GENERATED)
+		return pms_code(a, r);
+	if (r->slot >= a->ngen)
+		return NULL;
+	if (a->gen[r->slot])
+		return a->gen[r->slot];
+	buf = rc_calloc(1, 16);
+	if (code_generate(buf, a->sp->site->code_length, code_in_use, a, &err)) {
+		free(buf);
+		return NULL;
+	}
+	store_secret_hash(a->e->store, a->sp->site->name, buf, h);
+	mark_in_use(a, h);
+	a->gen[r->slot] = buf;
+	return buf;
+}
+
+/* ----------------------------------------------------------- effects */
+
+/* Keep the observed model in step with what the vendor now holds. */
+static void apply_effect(struct apply_site *a, const struct op *op,
+			 const struct op_result *res)
+{
+	struct obs_site *o = &a->sp->obs;
+	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
+	struct obs_tenant *t = NULL;
+	const char *code;
+	unsigned i;
+
+	if (!u || op->kind == OP_PMS_WRITE)
+		return;
+	for (i = 0; op->tenant_vid && i < u->ntenants; i++)
+		if (rc_streq(u->tenants[i].vendor_id, op->tenant_vid))
+			t = &u->tenants[i];
+	switch (op->kind) {
+	case OP_TENANT_CREATE:
+		t = obs_add_tenant(o, u);
+		t->vendor_id = rc_arena_strdup(&o->arena, res->vendor_id);
+		t->rental_id = rc_arena_strdup(&o->arena, op->rental_id);
+		if (u->status == VU_VACANT || u->status == VU_UNKNOWN)
+			u->status = VU_RENTED;
+		/* the create carries every field */
+		__attribute__((fallthrough));
+	case OP_TENANT_UPDATE:
+		if (!t)
+			return;
+		if (op->changed & TF_FIRST_NAME)
+			t->first_name = rc_arena_strdup(&o->arena, op->t.first_name);
+		if (op->changed & TF_LAST_NAME)
+			t->last_name = rc_arena_strdup(&o->arena, op->t.last_name);
+		if (op->changed & TF_EMAIL)
+			t->email = rc_arena_strdup(&o->arena, op->t.email);
+		if (op->changed & TF_PHONE)
+			t->phone = rc_arena_strdup(&o->arena, op->t.phone);
+		if ((op->changed & TF_ACCESS_PROFILE) && op->t.access_profile >= 0)
+			t->access_profile = op->t.access_profile;
+		if ((op->changed & TF_TIME_GROUP) && op->t.time_group >= 0)
+			t->time_group = op->t.time_group;
+		code = (op->changed & TF_CODE) ? resolve_code(&op->t.code, a) : NULL;
+		if (code) {
+			store_secret_hash(a->e->store, o->site, code, t->code_hash);
+			t->code_known = true;
+		}
+		break;
+	case OP_TENANT_REMOVE:
+		if (t) {
+			*t = u->tenants[u->ntenants - 1];
+			u->ntenants--;
+		}
+		break;
+	case OP_TENANT_ENABLE:
+		if (t)
+			t->enabled = true;
+		break;
+	case OP_UNIT_VACATE:
+		u->ntenants = 0;
+		u->status = VU_VACANT;
+		break;
+	case OP_UNIT_DISABLE:
+		u->status = VU_DELINQUENT;
+		break;
+	case OP_UNIT_ENABLE:
+		u->status = VU_RENTED;
+		break;
+	default:
+		break;
+	}
+}
+
+/* -------------------------------------------------------------- run */
+
+static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *err)
+{
+	struct sg_field_write w[OP_MAX_WRITES];
+	unsigned i;
+
+	if (!a->e->sg)
+		return rc_errf(err, RC_EINVAL,
+			       "write-back needs the PMS API: apply cannot run from --pms-snapshot");
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < op->nw; i++) {
+		w[i].code = op->w[i].field;
+		switch (op->w[i].type) {
+		case WB_CODE:
+			w[i].type = SG_VAL_STRING;
+			w[i].str = resolve_code(&op->w[i].code, a);
+			if (!w[i].str)
+				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated",
+					       op->object_id);
+			break;
+		case WB_BOOL:
+			w[i].type = SG_VAL_BOOL;
+			w[i].b = op->w[i].b;
+			break;
+		case WB_STRING:
+			w[i].type = SG_VAL_STRING;
+			w[i].str = op->w[i].str;
+			break;
+		default:
+			w[i].type = SG_VAL_NULL;
+		}
+	}
+	return sg_put_custom_fields(a->e->sg, op->collection, op->object_id, w, op->nw, err);
+}
+
+static void journal_fill(struct journal_entry *je, const struct op *op,
+			 const char *plan_id)
+{
+	memset(je, 0, sizeof(*je));
+	snprintf(je->op, sizeof(je->op), "%s", op_kind_name(op->kind));
+	snprintf(je->unit, sizeof(je->unit), "%s", op->unit ? op->unit : "");
+	snprintf(je->rental_id, sizeof(je->rental_id), "%s", op->rental_id ? op->rental_id
+				  : op->object_id ? op->object_id : "");
+	snprintf(je->user_id, sizeof(je->user_id), "%s", op->user_id ? op->user_id : "");
+	snprintf(je->vendor_id, sizeof(je->vendor_id), "%s", op->tenant_vid ? op->tenant_vid : "");
+	snprintf(je->plan_id, sizeof(je->plan_id), "%s", plan_id);
+	snprintf(je->detail, sizeof(je->detail), "%s (%s)", op->reason ? op->reason : "",
+		 op->rule ? op->rule : "");
+}
+
+static int run_op(struct apply_site *a, struct provider *prov,
+		  const struct provider_ops *po, const struct op *op,
+		  const char *plan_id, struct apply_result *res, struct rc_err *err)
+{
+	struct journal_entry je;
+	struct op_result r;
+	struct rc_err cerr;
+	int rc;
+
+	journal_fill(&je, op, plan_id);
+	rc = store_journal_intent(a->e->store, a->sp->site->name, &je, err);
+	if (rc)
+		return rc;
+	memset(&r, 0, sizeof(r));
+	rc_err_clear(&cerr);
+	if (op->kind == OP_PMS_WRITE)
+		rc = pms_write(a, op, &cerr);
+	else
+		rc = po->apply(prov, op, resolve_code, a, &r, &cerr);
+	je.state = rc ? (r.in_doubt ? JOURNAL_UNKNOWN : JOURNAL_FAILED) : JOURNAL_OK;
+	if (r.vendor_id[0])
+		snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
+	snprintf(je.error, sizeof(je.error), "%s", rc ? cerr.msg : "");
+	rc_now_iso(je.time, sizeof(je.time));
+	if (store_journal_result(a->e->store, a->sp->site->name, &je, err))
+		return err->code;
+	if (rc) {
+		if (r.in_doubt)
+			res->in_doubt++;
+		else
+			res->failed++;
+		return rc_errf(err, rc, "site %s, %s %s: %s", a->sp->site->name,
+			       op_kind_name(op->kind), op->unit ? op->unit : "", cerr.msg);
+	}
+	res->ok++;
+	apply_effect(a, op, &r);
+	return RC_OK;
+}
+
+/* One write transaction: observed state, PMS records, generation, meta. */
+static int commit_site(struct apply_site *a, bool complete, const char *error,
+		       struct rc_err *err)
+{
+	struct site_plan *sp = a->sp;
+	struct store_site_meta meta;
+	struct store_txn *t = NULL;
+	struct journal_entry je;
+	uint64_t gen;
+	size_t i;
+	int rc;
+
+	rc = store_txn_begin(a->e->store, true, &t, err);
+	if (rc)
+		return rc;
+	rc = store_observed_put_site(t, &sp->obs, err);
+	for (i = 0; !rc && complete && i < sp->nrecs; i++)
+		rc = store_pms_put(t, sp->site->name, &sp->recs[i], err);
+	if (!rc && a->nops)
+		rc = store_generation_bump(t, sp->site->name, &gen, err);
+	if (!rc && store_site_meta_get(t, sp->site->name, &meta, err))
+		memset(&meta, 0, sizeof(meta));
+	rc_err_clear(err);
+	if (!rc) {
+		if (sp->obs.facility_id)
+			snprintf(meta.facility_id, sizeof(meta.facility_id), "%s", sp->obs.facility_id);
+		rc_now_iso(meta.last_attempt, sizeof(meta.last_attempt));
+		if (complete)
+			memcpy(meta.last_sync, meta.last_attempt, sizeof(meta.last_sync));
+		snprintf(meta.last_error, sizeof(meta.last_error), "%s", error ? error : "");
+		rc = store_site_meta_put(t, sp->site->name, &meta, err);
+	}
+	for (i = 0; !rc && complete && i < sp->nresolved; i++) {
+		memset(&je, 0, sizeof(je));
+		je.seq = sp->resolved[i];
+		je.state = JOURNAL_RESOLVED;
+		snprintf(je.op, sizeof(je.op), "settled");
+		rc_now_iso(je.time, sizeof(je.time));
+		snprintf(je.detail, sizeof(je.detail), "settled by refresh before plan");
+		rc = store_journal_put(t, sp->site->name, &je, err);
+	}
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t, err);
+}
+
+static int apply_site(struct engine *e, struct site_plan *sp, const struct op *ops,
+		      size_t nops, const char *plan_id, struct apply_result *res,
+		      struct rc_err *err)
+{
+	const struct provider_ops *po = provider_for(sp->site->vendor);
+	struct provider *prov = NULL;
+	struct apply_site a;
+	struct rc_err cerr;
+	size_t i;
+	int rc = RC_OK, crc;
+
+	memset(&a, 0, sizeof(a));
+	a.e = e;
+	a.sp = sp;
+	a.ops = ops;
+	a.nops = nops;
+	a.ngen = sp->ngen;
+	a.gen = rc_calloc(sp->ngen + 1, sizeof(char *));
+	rc_map_init(&a.in_use);
+	rc_arena_init(&a.arena);
+	build_in_use(&a);
+	if (nops && po)
+		rc = po->open(&prov, sp->site, sp->pms_site, err);
+	for (i = 0; !rc && i < nops; i++) {
+		if (e->progress)
+			fprintf(stderr, "reconcile: site %s: %zu/%zu %s %s\n", sp->site->name,
+				i + 1, nops, op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "");
+		rc = run_op(&a, prov, po, &ops[i], plan_id, res, err);
+		if (rc)
+			res->skipped += (unsigned)(nops - i - 1);
+	}
+	if (prov)
+		po->close(prov);
+	rc_err_clear(&cerr);
+	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
+	if (crc && !rc)
+		rc = rc_errf(err, crc, "%s", cerr.msg);
+	for (i = 0; i < a.ngen; i++)
+		rc_free_secret(a.gen[i]);
+	free(a.gen);
+	rc_map_free(&a.in_use);
+	rc_arena_free(&a.arena);
+	return rc;
+}
+
+/* A saved plan's site must match the fresh one exactly (decision 2). */
+static int check_fresh(const struct site_plan *saved, const struct site_plan *fresh,
+		       struct rc_err *err)
+{
+	if (saved->generation != fresh->generation)
+		return rc_errf(err, RC_ESTALE,
+			       "saved plan is stale for site %s: the state changed since it was made "
+			       "(generation %llu, now %llu); run reconcile plan again",
+			       fresh->site->name, (unsigned long long)saved->generation,
+			       (unsigned long long)fresh->generation);
+	if (strcmp(saved->pms_fp, fresh->pms_fp) != 0)
+		return rc_errf(err, RC_ESTALE,
+			       "saved plan is stale for site %s: the PMS changed since it was made; run reconcile plan again",
+			       fresh->site->name);
+	if (strcmp(saved->obs_fp, fresh->obs_fp) != 0)
+		return rc_errf(err, RC_ESTALE,
+			       "saved plan is stale for site %s: the vendor's state changed since it was made; run reconcile plan again",
+			       fresh->site->name);
+	return RC_OK;
+}
+
+static const struct site_plan *saved_site(const struct plan *saved, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < saved->nsites; i++)
+		if (!strcmp(saved->sites[i].site->name, name))
+			return &saved->sites[i];
+	return NULL;
+}
+
+int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
+		 struct apply_result *res, struct rc_err *err)
+{
+	struct rc_err serr;
+	size_t i;
+	int first = RC_OK, rc;
+
+	memset(res, 0, sizeof(*res));
+	for (i = 0; i < p->nsites; i++) {
+		struct site_plan *sp = &p->sites[i];
+		const struct site_plan *sv = ao->saved ? saved_site(ao->saved, sp->site->name) : NULL;
+		const struct op *ops = sv ? sv->ops : sp->ops;
+		size_t nops = sv ? sv->nops : sp->nops;
+
+		rc_err_clear(&serr);
+		if (ao->saved && !sv)
+			continue;
+		if (sp->failed) {
+			rc = rc_errf(&serr, RC_ERR, "site %s: %s", sp->site->name, sp->fail_msg);
+		} else if (sv && check_fresh(sv, sp, &serr)) {
+			rc = serr.code;
+		} else if (sp->destructive > sp->limit_destructive && !ao->allow_destructive) {
+			rc = rc_errf(&serr, RC_EREFUSED,
+				     "site %s: the plan would vacate %u of %u managed units, more than the limit of %u "
+				     "(max_destructive); check the PMS, then re-run with --allow-destructive if it is right (R10)",
+				     sp->site->name, sp->destructive, sp->managed, sp->limit_destructive);
+		} else {
+			rc = apply_site(e, sp, ops, nops, ao->saved ? ao->saved->id : p->id, res, &serr);
+		}
+		if (rc) {
+			res->sites_failed++;
+			fprintf(stderr, "reconcile: error: %s\n", serr.msg);
+			if (!first) {
+				first = rc;
+				*err = serr;
+			}
+		}
+	}
+	return first;
+}

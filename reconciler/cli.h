@@ -1,0 +1,24 @@
+/* cli.h: the reconcile commands (one function per command). */
+#ifndef RC_CLI_H
+#define RC_CLI_H
+
+#include <stdbool.h>
+
+/* Stable exit codes (README "Exit codes"). */
+enum {
+	EXIT_OK = 0,          /* success, no changes */
+	EXIT_ERROR = 1,       /* error (also bad usage) */
+	EXIT_CHANGES = 2      /* with --detailed-exitcode: changes / findings */
+};
+
+int cmd_plan(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Colour on stdout: a tty, NO_COLOR unset, TERM not "dumb". */
+bool cli_color(int fd, bool no_color_flag);
+/* Print "reconcile: error: msg" (+ hint) on stderr. Returns EXIT_ERROR. */
+int cli_error(const char *msg, const char *hint);
+
+#endif

@@ -1,0 +1,418 @@
+/* cli_plan.c: reconcile plan, apply and validate. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "engine.h"
+
+static const char plan_usage[] =
+"Usage: reconcile plan -c SPEC [options]\n"
+"\n"
+"Reads the PMS and each site's vendor, and shows the operations that would\n"
+"bring the vendor in line with the PMS. Changes nothing.\n"
+"\n"
+"Options:\n"
+"  -c, --config SPEC        the spec file (required)\n"
+"  -s, --site NAME          only this site (repeatable)\n"
+"      --json               print the plan as JSON (format_version 1.0)\n"
+"  -o, --out FILE           save the plan for 'reconcile apply FILE'\n"
+"      --detailed-exitcode  exit 0 = no changes, 1 = error, 2 = changes\n"
+"      --refresh=false      plan from the cached vendor state (faster; may be\n"
+"                           out of date)\n"
+"      --pms-snapshot FILE  read the PMS from a snapshot file\n"
+"                           {sites, units, unitRentals, users} instead of the API\n"
+"      --no-color          no colour even on a terminal (NO_COLOR works too)\n"
+"  -h, --help               this text\n"
+"\n"
+"Gate codes never appear in the output: they show as (sensitive value).\n";
+
+static const char apply_usage[] =
+"Usage: reconcile apply -c SPEC [PLANFILE] [options]\n"
+"\n"
+"Without PLANFILE: plans, shows the plan and asks for confirmation (on a\n"
+"terminal), then performs it. With PLANFILE (from 'reconcile plan --out'):\n"
+"performs exactly that plan, or refuses it as stale when a site's state or\n"
+"its PMS data changed since.\n"
+"\n"
+"Options:\n"
+"  -c, --config SPEC        the spec file (required)\n"
+"  -s, --site NAME          only this site (repeatable; not with PLANFILE)\n"
+"      --auto-approve       do not ask for confirmation\n"
+"      --allow-destructive  allow vacating more units than max_destructive (R10)\n"
+"      --refresh=false      plan from the cached vendor state\n"
+"      --no-color          no colour\n"
+"  -h, --help               this text\n"
+"\n"
+"Only one apply runs at a time per state directory.\n";
+
+static const char validate_usage[] =
+"Usage: reconcile validate -c SPEC\n"
+"\n"
+"Checks the spec file: syntax, unknown keys, types, credential references.\n"
+"Reports the JSON path of the first problem. Also reports credentials that\n"
+"cannot be resolved on this machine (warnings).\n";
+
+struct cli_opts {
+	const char *spec;
+	const char *sites[64];
+	size_t nsites;
+	bool json, detailed, no_color, auto_approve, allow_destructive, help;
+	bool refresh;
+	const char *out, *snapshot, *planfile;
+};
+
+enum { O_JSON = 256, O_DETAILED, O_REFRESH, O_SNAPSHOT, O_NOCOLOR, O_AUTO, O_DESTR };
+
+static int parse(int argc, char **argv, struct cli_opts *o, const char *usage)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, 0, 'c' }, { "site", required_argument, 0, 's' },
+		{ "out", required_argument, 0, 'o' }, { "help", no_argument, 0, 'h' },
+		{ "json", no_argument, 0, O_JSON }, { "detailed-exitcode", no_argument, 0, O_DETAILED },
+		{ "refresh", required_argument, 0, O_REFRESH },
+		{ "pms-snapshot", required_argument, 0, O_SNAPSHOT },
+		{ "no-color", no_argument, 0, O_NOCOLOR }, { "auto-approve", no_argument, 0, O_AUTO },
+		{ "allow-destructive", no_argument, 0, O_DESTR }, { 0, 0, 0, 0 }
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->refresh = true;
+	optind = 1;
+	for (;;) {
+		c = getopt_long(argc, argv, "c:s:o:h", lo, NULL);
+		if (c == -1)
+			break;
+		switch (c) {
+		case 'c': o->spec = optarg; break;
+		case 's':
+			if (o->nsites == 64)
+				return cli_error("too many --site options", NULL);
+			o->sites[o->nsites++] = optarg;
+			break;
+		case 'o': o->out = optarg; break;
+		case 'h': o->help = true; break;
+		case O_JSON: o->json = true; break;
+		case O_DETAILED: o->detailed = true; break;
+		case O_REFRESH:
+			if (strcmp(optarg, "false") && strcmp(optarg, "true"))
+				return cli_error("--refresh takes true or false", NULL);
+			o->refresh = strcmp(optarg, "false") != 0;
+			break;
+		case O_SNAPSHOT: o->snapshot = optarg; break;
+		case O_NOCOLOR: o->no_color = true; break;
+		case O_AUTO: o->auto_approve = true; break;
+		case O_DESTR: o->allow_destructive = true; break;
+		default:
+			fputs(usage, stderr);
+			return EXIT_ERROR;
+		}
+	}
+	if (o->help) {
+		fputs(usage, stdout);
+		return -1;
+	}
+	if (optind < argc)
+		o->planfile = argv[optind++];
+	if (optind < argc)
+		return cli_error("too many arguments", "see --help");
+	if (!o->spec)
+		return cli_error("-c SPEC is required", "see --help");
+	return EXIT_OK;
+}
+
+bool cli_color(int fd, bool no_color_flag)
+{
+	const char *term = getenv("TERM");
+
+	if (no_color_flag || getenv("NO_COLOR"))
+		return false;
+	if (term && !strcmp(term, "dumb"))
+		return false;
+	return isatty(fd);
+}
+
+int cli_error(const char *msg, const char *hint)
+{
+	fprintf(stderr, "reconcile: error: %s\n", msg);
+	if (hint)
+		fprintf(stderr, "reconcile: %s\n", hint);
+	return EXIT_ERROR;
+}
+
+static int load(const struct cli_opts *o, struct spec **spec, struct engine *e,
+		bool lock)
+{
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	if (spec_load(o->spec, spec, &err))
+		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
+	if (engine_open(e, *spec, o->snapshot, &err)) {
+		engine_close(e);
+		return cli_error(err.msg, NULL);
+	}
+	if (lock && store_lock(e->store, &err)) {
+		engine_close(e);
+		return cli_error(err.msg, NULL);
+	}
+	return EXIT_OK;
+}
+
+static int save_plan(const struct plan *p, const char *path, const char *spec)
+{
+	json_t *j = plan_to_json(p);
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct rc_err err;
+	int rc;
+
+	json_decref(j);
+	rc = rc_write_file(path, s, strlen(s), &err);
+	free(s);
+	if (rc)
+		return cli_error(err.msg, NULL);
+	fprintf(stderr, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n"
+		"  reconcile apply -c %s %s\n", path, spec, path);
+	return EXIT_OK;
+}
+
+static void print_text(const struct plan *p, bool no_color)
+{
+	struct render_opts ro = { .color = cli_color(STDOUT_FILENO, no_color) };
+	struct rc_buf b;
+
+	rc_buf_init(&b);
+	plan_render_text(p, &ro, &b);
+	fputs(b.p ? b.p : "", stdout);
+	rc_buf_free(&b);
+}
+
+int cmd_plan(int argc, char **argv)
+{
+	struct engine_opts eo = { 0 };
+	struct cli_opts o;
+	struct spec *spec = NULL;
+	struct engine e;
+	struct plan p = { 0 };
+	struct rc_err err;
+	int rc;
+
+	rc = parse(argc, argv, &o, plan_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (o.planfile)
+		return cli_error("plan takes no positional argument", "see --help");
+	rc = load(&o, &spec, &e, false);
+	if (rc) {
+		spec_free(spec);
+		return rc;
+	}
+	eo.refresh = o.refresh;
+	eo.sites = o.sites;
+	eo.nsites = o.nsites;
+	rc_err_clear(&err);
+	if (engine_plan(&e, &eo, &p, &err)) {
+		rc = cli_error(err.msg, NULL);
+		goto out;
+	}
+	if (o.json) {
+		json_t *j = plan_to_json(&p);
+
+		json_dumpf(j, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(j);
+	} else {
+		print_text(&p, o.no_color);
+	}
+	if (o.out)
+		rc = save_plan(&p, o.out, o.spec);
+	if (!rc && p.errors && !o.detailed)
+		rc = EXIT_OK; /* findings are reported; planning itself worked */
+	if (!rc && o.detailed) {
+		size_t i;
+
+		for (i = 0; i < p.nsites; i++)
+			if (p.sites[i].failed)
+				rc = EXIT_ERROR;
+		if (!rc && plan_has_changes(&p))
+			rc = EXIT_CHANGES;
+	}
+	for (size_t i = 0; !o.detailed && i < p.nsites; i++)
+		if (p.sites[i].failed)
+			rc = EXIT_ERROR;
+out:
+	plan_free(&p);
+	engine_close(&e);
+	spec_free(spec);
+	return rc;
+}
+
+static bool confirm(void)
+{
+	char line[64];
+
+	if (!isatty(STDIN_FILENO))
+		return false;
+	fputs("\nDo you want to perform these actions?\n"
+	      "  reconcile will perform the actions described above.\n"
+	      "  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", stdout);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcmp(line, "yes") == 0;
+}
+
+static int load_saved(const char *path, const struct spec *spec, struct plan *saved)
+{
+	json_error_t je;
+	struct rc_err err;
+	json_t *j = json_load_file(path, 0, &je);
+	int rc;
+
+	if (!j) {
+		fprintf(stderr, "reconcile: error: %s:%d: %s\n", path, je.line, je.text);
+		return EXIT_ERROR;
+	}
+	rc = plan_from_json(j, spec, saved, &err);
+	json_decref(j);
+	if (rc)
+		return cli_error(err.msg, NULL);
+	return EXIT_OK;
+}
+
+int cmd_apply(int argc, char **argv)
+{
+	struct engine_opts eo = { 0 };
+	struct apply_opts ao = { 0 };
+	struct apply_result res;
+	struct cli_opts o;
+	struct spec *spec = NULL;
+	struct engine e;
+	struct plan p = { 0 }, saved = { 0 };
+	struct rc_err err;
+	const char *names[64];
+	size_t i;
+	int rc;
+
+	rc = parse(argc, argv, &o, apply_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	if (o.snapshot)
+		return cli_error("apply reads the PMS over its API (it must write back); "
+				 "--pms-snapshot is for plan only", NULL);
+	if (o.planfile && o.nsites)
+		return cli_error("--site cannot narrow a saved plan", NULL);
+	rc = load(&o, &spec, &e, true);
+	if (rc) {
+		spec_free(spec);
+		return rc;
+	}
+	eo.refresh = o.planfile ? true : o.refresh;
+	eo.sites = o.sites;
+	eo.nsites = o.nsites;
+	if (o.planfile) {
+		rc = load_saved(o.planfile, spec, &saved);
+		if (rc)
+			goto out;
+		for (i = 0; i < saved.nsites && i < 64; i++)
+			names[i] = saved.sites[i].site->name;
+		eo.sites = names;
+		eo.nsites = i;
+		ao.saved = &saved;
+	}
+	rc_err_clear(&err);
+	if (engine_plan(&e, &eo, &p, &err)) {
+		rc = cli_error(err.msg, NULL);
+		goto out;
+	}
+	if (!o.planfile) {
+		print_text(&p, o.no_color);
+		if (plan_has_changes(&p) && !o.auto_approve && !confirm()) {
+			rc = cli_error(isatty(STDIN_FILENO) ? "apply cancelled"
+				       : "apply needs confirmation and stdin is not a terminal",
+				       "use --auto-approve, or save a plan with 'reconcile plan --out FILE' and apply that file");
+			goto out;
+		}
+	}
+	ao.allow_destructive = o.allow_destructive;
+	rc = engine_apply(&e, &p, &ao, &res, &err);
+	printf("\n%s Operations: %u succeeded, %u failed, %u in doubt, %u not run.\n",
+	       rc ? "Apply failed." : "Apply complete!", res.ok, res.failed, res.in_doubt,
+	       res.skipped);
+	if (rc) {
+		fprintf(stderr, "reconcile: %u site%s did not converge; run 'reconcile plan' to see what remains\n",
+			res.sites_failed, res.sites_failed == 1 ? "" : "s");
+		rc = EXIT_ERROR;
+	}
+out:
+	plan_free(&p);
+	plan_free(&saved);
+	engine_close(&e);
+	spec_free(spec);
+	return rc;
+}
+
+/* Warn about credentials this machine cannot resolve (validate). */
+static unsigned check_secret(const struct spec_secret *sec, const char *where)
+{
+	struct rc_err err;
+	char *v = NULL;
+
+	if (!spec_secret_set(sec) || sec->site_field)
+		return 0;
+	rc_err_clear(&err);
+	if (spec_secret_read(sec, where, NULL, &v, &err) == RC_OK) {
+		rc_free_secret(v);
+		return 0;
+	}
+	printf("  warning: %s\n", err.msg);
+	return 1;
+}
+
+static unsigned check_secrets(const struct spec *spec)
+{
+	unsigned n = check_secret(&spec->pms.api_key, "pms.api_key");
+	size_t i;
+
+	n += check_secret(&spec->pms.webhook_secret, "pms.webhook_secret");
+	for (i = 0; i < spec->nsites; i++) {
+		const struct spec_site *s = &spec->sites[i];
+
+		if (s->vendor == VENDOR_OPENTECH) {
+			n += check_secret(&s->opentech.api_key, "opentech.api_key");
+			n += check_secret(&s->opentech.api_secret, "opentech.api_secret");
+			n += check_secret(&s->opentech.client_id, "opentech.client_id");
+			n += check_secret(&s->opentech.client_secret, "opentech.client_secret");
+		}
+	}
+	return n;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	struct cli_opts o;
+	struct spec *spec = NULL;
+	struct rc_err err;
+	size_t i;
+	int rc;
+
+	rc = parse(argc, argv, &o, validate_usage);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	rc_err_clear(&err);
+	if (spec_load(o.spec, &spec, &err))
+		return cli_error(err.msg, NULL);
+	printf("%s: valid spec, %zu site%s\n", o.spec, spec->nsites, spec->nsites == 1 ? "" : "s");
+	for (i = 0; i < spec->nsites; i++)
+		printf("  %-20s %-9s PMS site %s\n", spec->sites[i].name,
+		       vendor_kind_name(spec->sites[i].vendor), spec->sites[i].pms_site_id);
+	if (check_secrets(spec))
+		printf("  (credentials are read when plan or apply run; set them before)\n");
+	spec_free(spec);
+	return EXIT_OK;
+}

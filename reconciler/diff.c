@@ -1,0 +1,70 @@
+/* diff.c: helpers shared by the vendor diffs. See diff.h. */
+#define _GNU_SOURCE
+#include "diff.h"
+
+#include <string.h>
+
+void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN])
+{
+	store_secret_hash(c->store, c->sp->site->name, code, out);
+}
+
+struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
+			  const char *id, const char *unit_name,
+			  const struct op_write *w, unsigned n, const char *rule)
+{
+	struct op *op = sp_add_op(c->sp, OP_PMS_WRITE);
+	struct rchange *rc;
+	json_t *after = json_object(), *sens = json_object();
+	unsigned i;
+
+	op->collection = collection;
+	op->object_id = sp_str(c->sp, id);
+	op->unit = sp_str(c->sp, unit_name);
+	op->rule = rule;
+	for (i = 0; i < n && i < OP_MAX_WRITES; i++) {
+		op->w[i] = w[i];
+		op->w[i].field = sp_str(c->sp, w[i].field);
+		op->w[i].str = sp_str(c->sp, w[i].str);
+		switch (w[i].type) {
+		case WB_CODE:
+			json_object_set_new(after, w[i].field, json_string(DIFF_SENSITIVE));
+			json_object_set_new(sens, w[i].field, json_true());
+			break;
+		case WB_BOOL:
+			json_object_set_new(after, w[i].field, json_boolean(w[i].b));
+			break;
+		case WB_STRING:
+			json_object_set_new(after, w[i].field, json_string(w[i].str));
+			break;
+		default:
+			json_object_set_new(after, w[i].field, json_null());
+		}
+	}
+	op->nw = i;
+	op->reason = sp_printf(c->sp, "write back %u custom field%s to rental %s",
+			       op->nw, op->nw == 1 ? "" : "s", id);
+	rc = sp_add_change(c->sp, strcmp(collection, "users") == 0 ? "storeganise_user"
+				  : "storeganise_rental", id, ACT_UPDATE, rule, op->reason);
+	rc->after = after;
+	rc->after_sensitive = sens;
+	return op;
+}
+
+void diff_remember(struct diff_ctx *c, const struct dunit *d,
+		   const unsigned char *code_hash)
+{
+	struct store_pms_rec r;
+
+	if (!d->rental)
+		return;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.rental_id, sizeof(r.rental_id), "%s", d->rental->id);
+	r.overdue = d->overdue;
+	r.overlocked = d->flag;
+	if (code_hash) {
+		memcpy(r.code_hash, code_hash, RC_HASH_LEN);
+		r.has_code = true;
+	}
+	sp_add_rec(c->sp, &r);
+}

@@ -1,0 +1,31 @@
+/*
+ * diff.h: desired x observed -> ordered minimal operations (R7), one
+ * function per vendor. Shared helpers for the vendor diffs live in diff.c.
+ */
+#ifndef RC_DIFF_H
+#define RC_DIFF_H
+
+#include "desired.h"
+#include "plan.h"
+
+#define DIFF_SENSITIVE "(sensitive)"
+
+struct diff_ctx {
+	struct site_plan *sp;
+	struct store *store;     /* keyed hashes of codes (R6) */
+	size_t mark;             /* first op of the unit being diffed */
+};
+
+/* Keyed hash of a code for this site. */
+void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN]);
+/* Add an OP_PMS_WRITE of w[0..n) to collection/id, and its resource change. */
+struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
+			  const char *id, const char *unit_name,
+			  const struct op_write *w, unsigned n, const char *rule);
+/* Remember the rental's PMS state for edge detection once applied (R4). */
+void diff_remember(struct diff_ctx *c, const struct dunit *d,
+		   const unsigned char *code_hash);
+
+int diff_opentech(struct diff_ctx *c, const struct desired_site *d);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * diff_opentech.c: desired x observed -> operations for OpenTech sites
+ * (access-rules.md OT1-OT5 on top of R1-R9).
+ *
+ * Per managed unit, in mapping-name order:
+ *   [PMS write: generated code (+ overlock mirror)]   before the vendor, so
+ *                                                     the code of record is
+ *                                                     in the PMS first (OT4)
+ *   [vacate] [tenant.create | tenant.update] [tenant.enable] [tenant.remove]
+ *   [unit.enable | unit.disable]
+ *   [PMS write: overlock mirror, re-sync reset]       after the vendor calls
+ * A unit already in its desired state gets no operation (R7).
+ */
+#define _GNU_SOURCE
+#include "diff.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OT_CODE_MAX 10
+
+struct ot_unit {
+	const struct dunit *d;
+	const struct obs_unit *ou;
+	const struct obs_tenant *t;    /* the tenant that stays, or NULL */
+	bool replace;                  /* another rental's tenant is there */
+	struct op_tenant want;
+	unsigned char want_hash[RC_HASH_LEN];
+	bool want_hash_known;
+	bool generate;
+	bool force;                    /* OT5 re-sync */
+};
+
+static bool same_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static json_t *tenant_json(const char *status, const struct op_tenant *t,
+			   const struct obs_tenant *o, bool has_code)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "status", json_string(status));
+	if (t) {
+		json_object_set_new(j, "first_name", json_string(t->first_name ? t->first_name : ""));
+		json_object_set_new(j, "last_name", json_string(t->last_name ? t->last_name : ""));
+		json_object_set_new(j, "email", json_string(t->email ? t->email : ""));
+		json_object_set_new(j, "phone", json_string(t->phone ? t->phone : ""));
+		if (t->access_profile >= 0)
+			json_object_set_new(j, "access_profile", json_integer(t->access_profile));
+		if (t->time_group >= 0)
+			json_object_set_new(j, "time_group", json_integer(t->time_group));
+	} else if (o) {
+		json_object_set_new(j, "first_name", json_string(o->first_name ? o->first_name : ""));
+		json_object_set_new(j, "last_name", json_string(o->last_name ? o->last_name : ""));
+		json_object_set_new(j, "email", json_string(o->email ? o->email : ""));
+		json_object_set_new(j, "phone", json_string(o->phone ? o->phone : ""));
+		if (o->access_profile >= 0)
+			json_object_set_new(j, "access_profile", json_integer(o->access_profile));
+		if (o->time_group >= 0)
+			json_object_set_new(j, "time_group", json_integer(o->time_group));
+		json_object_set_new(j, "visitor_id", json_string(o->vendor_id ? o->vendor_id : ""));
+	}
+	if (has_code)
+		json_object_set_new(j, "access_code", json_string(DIFF_SENSITIVE));
+	return j;
+}
+
+/* Pick the tenant that stays (OT1): ours for this rental, else an unknown
+ * one we adopt. A tenant created for another rental means the unit changed
+ * hands: replace (R9). */
+static void pick_tenant(struct ot_unit *u)
+{
+	const struct obs_unit *ou = u->ou;
+	unsigned i;
+
+	u->t = NULL;
+	u->replace = false;
+	for (i = 0; i < ou->ntenants; i++)
+		if (ou->tenants[i].rental_id &&
+		    rc_streq(ou->tenants[i].rental_id, u->d->rental->id))
+			u->t = &ou->tenants[i];
+	for (i = 0; !u->t && i < ou->ntenants; i++)
+		if (!ou->tenants[i].rental_id)
+			u->t = &ou->tenants[i];
+	if (!u->t && ou->ntenants)
+		u->replace = true;
+	if (u->t && ou->status == VU_VACANT)
+		u->replace = true; /* a tenant on a Vacant unit is stale */
+}
+
+/* The desired tenant (OT1, OT2, OT4). Returns false on a PMS value the
+ * engine cannot use (finding added). */
+static bool want_tenant(struct diff_ctx *c, struct ot_unit *u)
+{
+	const struct spec_site *s = c->sp->site;
+	const struct spec_fields *f = &s->fields;
+	const struct dunit *d = u->d;
+	const char *code = pms_cf_get(&d->rental->cf, f->ot_access_code);
+	long ap = parse_override(pms_cf_get(&d->pu->cf, f->ot_access_profile));
+	long tg = parse_override(pms_cf_get(&d->pu->cf, f->ot_time_group));
+
+	if (ap == -2 || tg == -2) {
+		sp_add_finding(c->sp, FIND_BAD_VALUE, SEV_ERROR, d->pu->name, d->vname, "OT2",
+			       "%s must be a whole number: unit left as it is",
+			       ap == -2 ? f->ot_access_profile : f->ot_time_group);
+		return false;
+	}
+	if (code && *code && !code_valid(code, OT_CODE_MAX)) {
+		sp_add_finding(c->sp, FIND_BAD_VALUE, SEV_ERROR, d->pu->name, d->vname, "OT4",
+			       "rental %s: %s must be 1 to %d digits: unit left as it is",
+			       d->rental->id, f->ot_access_code, OT_CODE_MAX);
+		return false;
+	}
+	u->want.first_name = d->user->first_name;
+	u->want.last_name = d->user->last_name;
+	u->want.email = d->user->email;
+	u->want.phone = d->user->phone;
+	u->want.access_profile = ap >= 0 ? ap : s->opentech.access_profile_id;
+	u->want.time_group = tg >= 0 ? tg : s->opentech.time_group_id;
+	if (code && *code) {
+		u->want.code.src = CODE_PMS_RENTAL;
+		u->want.code.ref_id = d->rental->id;
+		u->want.code.field = f->ot_access_code;
+		diff_hash(c, code, u->want_hash);
+		u->want_hash_known = true;
+	} else {
+		u->generate = true;
+		u->want.code.src = CODE_GENERATED;
+		u->want.code.slot = c->sp->ngen++;
+		u->want.code.ref_id = d->rental->id;
+		u->want.code.field = f->ot_access_code;
+	}
+	u->force = pms_cf_true(&d->rental->cf, f->ot_resync);
+	return true;
+}
+
+static unsigned changed_fields(const struct ot_unit *u)
+{
+	const struct obs_tenant *t = u->t;
+	unsigned ch = 0;
+
+	if (u->force)
+		return TF_ALL;
+	if (!same_str(t->first_name, u->want.first_name))
+		ch |= TF_FIRST_NAME;
+	if (!same_str(t->last_name, u->want.last_name))
+		ch |= TF_LAST_NAME;
+	if (!same_str(t->email, u->want.email))
+		ch |= TF_EMAIL;
+	if (!same_str(t->phone, u->want.phone))
+		ch |= TF_PHONE;
+	if (u->generate || !u->want_hash_known || !t->code_known ||
+	    !rc_ct_equal(t->code_hash, u->want_hash, RC_HASH_LEN))
+		ch |= TF_CODE;
+	if (u->want.access_profile >= 0 && t->access_profile != u->want.access_profile)
+		ch |= TF_ACCESS_PROFILE;
+	if (u->want.time_group >= 0 && t->time_group != u->want.time_group)
+		ch |= TF_TIME_GROUP;
+	return ch;
+}
+
+static struct op *unit_op(struct diff_ctx *c, const struct ot_unit *u,
+			  enum op_kind k, const char *rule, const char *reason)
+{
+	struct op *op = sp_add_op(c->sp, k);
+
+	op->unit = u->ou->name;
+	op->unit_vid = u->ou->vendor_id;
+	op->rental_id = u->d->rental ? u->d->rental->id : NULL;
+	op->user_id = u->d->user ? u->d->user->id : NULL;
+	op->rule = rule;
+	op->reason = sp_str(c->sp, reason);
+	if (k == OP_UNIT_VACATE)
+		c->sp->destructive++;
+	return op;
+}
+
+/* PMS write-backs of one rental: before the vendor calls when a code is
+ * generated (with the overlock mirror), otherwise after them. */
+static void pms_writes(struct diff_ctx *c, const struct ot_unit *u, bool before)
+{
+	const struct spec_fields *f = &c->sp->site->fields;
+	const struct dunit *d = u->d;
+	struct op_write w[3];
+	unsigned n = 0;
+
+	memset(w, 0, sizeof(w));
+	if (before != u->generate)
+		goto resync;
+	if (u->generate) {
+		w[n].field = f->ot_access_code;
+		w[n].type = WB_CODE;
+		w[n].code = u->want.code;
+		n++;
+	}
+	if (d->write_flag) {
+		w[n].field = f->ot_overlocked;
+		w[n].type = WB_BOOL;
+		w[n].b = d->flag;
+		n++;
+	}
+resync:
+	if (!before && u->force) {
+		w[n].field = f->ot_resync;
+		w[n].type = WB_BOOL;
+		w[n].b = false;
+		n++;
+	}
+	if (n)
+		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, w, n,
+			       u->generate && before ? "OT4" : d->write_flag ? "R4" : "OT5");
+}
+
+static void status_ops(struct diff_ctx *c, const struct ot_unit *u,
+		       enum vu_status cur)
+{
+	enum vu_status want = u->d->status;
+
+	if (want == VU_RENTED && (cur != VU_RENTED || u->force))
+		unit_op(c, u, OP_UNIT_ENABLE, u->d->overdue ? "R4" : "OT3",
+			cur == VU_DELINQUENT ? "overdue settled: lift the overlock"
+					     : "re-sync: unit set Rented");
+	else if (want == VU_DELINQUENT && (cur != VU_DELINQUENT || u->force))
+		unit_op(c, u, OP_UNIT_DISABLE, "R4",
+			u->d->overdue ? "rental is overdue: overlock"
+				      : "overlock flag set by staff: overlock");
+}
+
+static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
+{
+	const char *st = vu_status_name(u->d->status);
+	struct rchange *rc;
+	enum vu_status cur = u->ou->status;
+	unsigned i, changed = 0;
+	struct op *op;
+
+	pick_tenant(u);
+	if (u->t && !u->replace)
+		changed = changed_fields(u);
+	pms_writes(c, u, true);
+	if (u->replace) {
+		unit_op(c, u, OP_UNIT_VACATE, "R9",
+			"the unit holds another rental's tenant: move that one out first");
+		cur = VU_VACANT;
+	}
+	if (!u->t || u->replace) {
+		op = unit_op(c, u, OP_TENANT_CREATE, "OT1",
+			     sp_printf(c->sp, "rental %s occupies the unit: create its tenant",
+				       u->d->rental->id));
+		op->t = u->want;
+		op->changed = TF_ALL;
+		if (cur == VU_VACANT)
+			cur = VU_RENTED;
+	} else if (changed) {
+		op = unit_op(c, u, OP_TENANT_UPDATE, u->force ? "OT5" : "OT1",
+			     u->force ? "re-sync requested: push every field"
+				      : "tenant details differ from the PMS");
+		op->t = u->want;
+		op->changed = changed;
+		op->tenant_vid = u->t->vendor_id;
+	}
+	if (u->t && !u->replace && !u->t->enabled) {
+		op = unit_op(c, u, OP_TENANT_ENABLE, "OT3", "the tenant visitor was locked out by hand");
+		op->tenant_vid = u->t->vendor_id;
+	}
+	for (i = 0; !u->replace && i < u->ou->ntenants; i++) {
+		if (&u->ou->tenants[i] == u->t)
+			continue;
+		op = unit_op(c, u, OP_TENANT_REMOVE, "OT1", "a second tenant visitor on the unit");
+		op->tenant_vid = u->ou->tenants[i].vendor_id;
+	}
+	status_ops(c, u, cur);
+	pms_writes(c, u, false);
+	if (c->sp->nops == c->mark)
+		return;
+	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name,
+			   u->replace ? ACT_REPLACE : !u->t ? ACT_CREATE : ACT_UPDATE,
+			   c->sp->ops[c->mark].rule, c->sp->ops[c->mark].reason);
+	rc->before = u->t || u->ou->ntenants
+		? tenant_json(vu_status_name(u->ou->status), NULL,
+			      u->t ? u->t : &u->ou->tenants[0], true)
+		: tenant_json(vu_status_name(u->ou->status), NULL, NULL, false);
+	rc->after = tenant_json(st, &u->want, NULL, true);
+	rc->after_sensitive = json_pack("{s:b}", "access_code", 1);
+}
+
+static void vacant_unit(struct diff_ctx *c, struct ot_unit *u)
+{
+	struct rchange *rc;
+
+	if (u->ou->status == VU_VACANT && !u->ou->ntenants)
+		return;
+	unit_op(c, u, OP_UNIT_VACATE, "OT3", "no occupied rental: move-out");
+	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name, ACT_DELETE, "OT3",
+			   "no occupied rental: move-out");
+	rc->before = tenant_json(vu_status_name(u->ou->status), NULL,
+				 u->ou->ntenants ? &u->ou->tenants[0] : NULL,
+				 u->ou->ntenants > 0);
+	rc->after = tenant_json("Vacant", NULL, NULL, false);
+}
+
+int diff_opentech(struct diff_ctx *c, const struct desired_site *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		struct ot_unit u;
+
+		memset(&u, 0, sizeof(u));
+		u.d = &d->units[i];
+		if (u.d->error)
+			continue;
+		u.ou = obs_find_unit(&c->sp->obs, u.d->vname);
+		if (!u.ou) {
+			sp_add_finding(c->sp, FIND_NO_VENDOR_UNIT, SEV_ERROR, u.d->pu->name,
+				       u.d->vname, "R2",
+				       "no OpenTech unit is named \"%s\": create it in OpenTech or fix %s",
+				       u.d->vname, c->sp->site->fields.ot_unit_id);
+			continue;
+		}
+		c->mark = c->sp->nops;
+		if (u.d->status == VU_VACANT) {
+			vacant_unit(c, &u);
+			continue;
+		}
+		if (!want_tenant(c, &u))
+			continue;
+		rented_unit(c, &u);
+		diff_remember(c, u.d, u.want_hash_known ? u.want_hash : NULL);
+	}
+	return RC_OK;
+}

@@ -1,0 +1,405 @@
+/* engine.c: planning. See engine.h; apply lives in apply.c. */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "diff.h"
+#include "../providers/provider.h"
+
+int engine_open(struct engine *e, const struct spec *spec,
+		const char *snapshot_file, struct rc_err *err)
+{
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->spec = spec;
+	e->snapshot_file = snapshot_file;
+	pms_snapshot_init(&e->snap);
+	e->progress = isatty(STDERR_FILENO);
+	rc = store_open(&e->store, spec->state_dir, err);
+	if (rc)
+		return rc;
+	if (!snapshot_file)
+		rc = sg_client_new(&e->sg, spec, err);
+	return rc;
+}
+
+void engine_close(struct engine *e)
+{
+	if (e->snap_loaded)
+		snap_groups_free(&e->groups);
+	pms_snapshot_free(&e->snap);
+	sg_client_free(e->sg);
+	store_close(e->store);
+	memset(e, 0, sizeof(*e));
+}
+
+int engine_select_sites(const struct spec *spec, const struct engine_opts *o,
+			const struct spec_site ***out, size_t *n,
+			struct rc_err *err)
+{
+	const struct spec_site **v;
+	size_t i;
+
+	v = rc_calloc(spec->nsites + 1, sizeof(*v));
+	*n = 0;
+	if (!o || !o->nsites) {
+		for (i = 0; i < spec->nsites; i++)
+			v[(*n)++] = &spec->sites[i];
+	} else {
+		for (i = 0; i < o->nsites; i++) {
+			const struct spec_site *s = spec_find_site(spec, o->sites[i]);
+
+			if (!s) {
+				free(v);
+				return rc_errf(err, RC_EINVAL,
+					       "--site %s: no such site in %s (sites are named by their \"name\")",
+					       o->sites[i], spec->path);
+			}
+			v[(*n)++] = s;
+		}
+	}
+	*out = v;
+	return RC_OK;
+}
+
+int engine_load_pms(struct engine *e, const struct engine_opts *o,
+		    struct rc_err *err)
+{
+	const struct spec_site **sites = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (e->snap_loaded)
+		return RC_OK;
+	rc = engine_select_sites(e->spec, o, &sites, &n, err);
+	if (rc)
+		return rc;
+	if (e->progress)
+		fprintf(stderr, "reconcile: reading the PMS (%zu site%s)...\n", n,
+			n == 1 ? "" : "s");
+	if (e->snapshot_file)
+		rc = sg_load_snapshot_file(e->snapshot_file, e->spec, &e->snap, err);
+	else
+		rc = sg_fetch_snapshot(e->sg, e->spec, sites, n, &e->snap, err);
+	free(sites);
+	if (rc)
+		return rc_err_prefix(err, "reading the PMS failed (R10: nothing was planned)");
+	snap_groups_build(&e->groups, &e->snap);
+	e->snap_loaded = true;
+	return RC_OK;
+}
+
+/* ---------------------------------------------------------- observed */
+
+struct hash_payload {
+	struct store *store;
+	const char *site;
+};
+
+/* Codes from a refresh are hashed on arrival and never kept. */
+static void hash_cb(const char *code, unsigned char out[RC_HASH_LEN], void *p)
+{
+	const struct hash_payload *h = p;
+
+	store_secret_hash(h->store, h->site, code, out);
+}
+
+/* Carry what only we know (which rental a tenant belongs to; the code hash
+ * when the vendor hides codes) from the cached state into a refresh. */
+static void merge_cache(struct obs_site *fresh, const struct obs_site *cache)
+{
+	size_t i;
+	unsigned a, b;
+
+	for (i = 0; i < fresh->nunits; i++) {
+		struct obs_unit *u = &fresh->units[i];
+		const struct obs_unit *c = obs_find_unit(cache, u->name);
+
+		for (a = 0; c && a < u->ntenants; a++) {
+			struct obs_tenant *t = &u->tenants[a];
+
+			for (b = 0; b < c->ntenants; b++) {
+				const struct obs_tenant *ct = &c->tenants[b];
+
+				if (!rc_streq(ct->vendor_id, t->vendor_id))
+					continue;
+				t->rental_id = rc_arena_strdup(&fresh->arena, ct->rental_id);
+				if (!t->code_known && ct->code_known) {
+					memcpy(t->code_hash, ct->code_hash, RC_HASH_LEN);
+					t->code_known = true;
+				}
+			}
+		}
+	}
+}
+
+struct doubt_ctx {
+	struct site_plan *sp;
+};
+
+/* An in-doubt create: if the unit now holds a tenant nobody claims, it is
+ * the one that call created: adopt it for that rental. */
+static int settle_doubt(const struct journal_entry *je, void *payload)
+{
+	struct doubt_ctx *d = payload;
+	struct site_plan *sp = d->sp;
+	struct obs_unit *u;
+	unsigned i;
+
+	sp->resolved = rc_realloc(sp->resolved, (sp->nresolved + 1) * sizeof(uint64_t));
+	sp->resolved[sp->nresolved++] = je->seq;
+	if (strcmp(je->op, op_kind_name(OP_TENANT_CREATE)) != 0)
+		return 0;
+	u = obs_find_unit_mut(&sp->obs, je->unit);
+	for (i = 0; u && i < u->ntenants; i++) {
+		if (u->tenants[i].rental_id)
+			continue;
+		u->tenants[i].rental_id = rc_arena_strdup(&sp->obs.arena, je->rental_id);
+		sp_add_finding(sp, FIND_IN_DOUBT, SEV_INFO, NULL, je->unit, "R7",
+			       "an interrupted create (journal #%llu) did reach the vendor: its tenant is adopted, not created again",
+			       (unsigned long long)je->seq);
+		break;
+	}
+	return 0;
+}
+
+static int load_observed(struct engine *e, struct site_plan *sp,
+			 const struct engine_opts *o, struct store_txn *t,
+			 bool in_doubt, struct rc_err *err)
+{
+	const struct provider_ops *po = provider_for(sp->site->vendor);
+	struct provider *prov = NULL;
+	struct obs_site cache;
+	bool have_cache;
+	int rc;
+
+	obs_site_init(&cache, sp->site->name);
+	rc = store_observed_load(t, sp->site->name, &cache, err);
+	have_cache = rc == RC_OK;
+	if (rc && rc != RC_ENOTFOUND)
+		goto out;
+	rc_err_clear(err);
+	rc = RC_OK;
+	if (!po) {
+		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",
+			     vendor_kind_name(sp->site->vendor));
+		goto out;
+	}
+	if (!o->refresh && !in_doubt && (po->caps & PROV_CAN_READ)) {
+		if (!have_cache) {
+			rc = rc_errf(err, RC_ENOTFOUND,
+				     "no cached vendor state for site %s: plan once without --refresh=false",
+				     sp->site->name);
+			goto out;
+		}
+		obs_site_free(&sp->obs);
+		sp->obs = cache;
+		obs_site_init(&cache, sp->site->name);
+		sp->have_obs = true;
+		goto out;
+	}
+	rc = po->open(&prov, sp->site, sp->pms_site, err);
+	if (rc)
+		goto out;
+	if (e->progress)
+		fprintf(stderr, "reconcile: site %s: reading %s...\n", sp->site->name, po->name);
+	rc = po->refresh(prov, &sp->obs, hash_cb,
+			 &(struct hash_payload){ e->store, sp->site->name }, err);
+	po->close(prov);
+	if (rc)
+		goto out;
+	if (have_cache)
+		merge_cache(&sp->obs, &cache);
+	sp->have_obs = true;
+	sp->refreshed = true;
+out:
+	obs_site_free(&cache);
+	return rc;
+}
+
+static int cmp_unit_ptr(const void *a, const void *b)
+{
+	const struct obs_unit *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* Canonical text of the observed state: units in name order, so that a
+ * vendor listing them in another order does not make a plan stale. */
+static void obs_fingerprint(const struct obs_site *o, struct rc_buf *b)
+{
+	const struct obs_unit **v = rc_calloc(o->nunits + 1, sizeof(*v));
+	char hex[2 * RC_HASH_LEN + 1];
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < o->nunits; i++)
+		v[i] = &o->units[i];
+	qsort(v, o->nunits, sizeof(*v), cmp_unit_ptr);
+	for (i = 0; i < o->nunits; i++) {
+		const struct obs_unit *u = v[i];
+
+		rc_buf_printf(b, "U|%s|%s|%d\n", u->name, u->vendor_id ? u->vendor_id : "",
+			      u->status);
+		for (k = 0; k < u->ntenants; k++) {
+			const struct obs_tenant *t = &u->tenants[k];
+
+			rc_hex(t->code_hash, RC_HASH_LEN, hex);
+			rc_buf_printf(b, "T|%s|%s|%s|%s|%s|%s|%ld|%ld|%d|%s\n",
+				      t->vendor_id ? t->vendor_id : "",
+				      t->first_name ? t->first_name : "",
+				      t->last_name ? t->last_name : "",
+				      t->email ? t->email : "", t->phone ? t->phone : "",
+				      t->code_known ? hex : "-", t->access_profile,
+				      t->time_group, t->enabled,
+				      t->rental_id ? t->rental_id : "");
+		}
+	}
+	free(v);
+}
+
+static void set_fp(struct engine *e, const struct rc_buf *b, char *out)
+{
+	unsigned char h[RC_HASH_LEN];
+
+	store_hmac(e->store, b->p ? b->p : "", b->len, h);
+	rc_hex(h, RC_HASH_LEN, out);
+}
+
+static int count_open(const struct journal_entry *je, void *payload)
+{
+	(void)je;
+	(*(unsigned *)payload)++;
+	return 0;
+}
+
+/* R10: an empty PMS answer where units existed before is a failure. */
+static int check_empty(struct site_plan *sp, const struct desired_site *d,
+		       struct store_txn *t, struct rc_err *err)
+{
+	size_t before = 0, i;
+
+	if (d->pms_units)
+		return RC_OK;
+	if (store_pms_count(t, sp->site->name, &before, err))
+		rc_err_clear(err);
+	for (i = 0; i < sp->obs.nunits; i++)
+		if (sp->obs.units[i].status != VU_VACANT)
+			before++;
+	if (!before)
+		return RC_OK;
+	return rc_errf(err, RC_EREFUSED,
+		       "the PMS returned no units for site %s (PMS id %s) where rented units existed before: "
+		       "refusing to treat that as \"everything is vacant\" (R10)",
+		       sp->site->name, sp->site->pms_site_id);
+}
+
+static int plan_site(struct engine *e, const struct engine_opts *o,
+		     struct site_plan *sp, struct rc_err *err)
+{
+	struct store_txn *t = NULL;
+	struct desired_site d = { 0 };
+	struct diff_ctx dc = { 0 };
+	struct doubt_ctx dd = { sp };
+	struct rc_buf fp;
+	unsigned open = 0;
+	double share;
+	int rc;
+
+	rc_buf_init(&fp);
+	sp->pms_site = pms_find_site(&e->snap, sp->site->pms_site_id);
+	if (!sp->pms_site) {
+		rc = rc_errf(err, RC_ENOTFOUND,
+			     "site %s: PMS site id %s is not in the PMS answer (check pms_site_id)",
+			     sp->site->name, sp->site->pms_site_id);
+		goto out;
+	}
+	rc = store_txn_begin(e->store, false, &t, err);
+	if (!rc)
+		rc = store_generation(t, sp->site->name, &sp->generation, err);
+	if (!rc)
+		rc = store_journal_each(t, sp->site->name, true, count_open, &open, err);
+	if (!rc)
+		rc = load_observed(e, sp, o, t, open > 0, err);
+	if (!rc && open)
+		rc = store_journal_each(t, sp->site->name, true, settle_doubt, &dd, err);
+	if (!rc)
+		rc = desired_collect(sp, &e->snap, &e->groups,
+				     sp->site->fields.ot_unit_id,
+				     sp->site->fields.ot_overlocked, t, &d, &fp, err);
+	if (!rc)
+		rc = check_empty(sp, &d, t, err);
+	if (rc)
+		goto out;
+	dc.sp = sp;
+	dc.store = e->store;
+	switch (sp->site->vendor) {
+	case VENDOR_OPENTECH:
+		rc = diff_opentech(&dc, &d);
+		break;
+	default:
+		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",
+			     vendor_kind_name(sp->site->vendor));
+	}
+	if (rc)
+		goto out;
+	set_fp(e, &fp, sp->pms_fp);
+	rc_buf_free(&fp);
+	obs_fingerprint(&sp->obs, &fp);
+	set_fp(e, &fp, sp->obs_fp);
+	share = sp->site->max_destructive * sp->managed;
+	sp->limit_destructive = (unsigned)share > sp->site->max_destructive_min
+		? (unsigned)share : sp->site->max_destructive_min;
+out:
+	if (t)
+		store_txn_abort(t);
+	desired_free(&d);
+	rc_buf_free(&fp);
+	return rc;
+}
+
+int engine_plan(struct engine *e, const struct engine_opts *o,
+		struct plan *out, struct rc_err *err)
+{
+	const struct spec_site **sites = NULL;
+	unsigned char rnd[8];
+	struct rc_err serr;
+	size_t n, i;
+	int rc;
+
+	rc = engine_select_sites(e->spec, o, &sites, &n, err);
+	if (!rc)
+		rc = engine_load_pms(e, o, err);
+	if (rc) {
+		free(sites);
+		return rc;
+	}
+	rc_now_iso(out->created, sizeof(out->created));
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		free(sites);
+		return rc_errf(err, RC_ERR, "the random generator failed");
+	}
+	rc_hex(rnd, 8, out->id);
+	out->sites = rc_calloc(n + 1, sizeof(*out->sites));
+	out->nsites = n;
+	for (i = 0; i < n; i++) {
+		struct site_plan *sp = &out->sites[i];
+
+		site_plan_init(sp, sites[i]);
+		rc_err_clear(&serr);
+		if (plan_site(e, o, sp, &serr)) {
+			sp->failed = true;
+			snprintf(sp->fail_msg, sizeof(sp->fail_msg), "%s", serr.msg);
+		}
+	}
+	free(sites);
+	plan_totals(out);
+	return RC_OK;
+}

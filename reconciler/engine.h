@@ -1,0 +1,64 @@
+/*
+ * engine.h: plan and apply, the two halves of a reconcile run.
+ *
+ *   engine_open      spec + state directory (+ PMS client or snapshot file)
+ *   engine_load_pms  one PMS snapshot for the selected sites
+ *   engine_plan      per site: refresh (or cache) -> desired -> diff
+ *   engine_apply     per site: journal intent, vendor call, journal result;
+ *                    one LMDB write transaction per site at the end
+ */
+#ifndef RC_ENGINE_H
+#define RC_ENGINE_H
+
+#include "desired.h"
+#include "plan.h"
+#include "../providers/storeganise.h"
+
+struct engine {
+	const struct spec *spec;        /* borrowed */
+	struct store *store;            /* owned */
+	struct sg_client *sg;           /* owned; NULL with a snapshot file */
+	const char *snapshot_file;      /* borrowed */
+	struct pms_snapshot snap;
+	bool snap_loaded;
+	struct snap_groups groups;
+	bool progress;                  /* progress lines on stderr */
+};
+
+struct engine_opts {
+	bool refresh;                   /* read vendor state (default true) */
+	const char *const *sites;       /* spec site names; NULL/0 = all */
+	size_t nsites;
+};
+
+struct apply_opts {
+	bool allow_destructive;         /* R10 override */
+	const struct plan *saved;       /* apply exactly this saved plan */
+};
+
+struct apply_result {
+	unsigned ok, failed, in_doubt, skipped;
+	unsigned sites_failed;
+};
+
+int engine_open(struct engine *e, const struct spec *spec,
+		const char *snapshot_file, struct rc_err *err);
+void engine_close(struct engine *e);
+int engine_load_pms(struct engine *e, const struct engine_opts *o,
+		    struct rc_err *err);
+/* Plan the selected sites into out (zeroed by the caller). Site-level
+ * failures are recorded in the site plan; RC_OK unless nothing could run. */
+int engine_plan(struct engine *e, const struct engine_opts *o,
+		struct plan *out, struct rc_err *err);
+/* Apply p (from engine_plan). With ao->saved, p must be a fresh plan of the
+ * same sites: stale sites are refused, the others run the saved ops. */
+int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
+		 struct apply_result *res, struct rc_err *err);
+
+/* Select the spec sites named in o (all when none). Fails on an unknown
+ * name. *out is new (free), entries borrowed from the spec. */
+int engine_select_sites(const struct spec *spec, const struct engine_opts *o,
+			const struct spec_site ***out, size_t *n,
+			struct rc_err *err);
+
+#endif

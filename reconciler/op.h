@@ -1,0 +1,110 @@
+/*
+ * op.h: operations, the vocabulary between the diff and the providers.
+ *
+ * An operation is a vendor-neutral verb with typed parameters. The diff
+ * emits them in a valid order; providers translate each into HTTP calls.
+ * Secrets (gate codes) are never stored in an op: an op names where its code
+ * comes from (struct code_ref) and the apply step resolves it from the PMS
+ * snapshot or from the codes generated during that apply.
+ */
+#ifndef RC_OP_H
+#define RC_OP_H
+
+#include "common.h"
+
+enum op_kind {
+	OP_NONE = 0,
+	/* vendor: tenant lifecycle (OpenTech visitor, PTI user, OpenApp invite) */
+	OP_TENANT_CREATE,     /* create the tenant on the unit (unit -> Rented) */
+	OP_TENANT_UPDATE,     /* one call carrying every changed field */
+	OP_TENANT_REMOVE,     /* remove a stray tenant (extra visitor) */
+	OP_TENANT_ENABLE,     /* per-tenant lock-out lifted */
+	OP_UNIT_VACATE,       /* move-out: unit -> Vacant, tenants deactivated */
+	OP_UNIT_DISABLE,      /* delinquent: overlock on */
+	OP_UNIT_ENABLE,       /* overlock off: back to Rented */
+	/* PMS write-back (R8) */
+	OP_PMS_WRITE,
+	OP__COUNT
+};
+
+/* Stable names used in plan JSON and the journal, e.g. "tenant.create". */
+const char *op_kind_name(enum op_kind k);
+enum op_kind op_kind_parse(const char *s);
+/* True for operations R10 counts as destructive. */
+bool op_is_destructive(enum op_kind k);
+
+enum code_src {
+	CODE_NONE = 0,
+	CODE_PMS_RENTAL,      /* the rental's code field (ref_id = rental id) */
+	CODE_PMS_USER,        /* the user's code field (ref_id = user id) */
+	CODE_GENERATED        /* generated at apply time, slot n */
+};
+
+struct code_ref {
+	enum code_src src;
+	const char *ref_id;   /* rental or user id */
+	const char *field;    /* custom-field code holding it */
+	unsigned slot;        /* CODE_GENERATED */
+};
+
+/* Bits of struct op_tenant that an update changes. */
+enum tenant_field {
+	TF_FIRST_NAME = 1u << 0,
+	TF_LAST_NAME = 1u << 1,
+	TF_EMAIL = 1u << 2,
+	TF_PHONE = 1u << 3,
+	TF_CODE = 1u << 4,
+	TF_ACCESS_PROFILE = 1u << 5,
+	TF_TIME_GROUP = 1u << 6,
+	TF_ALL = 0x7f
+};
+
+struct op_tenant {
+	const char *first_name;
+	const char *last_name;
+	const char *email;
+	const char *phone;
+	struct code_ref code;
+	long access_profile;  /* -1: leave to the vendor's default */
+	long time_group;
+};
+
+enum wb_type { WB_NULL = 0, WB_STRING, WB_BOOL, WB_CODE };
+
+/* One custom field written back to the PMS. */
+struct op_write {
+	const char *field;    /* custom-field code */
+	enum wb_type type;
+	const char *str;      /* WB_STRING (never a secret) */
+	bool b;               /* WB_BOOL */
+	struct code_ref code; /* WB_CODE: the secret comes from here */
+};
+
+#define OP_MAX_WRITES 6
+
+struct op {
+	enum op_kind kind;
+	unsigned seq;             /* position in the site's plan, from 1 */
+	const char *unit;         /* vendor unit name (R2 mapping) */
+	const char *unit_vid;     /* vendor unit id */
+	const char *tenant_vid;   /* vendor tenant id (update/remove/enable) */
+	const char *rental_id;
+	const char *user_id;
+	const char *rule;         /* rule id, e.g. "OT3" */
+	const char *reason;       /* one sentence, never a secret */
+	struct op_tenant t;       /* create/update */
+	unsigned changed;         /* TF_* bits (update) */
+	/* OP_PMS_WRITE */
+	const char *collection;   /* "unit-rentals" | "users" | "units" */
+	const char *object_id;
+	struct op_write w[OP_MAX_WRITES];
+	unsigned nw;
+};
+
+/* What a provider reports back from one operation. */
+struct op_result {
+	char vendor_id[64];       /* id of what was created, if any */
+	bool in_doubt;            /* the call may or may not have happened */
+};
+
+#endif

@@ -1,0 +1,196 @@
+/* plan.c: plan containers and builders. See plan.h. */
+#define _GNU_SOURCE
+#include "plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *finding_kind_name(enum finding_kind k)
+{
+	switch (k) {
+	case FIND_UNMANAGED_RENTED: return "unmanaged_rented";
+	case FIND_NAME_MISMATCH: return "mapping_name_mismatch";
+	case FIND_NO_VENDOR_UNIT: return "mapping_unknown_vendor_unit";
+	case FIND_DUPLICATE_MAPPING: return "mapping_duplicate";
+	case FIND_DOUBLE_OCCUPANCY: return "double_occupancy";
+	case FIND_BAD_VALUE: return "bad_pms_value";
+	case FIND_MISSING_OWNER: return "missing_customer";
+	case FIND_IN_DOUBT: return "operation_in_doubt";
+	case FIND_NOT_READABLE: return "vendor_not_readable";
+	default: return "finding";
+	}
+}
+
+void site_plan_init(struct site_plan *sp, const struct spec_site *site)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->site = site;
+	rc_arena_init(&sp->arena);
+	obs_site_init(&sp->obs, site ? site->name : "");
+}
+
+void site_plan_free(struct site_plan *sp)
+{
+	size_t i;
+
+	for (i = 0; i < sp->nchanges; i++) {
+		json_decref(sp->changes[i].before);
+		json_decref(sp->changes[i].after);
+		json_decref(sp->changes[i].after_sensitive);
+	}
+	free(sp->changes);
+	free(sp->ops);
+	free(sp->findings);
+	free(sp->recs);
+	free(sp->resolved);
+	obs_site_free(&sp->obs);
+	rc_arena_free(&sp->arena);
+	memset(sp, 0, sizeof(*sp));
+}
+
+void plan_free(struct plan *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nsites; i++)
+		site_plan_free(&p->sites[i]);
+	free(p->sites);
+	memset(p, 0, sizeof(*p));
+}
+
+const char *sp_str(struct site_plan *sp, const char *s)
+{
+	return rc_arena_strdup(&sp->arena, s);
+}
+
+const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
+{
+	struct rc_buf b;
+	va_list ap;
+	const char *s;
+
+	rc_buf_init(&b);
+	va_start(ap, fmt);
+	rc_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	s = rc_arena_strdup(&sp->arena, b.p ? b.p : "");
+	rc_buf_free(&b);
+	return s;
+}
+
+struct op *sp_add_op(struct site_plan *sp, enum op_kind kind)
+{
+	struct op *op;
+
+	if (sp->nops == sp->capops) {
+		sp->capops = sp->capops ? sp->capops * 2 : 16;
+		sp->ops = rc_realloc(sp->ops, sp->capops * sizeof(*sp->ops));
+	}
+	op = &sp->ops[sp->nops++];
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->seq = (unsigned)sp->nops;
+	op->t.access_profile = -1;
+	op->t.time_group = -1;
+	return op;
+}
+
+struct rchange *sp_add_change(struct site_plan *sp, const char *type,
+			      const char *name, enum rc_action action,
+			      const char *rule, const char *reason)
+{
+	struct rchange *c;
+
+	if (sp->nchanges == sp->capchanges) {
+		sp->capchanges = sp->capchanges ? sp->capchanges * 2 : 16;
+		sp->changes = rc_realloc(sp->changes,
+					 sp->capchanges * sizeof(*sp->changes));
+	}
+	c = &sp->changes[sp->nchanges++];
+	memset(c, 0, sizeof(*c));
+	c->type = sp_str(sp, type);
+	c->name = sp_str(sp, name);
+	c->address = sp_printf(sp, "%s.%s[\"%s\"]", type, sp->site->name, name);
+	c->action = action;
+	c->rule = sp_str(sp, rule);
+	c->reason = sp_str(sp, reason);
+	if (action == ACT_CREATE)
+		sp->add++;
+	else if (action == ACT_UPDATE)
+		sp->change++;
+	else if (action == ACT_DELETE)
+		sp->destroy++;
+	else if (action == ACT_REPLACE) {
+		sp->add++;
+		sp->destroy++;
+	}
+	return c;
+}
+
+void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
+		    enum severity sev, const char *unit, const char *vunit,
+		    const char *rule, const char *fmt, ...)
+{
+	struct finding *f;
+	struct rc_buf b;
+	va_list ap;
+
+	if (sp->nfindings == sp->capfindings) {
+		sp->capfindings = sp->capfindings ? sp->capfindings * 2 : 8;
+		sp->findings = rc_realloc(sp->findings,
+					  sp->capfindings * sizeof(*sp->findings));
+	}
+	f = &sp->findings[sp->nfindings++];
+	f->kind = kind;
+	f->sev = sev;
+	f->unit = sp_str(sp, unit);
+	f->vendor_unit = sp_str(sp, vunit);
+	f->rule = sp_str(sp, rule);
+	rc_buf_init(&b);
+	va_start(ap, fmt);
+	rc_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	f->message = sp_str(sp, b.p ? b.p : "");
+	rc_buf_free(&b);
+}
+
+void sp_add_rec(struct site_plan *sp, const struct store_pms_rec *r)
+{
+	if (sp->nrecs == sp->caprecs) {
+		sp->caprecs = sp->caprecs ? sp->caprecs * 2 : 16;
+		sp->recs = rc_realloc(sp->recs, sp->caprecs * sizeof(*sp->recs));
+	}
+	sp->recs[sp->nrecs++] = *r;
+}
+
+void plan_totals(struct plan *p)
+{
+	size_t i, k;
+
+	p->add = p->change = p->destroy = p->errors = 0;
+	for (i = 0; i < p->nsites; i++) {
+		const struct site_plan *sp = &p->sites[i];
+
+		p->add += sp->add;
+		p->change += sp->change;
+		p->destroy += sp->destroy;
+		if (sp->failed)
+			p->errors++;
+		for (k = 0; k < sp->nfindings; k++)
+			if (sp->findings[k].sev == SEV_ERROR)
+				p->errors++;
+	}
+}
+
+bool plan_has_changes(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsites; i++)
+		if (p->sites[i].nops)
+			return true;
+	return false;
+}

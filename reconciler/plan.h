@@ -1,0 +1,141 @@
+/*
+ * plan.h: a plan, per site: the observed state it was computed from, the
+ * ordered operations, the resource changes shown to people and machines,
+ * the findings (mapping errors, double occupancy, ...) and the fingerprints
+ * that make a saved plan refusable when stale.
+ */
+#ifndef RC_PLAN_H
+#define RC_PLAN_H
+
+#include <jansson.h>
+
+#include "model.h"
+#include "op.h"
+#include "../specs/spec.h"
+#include "../state/store.h"
+
+enum rc_action {
+	ACT_NOOP = 0,
+	ACT_CREATE,
+	ACT_UPDATE,
+	ACT_DELETE,
+	ACT_REPLACE      /* ["delete","create"] */
+};
+
+enum finding_kind {
+	FIND_UNMANAGED_RENTED = 1, /* R1: rented unit with no mapping */
+	FIND_NAME_MISMATCH,        /* R2: mapping != PMS unit name (synced) */
+	FIND_NO_VENDOR_UNIT,       /* R2: mapping names no vendor unit */
+	FIND_DUPLICATE_MAPPING,    /* R2: two PMS units map to one vendor unit */
+	FIND_DOUBLE_OCCUPANCY,     /* R3 */
+	FIND_BAD_VALUE,            /* a PMS field the engine cannot use */
+	FIND_MISSING_OWNER,        /* rental whose customer is not in the PMS */
+	FIND_IN_DOUBT,             /* journal entry whose outcome is unknown */
+	FIND_NOT_READABLE          /* PT8: vendor drift cannot be seen */
+};
+const char *finding_kind_name(enum finding_kind k);
+
+enum severity { SEV_INFO = 0, SEV_WARNING, SEV_ERROR };
+
+struct finding {
+	enum finding_kind kind;
+	enum severity sev;
+	const char *unit;          /* PMS unit name (or NULL) */
+	const char *vendor_unit;   /* mapping value (or NULL) */
+	const char *rule;          /* "R2" */
+	const char *message;       /* never a secret */
+};
+
+struct rchange {
+	const char *address;       /* opentech_unit.lisbon-1["A-101"] */
+	const char *type;          /* "opentech_unit", "storeganise_rental" */
+	const char *name;          /* unit or rental */
+	enum rc_action action;
+	const char *rule;
+	const char *reason;
+	json_t *before;            /* owned; null on create */
+	json_t *after;             /* owned; null on delete */
+	json_t *after_sensitive;   /* owned mask {"access_code": true} */
+};
+
+struct site_plan {
+	const struct spec_site *site;      /* borrowed from the spec */
+	const struct pms_site *pms_site;   /* borrowed from the snapshot */
+	struct obs_site obs;               /* observed state used */
+	bool have_obs;
+	bool refreshed;
+	struct rc_arena arena;             /* strings of ops, changes, findings */
+	struct op *ops;
+	size_t nops, capops;
+	struct rchange *changes;
+	size_t nchanges, capchanges;
+	struct finding *findings;
+	size_t nfindings, capfindings;
+	unsigned add, change, destroy;     /* resource counts */
+	unsigned managed;                  /* managed units (R1) */
+	unsigned destructive;              /* units vacated/revoked (R10) */
+	unsigned limit_destructive;        /* R10 limit for this site */
+	unsigned ngen;                     /* generated code slots (R6) */
+	bool failed;                       /* the site could not be planned */
+	char fail_msg[RC_ERR_MSG_LEN];
+	uint64_t generation;
+	char pms_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the PMS input */
+	char obs_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the observed input */
+	/* PMS state to remember once the site converges (R4, OT5) */
+	struct store_pms_rec *recs;
+	size_t nrecs, caprecs;
+	/* in-doubt journal entries this plan settles */
+	uint64_t *resolved;
+	size_t nresolved;
+};
+
+struct plan {
+	char id[40];
+	char created[40];
+	struct site_plan *sites;
+	size_t nsites;
+	unsigned add, change, destroy;
+	unsigned errors;                   /* findings of severity error */
+	bool from_file;                    /* loaded from a saved plan */
+};
+
+void site_plan_init(struct site_plan *sp, const struct spec_site *site);
+void site_plan_free(struct site_plan *sp);
+void plan_free(struct plan *p);
+
+/* Builders used by the diff. Strings passed in are copied to the arena. */
+struct op *sp_add_op(struct site_plan *sp, enum op_kind kind);
+struct rchange *sp_add_change(struct site_plan *sp, const char *type,
+			      const char *name, enum rc_action action,
+			      const char *rule, const char *reason);
+void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
+		    enum severity sev, const char *unit, const char *vunit,
+		    const char *rule, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+const char *sp_str(struct site_plan *sp, const char *s);
+const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sp_add_rec(struct site_plan *sp, const struct store_pms_rec *r);
+
+/* Count operations and changes; recompute totals of p. */
+void plan_totals(struct plan *p);
+bool plan_has_changes(const struct plan *p);
+
+/* ---- rendering (plan_render.c) ---- */
+struct render_opts {
+	bool color;
+	bool show_noop_sites;
+};
+/* Human output in Terraform's manner. */
+void plan_render_text(const struct plan *p, const struct render_opts *o,
+		      struct rc_buf *out);
+/* Machine output (format_version "1.0"): new reference. */
+json_t *plan_to_json(const struct plan *p);
+/* Rebuild a plan from plan_to_json output (a saved plan). Ops only; the
+ * caller re-plans to compare fingerprints. */
+int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,
+		   struct rc_err *err);
+
+#define PLAN_FORMAT_VERSION "1.0"
+
+#endif

@@ -1,0 +1,350 @@
+/*
+ * plan_render.c: a plan for people (Terraform's + ~ - manner) and for
+ * machines (JSON, format_version 1.0), and a saved plan read back.
+ *
+ * Secrets never reach either form: operations carry code references
+ * ({"source":"pms_rental","ref":...}) and resource changes show
+ * "(sensitive)" with an after_sensitive mask.
+ */
+#define _GNU_SOURCE
+#include "plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+
+/* ------------------------------------------------------------- text */
+
+struct colors {
+	const char *add, *chg, *del, *warn, *err, *bold, *off;
+};
+
+static void set_colors(struct colors *c, bool on)
+{
+	c->add = on ? "\033[32m" : "";
+	c->chg = on ? "\033[33m" : "";
+	c->del = on ? "\033[31m" : "";
+	c->warn = on ? "\033[33m" : "";
+	c->err = on ? "\033[1;31m" : "";
+	c->bold = on ? "\033[1m" : "";
+	c->off = on ? "\033[0m" : "";
+}
+
+static void value_text(json_t *v, bool sensitive, struct rc_buf *out)
+{
+	char *s;
+
+	if (sensitive || (json_is_string(v) && !strcmp(json_string_value(v), DIFF_SENSITIVE))) {
+		rc_buf_puts(out, "(sensitive value)");
+		return;
+	}
+	if (!v) {
+		rc_buf_puts(out, "(none)");
+		return;
+	}
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	rc_buf_puts(out, s ? s : "?");
+	free(s);
+}
+
+static int key_width(json_t *a, json_t *b)
+{
+	const char *k;
+	json_t *v;
+	int w = 0;
+
+	json_object_foreach(a, k, v)
+		if ((int)strlen(k) > w)
+			w = (int)strlen(k);
+	json_object_foreach(b, k, v)
+		if ((int)strlen(k) > w)
+			w = (int)strlen(k);
+	return w;
+}
+
+static void attrs_update(const struct rchange *c, const struct colors *col,
+			 struct rc_buf *out)
+{
+	json_t *b = c->before ? c->before : json_object();
+	json_t *a = c->after ? c->after : json_object();
+	int w = key_width(b, a);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(a, k, v) {
+		json_t *old = json_object_get(b, k);
+		bool sens = json_is_true(json_object_get(c->after_sensitive, k));
+
+		if (old && json_equal(old, v) && !sens)
+			continue;
+		if (!old) {
+			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, k);
+			value_text(v, sens, out);
+		} else {
+			rc_buf_printf(out, "      %s~%s %-*s = ", col->chg, col->off, w, k);
+			if (sens) {
+				rc_buf_puts(out, "(sensitive value)");
+			} else {
+				value_text(old, false, out);
+				rc_buf_puts(out, " -> ");
+				value_text(v, false, out);
+			}
+		}
+		rc_buf_puts(out, "\n");
+	}
+	if (!c->before)
+		json_decref(b);
+	if (!c->after)
+		json_decref(a);
+}
+
+static void attrs_all(json_t *o, json_t *sens, const char *sign, const char *color,
+		      const struct colors *col, struct rc_buf *out)
+{
+	int w = key_width(o, NULL);
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v) {
+		rc_buf_printf(out, "      %s%s%s %-*s = ", color, sign, col->off, w, k);
+		value_text(v, json_is_true(json_object_get(sens, k)), out);
+		rc_buf_puts(out, "\n");
+	}
+}
+
+static void change_text(const struct rchange *c, const struct colors *col,
+			struct rc_buf *out)
+{
+	static const char *what[] = { "", "will be created", "will be updated in-place",
+				      "will be destroyed", "must be replaced" };
+	const char *sign = c->action == ACT_CREATE ? "+" : c->action == ACT_DELETE ? "-"
+			 : c->action == ACT_REPLACE ? "-/+" : "~";
+	const char *color = c->action == ACT_CREATE ? col->add : c->action == ACT_DELETE
+			  ? col->del : c->action == ACT_REPLACE ? col->del : col->chg;
+
+	rc_buf_printf(out, "  %s# %s%s %s\n", col->bold, c->address, col->off, what[c->action]);
+	rc_buf_printf(out, "  # (%s: %s)\n", c->rule, c->reason);
+	rc_buf_printf(out, "  %s%s%s %s {\n", color, sign, col->off, c->address);
+	if (c->action == ACT_CREATE || c->action == ACT_REPLACE)
+		attrs_all(c->after, c->after_sensitive, "+", col->add, col, out);
+	else if (c->action == ACT_DELETE)
+		attrs_update(c, col, out);
+	else
+		attrs_update(c, col, out);
+	rc_buf_puts(out, "    }\n\n");
+}
+
+static void findings_text(const struct plan *p, const struct colors *col,
+			  struct rc_buf *out)
+{
+	size_t i, k;
+	bool any = false;
+
+	for (i = 0; i < p->nsites; i++) {
+		const struct site_plan *sp = &p->sites[i];
+
+		if (sp->failed) {
+			rc_buf_printf(out, "%sError:%s site %s: %s\n", col->err, col->off,
+				      sp->site->name, sp->fail_msg);
+			any = true;
+		}
+		for (k = 0; k < sp->nfindings; k++) {
+			const struct finding *f = &sp->findings[k];
+			const char *lbl = f->sev == SEV_ERROR ? "Error" : f->sev == SEV_WARNING
+					  ? "Warning" : "Note";
+
+			rc_buf_printf(out, "%s%s:%s site %s, unit %s: %s [%s]\n",
+				      f->sev == SEV_ERROR ? col->err : col->warn, lbl, col->off,
+				      sp->site->name, f->unit ? f->unit : f->vendor_unit ? f->vendor_unit : "-",
+				      f->message, f->rule);
+			any = true;
+		}
+		if (!sp->failed && sp->destructive > sp->limit_destructive)
+			rc_buf_printf(out, "%sWarning:%s site %s: this plan vacates %u of %u managed units, "
+				      "over the limit of %u: apply will refuse it without --allow-destructive (R10)\n",
+				      col->warn, col->off, sp->site->name, sp->destructive,
+				      sp->managed, sp->limit_destructive);
+	}
+	if (any)
+		rc_buf_puts(out, "\n");
+}
+
+void plan_render_text(const struct plan *p, const struct render_opts *o,
+		      struct rc_buf *out)
+{
+	struct colors col;
+	size_t i, k, nops = 0;
+
+	set_colors(&col, o && o->color);
+	for (i = 0; i < p->nsites; i++)
+		nops += p->sites[i].nops;
+	if (nops) {
+		rc_buf_puts(out, "reconcile will perform the following actions:\n\n");
+		for (i = 0; i < p->nsites; i++)
+			for (k = 0; k < p->sites[i].nchanges; k++)
+				change_text(&p->sites[i].changes[k], &col, out);
+	}
+	findings_text(p, &col, out);
+	if (!nops) {
+		rc_buf_printf(out, "%sNo changes.%s The access-control systems match the PMS.\n",
+			      col.bold, col.off);
+		return;
+	}
+	rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.\n", col.bold,
+		      col.off, p->add, p->change, p->destroy);
+}
+
+/* ------------------------------------------------------------- JSON */
+
+static const char *action_names[][2] = {
+	{ "no-op", NULL }, { "create", NULL }, { "update", NULL },
+	{ "delete", NULL }, { "delete", "create" },
+};
+
+static json_t *code_ref_json(const struct code_ref *r)
+{
+	switch (r->src) {
+	case CODE_PMS_RENTAL:
+		return json_pack("{s:s, s:s, s:s}", "source", "pms_rental", "ref", r->ref_id,
+				 "field", r->field);
+	case CODE_PMS_USER:
+		return json_pack("{s:s, s:s, s:s}", "source", "pms_user", "ref", r->ref_id,
+				 "field", r->field);
+	case CODE_GENERATED:
+		return json_pack("{s:s, s:i, s:s?, s:s?}", "source", "generated", "slot",
+				 (int)r->slot, "ref", r->ref_id, "field", r->field);
+	default:
+		return json_null();
+	}
+}
+
+static const char *const tf_names[] = { "first_name", "last_name", "email", "phone",
+					"access_code", "access_profile", "time_group" };
+
+static json_t *op_json(const struct site_plan *sp, const struct op *op)
+{
+	json_t *j = json_object(), *ch, *t, *ws;
+	unsigned i;
+
+	json_object_set_new(j, "site", json_string(sp->site->name));
+	json_object_set_new(j, "seq", json_integer(op->seq));
+	json_object_set_new(j, "op", json_string(op_kind_name(op->kind)));
+	json_object_set_new(j, "rule", json_string(op->rule ? op->rule : ""));
+	json_object_set_new(j, "reason", json_string(op->reason ? op->reason : ""));
+#define OPT(k, v) if (v) json_object_set_new(j, k, json_string(v))
+	OPT("unit", op->unit);
+	OPT("unit_id", op->unit_vid);
+	OPT("tenant_id", op->tenant_vid);
+	OPT("rental_id", op->rental_id);
+	OPT("user_id", op->user_id);
+#undef OPT
+	if (op->kind == OP_TENANT_CREATE || op->kind == OP_TENANT_UPDATE) {
+		t = json_pack("{s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "first_name", op->t.first_name,
+			      "last_name", op->t.last_name, "email", op->t.email, "phone",
+			      op->t.phone, "access_profile", (json_int_t)op->t.access_profile,
+			      "time_group", (json_int_t)op->t.time_group);
+		json_object_set_new(t, "access_code", code_ref_json(&op->t.code));
+		json_object_set_new(j, "tenant", t);
+		ch = json_array();
+		for (i = 0; i < 7; i++)
+			if (op->changed & (1u << i))
+				json_array_append_new(ch, json_string(tf_names[i]));
+		json_object_set_new(j, "changed", ch);
+	}
+	if (op->kind == OP_PMS_WRITE) {
+		json_object_set_new(j, "collection", json_string(op->collection));
+		json_object_set_new(j, "object_id", json_string(op->object_id));
+		ws = json_array();
+		for (i = 0; i < op->nw; i++) {
+			const struct op_write *w = &op->w[i];
+			json_t *x = json_pack("{s:s}", "field", w->field);
+
+			if (w->type == WB_CODE) {
+				json_object_set_new(x, "type", json_string("code"));
+				json_object_set_new(x, "value", code_ref_json(&w->code));
+			} else if (w->type == WB_BOOL) {
+				json_object_set_new(x, "type", json_string("bool"));
+				json_object_set_new(x, "value", json_boolean(w->b));
+			} else if (w->type == WB_STRING) {
+				json_object_set_new(x, "type", json_string("string"));
+				json_object_set_new(x, "value", json_string(w->str));
+			} else {
+				json_object_set_new(x, "type", json_string("null"));
+			}
+			json_array_append_new(ws, x);
+		}
+		json_object_set_new(j, "fields", ws);
+	}
+	return j;
+}
+
+static json_t *change_json(const struct site_plan *sp, const struct rchange *c)
+{
+	json_t *acts = json_array(), *j;
+
+	json_array_append_new(acts, json_string(action_names[c->action][0]));
+	if (action_names[c->action][1])
+		json_array_append_new(acts, json_string(action_names[c->action][1]));
+	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:O?, s:O?, s:O?}, s:s, s:s}",
+		      "address", c->address, "type", c->type, "name", c->name, "site",
+		      sp->site->name, "change", "actions", acts, "before", c->before,
+		      "after", c->after, "after_sensitive", c->after_sensitive,
+		      "action_reason", c->rule, "action_reason_text", c->reason);
+	return j;
+}
+
+static json_t *site_json(const struct site_plan *sp)
+{
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:s?}",
+			 "name", sp->site->name, "vendor", vendor_kind_name(sp->site->vendor),
+			 "pms_site_id", sp->site->pms_site_id, "generation",
+			 (json_int_t)sp->generation, "pms_fingerprint", sp->pms_fp,
+			 "observed_fingerprint", sp->obs_fp, "refreshed", sp->refreshed,
+			 "managed_units", (int)sp->managed, "destructive", (int)sp->destructive,
+			 "destructive_limit", (int)sp->limit_destructive,
+			 "generated_codes", (int)sp->ngen,
+			 "error", sp->failed ? sp->fail_msg : NULL);
+}
+
+json_t *plan_to_json(const struct plan *p)
+{
+	json_t *j = json_object(), *sites = json_array(), *rcs = json_array();
+	json_t *ops = json_array(), *finds = json_array();
+	size_t i, k, nops = 0, warnings = 0;
+
+	for (i = 0; i < p->nsites; i++) {
+		const struct site_plan *sp = &p->sites[i];
+
+		json_array_append_new(sites, site_json(sp));
+		for (k = 0; k < sp->nchanges; k++)
+			json_array_append_new(rcs, change_json(sp, &sp->changes[k]));
+		for (k = 0; k < sp->nops; k++)
+			json_array_append_new(ops, op_json(sp, &sp->ops[k]));
+		nops += sp->nops;
+		for (k = 0; k < sp->nfindings; k++) {
+			const struct finding *f = &sp->findings[k];
+
+			json_array_append_new(finds, json_pack(
+				"{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s}", "site", sp->site->name,
+				"kind", finding_kind_name(f->kind), "severity",
+				f->sev == SEV_ERROR ? "error" : f->sev == SEV_WARNING ? "warning" : "info",
+				"unit", f->unit, "vendor_unit", f->vendor_unit, "rule", f->rule,
+				"message", f->message));
+			warnings += f->sev == SEV_WARNING;
+		}
+	}
+	json_object_set_new(j, "format_version", json_string(PLAN_FORMAT_VERSION));
+	json_object_set_new(j, "reconcile_version", json_string(RECONCILE_VERSION));
+	json_object_set_new(j, "plan_id", json_string(p->id));
+	json_object_set_new(j, "created", json_string(p->created));
+	json_object_set_new(j, "sites", sites);
+	json_object_set_new(j, "resource_changes", rcs);
+	json_object_set_new(j, "operations", ops);
+	json_object_set_new(j, "findings", finds);
+	json_object_set_new(j, "summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}",
+		"add", (int)p->add, "change", (int)p->change, "destroy", (int)p->destroy,
+		"operations", (int)nops, "errors", (int)p->errors, "warnings", (int)warnings));
+	return j;
+}

@@ -1,0 +1,820 @@
+/* store.c: the LMDB state. See store.h for the layout. */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct store {
+	char *dir;
+	MDB_env *env;
+	MDB_dbi observed, pmslast, journal, meta, events;
+	unsigned char key[32];
+	int lock_fd;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+};
+
+static int lmdb_err(struct rc_err *err, const struct store *s, const char *what, int rc)
+{
+	if (rc == MDB_MAP_FULL)
+		return rc_errf(err, RC_EIO, "state %s: %s: the LMDB map is full; "
+			       "raise STORE_MAPSIZE_DEFAULT or move old sites out", s->dir, what);
+	return rc_errf(err, RC_EIO, "state %s: %s: %s", s->dir, what, mdb_strerror(rc));
+}
+
+static int load_key(struct store *s, struct rc_err *err)
+{
+	char *path = rc_sprintf("%s/hash.key", s->dir);
+	int fd, rc = RC_OK;
+	ssize_t n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (RAND_bytes(s->key, sizeof(s->key)) != 1 ||
+		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0)
+			rc = rc_errf(err, RC_EIO, "%s: cannot create the hash key", path);
+		close(fd);
+		goto out;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	n = read(fd, s->key, sizeof(s->key));
+	close(fd);
+	if (n != (ssize_t)sizeof(s->key))
+		rc = rc_errf(err, RC_EIO, "%s: expected 32 bytes; the state directory is damaged", path);
+out:
+	free(path);
+	return rc;
+}
+
+int store_open(struct store **out, const char *dir, struct rc_err *err)
+{
+	struct store *s = rc_calloc(1, sizeof(*s));
+	MDB_txn *txn = NULL;
+	int rc, dead;
+
+	s->dir = rc_strdup(dir);
+	s->lock_fd = -1;
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rc = rc_errf(err, RC_EIO, "state directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	rc = load_key(s, err);
+	if (rc)
+		goto fail;
+	rc = mdb_env_create(&s->env);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(s->env, 8);
+	if (!rc)
+		rc = mdb_env_set_mapsize(s->env, STORE_MAPSIZE_DEFAULT);
+	if (!rc)
+		rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+	if (!rc)
+		rc = mdb_reader_check(s->env, &dead);
+	if (!rc)
+		rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "observed", MDB_CREATE, &s->observed);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "pmslast", MDB_CREATE, &s->pmslast);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "journal", MDB_CREATE, &s->journal);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "events", MDB_CREATE, &s->events);
+	if (!rc) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (rc) {
+		rc = lmdb_err(err, s, "open", rc);
+		goto fail;
+	}
+	*out = s;
+	return RC_OK;
+fail:
+	if (txn)
+		mdb_txn_abort(txn);
+	store_close(s);
+	return rc;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	store_unlock(s);
+	if (s->env)
+		mdb_env_close(s->env);
+	explicit_bzero(s->key, sizeof(s->key));
+	free(s->dir);
+	free(s);
+}
+
+int store_lock(struct store *s, struct rc_err *err)
+{
+	char *path = rc_sprintf("%s/apply.lock", s->dir);
+	char buf[32];
+	ssize_t n;
+	int fd, rc = RC_OK;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		rc = rc_errf(err, RC_ELOCKED,
+			     "state directory %s is locked by another reconcile apply (pid %s); "
+			     "wait for it to finish: the lock is released when that process exits",
+			     s->dir, *buf ? buf : "unknown");
+		close(fd);
+		goto out;
+	}
+	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, strlen(buf), 0) < 0)
+		rc_errf(err, RC_OK, "cannot record the pid in %s", path);
+	s->lock_fd = fd;
+out:
+	free(path);
+	return rc;
+}
+
+void store_unlock(struct store *s)
+{
+	if (s->lock_fd >= 0) {
+		flock(s->lock_fd, LOCK_UN);
+		close(s->lock_fd);
+		s->lock_fd = -1;
+	}
+}
+
+void store_hmac(const struct store *s, const void *data, size_t len,
+		unsigned char out[RC_HASH_LEN])
+{
+	unsigned int n = RC_HASH_LEN;
+
+	HMAC(EVP_sha256(), s->key, sizeof(s->key), data, len, out, &n);
+}
+
+void store_secret_hash(const struct store *s, const char *site,
+		       const char *secret, unsigned char out[RC_HASH_LEN])
+{
+	size_t a = strlen(site), b = strlen(secret);
+	unsigned char *buf = rc_malloc(a + b + 1);
+
+	memcpy(buf, site, a);
+	buf[a] = 0;
+	memcpy(buf + a + 1, secret, b);
+	store_hmac(s, buf, a + b + 1, out);
+	explicit_bzero(buf, a + b + 1);
+	free(buf);
+}
+
+int store_txn_begin(struct store *s, bool write, struct store_txn **out,
+		    struct rc_err *err)
+{
+	struct store_txn *t = rc_calloc(1, sizeof(*t));
+	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+
+	if (rc) {
+		free(t);
+		return lmdb_err(err, s, "begin transaction", rc);
+	}
+	t->s = s;
+	*out = t;
+	return RC_OK;
+}
+
+int store_txn_commit(struct store_txn *t, struct rc_err *err)
+{
+	int rc = mdb_txn_commit(t->txn);
+	struct store *s = t->s;
+
+	free(t);
+	return rc ? lmdb_err(err, s, "commit", rc) : RC_OK;
+}
+
+void store_txn_abort(struct store_txn *t)
+{
+	if (!t)
+		return;
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+/* ------------------------------------------------------------ keys */
+
+/* key = a '\0' b (b may be binary of blen bytes). New buffer in *k. */
+static void make_key(MDB_val *k, const char *a, const void *b, size_t blen)
+{
+	size_t n = strlen(a);
+	char *p = rc_malloc(n + 1 + blen + 1);
+
+	memcpy(p, a, n);
+	p[n] = '\0';
+	if (blen)
+		memcpy(p + n + 1, b, blen);
+	k->mv_data = p;
+	k->mv_size = n + 1 + blen;
+}
+
+static bool has_prefix(const MDB_val *k, const char *site)
+{
+	size_t n = strlen(site) + 1;
+
+	return k->mv_size >= n && memcmp(k->mv_data, site, n) == 0;
+}
+
+static int put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
+		    struct rc_err *err)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	MDB_val v = { strlen(s), s };
+	int rc = mdb_put(t->txn, dbi, k, &v, 0);
+
+	free(s);
+	return rc ? lmdb_err(err, t->s, "put", rc) : RC_OK;
+}
+
+static json_t *get_json(const MDB_val *v)
+{
+	return json_loadb(v->mv_data, v->mv_size, 0, NULL);
+}
+
+/* Delete every key of a site in dbi whose name is not kept(). */
+static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
+		      const struct rc_map *keep, struct rc_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, dbi, &c);
+	if (rc)
+		return lmdb_err(err, t->s, "cursor", rc);
+	make_key(&k, site, NULL, 0);
+	void *kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && has_prefix(&k, site)) {
+		char *name = rc_strndup((char *)k.mv_data + strlen(site) + 1,
+					k.mv_size - strlen(site) - 1);
+
+		if (!keep || !rc_map_get(keep, name, NULL))
+			rc = mdb_cursor_del(c, 0);
+		free(name);
+		if (!rc)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	free(kp);
+	mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "delete", rc) : RC_OK;
+}
+
+/* -------------------------------------------------------- observed */
+
+static json_t *unit_json(const struct obs_unit *u)
+{
+	json_t *j = json_pack("{s:s?, s:i}", "id", u->vendor_id, "st", (int)u->status);
+	json_t *ts = json_array();
+	char hex[2 * RC_HASH_LEN + 1];
+	unsigned i;
+
+	for (i = 0; i < u->ntenants; i++) {
+		const struct obs_tenant *t = &u->tenants[i];
+		json_t *x = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:b, s:s?, s:s?}",
+			"id", t->vendor_id, "fn", t->first_name, "ln", t->last_name,
+			"em", t->email, "ph", t->phone, "ap", (json_int_t)t->access_profile,
+			"tg", (json_int_t)t->time_group, "en", t->enabled, "r", t->rental_id,
+			"x", t->extra);
+
+		if (t->code_known) {
+			rc_hex(t->code_hash, RC_HASH_LEN, hex);
+			json_object_set_new(x, "ch", json_string(hex));
+		}
+		json_array_append_new(ts, x);
+	}
+	json_object_set_new(j, "t", ts);
+	return j;
+}
+
+static const char *jdup(struct obs_site *o, json_t *j, const char *k)
+{
+	json_t *v = json_object_get(j, k);
+
+	return json_is_string(v) ? rc_arena_strdup(&o->arena, json_string_value(v)) : NULL;
+}
+
+static void unhex(const char *h, unsigned char *out, size_t n)
+{
+	size_t i;
+	unsigned x;
+
+	for (i = 0; i < n && h[2 * i] && h[2 * i + 1]; i++) {
+		sscanf(h + 2 * i, "%2x", &x);
+		out[i] = (unsigned char)x;
+	}
+}
+
+static void unit_from_json(struct obs_site *o, const char *name, json_t *j)
+{
+	struct obs_unit *u = obs_add_unit(o, name);
+	json_t *x;
+	size_t i;
+
+	u->vendor_id = jdup(o, j, "id");
+	u->status = (enum vu_status)json_integer_value(json_object_get(j, "st"));
+	json_array_foreach(json_object_get(j, "t"), i, x) {
+		struct obs_tenant *t = obs_add_tenant(o, u);
+		const char *ch = json_string_value(json_object_get(x, "ch"));
+
+		t->vendor_id = jdup(o, x, "id");
+		t->first_name = jdup(o, x, "fn");
+		t->last_name = jdup(o, x, "ln");
+		t->email = jdup(o, x, "em");
+		t->phone = jdup(o, x, "ph");
+		t->access_profile = (long)json_integer_value(json_object_get(x, "ap"));
+		t->time_group = (long)json_integer_value(json_object_get(x, "tg"));
+		t->enabled = json_is_true(json_object_get(x, "en"));
+		t->rental_id = jdup(o, x, "r");
+		t->extra = jdup(o, x, "x");
+		if (ch && strlen(ch) == 2 * RC_HASH_LEN) {
+			unhex(ch, t->code_hash, RC_HASH_LEN);
+			t->code_known = true;
+		}
+	}
+}
+
+int store_observed_load(struct store_txn *t, const char *site,
+			struct obs_site *out, struct rc_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	void *kp;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, t->s->observed, &c);
+	if (rc)
+		return lmdb_err(err, t->s, "cursor", rc);
+	make_key(&k, site, NULL, 0);
+	kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && has_prefix(&k, site)) {
+		char *name = rc_strndup((char *)k.mv_data + strlen(site) + 1,
+					k.mv_size - strlen(site) - 1);
+		json_t *j = get_json(&v);
+
+		if (!j) {
+			rc = rc_errf(err, RC_EPARSE, "state %s: observed %s/%s is corrupt",
+				     t->s->dir, site, name);
+			free(name);
+			break;
+		}
+		unit_from_json(out, name, j);
+		json_decref(j);
+		free(name);
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	free(kp);
+	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc < 0 && rc > -100 ? rc : lmdb_err(err, t->s, "read observed", rc);
+	obs_site_index(out);
+	return out->nunits ? RC_OK : RC_ENOTFOUND;
+}
+
+int store_observed_put_unit(struct store_txn *t, const char *site,
+			    const struct obs_unit *u, struct rc_err *err)
+{
+	json_t *j = unit_json(u);
+	MDB_val k;
+	int rc;
+
+	make_key(&k, site, u->name, strlen(u->name));
+	rc = put_json(t, t->s->observed, &k, j, err);
+	free(k.mv_data);
+	json_decref(j);
+	return rc;
+}
+
+int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
+			    struct rc_err *err)
+{
+	struct rc_map keep;
+	size_t i;
+	int rc;
+
+	rc_map_init(&keep);
+	for (i = 0; i < o->nunits; i++)
+		rc_map_put(&keep, o->units[i].name, 1);
+	rc = del_prefix(t, t->s->observed, o->site, &keep, err);
+	for (i = 0; !rc && i < o->nunits; i++)
+		rc = store_observed_put_unit(t, o->site, &o->units[i], err);
+	rc_map_free(&keep);
+	return rc;
+}
+
+/* --------------------------------------------------------- pmslast */
+
+int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
+		  struct store_pms_rec *out, struct rc_err *err)
+{
+	MDB_val k, v;
+	json_t *j;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	make_key(&k, site, rental_id, strlen(rental_id));
+	rc = mdb_get(t->txn, t->s->pmslast, &k, &v);
+	free(k.mv_data);
+	if (rc == MDB_NOTFOUND)
+		return RC_ENOTFOUND;
+	if (rc)
+		return lmdb_err(err, t->s, "read pmslast", rc);
+	j = get_json(&v);
+	if (!j)
+		return rc_errf(err, RC_EPARSE, "state %s: pmslast %s/%s is corrupt", t->s->dir,
+			       site, rental_id);
+	snprintf(out->rental_id, sizeof(out->rental_id), "%s", rental_id);
+	out->overdue = json_is_true(json_object_get(j, "od"));
+	out->overlocked = json_is_true(json_object_get(j, "ol"));
+	snprintf(out->synced, sizeof(out->synced), "%s",
+		 json_string_value(json_object_get(j, "sy")) ?: "");
+	if (json_is_string(json_object_get(j, "ch"))) {
+		unhex(json_string_value(json_object_get(j, "ch")), out->code_hash, RC_HASH_LEN);
+		out->has_code = true;
+	}
+	json_decref(j);
+	return RC_OK;
+}
+
+int store_pms_put(struct store_txn *t, const char *site,
+		  const struct store_pms_rec *r, struct rc_err *err)
+{
+	json_t *j = json_pack("{s:b, s:b}", "od", r->overdue, "ol", r->overlocked);
+	char hex[2 * RC_HASH_LEN + 1];
+	MDB_val k;
+	int rc;
+
+	if (r->synced[0])
+		json_object_set_new(j, "sy", json_string(r->synced));
+	if (r->has_code) {
+		rc_hex(r->code_hash, RC_HASH_LEN, hex);
+		json_object_set_new(j, "ch", json_string(hex));
+	}
+	make_key(&k, site, r->rental_id, strlen(r->rental_id));
+	rc = put_json(t, t->s->pmslast, &k, j, err);
+	free(k.mv_data);
+	json_decref(j);
+	return rc;
+}
+
+int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
+		  struct rc_err *err)
+{
+	MDB_val k;
+	int rc;
+
+	make_key(&k, site, rental_id, strlen(rental_id));
+	rc = mdb_del(t->txn, t->s->pmslast, &k, NULL);
+	free(k.mv_data);
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "delete pmslast", rc) : RC_OK;
+}
+
+int store_pms_count(struct store_txn *t, const char *site, size_t *out,
+		    struct rc_err *err)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	void *kp;
+	int rc;
+
+	*out = 0;
+	rc = mdb_cursor_open(t->txn, t->s->pmslast, &c);
+	if (rc)
+		return lmdb_err(err, t->s, "cursor", rc);
+	make_key(&k, site, NULL, 0);
+	kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && has_prefix(&k, site)) {
+		(*out)++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	free(kp);
+	mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "count pmslast", rc) : RC_OK;
+}
+
+/* ------------------------------------------------------ generation */
+
+static void u64_be(uint64_t x, unsigned char b[8])
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		b[i] = (unsigned char)(x & 0xff);
+		x >>= 8;
+	}
+}
+
+static uint64_t be_u64(const unsigned char b[8])
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		x = (x << 8) | b[i];
+	return x;
+}
+
+int store_generation(struct store_txn *t, const char *site, uint64_t *out,
+		     struct rc_err *err)
+{
+	MDB_val k, v;
+	int rc;
+
+	*out = 0;
+	make_key(&k, "gen", site, strlen(site));
+	rc = mdb_get(t->txn, t->s->meta, &k, &v);
+	free(k.mv_data);
+	if (rc == MDB_NOTFOUND)
+		return RC_OK;
+	if (rc)
+		return lmdb_err(err, t->s, "read generation", rc);
+	if (v.mv_size == 8)
+		*out = be_u64(v.mv_data);
+	return RC_OK;
+}
+
+int store_generation_bump(struct store_txn *t, const char *site,
+			  uint64_t *out, struct rc_err *err)
+{
+	unsigned char b[8];
+	MDB_val k, v = { 8, b };
+	int rc;
+
+	rc = store_generation(t, site, out, err);
+	if (rc)
+		return rc;
+	(*out)++;
+	u64_be(*out, b);
+	make_key(&k, "gen", site, strlen(site));
+	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	free(k.mv_data);
+	return rc ? lmdb_err(err, t->s, "write generation", rc) : RC_OK;
+}
+
+int store_site_meta_get(struct store_txn *t, const char *site,
+			struct store_site_meta *out, struct rc_err *err)
+{
+	MDB_val k, v;
+	json_t *j;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	make_key(&k, "site", site, strlen(site));
+	rc = mdb_get(t->txn, t->s->meta, &k, &v);
+	free(k.mv_data);
+	if (rc == MDB_NOTFOUND)
+		return RC_ENOTFOUND;
+	if (rc)
+		return lmdb_err(err, t->s, "read site meta", rc);
+	j = get_json(&v);
+	snprintf(out->facility_id, sizeof(out->facility_id), "%s",
+		 json_string_value(json_object_get(j, "facility")) ?: "");
+	snprintf(out->last_sync, sizeof(out->last_sync), "%s",
+		 json_string_value(json_object_get(j, "last_sync")) ?: "");
+	snprintf(out->last_attempt, sizeof(out->last_attempt), "%s",
+		 json_string_value(json_object_get(j, "last_attempt")) ?: "");
+	snprintf(out->last_error, sizeof(out->last_error), "%s",
+		 json_string_value(json_object_get(j, "last_error")) ?: "");
+	json_decref(j);
+	return RC_OK;
+}
+
+int store_site_meta_put(struct store_txn *t, const char *site,
+			const struct store_site_meta *m, struct rc_err *err)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "facility", m->facility_id,
+			      "last_sync", m->last_sync, "last_attempt", m->last_attempt,
+			      "last_error", m->last_error);
+	MDB_val k;
+	int rc;
+
+	make_key(&k, "site", site, strlen(site));
+	rc = put_json(t, t->s->meta, &k, j, err);
+	free(k.mv_data);
+	json_decref(j);
+	return rc;
+}
+
+/* --------------------------------------------------------- journal */
+
+static const char *const jstates[] = { "", "intent", "ok", "failed", "unknown", "resolved" };
+
+static json_t *journal_json(const struct journal_entry *e)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			 "state", jstates[e->state], "op", e->op, "unit", e->unit,
+			 "rental", e->rental_id, "user", e->user_id, "vendor_id", e->vendor_id,
+			 "plan", e->plan_id, "time", e->time, "error", e->error,
+			 "detail", e->detail);
+}
+
+static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
+{
+	const char *st = json_string_value(json_object_get(j, "state")) ?: "";
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	for (i = 1; i <= JOURNAL_RESOLVED; i++)
+		if (!strcmp(st, jstates[i]))
+			e->state = (enum journal_state)i;
+#define CP(f, k) snprintf(e->f, sizeof(e->f), "%s", json_string_value(json_object_get(j, k)) ?: "")
+	CP(op, "op");
+	CP(unit, "unit");
+	CP(rental_id, "rental");
+	CP(user_id, "user");
+	CP(vendor_id, "vendor_id");
+	CP(plan_id, "plan");
+	CP(time, "time");
+	CP(error, "error");
+	CP(detail, "detail");
+#undef CP
+}
+
+static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
+		    struct rc_err *err)
+{
+	unsigned char ff[8];
+	MDB_cursor *c;
+	MDB_val k, v;
+	void *kp;
+	int rc;
+
+	*out = 0;
+	memset(ff, 0xff, sizeof(ff));
+	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
+	if (rc)
+		return lmdb_err(err, t->s, "cursor", rc);
+	make_key(&k, site, ff, 8);
+	kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0 && has_prefix(&k, site) && k.mv_size == strlen(site) + 9)
+		*out = be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
+	free(kp);
+	mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "journal seq", rc) : RC_OK;
+}
+
+int store_journal_put(struct store_txn *t, const char *site,
+		      const struct journal_entry *e, struct rc_err *err)
+{
+	unsigned char b[8];
+	json_t *j;
+	MDB_val k;
+	int rc;
+
+	u64_be(e->seq, b);
+	make_key(&k, site, b, 8);
+	if (e->state == JOURNAL_RESOLVED) {
+		/* keep what was recorded; only the state and time change */
+		MDB_val v;
+		json_t *old = NULL;
+
+		if (mdb_get(t->txn, t->s->journal, &k, &v) == 0)
+			old = get_json(&v);
+		j = old ? old : journal_json(e);
+		json_object_set_new(j, "state", json_string("resolved"));
+		json_object_set_new(j, "time", json_string(e->time));
+	} else {
+		j = journal_json(e);
+	}
+	rc = put_json(t, t->s->journal, &k, j, err);
+	free(k.mv_data);
+	json_decref(j);
+	return rc;
+}
+
+static int journal_commit_one(struct store *s, const char *site,
+			      struct journal_entry *e, bool assign, struct rc_err *err)
+{
+	struct store_txn *t;
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	if (assign) {
+		rc = last_seq(t, site, &e->seq, err);
+		e->seq++;
+		e->state = JOURNAL_INTENT;
+		if (!e->time[0])
+			rc_now_iso(e->time, sizeof(e->time));
+	}
+	if (!rc)
+		rc = store_journal_put(t, site, e, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t, err);
+}
+
+int store_journal_intent(struct store *s, const char *site,
+			 struct journal_entry *e, struct rc_err *err)
+{
+	return journal_commit_one(s, site, e, true, err);
+}
+
+int store_journal_result(struct store *s, const char *site,
+			 const struct journal_entry *e, struct rc_err *err)
+{
+	struct journal_entry copy = *e;
+
+	return journal_commit_one(s, site, &copy, false, err);
+}
+
+int store_journal_each(struct store_txn *t, const char *site, bool only_open,
+		       store_journal_cb cb, void *payload, struct rc_err *err)
+{
+	struct journal_entry e;
+	MDB_cursor *c;
+	MDB_val k, v;
+	void *kp;
+	int rc, stop = 0;
+
+	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
+	if (rc)
+		return lmdb_err(err, t->s, "cursor", rc);
+	make_key(&k, site, NULL, 0);
+	kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	while (rc == 0 && !stop && has_prefix(&k, site) && k.mv_size == strlen(site) + 9) {
+		json_t *j = get_json(&v);
+
+		if (j) {
+			journal_from_json(j, be_u64((unsigned char *)k.mv_data + strlen(site) + 1), &e);
+			json_decref(j);
+			if (!only_open || e.state == JOURNAL_INTENT || e.state == JOURNAL_UNKNOWN)
+				stop = cb(&e, payload);
+		}
+		if (!stop)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	free(kp);
+	mdb_cursor_close(c);
+	if (stop)
+		return stop;
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "journal", rc) : RC_OK;
+}
+
+int store_event_put(struct store *s, const char *id, const char *json,
+		    struct rc_err *err)
+{
+	struct store_txn *t;
+	MDB_val k = { strlen(id), (void *)id }, v = { strlen(json), (void *)json };
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = mdb_put(t->txn, s->events, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		store_txn_abort(t);
+		return 1;
+	}
+	if (rc) {
+		store_txn_abort(t);
+		return lmdb_err(err, s, "store event", rc);
+	}
+	return store_txn_commit(t, err);
+}

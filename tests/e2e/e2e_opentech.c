@@ -1,0 +1,429 @@
+/*
+ * e2e_opentech.c: reconcile against the simulator of Storeganise and
+ * OpenTech Alliance, over HTTP, with the real binaries.
+ *
+ * Seed tests/e2e/data/basic.json: site1 (OpenTech property P1), units
+ * U1..U6 all Vacant in OpenTech; rentals r1 (U1, code 482913), r2 (U2, no
+ * code), r3 (U3, overdue, code 590137).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static const char *const SITES[][3] = { { "site1", "site1", "P1" } };
+
+static int setup(void **state)
+{
+	struct e2e *t = calloc(1, sizeof(*t));
+
+	e2e_start(t, "tests/e2e/data/basic.json", SITES, 1);
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	e2e_stop(*state);
+	free(*state);
+	return 0;
+}
+
+/* Run `reconcile plan --json` and return the parsed plan (new). */
+static json_t *plan_json(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--json", NULL };
+	struct run r = e2e_reconcile(t, args);
+	json_t *j = parse_json(r.out);
+
+	if (!j)
+		fprintf(stderr, "plan --json failed (%d): %s\n%s\n", r.status, r.out, r.err);
+	assert_non_null(j);
+	run_free(&r);
+	return j;
+}
+
+static int apply(struct e2e *t)
+{
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	struct run r = e2e_reconcile(t, args);
+	int st = r.status;
+
+	if (st != 0)
+		fprintf(stderr, "apply failed (%d):\n%s\n%s\n", st, r.out, r.err);
+	run_free(&r);
+	return st;
+}
+
+static int plan_exit(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
+	struct run r = e2e_reconcile(t, args);
+	int st = r.status;
+
+	if (st != 0)
+		fprintf(stderr, "plan (%d):\n%s\n%s\n", st, r.out, r.err);
+	run_free(&r);
+	return st;
+}
+
+/* Fresh start: seed reloaded, state dropped, then one converging apply. */
+static void converge(struct e2e *t)
+{
+	char *cmd = NULL;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	assert_true(asprintf(&cmd, "rm -rf '%s/state'", t->dir) > 0);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(plan_exit(t), 0);
+	sim_clear_requests(t);
+}
+
+static void assert_ops(json_t *plan, size_t total, const char *kind, size_t n)
+{
+	size_t all = json_array_size(json_object_get(plan, "operations"));
+
+	if (all != total || plan_ops(plan, kind) != n) {
+		char *s = json_dumps(json_object_get(plan, "operations"), JSON_INDENT(1));
+
+		fprintf(stderr, "unexpected operations (want %zu total, %zu %s):\n%s\n", total, n,
+			kind, s);
+		free(s);
+	}
+	assert_int_equal(all, total);
+	assert_int_equal(plan_ops(plan, kind), n);
+}
+
+/* The vendor calls the simulator saw (token and reads excluded). */
+static size_t vendor_writes(struct e2e *t)
+{
+	json_t *reqs = sim_requests(t);
+	size_t n = count_requests(reqs, "POST", "/opentech/facilities/");
+
+	json_decref(reqs);
+	return n;
+}
+
+static void test_fresh_facility_converges(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan;
+	char *code, *st;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	plan = plan_json(t);
+	/* r1: create; r2: code write-back then create; r3: create, disable,
+	 * overlock mirror write */
+	assert_int_equal(plan_ops(plan, "tenant.create"), 3);
+	assert_int_equal(plan_ops(plan, "unit.disable"), 1);
+	assert_int_equal(plan_ops(plan, "pms.write"), 2);
+	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(sim_tenants_on(t, "U2"), 1);
+	assert_int_equal(sim_tenants_on(t, "U4"), 0);
+	st = sim_unit_status(t, "U3");
+	assert_string_equal(st, "Delinquent");
+	free(st);
+	code = sim_rental_field(t, "r2", "opentech_accessCode");
+	assert_non_null(code);
+	assert_int_equal(strlen(code), 6);
+	free(code);
+	code = sim_rental_field(t, "r3", "opentech_overlocked");
+	assert_string_equal(code, "true");
+	free(code);
+}
+
+static void test_move_in(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{s:s}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
+		"siteId", "site1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
+		"overdue", "customFields", "opentech_accessCode", "305871")));
+	plan = plan_json(t);
+	assert_ops(plan, 1, "tenant.create", 1);
+	json_decref(plan);
+	sim_clear_requests(t);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 1);
+	assert_int_equal(sim_tenants_on(t, "U4"), 1);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_overdue_then_payment(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan;
+	char *v;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue",
+								"2026-11-22T00:00:00.000Z"));
+	plan = plan_json(t);
+	assert_ops(plan, 2, "unit.disable", 1);
+	assert_int_equal(plan_ops(plan, "pms.write"), 1);
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 1);
+	v = sim_unit_status(t, "U1");
+	assert_string_equal(v, "Delinquent");
+	free(v);
+	v = sim_rental_field(t, "r1", "opentech_overlocked");
+	assert_string_equal(v, "true");
+	free(v);
+	assert_int_equal(plan_exit(t), 0);
+
+	/* the payment clears overdue: lift the overlock, mirror the flag */
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
+	plan = plan_json(t);
+	assert_ops(plan, 2, "unit.enable", 1);
+	assert_int_equal(plan_ops(plan, "pms.write"), 1);
+	json_decref(plan);
+	sim_clear_requests(t);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 1);
+	v = sim_unit_status(t, "U1");
+	assert_string_equal(v, "Rented");
+	free(v);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_move_out(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan;
+	char *v;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
+	plan = plan_json(t);
+	assert_ops(plan, 1, "unit.vacate", 1);
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 1);
+	assert_int_equal(sim_tenants_on(t, "U1"), 0);
+	v = sim_unit_status(t, "U1");
+	assert_string_equal(v, "Vacant");
+	free(v);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_manual_resync(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan, *ops;
+	char *v;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1",
+		  json_pack("{s:{s:b}}", "customFields", "opentech_resync", 1));
+	plan = plan_json(t);
+	ops = json_object_get(plan, "operations");
+	assert_ops(plan, 3, "tenant.update", 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 0), "op")), "tenant.update");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 1), "op")), "unit.enable");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 2), "op")), "pms.write");
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	v = sim_rental_field(t, "r1", "opentech_resync");
+	assert_string_equal(v, "false");
+	free(v);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_code_edit_by_staff(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan, *op, *changed;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1",
+		  json_pack("{s:{s:s}}", "customFields", "opentech_accessCode", "736204"));
+	plan = plan_json(t);
+	assert_ops(plan, 1, "tenant.update", 1);
+	op = json_array_get(json_object_get(plan, "operations"), 0);
+	changed = json_object_get(op, "changed");
+	assert_int_equal(json_array_size(changed), 1);
+	assert_string_equal(json_string_value(json_array_get(changed, 0)), "access_code");
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 1);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_drift_made_by_hand_in_opentech(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan;
+
+	converge(t);
+	/* someone sets U1 Delinquent by hand while its tenant is paid up */
+	sim_patch(t, "opentech.units", "5001", json_pack("{s:s}", "status", "Delinquent"));
+	plan = plan_json(t);
+	assert_ops(plan, 1, "unit.enable", 1);
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_stale_saved_plan_is_refused(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, "--out", "saved.json", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "saved.json", NULL };
+	struct run r;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue",
+								"2026-11-22T00:00:00.000Z"));
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	/* the PMS moves on after the plan was saved */
+	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:s}", "overdue",
+								"2026-11-22T00:00:00.000Z"));
+	sim_clear_requests(t);
+	r = e2e_reconcile(t, aargs);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "stale"));
+	run_free(&r);
+	assert_int_equal(vendor_writes(t), 0);
+
+	/* a fresh saved plan applies exactly */
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	r = e2e_reconcile(t, aargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	assert_int_equal(vendor_writes(t), 2);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_interrupted_apply_resumes_without_duplicate(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	pid_t pid;
+	int i;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
+		"siteId", "site1", "ownerId", "c5", "state", "occupied",
+		"customFields", "opentech_accessCode", "419273")));
+	/* the vendor commits the create, then holds the answer */
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]",
+		"method", "POST", "path_contains", "/visitors", "status", 0, "delay_ms", 20000,
+		"commit", 1, "times", 1)));
+	pid = e2e_reconcile_bg(t, args);
+	for (i = 0; i < 200 && sim_tenants_on(t, "U5") == 0; i++)
+		usleep(50000);
+	assert_int_equal(sim_tenants_on(t, "U5"), 1);
+	kill(pid, SIGKILL); /* crash between intent and result */
+	waitpid(pid, NULL, 0);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U5"), 1);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_second_apply_fails_fast_on_lock(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	char path[400];
+	struct run r;
+	int fd;
+
+	converge(t);
+	snprintf(path, sizeof(path), "%s/state/apply.lock", t->dir);
+	fd = open(path, O_RDWR | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "locked"));
+	run_free(&r);
+	close(fd);
+}
+
+/* No gate code in the plan text, the plan JSON, the logs or LMDB. */
+static void test_codes_never_leak(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, NULL };
+	const char *jargs[] = { "plan", "-c", t->spec, "--json", "--out", "p.json", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	const char *codes[8];
+	char *gen, statedir[300];
+	struct run r[3];
+	size_t i, k, n = 0;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(statedir, sizeof(statedir), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(statedir), 0);
+	r[0] = e2e_reconcile(t, pargs);
+	r[1] = e2e_reconcile(t, jargs);
+	r[2] = e2e_reconcile(t, aargs);
+	assert_int_equal(r[2].status, 0);
+	gen = sim_rental_field(t, "r2", "opentech_accessCode");
+	assert_non_null(gen);
+	codes[n++] = "482913";
+	codes[n++] = "590137";
+	codes[n++] = gen;
+	snprintf(statedir, sizeof(statedir), "%s/state", t->dir);
+	for (k = 0; k < n; k++) {
+		for (i = 0; i < 3; i++) {
+			assert_null(strstr(r[i].out, codes[k]));
+			assert_null(strstr(r[i].err, codes[k]));
+		}
+		assert_false(dir_contains(statedir, codes[k]));
+		snprintf(statedir, sizeof(statedir), "%s/p.json", t->dir);
+		assert_false(file_contains(statedir, codes[k]));
+		snprintf(statedir, sizeof(statedir), "%s/state", t->dir);
+	}
+	for (i = 0; i < 3; i++)
+		run_free(&r[i]);
+	free(gen);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fresh_facility_converges),
+		cmocka_unit_test(test_move_in),
+		cmocka_unit_test(test_overdue_then_payment),
+		cmocka_unit_test(test_move_out),
+		cmocka_unit_test(test_manual_resync),
+		cmocka_unit_test(test_code_edit_by_staff),
+		cmocka_unit_test(test_drift_made_by_hand_in_opentech),
+		cmocka_unit_test(test_stale_saved_plan_is_refused),
+		cmocka_unit_test(test_interrupted_apply_resumes_without_duplicate),
+		cmocka_unit_test(test_second_apply_fails_fast_on_lock),
+		cmocka_unit_test(test_codes_never_leak),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

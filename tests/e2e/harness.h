@@ -1,0 +1,67 @@
+/*
+ * harness.h: end-to-end test helpers. Starts the real simulator binary
+ * (reconcile-sim) and the real reconcile binary, talks HTTP to the
+ * simulator, and captures what reconcile prints.
+ *
+ * Binaries come from RECONCILE_BIN / RECONCILE_SIM_BIN (set by ctest).
+ */
+#ifndef RC_E2E_HARNESS_H
+#define RC_E2E_HARNESS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct e2e {
+	char dir[256];        /* temp dir: spec.json, state/, outputs */
+	char spec[300];
+	pid_t sim_pid;
+	int port;
+	char base[64];        /* http://127.0.0.1:PORT */
+};
+
+struct run {
+	int status;           /* exit code, or -1 */
+	char *out;            /* stdout (new) */
+	char *err;            /* stderr (new) */
+};
+
+/* Start the simulator with a seed (path relative to the source dir) and
+ * write a spec with one OpenTech site per entry of sites[] = {name,
+ * pms_site_id, property_number}. Sets the credential environment. */
+void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
+	       size_t nsites);
+void e2e_stop(struct e2e *t);
+
+/* Run reconcile with args (NULL-terminated, without argv[0]). */
+struct run e2e_reconcile(struct e2e *t, const char *const *args);
+/* Run reconcile in the background; returns its pid (stdout/err to files). */
+pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args);
+void run_free(struct run *r);
+
+/* HTTP to the simulator. Return new references (NULL on failure). */
+json_t *sim_get(struct e2e *t, const char *path);
+json_t *sim_post(struct e2e *t, const char *path, json_t *body /* stolen */);
+int sim_delete(struct e2e *t, const char *path);
+/* Patch an object of a collection ("storeganise.unitRentals", ...). */
+void sim_patch(struct e2e *t, const char *collection, const char *id, json_t *set /* stolen */);
+/* Requests the simulator received since the last sim_clear_requests. */
+json_t *sim_requests(struct e2e *t);
+void sim_clear_requests(struct e2e *t);
+/* Count requests with this method whose path contains `contains`. */
+size_t count_requests(json_t *reqs, const char *method, const char *contains);
+/* Visitors (tenants) on the OpenTech unit named unit_number. */
+size_t sim_tenants_on(struct e2e *t, const char *unit_number);
+/* An OpenTech unit's status ("Rented", ...) (new string). */
+char *sim_unit_status(struct e2e *t, const char *unit_number);
+/* A rental custom field from the simulator (new string or NULL). */
+char *sim_rental_field(struct e2e *t, const char *rental_id, const char *field);
+
+/* Operations of a plan JSON ("tenant.create", ...), counted by kind. */
+size_t plan_ops(json_t *plan, const char *kind);
+json_t *parse_json(const char *text);
+/* True when any file under dir contains needle (binary-safe search). */
+bool dir_contains(const char *dir, const char *needle);
+bool file_contains(const char *path, const char *needle);
+
+#endif
