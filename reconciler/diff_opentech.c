@@ -234,6 +234,7 @@ static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
 	struct rchange *rc;
 	enum vu_status cur = u->ou->status;
 	unsigned i, changed = 0;
+	const struct op *first;
 	struct op *op;
 
 	pick_tenant(u);
@@ -275,15 +276,23 @@ static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
 	pms_writes(c, u, false);
 	if (c->sp->nops == c->mark)
 		return;
+	first = &c->sp->ops[c->mark];
+	for (i = (unsigned)c->mark; i < c->sp->nops; i++)
+		if (c->sp->ops[i].kind != OP_PMS_WRITE) {
+			first = &c->sp->ops[i];
+			break;
+		}
 	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name,
 			   u->replace ? ACT_REPLACE : !u->t ? ACT_CREATE : ACT_UPDATE,
-			   c->sp->ops[c->mark].rule, c->sp->ops[c->mark].reason);
+			   first->rule, first->reason);
 	rc->before = u->t || u->ou->ntenants
 		? tenant_json(vu_status_name(u->ou->status), NULL,
 			      u->t ? u->t : &u->ou->tenants[0], true)
 		: tenant_json(vu_status_name(u->ou->status), NULL, NULL, false);
 	rc->after = tenant_json(st, &u->want, NULL, true);
-	rc->after_sensitive = json_pack("{s:b}", "access_code", 1);
+	/* the mask marks the code only where it changes: that is what shows */
+	rc->after_sensitive = (!u->t || u->replace || (changed & TF_CODE))
+		? json_pack("{s:b}", "access_code", 1) : json_object();
 }
 
 static void vacant_unit(struct diff_ctx *c, struct ot_unit *u)

@@ -79,6 +79,9 @@ static void attrs_update(const struct rchange *c, const struct colors *col,
 
 		if (old && json_equal(old, v) && !sens)
 			continue;
+		if (old && !json_equal(old, v) && !sens && json_is_string(v) &&
+		    !strcmp(json_string_value(v), DIFF_SENSITIVE))
+			continue;
 		if (!old) {
 			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, k);
 			value_text(v, sens, out);

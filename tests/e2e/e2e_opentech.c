@@ -335,7 +335,7 @@ static void test_interrupted_apply_resumes_without_duplicate(void **state)
 		"customFields", "opentech_accessCode", "419273")));
 	/* the vendor commits the create, then holds the answer */
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]",
-		"method", "POST", "path_contains", "/visitors", "status", 0, "delay_ms", 20000,
+		"method", "POST", "path_contains", "/visitors", "status", 0, "delay_ms", 8000,
 		"commit", 1, "times", 1)));
 	pid = e2e_reconcile_bg(t, args);
 	for (i = 0; i < 200 && sim_tenants_on(t, "U5") == 0; i++)
