@@ -410,6 +410,74 @@ static void test_codes_never_leak(void **state)
 	free(gen);
 }
 
+/* R10: a PMS that suddenly lists no units is not "everything is vacant". */
+static void test_R10_empty_pms_answer_is_refused(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "plan", "-c", t->spec, NULL };
+	struct run r;
+	char id[8];
+	int i;
+
+	converge(t);
+	for (i = 1; i <= 6; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:s}", "collection",
+			"storeganise.units", "id", id)));
+	}
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "R10"));
+	run_free(&r);
+	assert_int_not_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+}
+
+/* A malformed PMS page fails the run and names the place. */
+static void test_malformed_pms_page_fails(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "plan", "-c", t->spec, NULL };
+	struct run r;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:{s:s}, s:i}]",
+		"method", "GET", "path_contains", "/unit-rentals", "status", 200,
+		"body", "unexpected", "shape", "times", -1)));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "unit-rentals"));
+	assert_non_null(strstr(r.err, "expected a JSON array"));
+	run_free(&r);
+	assert_int_not_equal(apply(t), 0);
+	assert_int_equal(vendor_writes(t), 0);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+}
+
+/* A vendor that keeps answering 500 (idempotent calls are retried) fails
+ * the apply with a clear message; the next apply finishes the job. */
+static void test_vendor_error_then_recovery(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	struct run r;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
+		"method", "POST", "path_contains", "/vacate", "status", 500, "times", -1)));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "vacate of unit U1"));
+	run_free(&r);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U1"), 0);
+	assert_int_equal(plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,6 +492,9 @@ int main(void)
 		cmocka_unit_test(test_interrupted_apply_resumes_without_duplicate),
 		cmocka_unit_test(test_second_apply_fails_fast_on_lock),
 		cmocka_unit_test(test_codes_never_leak),
+		cmocka_unit_test(test_R10_empty_pms_answer_is_refused),
+		cmocka_unit_test(test_malformed_pms_page_fails),
+		cmocka_unit_test(test_vendor_error_then_recovery),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
