@@ -229,7 +229,7 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 	if (s->file) {
 		if (rc_read_file(s->file, &data, NULL, &ferr))
 			return rc_errf(err, RC_EIO, "cannot read %s (needed for %s): %s", s->file,
-				       what, ferr.msg);
+				       what, strerror(errno));
 		data[strcspn(data, "\r\n")] = '\0';
 		if (!*data) {
 			rc_free_secret(data);

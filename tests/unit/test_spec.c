@@ -1,0 +1,146 @@
+/* test_spec.c: the spec loader: examples, defaults, errors with paths. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "specs/spec.h"
+
+static const char *src(void)
+{
+	const char *s = getenv("RECONCILE_SOURCE_DIR");
+
+	return s && *s ? s : RECONCILE_SOURCE_DIR;
+}
+
+static void test_examples_load(void **state)
+{
+	const char *names[] = { "minimal", "opentech", "mixed" };
+	struct spec *s;
+	struct rc_err err;
+	char path[512];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/specs/examples/%s.json", src(), names[i]);
+		rc_err_clear(&err);
+		if (spec_load(path, &s, &err))
+			fail_msg("%s", err.msg);
+		assert_true(s->nsites >= 1);
+		spec_free(s);
+	}
+}
+
+#define BASE_PMS "\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x.storeganise.com/api\",\"api_key_env\":\"K\"}"
+#define OT_OK "\"opentech\":{\"environment\":\"production\",\"property_number\":\"P\",\"api_key_env\":\"A\"," \
+	"\"api_secret_env\":\"B\",\"client_id_env\":\"C\",\"client_secret_file\":\"secrets/cs\"}"
+
+static struct spec *load_ok(const char *text)
+{
+	struct spec *s = NULL;
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	if (spec_load_buf(text, strlen(text), "/etc/reconcile/spec.json", &s, &err))
+		fail_msg("%s", err.msg);
+	return s;
+}
+
+/* The load fails and the message holds `want`. */
+static void load_bad(const char *text, const char *want)
+{
+	struct spec *s = NULL;
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", &s, &err), 0);
+	assert_null(s);
+	if (!strstr(err.msg, want))
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
+}
+
+static void test_defaults(void **state)
+{
+	struct spec *s = load_ok("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\","
+				 "\"pms_site_id\":\"S\",\"vendor\":\"opentech\"," OT_OK "}]}");
+
+	(void)state;
+	assert_string_equal(s->state_dir, "/etc/reconcile/.reconcile-state");
+	assert_int_equal(s->pms.page_size, 1000);
+	assert_int_equal(s->sites[0].code_length, 6);
+	assert_int_equal(s->sites[0].max_destructive_min, 3);
+	assert_true(s->sites[0].max_destructive > 0.09 && s->sites[0].max_destructive < 0.11);
+	assert_int_equal(s->sites[0].sync_interval_s, 900);
+	assert_string_equal(s->sites[0].fields.ot_unit_id, "opentech_unitId");
+	assert_string_equal(s->sites[0].fields.pti_regenerate, "pti_regenerateCode");
+	assert_string_equal(s->sites[0].opentech.client_secret.file, "/etc/reconcile/secrets/cs");
+	assert_int_equal(s->sites[0].opentech.access_profile_id, -1);
+	assert_non_null(spec_find_site(s, "a"));
+	assert_non_null(spec_find_site_by_pms_id(s, "S"));
+	spec_free(s);
+}
+
+static void test_errors_name_the_path(void **state)
+{
+	(void)state;
+	load_bad("{\"version\":1,", "spec.json:1:");
+	load_bad("{\"version\":1,\"version\":1}", "duplicate");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[],\"extra\":1}", "$: unknown key \"extra\"");
+	load_bad("{\"version\":2," BASE_PMS ",\"sites\":[]}", "$.version");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[]}", "$.sites");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"opentech\":{\"environment\":\"production\","
+		 "\"property_number\":\"P\",\"api_key\":\"hunter2\"}}]}",
+		 "$.sites[0].opentech: \"api_key\": inline secrets are not allowed; use api_key_env or api_key_file");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"code_length\":\"6\"," OT_OK "}]}",
+		 "$.sites[0].code_length: expected an integer");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\"}]}", "needs a \"opentech\" object");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\"," OT_OK ",\"pti\":{}}]}", "\"pti\" settings given");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\"," OT_OK "},{\"name\":\"a\",\"pms_site_id\":\"T\","
+		 "\"vendor\":\"opentech\"," OT_OK "}]}", "used twice");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"sync_interval\":\"soon\"," OT_OK "}]}",
+		 "$.sites[0]: sync_interval");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"opentech\":{\"environment\":\"production\","
+		 "\"property_number\":\"P\",\"api_key_env\":\"A\",\"api_key_file\":\"f\"}}]}",
+		 "give only one of api_key_env");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"fields\":{\"ot_unit_id\":\"bad code!\"}," OT_OK "}]}",
+		 "$.sites[0].fields.ot_unit_id");
+}
+
+static void test_inline_secret_value_never_echoed(void **state)
+{
+	const char *text = "{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
+			   "\"api_key\":\"sk-LEAK-ME\"},\"sites\":[]}";
+	struct spec *s = NULL;
+	struct rc_err err;
+
+	(void)state;
+	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", &s, &err), 0);
+	assert_null(strstr(err.msg, "sk-LEAK-ME"));
+	assert_non_null(strstr(err.msg, "$.pms"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_examples_load),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors_name_the_path),
+		cmocka_unit_test(test_inline_secret_value_never_echoed),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
