@@ -1,0 +1,253 @@
+/* test_store.c: the LMDB store: round trips, site isolation, journal,
+ * generations, the apply lock, and no secret in the files. */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "state/store.h"
+
+struct fx {
+	char dir[64];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	struct rc_err err;
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/reconcile-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[128];
+
+	store_close(f->s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void put_units(struct fx *f, const char *site, int n)
+{
+	struct obs_site o;
+	struct store_txn *t;
+	struct rc_err err;
+	char name[16];
+	int i;
+
+	obs_site_init(&o, site);
+	for (i = 0; i < n; i++) {
+		struct obs_unit *u;
+
+		snprintf(name, sizeof(name), "U%d", i);
+		u = obs_add_unit(&o, name);
+		u->vendor_id = "7";
+		u->status = VU_RENTED;
+		if (i % 2) {
+			struct obs_tenant *tn = obs_add_tenant(&o, &o.units[i]);
+
+			tn->vendor_id = "v1";
+			tn->first_name = "Ana";
+			tn->rental_id = "r1";
+			store_secret_hash(f->s, site, "482913", tn->code_hash);
+			tn->code_known = true;
+		}
+	}
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_observed_put_site(t, &o, &err), 0);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	obs_site_free(&o);
+}
+
+static size_t load_count(struct fx *f, const char *site, struct obs_site *o)
+{
+	struct store_txn *t;
+	struct rc_err err;
+
+	obs_site_init(o, site);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	store_observed_load(t, site, o, &err);
+	store_txn_abort(t);
+	return o->nunits;
+}
+
+static void test_observed_round_trip_and_isolation(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[RC_HASH_LEN];
+	const struct obs_unit *u;
+	struct obs_site o;
+
+	put_units(f, "s1", 4);
+	put_units(f, "s10", 3);
+	assert_int_equal(load_count(f, "s1", &o), 4);
+	u = obs_find_unit(&o, "U1");
+	assert_non_null(u);
+	assert_int_equal(u->status, VU_RENTED);
+	assert_int_equal(u->ntenants, 1);
+	assert_string_equal(u->tenants[0].rental_id, "r1");
+	store_secret_hash(f->s, "s1", "482913", h);
+	assert_memory_equal(u->tenants[0].code_hash, h, RC_HASH_LEN);
+	obs_site_free(&o);
+	assert_int_equal(load_count(f, "s10", &o), 3);
+	obs_site_free(&o);
+	put_units(f, "s1", 2); /* put_site drops the units not given */
+	assert_int_equal(load_count(f, "s1", &o), 2);
+	obs_site_free(&o);
+	assert_int_equal(load_count(f, "s2", &o), 0);
+	obs_site_free(&o);
+}
+
+static void test_pms_records_and_generation(void **state)
+{
+	struct fx *f = *state;
+	struct store_pms_rec r = { 0 }, back;
+	struct store_txn *t;
+	struct rc_err err;
+	uint64_t g;
+	size_t n;
+
+	snprintf(r.rental_id, sizeof(r.rental_id), "r1");
+	r.overdue = true;
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_pms_put(t, "s1", &r, &err), 0);
+	assert_int_equal(store_generation_bump(t, "s1", &g, &err), 0);
+	assert_int_equal(g, 1);
+	assert_int_equal(store_generation_bump(t, "s1", &g, &err), 0);
+	assert_int_equal(g, 2);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_pms_get(t, "s1", "r1", &back, &err), 0);
+	assert_true(back.overdue);
+	assert_int_equal(store_pms_get(t, "s1", "r2", &back, &err), RC_ENOTFOUND);
+	assert_int_equal(store_pms_count(t, "s1", &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_generation(t, "s1", &g, &err), 0);
+	assert_int_equal(g, 2);
+	assert_int_equal(store_generation(t, "s10", &g, &err), 0);
+	assert_int_equal(g, 0);
+	store_txn_abort(t);
+}
+
+static int count_cb(const struct journal_entry *e, void *p)
+{
+	(void)e;
+	(*(int *)p)++;
+	return 0;
+}
+
+static void test_journal(void **state)
+{
+	struct fx *f = *state;
+	struct journal_entry a = { 0 }, b = { 0 };
+	struct store_txn *t;
+	struct rc_err err;
+	int open = 0, all = 0;
+
+	snprintf(a.op, sizeof(a.op), "tenant.create");
+	snprintf(b.op, sizeof(b.op), "unit.vacate");
+	assert_int_equal(store_journal_intent(f->s, "s1", &a, &err), 0);
+	assert_int_equal(store_journal_intent(f->s, "s1", &b, &err), 0);
+	assert_int_equal(a.seq, 1);
+	assert_int_equal(b.seq, 2);
+	a.state = JOURNAL_OK;
+	assert_int_equal(store_journal_result(f->s, "s1", &a, &err), 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_journal_each(t, "s1", true, count_cb, &open, &err), 0);
+	assert_int_equal(store_journal_each(t, "s1", false, count_cb, &all, &err), 0);
+	store_txn_abort(t);
+	assert_int_equal(open, 1);
+	assert_int_equal(all, 2);
+	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), 0);
+	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), 1);
+}
+
+static void test_hash_key_is_stable_and_private(void **state)
+{
+	struct fx *f = *state;
+	unsigned char a[RC_HASH_LEN], b[RC_HASH_LEN], c[RC_HASH_LEN];
+	char path[128];
+	struct stat st;
+	struct rc_err err;
+
+	store_secret_hash(f->s, "s1", "482913", a);
+	store_secret_hash(f->s, "s2", "482913", b);
+	assert_memory_not_equal(a, b, RC_HASH_LEN);
+	store_close(f->s);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	store_secret_hash(f->s, "s1", "482913", c);
+	assert_memory_equal(a, c, RC_HASH_LEN);
+	snprintf(path, sizeof(path), "%s/hash.key", f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_lock_is_exclusive(void **state)
+{
+	struct fx *f = *state;
+	struct rc_err err;
+	char pid[16];
+	pid_t child;
+	int st;
+
+	assert_int_equal(store_lock(f->s, &err), 0);
+	snprintf(pid, sizeof(pid), "pid %d", (int)getpid());
+	child = fork();
+	if (child == 0) {
+		struct store *s2;
+		struct rc_err e2;
+		int rc;
+
+		if (store_open(&s2, f->dir, &e2))
+			_exit(2);
+		rc = store_lock(s2, &e2);
+		_exit(rc == RC_ELOCKED && strstr(e2.msg, pid) ? 0 : 1);
+	}
+	assert_true(waitpid(child, &st, 0) > 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	store_unlock(f->s);
+}
+
+static void test_no_secret_in_files(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	put_units(f, "s1", 4);
+	snprintf(cmd, sizeof(cmd), "grep -rqa 482913 '%s'", f->dir);
+	assert_int_not_equal(system(cmd), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_observed_round_trip_and_isolation),
+		T(test_pms_records_and_generation),
+		T(test_journal),
+		T(test_hash_key_is_stable_and_private),
+		T(test_lock_is_exclusive),
+		T(test_no_secret_in_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
