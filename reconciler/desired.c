@@ -231,7 +231,8 @@ int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
 		if (managed)
 			add_dunit(out, &cap, &d);
 	}
-	qsort(out->units, out->n, sizeof(*out->units), cmp_dunit);
+	if (out->n > 1)
+		qsort(out->units, out->n, sizeof(*out->units), cmp_dunit);
 	for (i = 0; i < out->n; i++)
 		fp_unit(fp, &out->units[i]);
 	flag_duplicates(sp, out);
