@@ -478,6 +478,41 @@ static void test_vendor_error_then_recovery(void **state)
 	assert_int_equal(plan_exit(t), 0);
 }
 
+/* plan --pms-snapshot reads the PMS from a file in the API's shapes. */
+static void test_plan_from_pms_snapshot_file(void **state)
+{
+	struct e2e *t = *state;
+	json_t *st, *sg, *snap, *plan;
+	char path[320];
+	struct run r;
+	const char *args[] = { "plan", "-c", t->spec, "--json", "--pms-snapshot", path, NULL };
+
+	converge(t);
+	st = sim_get(t, "/_sim/state");
+	sg = json_object_get(st, "storeganise");
+	snap = json_pack("{s:O, s:O, s:O, s:O}", "sites", json_object_get(sg, "sites"),
+			 "units", json_object_get(sg, "units"), "unitRentals",
+			 json_object_get(sg, "unitRentals"), "users", json_object_get(sg, "users"));
+	/* the file says r1 is overdue: the plan follows the file, not the API */
+	json_object_set_new(json_array_get(json_object_get(snap, "unitRentals"), 0), "overdue",
+			    json_string("2026-11-22T00:00:00.000Z"));
+	snprintf(path, sizeof(path), "%s/snapshot.json", t->dir);
+	assert_int_equal(json_dump_file(snap, path, 0), 0);
+	sim_clear_requests(t);
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 0);
+	plan = parse_json(r.out);
+	assert_non_null(plan);
+	assert_int_equal(plan_ops(plan, "unit.disable"), 1);
+	json_decref(plan);
+	run_free(&r);
+	json_decref(st);
+	st = sim_requests(t);
+	assert_int_equal(count_requests(st, "GET", "/storeganise/"), 0);
+	json_decref(st);
+	json_decref(snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_R10_empty_pms_answer_is_refused),
 		cmocka_unit_test(test_malformed_pms_page_fails),
 		cmocka_unit_test(test_vendor_error_then_recovery),
+		cmocka_unit_test(test_plan_from_pms_snapshot_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -143,6 +143,7 @@ static void exec_reconcile(struct e2e *t, const char *const *args,
 			   const char *outp, const char *errp)
 {
 	const char *bin = env_or("RECONCILE_BIN", "build/reconcile");
+	char *abs = realpath(bin, NULL); /* before the chdir below */
 	const char *argv[64];
 	int i, o, e;
 
@@ -158,7 +159,7 @@ static void exec_reconcile(struct e2e *t, const char *const *args,
 	if (chdir(t->dir) != 0)
 		_exit(126);
 	setenv("NO_COLOR", "1", 1);
-	execv(bin, (char *const *)argv);
+	execv(abs ? abs : bin, (char *const *)argv);
 	_exit(127);
 }
 
