@@ -217,11 +217,14 @@ static void status_ops(struct diff_ctx *c, const struct ot_unit *u,
 		       enum vu_status cur)
 {
 	enum vu_status want = u->d->status;
+	bool paid = u->d->write_flag && !u->d->flag;
 
 	if (want == VU_RENTED && (cur != VU_RENTED || u->force))
-		unit_op(c, u, OP_UNIT_ENABLE, u->d->overdue ? "R4" : "OT3",
-			cur == VU_DELINQUENT ? "overdue settled: lift the overlock"
-					     : "re-sync: unit set Rented");
+		unit_op(c, u, OP_UNIT_ENABLE, paid ? "R4" : u->force ? "OT5" : "OT3",
+			paid ? "a payment cleared the overdue: lift the overlock"
+			: cur == VU_DELINQUENT ? "Delinquent in OpenTech but in good standing in the PMS: lift the overlock"
+			: u->force ? "re-sync requested: set the unit Rented"
+			: "set the unit Rented");
 	else if (want == VU_DELINQUENT && (cur != VU_DELINQUENT || u->force))
 		unit_op(c, u, OP_UNIT_DISABLE, "R4",
 			u->d->overdue ? "rental is overdue: overlock"
