@@ -69,25 +69,30 @@ static bool code_in_use(const char *code, void *payload)
 	return rc_map_get(&a->in_use, hex, NULL);
 }
 
-/* R6: every code active at the site, so that a new one is unique. */
+/* R6: every code active at the site, so that a new one is unique. Walks
+ * the site's units only (the snapshot's groups), never the whole PMS. */
 static void build_in_use(struct apply_site *a)
 {
 	const struct pms_snapshot *s = &a->e->snap;
+	const struct snap_groups *g = &a->e->groups;
 	const struct spec_fields *f = &a->sp->site->fields;
 	unsigned char h[RC_HASH_LEN];
-	size_t i;
+	size_t i, pos, ri;
 	unsigned k;
 
 	for (i = 0; i < a->sp->obs.nunits; i++)
 		for (k = 0; k < a->sp->obs.units[i].ntenants; k++)
 			if (a->sp->obs.units[i].tenants[k].code_known)
 				mark_in_use(a, a->sp->obs.units[i].tenants[k].code_hash);
-	for (i = 0; i < s->nrentals; i++) {
+	if (!a->e->snap_loaded || !rc_map_get(&g->site_pos, a->sp->site->pms_site_id, &pos))
+		return;
+	for (i = 0; i < g->counts[pos]; i++) {
+		const struct pms_unit *u = &s->units[g->order[g->starts[pos] + i]];
 		const char *c;
 
-		if (!rc_streq(s->rentals[i].site_id, a->sp->site->pms_site_id))
+		if (!rc_map_get(&g->occ, u->id, &ri))
 			continue;
-		c = pms_cf_get(&s->rentals[i].cf, f->ot_access_code);
+		c = pms_cf_get(&s->rentals[ri].cf, f->ot_access_code);
 		if (c && *c) {
 			store_secret_hash(a->e->store, a->sp->site->name, c, h);
 			mark_in_use(a, h);
