@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
-      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev)
+      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev)
+# the HTML report's browser test
+TEST_PKGS=(chromium)
 
 install_packages() {
   local missing=()
@@ -41,6 +43,7 @@ case "$cmd" in
     exec build/reconcile demo
     ;;
   test)
+    PKGS+=("${TEST_PKGS[@]}")
     install_packages
     build build -DRECONCILE_WERROR=ON
     ctest --test-dir build --output-on-failure --no-tests=error -j2

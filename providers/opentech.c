@@ -529,7 +529,9 @@ static int ot_apply(struct provider *p, const struct op *op,
 		rc = RC_OK; /* already in the requested state */
 	} else if (resp.status < 200 || resp.status > 299) {
 		rc = ac_error(p, what, &resp, code, err);
-		res->in_doubt = resp.status >= 500;
+		/* a 5xx may have committed: only a create cannot simply be
+		 * retried, so only a create is in doubt */
+		res->in_doubt = resp.status >= 500 && op->kind == OP_TENANT_CREATE;
 	} else if (op->kind == OP_TENANT_CREATE) {
 		json_t *j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
 		json_t *v = json_object_get(json_object_get(j, "visitor"), "id");

@@ -15,6 +15,8 @@ static const char usage[] =
 "Commands:\n"
 "  plan      Show what apply would change (refreshes vendor state first)\n"
 "  apply     Make the vendors match the PMS (asks first, or runs a saved plan)\n"
+"  report    Show every mismatch between the vendors and the PMS (text,\n"
+"            JSON, CSV or HTML); changes nothing\n"
 "  validate  Check a spec file\n"
 "  demo      Run plan/apply/plan against the bundled simulators\n"
 "\n"
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 		return cmd_plan(argc - 1, argv + 1);
 	if (!strcmp(cmd, "apply"))
 		return cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "validate"))
 		return cmd_validate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
