@@ -226,7 +226,8 @@ static char *browse(struct e2e *t, const char *mode, const char *url)
 	snprintf(path, sizeof(path), "%s/chromium.out", t->dir);
 	assert_true(asprintf(&cmd, "'%s' --headless --no-sandbox --disable-gpu --disable-quic "
 			     "--no-first-run --disable-background-networking --disable-component-update "
-			     "--disable-sync --user-data-dir='%s/chromium-profile' --window-size=1280,900 "
+			     "--disable-sync --enable-logging=stderr --v=0 "
+			     "--user-data-dir='%s/chromium-profile' --window-size=1280,900 "
 			     "%s '%s' >'%s' 2>'%s/chromium.err'", chromium(), t->dir, mode, url,
 			     path, t->dir) > 0);
 	assert_int_equal(system(cmd), 0);
@@ -260,6 +261,10 @@ static void test_html_in_a_real_browser(void **state)
 	assert_null(strstr(dom, "data-jserror"));
 	assert_non_null(strstr(dom, "data-visible=\"1\""));
 	free(dom);
+	/* Chromium logs the page's console to stderr: no error may be there */
+	snprintf(shot, sizeof(shot), "%s/chromium.err", t->dir);
+	assert_false(file_contains(shot, "Uncaught"));
+	assert_false(file_contains(shot, ":CONSOLE")); /* the page logs nothing */
 	snprintf(url, sizeof(url), "file://%s#filter=no-such-finding", html);
 	dom = browse(t, "--dump-dom", url);
 	assert_non_null(strstr(dom, "data-visible=\"0\""));
