@@ -27,6 +27,8 @@ struct apply_site {
 	size_t nops;
 	char **gen;                     /* generated codes by slot (secrets) */
 	unsigned ngen;
+	char **results;                 /* vendor one-time secrets by slot (OA4) */
+	unsigned nresults;
 	struct rc_map in_use;           /* hex hashes of the site's codes */
 	struct rc_arena arena;
 };
@@ -107,6 +109,8 @@ static const char *resolve_code(const struct code_ref *r, void *payload)
 	unsigned char h[RC_HASH_LEN];
 	char *buf;
 
+	if (r->src == CODE_VENDOR_RESULT)
+		return r->slot < a->nresults ? a->results[r->slot] : NULL;
 	if (r->src != CODE_GENERATED)
 		return pms_code(a, r);
 	if (r->slot >= a->ngen)
@@ -266,6 +270,10 @@ static int run_op(struct apply_site *a, struct provider *prov,
 		rc = pms_write(a, op, &cerr);
 	else
 		rc = po->apply(prov, op, resolve_code, a, &r, &cerr);
+	if (rc) {
+		rc_free_secret(r.secret);
+		r.secret = NULL;
+	}
 	je.state = rc ? (r.in_doubt ? JOURNAL_UNKNOWN : JOURNAL_FAILED) : JOURNAL_OK;
 	if (r.vendor_id[0])
 		snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
@@ -282,6 +290,12 @@ static int run_op(struct apply_site *a, struct provider *prov,
 			       op_kind_name(op->kind), op->unit ? op->unit : "", cerr.msg);
 	}
 	res->ok++;
+	if (r.secret && op->result_slot >= 0 && (unsigned)op->result_slot < a->nresults) {
+		rc_free_secret(a->results[op->result_slot]);
+		a->results[op->result_slot] = r.secret;
+		r.secret = NULL;
+	}
+	rc_free_secret(r.secret);
 	apply_effect(a, op, &r);
 	return RC_OK;
 }
@@ -352,6 +366,8 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	a.nops = nops;
 	a.ngen = sp->ngen;
 	a.gen = rc_calloc(sp->ngen + 1, sizeof(char *));
+	a.nresults = sp->nresults;
+	a.results = rc_calloc(sp->nresults + 1, sizeof(char *));
 	rc_map_init(&a.in_use);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
@@ -374,6 +390,9 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	for (i = 0; i < a.ngen; i++)
 		rc_free_secret(a.gen[i]);
 	free(a.gen);
+	for (i = 0; i < a.nresults; i++)
+		rc_free_secret(a.results[i]);
+	free(a.results);
 	rc_map_free(&a.in_use);
 	rc_arena_free(&a.arena);
 	return rc;

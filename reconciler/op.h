@@ -37,7 +37,9 @@ enum code_src {
 	CODE_NONE = 0,
 	CODE_PMS_RENTAL,      /* the rental's code field (ref_id = rental id) */
 	CODE_PMS_USER,        /* the user's code field (ref_id = user id) */
-	CODE_GENERATED        /* generated at apply time, slot n */
+	CODE_GENERATED,       /* generated at apply time, slot n */
+	CODE_VENDOR_RESULT    /* returned by an earlier op of this apply, slot n
+			       * (OpenApp's one-time invite URL, OA4) */
 };
 
 struct code_ref {
@@ -56,7 +58,12 @@ enum tenant_field {
 	TF_CODE = 1u << 4,
 	TF_ACCESS_PROFILE = 1u << 5,
 	TF_TIME_GROUP = 1u << 6,
-	TF_ALL = 0x7f
+	TF_ALL = 0x7f,
+	/* OpenApp invites */
+	TF_PORTALS = 1u << 7,
+	TF_WINDOW = 1u << 8,
+	TF_ENABLED = 1u << 9,
+	TF_INVITE_ALL = TF_PORTALS | TF_WINDOW | TF_ENABLED
 };
 
 struct op_tenant {
@@ -67,6 +74,11 @@ struct op_tenant {
 	struct code_ref code;
 	long access_profile;  /* -1: leave to the vendor's default */
 	long time_group;
+	/* OpenApp invite (OA1-OA3) */
+	const char *portals;  /* comma-separated portal ids, sorted */
+	const char *valid_from, *valid_to;   /* RFC 3339 UTC */
+	long max_uses;        /* -1: unlimited */
+	bool enabled;
 };
 
 enum wb_type { WB_NULL = 0, WB_STRING, WB_BOOL, WB_CODE };
@@ -94,6 +106,7 @@ struct op {
 	const char *reason;       /* one sentence, never a secret */
 	struct op_tenant t;       /* create/update */
 	unsigned changed;         /* TF_* bits (update) */
+	int result_slot;          /* >= 0: keep this op's secret result there */
 	/* OP_PMS_WRITE */
 	const char *collection;   /* "unit-rentals" | "users" | "units" */
 	const char *object_id;
@@ -105,6 +118,8 @@ struct op {
 struct op_result {
 	char vendor_id[64];       /* id of what was created, if any */
 	bool in_doubt;            /* the call may or may not have happened */
+	char *secret;             /* new: a one-time secret the vendor returned
+				   * (invite URL); the caller wipes and frees it */
 };
 
 #endif

@@ -95,6 +95,8 @@ struct op *sp_add_op(struct site_plan *sp, enum op_kind kind)
 	op->seq = (unsigned)sp->nops;
 	op->t.access_profile = -1;
 	op->t.time_group = -1;
+	op->t.max_uses = -1;
+	op->result_slot = -1;
 	return op;
 }
 

@@ -76,6 +76,7 @@ struct site_plan {
 	unsigned destructive;              /* units vacated/revoked (R10) */
 	unsigned limit_destructive;        /* R10 limit for this site */
 	unsigned ngen;                     /* generated code slots (R6) */
+	unsigned nresults;                 /* vendor-result slots (OA4) */
 	bool failed;                       /* the site could not be planned */
 	char fail_msg[RC_ERR_MSG_LEN];
 	uint64_t generation;

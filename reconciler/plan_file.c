@@ -37,12 +37,16 @@ static int code_ref(struct site_plan *sp, json_t *v, struct code_ref *r,
 		r->src = CODE_PMS_USER;
 	else if (src && !strcmp(src, "generated"))
 		r->src = CODE_GENERATED;
+	else if (src && !strcmp(src, "vendor_result"))
+		r->src = CODE_VENDOR_RESULT;
 	else
 		return bad(err, where, "unknown access_code source");
 	r->slot = (unsigned)json_integer_value(json_object_get(v, "slot"));
 	if (r->src == CODE_GENERATED && r->slot >= sp->ngen)
 		return bad(err, where, "generated code slot out of range");
-	if (r->src != CODE_GENERATED && (!r->ref_id || !r->field))
+	if (r->src == CODE_VENDOR_RESULT && r->slot >= sp->nresults)
+		return bad(err, where, "vendor result slot out of range");
+	if (r->src != CODE_GENERATED && r->src != CODE_VENDOR_RESULT && (!r->ref_id || !r->field))
 		return bad(err, where, "access_code reference is incomplete");
 	return RC_OK;
 }
@@ -88,7 +92,8 @@ static int read_writes(struct site_plan *sp, struct op *op, json_t *arr,
 static int read_op(struct site_plan *sp, json_t *o, size_t idx, struct rc_err *err)
 {
 	static const char *const tf[] = { "first_name", "last_name", "email", "phone",
-					  "access_code", "access_profile", "time_group" };
+					  "access_code", "access_profile", "time_group", "portals",
+					  "window", "enabled" };
 	char where[64];
 	struct op *op;
 	json_t *t, *ch, *v;
@@ -115,10 +120,18 @@ static int read_op(struct site_plan *sp, json_t *o, size_t idx, struct rc_err *e
 		op->t.access_profile = (long)json_integer_value(json_object_get(t, "access_profile"));
 		op->t.time_group = (long)json_integer_value(json_object_get(t, "time_group"));
 		rc = code_ref(sp, json_object_get(t, "access_code"), &op->t.code, where, err);
+		op->t.portals = str(sp, t, "portals");
+		op->t.valid_from = str(sp, t, "valid_from");
+		op->t.valid_to = str(sp, t, "valid_to");
+		if (json_is_integer(json_object_get(t, "max_uses")))
+			op->t.max_uses = (long)json_integer_value(json_object_get(t, "max_uses"));
+		op->t.enabled = json_is_true(json_object_get(t, "enabled"));
 	}
+	if (json_is_integer(json_object_get(o, "result_slot")))
+		op->result_slot = (int)json_integer_value(json_object_get(o, "result_slot"));
 	ch = json_object_get(o, "changed");
 	json_array_foreach(ch, i, v)
-		for (unsigned k = 0; k < 7; k++)
+		for (unsigned k = 0; k < 10; k++)
 			if (json_is_string(v) && !strcmp(json_string_value(v), tf[k]))
 				op->changed |= 1u << k;
 	if (!rc && op->kind == OP_PMS_WRITE) {
@@ -173,6 +186,7 @@ int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,
 		out->nsites++;
 		sp->generation = (uint64_t)json_integer_value(json_object_get(s, "generation"));
 		sp->ngen = (unsigned)json_integer_value(json_object_get(s, "generated_codes"));
+		sp->nresults = (unsigned)json_integer_value(json_object_get(s, "vendor_results"));
 		snprintf(sp->pms_fp, sizeof(sp->pms_fp), "%s",
 			 json_string_value(json_object_get(s, "pms_fingerprint")) ?: "");
 		snprintf(sp->obs_fp, sizeof(sp->obs_fp), "%s",

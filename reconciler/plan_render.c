@@ -218,13 +218,17 @@ static json_t *code_ref_json(const struct code_ref *r)
 	case CODE_GENERATED:
 		return json_pack("{s:s, s:i, s:s?, s:s?}", "source", "generated", "slot",
 				 (int)r->slot, "ref", r->ref_id, "field", r->field);
+	case CODE_VENDOR_RESULT:
+		return json_pack("{s:s, s:i}", "source", "vendor_result", "slot", (int)r->slot);
 	default:
 		return json_null();
 	}
 }
 
 static const char *const tf_names[] = { "first_name", "last_name", "email", "phone",
-					"access_code", "access_profile", "time_group" };
+					"access_code", "access_profile", "time_group", "portals",
+					"window", "enabled" };
+#define NTF (sizeof(tf_names) / sizeof(tf_names[0]))
 
 static json_t *op_json(const struct site_plan *sp, const struct op *op)
 {
@@ -243,15 +247,24 @@ static json_t *op_json(const struct site_plan *sp, const struct op *op)
 	OPT("rental_id", op->rental_id);
 	OPT("user_id", op->user_id);
 #undef OPT
+	if (op->result_slot >= 0)
+		json_object_set_new(j, "result_slot", json_integer(op->result_slot));
 	if (op->kind == OP_TENANT_CREATE || op->kind == OP_TENANT_UPDATE) {
 		t = json_pack("{s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "first_name", op->t.first_name,
 			      "last_name", op->t.last_name, "email", op->t.email, "phone",
 			      op->t.phone, "access_profile", (json_int_t)op->t.access_profile,
 			      "time_group", (json_int_t)op->t.time_group);
 		json_object_set_new(t, "access_code", code_ref_json(&op->t.code));
+		if (op->t.portals) {
+			json_object_set_new(t, "portals", json_string(op->t.portals));
+			json_object_set_new(t, "valid_from", json_string(op->t.valid_from ? op->t.valid_from : ""));
+			json_object_set_new(t, "valid_to", json_string(op->t.valid_to ? op->t.valid_to : ""));
+			json_object_set_new(t, "max_uses", json_integer(op->t.max_uses));
+			json_object_set_new(t, "enabled", json_boolean(op->t.enabled));
+		}
 		json_object_set_new(j, "tenant", t);
 		ch = json_array();
-		for (i = 0; i < 7; i++)
+		for (i = 0; i < NTF; i++)
 			if (op->changed & (1u << i))
 				json_array_append_new(ch, json_string(tf_names[i]));
 		json_object_set_new(j, "changed", ch);
@@ -300,14 +313,14 @@ static json_t *change_json(const struct site_plan *sp, const struct rchange *c)
 
 static json_t *site_json(const struct site_plan *sp)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s?}",
 			 "name", sp->site->name, "vendor", vendor_kind_name(sp->site->vendor),
 			 "pms_site_id", sp->site->pms_site_id, "generation",
 			 (json_int_t)sp->generation, "pms_fingerprint", sp->pms_fp,
 			 "observed_fingerprint", sp->obs_fp, "refreshed", sp->refreshed,
 			 "managed_units", (int)sp->managed, "destructive", (int)sp->destructive,
 			 "destructive_limit", (int)sp->limit_destructive,
-			 "generated_codes", (int)sp->ngen,
+			 "generated_codes", (int)sp->ngen, "vendor_results", (int)sp->nresults,
 			 "error", sp->failed ? sp->fail_msg : NULL);
 }
 

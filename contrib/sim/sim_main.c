@@ -35,6 +35,7 @@ struct api {
 static const struct api apis[] = {
 	{ "/storeganise/api/v1/admin/", "storeganise", sim_storeganise },
 	{ "/opentech/", "opentech", sim_opentech },
+	{ "/openapp/api/v1/", "openapp", sim_openapp },
 };
 
 json_t *sim_state(void)
@@ -421,6 +422,9 @@ static enum MHD_Result handle(struct sim_req *r)
 		if (fault) {
 			delay = (long)json_integer_value(json_object_get(fault, "delay_ms"));
 			fstatus = (int)json_integer_value(json_object_get(fault, "status"));
+			if (json_is_integer(json_object_get(fault, "retry_after")))
+				snprintf(out.extra_header, sizeof(out.extra_header), "Retry-After: %d",
+					 (int)json_integer_value(json_object_get(fault, "retry_after")));
 			if (fstatus > 0) {
 				json_t *fb = json_object_get(fault, "body");
 
@@ -508,8 +512,9 @@ static void on_signal(int sig)
 static const char usage[] =
 "Usage: reconcile-sim --seed FILE [--port N] [--bind ADDR] [--quiet]\n"
 "\n"
-"Simulates the Storeganise admin API (/storeganise/api/v1/admin/...) and the\n"
-"OpenTech Alliance auth + Access Control v2.0 API (/opentech/...), with control\n"
+"Simulates the Storeganise admin API (/storeganise/api/v1/admin/...), the\n"
+"OpenTech Alliance auth + Access Control v2.0 API (/opentech/...) and OpenApp\n"
+"access invites (/openapp/api/v1/...), with control\n"
 "endpoints under /_sim/. Prints the port it listens on, alone on the first line\n"
 "of stdout. See contrib/sim/README.md.\n";
 
