@@ -44,6 +44,9 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 		return rc_errf(err, RC_ENOMEM, "cannot create an HTTP handle");
 	}
 	c->o.timeout_ms = 15000;
+	/* RECONCILE_HTTP_TIMEOUT_MS: slow vendors, or tests of timeouts */
+	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
+		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
 	c->o.max_attempts = 3;
 	c->o.max_retry_after = 30;
 	c->o.backoff_base = 0.5;

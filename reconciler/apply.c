@@ -130,6 +130,22 @@ static const char *resolve_code(const struct code_ref *r, void *payload)
 
 /* ----------------------------------------------------------- effects */
 
+/* The invite's portals and window as refresh records them (OpenApp). */
+static void invite_extra(struct obs_site *o, struct obs_tenant *t, const struct op *op)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "p", op->t.portals ? op->t.portals : "", "f",
+			      op->t.valid_from ? op->t.valid_from : "", "t",
+			      op->t.valid_to ? op->t.valid_to : "");
+	char *s;
+
+	if (op->t.max_uses > 0)
+		json_object_set_new(j, "m", json_integer(op->t.max_uses));
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	t->extra = rc_arena_strdup(&o->arena, s);
+	free(s);
+	json_decref(j);
+}
+
 /* Keep the observed model in step with what the vendor now holds. */
 static void apply_effect(struct apply_site *a, const struct op *op,
 			 const struct op_result *res)
@@ -140,6 +156,13 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 	const char *code;
 	unsigned i;
 
+	if (!u && op->kind == OP_TENANT_CREATE && op->unit) {
+		/* OpenApp: the observed "unit" of an invite is its rental */
+		obs_add_unit(o, op->unit);
+		obs_site_index(o);
+		u = obs_find_unit_mut(o, op->unit);
+		u->status = VU_VACANT;
+	}
 	if (!u || op->kind == OP_PMS_WRITE)
 		return;
 	for (i = 0; op->tenant_vid && i < u->ntenants; i++)
@@ -169,6 +192,12 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 			t->access_profile = op->t.access_profile;
 		if ((op->changed & TF_TIME_GROUP) && op->t.time_group >= 0)
 			t->time_group = op->t.time_group;
+		if (op->changed & TF_ENABLED) {
+			t->enabled = op->t.enabled;
+			u->status = t->enabled ? VU_RENTED : VU_DELINQUENT;
+		}
+		if (op->changed & (TF_PORTALS | TF_WINDOW))
+			invite_extra(o, t, op);
 		code = (op->changed & TF_CODE) ? resolve_code(&op->t.code, a) : NULL;
 		if (code) {
 			store_secret_hash(a->e->store, o->site, code, t->code_hash);

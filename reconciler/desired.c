@@ -109,6 +109,10 @@ static int delinquency(struct site_plan *sp, struct dunit *d,
 	int rc;
 
 	d->overdue = d->rental->overdue;
+	if (!overlock_field) {
+		d->status = d->overdue ? VU_DELINQUENT : VU_RENTED;
+		return RC_OK;
+	}
 	d->flag = pms_cf_true(&d->rental->cf, overlock_field);
 	if (t) {
 		rc = store_pms_get(t, sp->site->name, d->rental->id, &prev, err);
@@ -161,7 +165,7 @@ static void add_dunit(struct desired_site *out, size_t *cap, const struct dunit 
 /* Fill d for one unit; returns false when the unit is not managed. */
 static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 		    const struct snap_groups *g, const struct pms_unit *pu,
-		    const char *map_field, const char *overlock_field,
+		    const char *map_field, const char *overlock_field, unsigned flags,
 		    struct store_txn *t, struct dunit *d, bool *managed,
 		    struct rc_err *err)
 {
@@ -182,7 +186,7 @@ static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 				       map_field);
 		return RC_OK;
 	}
-	if (strcmp(d->vname, pu->name) != 0)
+	if ((flags & DC_NAME_CHECK) && strcmp(d->vname, pu->name) != 0)
 		sp_add_finding(sp, FIND_NAME_MISMATCH, SEV_WARNING, pu->name, d->vname,
 			       "R2", "mapping field %s is \"%s\" but the unit is named \"%s\" (synced by the field)",
 			       map_field, d->vname, pu->name);
@@ -208,7 +212,7 @@ static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 
 int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
 		    const struct snap_groups *g, const char *map_field,
-		    const char *overlock_field, struct store_txn *t,
+		    const char *overlock_field, unsigned flags, struct store_txn *t,
 		    struct desired_site *out, struct rc_buf *fp,
 		    struct rc_err *err)
 {
@@ -224,7 +228,7 @@ int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
 	for (i = 0; i < g->counts[pos]; i++) {
 		const struct pms_unit *pu = &snap->units[g->order[g->starts[pos] + i]];
 
-		rc = one_unit(sp, snap, g, pu, map_field, overlock_field, t, &d,
+		rc = one_unit(sp, snap, g, pu, map_field, overlock_field, flags, t, &d,
 			      &managed, err);
 		if (rc)
 			return rc;
@@ -235,7 +239,8 @@ int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
 		qsort(out->units, out->n, sizeof(*out->units), cmp_dunit);
 	for (i = 0; i < out->n; i++)
 		fp_unit(fp, &out->units[i]);
-	flag_duplicates(sp, out);
+	if (flags & DC_UNIQUE_MAP)
+		flag_duplicates(sp, out);
 	sp->managed = (unsigned)out->n;
 	return RC_OK;
 }

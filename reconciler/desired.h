@@ -43,13 +43,21 @@ struct desired_site {
 	size_t pms_units;                  /* all units of the site in the PMS */
 };
 
+/* How the vendor's mapping field is checked (R2). */
+enum desired_flags {
+	DC_NAME_CHECK = 1u << 0,   /* the field should equal the PMS unit name */
+	DC_UNIQUE_MAP = 1u << 1    /* two units may not map to one vendor unit */
+};
+
 /* Build the managed units of sp's site (R1-R5), adding findings to sp and
  * the PMS fingerprint input to fp (may be NULL). map_field and
- * overlock_field are the vendor's custom-field codes; t is a read txn for
- * the last PMS records (may be NULL: no edges known). */
+ * overlock_field are the vendor's custom-field codes (overlock_field NULL:
+ * the vendor has no overlock flag, delinquent = overdue); t is a read txn
+ * for the last PMS records (may be NULL: no edges known); flags are
+ * enum desired_flags. */
 int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
 		    const struct snap_groups *g, const char *map_field,
-		    const char *overlock_field, struct store_txn *t,
+		    const char *overlock_field, unsigned flags, struct store_txn *t,
 		    struct desired_site *out, struct rc_buf *fp,
 		    struct rc_err *err);
 void desired_free(struct desired_site *d);

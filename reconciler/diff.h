@@ -13,6 +13,8 @@
 struct diff_ctx {
 	struct site_plan *sp;
 	struct store *store;     /* keyed hashes of codes (R6) */
+	const struct pms_snapshot *snap;
+	const struct snap_groups *groups;
 	size_t mark;             /* first op of the unit being diffed */
 };
 
@@ -27,5 +29,6 @@ void diff_remember(struct diff_ctx *c, const struct dunit *d,
 		   const unsigned char *code_hash);
 
 int diff_opentech(struct diff_ctx *c, const struct desired_site *d);
+int diff_openapp(struct diff_ctx *c, const struct desired_site *d);
 
 #endif

@@ -252,14 +252,14 @@ static void obs_fingerprint(const struct obs_site *o, struct rc_buf *b)
 			const struct obs_tenant *t = &u->tenants[k];
 
 			rc_hex(t->code_hash, RC_HASH_LEN, hex);
-			rc_buf_printf(b, "T|%s|%s|%s|%s|%s|%s|%ld|%ld|%d|%s\n",
+			rc_buf_printf(b, "T|%s|%s|%s|%s|%s|%s|%ld|%ld|%d|%s|%s\n",
 				      t->vendor_id ? t->vendor_id : "",
 				      t->first_name ? t->first_name : "",
 				      t->last_name ? t->last_name : "",
 				      t->email ? t->email : "", t->phone ? t->phone : "",
 				      t->code_known ? hex : "-", t->access_profile,
 				      t->time_group, t->enabled,
-				      t->rental_id ? t->rental_id : "");
+				      t->rental_id ? t->rental_id : "", t->extra ? t->extra : "");
 		}
 	}
 	free(v);
@@ -330,19 +330,31 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		rc = load_observed(e, sp, o, t, open > 0, err);
 	if (!rc && open)
 		rc = store_journal_each(t, sp->site->name, true, settle_doubt, &dd, err);
-	if (!rc)
+	if (!rc) {
+		const struct spec_fields *f = &sp->site->fields;
+		bool ot = sp->site->vendor == VENDOR_OPENTECH;
+
+		/* OpenTech maps by unit name; OpenApp by the unit's portals,
+		 * which units may share, and has no overlock flag */
 		rc = desired_collect(sp, &e->snap, &e->groups,
-				     sp->site->fields.ot_unit_id,
-				     sp->site->fields.ot_overlocked, t, &d, &fp, err);
+				     ot ? f->ot_unit_id : f->oa_portal_ids,
+				     ot ? f->ot_overlocked : NULL,
+				     ot ? DC_NAME_CHECK | DC_UNIQUE_MAP : 0, t, &d, &fp, err);
+	}
 	if (!rc)
 		rc = check_empty(sp, &d, t, err);
 	if (rc)
 		goto out;
 	dc.sp = sp;
 	dc.store = e->store;
+	dc.snap = &e->snap;
+	dc.groups = &e->groups;
 	switch (sp->site->vendor) {
 	case VENDOR_OPENTECH:
 		rc = diff_opentech(&dc, &d);
+		break;
+	case VENDOR_OPENAPP:
+		rc = diff_openapp(&dc, &d);
 		break;
 	default:
 		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",

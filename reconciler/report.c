@@ -135,6 +135,16 @@ static const char *attr(json_t *o, const char *k)
 	return "default";
 }
 
+/* A unit's status in a before/after object; invites have "enabled". */
+static const char *status_of(json_t *o, const char *dflt)
+{
+	if (json_is_string(json_object_get(o, "status")))
+		return json_string_value(json_object_get(o, "status"));
+	if (json_is_boolean(json_object_get(o, "enabled")))
+		return json_is_true(json_object_get(o, "enabled")) ? "Rented" : "Delinquent";
+	return dflt;
+}
+
 static void update_rows(struct report *r, const struct site_plan *sp, const struct op *op,
 			const struct rchange *c)
 {
@@ -157,6 +167,27 @@ static void update_rows(struct report *r, const struct site_plan *sp, const stru
 		x = add_row(r, SEV_WARNING, "time_group_mismatch", site, op->unit, "OT2");
 		x->pms = F(r, "time group %s", attr(c ? c->after : NULL, "time_group"));
 		x->vendor = F(r, "time group %s", attr(c ? c->before : NULL, "time_group"));
+		x->action = "tenant.update";
+	}
+	if (op->changed & TF_ENABLED) {
+		x = add_row(r, SEV_ERROR, "status_mismatch", site, op->unit, "OA3");
+		x->pms = op->t.enabled ? "Rented (in good standing)" : "Delinquent";
+		x->vendor = op->t.enabled ? "invite disabled" : "invite enabled";
+		x->action = op->t.enabled ? "tenant.update: enable the invite"
+					  : "tenant.update: disable the invite";
+	}
+	if (op->changed & TF_PORTALS) {
+		x = add_row(r, SEV_WARNING, "portals_mismatch", site, op->unit, "OA1");
+		x->pms = F(r, "portals %s", op->t.portals ? op->t.portals : "");
+		x->vendor = F(r, "portals %s", attr(c ? c->before : NULL, "portals"));
+		x->action = "tenant.update";
+	}
+	if (op->changed & TF_WINDOW) {
+		x = add_row(r, SEV_WARNING, "validity_mismatch", site, op->unit, "OA2");
+		x->pms = F(r, "%s .. %s", op->t.valid_from ? op->t.valid_from : "",
+			   op->t.valid_to ? op->t.valid_to : "");
+		x->vendor = F(r, "%s .. %s", attr(c ? c->before : NULL, "valid_from"),
+			      c ? attr(c->before, "valid_to") : "");
 		x->action = "tenant.update";
 	}
 	if (op->changed & (TF_FIRST_NAME | TF_LAST_NAME | TF_EMAIL | TF_PHONE)) {
@@ -200,11 +231,11 @@ static void from_ops(struct report *r, const struct site_plan *sp)
 			json_t *b = c ? c->before : NULL;
 
 			status = add_row(r, SEV_ERROR, "status_mismatch", sp->site->name, op->unit, op->rule);
-			status->pms = F(r, "%s%s%s", c ? attr(c->after, "status") : "Vacant",
+			status->pms = F(r, "%s%s%s", status_of(c ? c->after : NULL, "Vacant"),
 					op->rental_id ? " (rental " : "", op->rental_id ? op->rental_id : "");
 			if (op->rental_id)
 				status->pms = F(r, "%s)", status->pms);
-			status->vendor = F(r, "%s%s", b ? attr(b, "status") : vendor_status(sp, op->unit),
+			status->vendor = F(r, "%s%s", b ? status_of(b, "Vacant") : vendor_status(sp, op->unit),
 					   json_object_get(b, "visitor_id") ? ", with a tenant" : ", no tenant");
 			status->action = F(r, "%s (%s)", op_kind_name(op->kind), op->reason);
 		} else if (op->kind == OP_TENANT_UPDATE) {

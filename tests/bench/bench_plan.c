@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		}
 		obs_site_index(&sp.obs);
 		desired_collect(&sp, &snap, &g, "opentech_unitId", "opentech_overlocked",
-				NULL, &d, NULL, &err);
+				DC_NAME_CHECK | DC_UNIQUE_MAP, NULL, &d, NULL, &err);
 		memset(&dc, 0, sizeof(dc));
 		dc.sp = &sp;
 		dc.store = store;

@@ -66,8 +66,36 @@ static void write_spec(struct e2e *t, const char *const sites[][3], size_t n)
 	rc_buf_free(&b);
 }
 
+static void start_sim(struct e2e *t, const char *seed);
+
 void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 	       size_t nsites)
+{
+	start_sim(t, seed);
+	write_spec(t, sites, nsites);
+}
+
+void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
+		       const char *pms_site_id, const char *org, const char *integration,
+		       const char *lobby)
+{
+	FILE *f;
+
+	start_sim(t, seed);
+	setenv("E2E_OA_API_KEY", "demo-openapp-key", 1);
+	f = fopen(t->spec, "w");
+	if (!f)
+		die(t->spec);
+	fprintf(f, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
+		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\",\"page_size\":5},"
+		"\"sites\":[{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"openapp\","
+		"\"openapp\":{\"base_url\":\"%s/openapp/api/v1\",\"api_key_env\":\"E2E_OA_API_KEY\","
+		"\"org_id\":\"%s\",\"integration_id\":\"%s\",\"lobby_portal_ids\":[\"%s\"],"
+		"\"max_uses\":50}}]}\n", t->base, site, pms_site_id, t->base, org, integration, lobby);
+	fclose(f);
+}
+
+static void start_sim(struct e2e *t, const char *seed)
 {
 	const char *sim = env_or("RECONCILE_SIM_BIN", "build/reconcile-sim");
 	const char *src = env_or("RECONCILE_SOURCE_DIR", RECONCILE_SOURCE_DIR);
@@ -106,7 +134,6 @@ void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 	fclose(f);
 	snprintf(t->base, sizeof(t->base), "http://127.0.0.1:%d", t->port);
 	set_credentials();
-	write_spec(t, sites, nsites);
 }
 
 static int rm_rf(const char *path)

@@ -31,6 +31,10 @@ struct run {
  * pms_site_id, property_number}. Sets the credential environment. */
 void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 	       size_t nsites);
+/* Same with one OpenApp site (org, integration, comma list of lobby portals). */
+void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
+		       const char *pms_site_id, const char *org, const char *integration,
+		       const char *lobby);
 void e2e_stop(struct e2e *t);
 
 /* Run reconcile with args (NULL-terminated, without argv[0]). */

@@ -199,7 +199,7 @@ static void plan(struct fx *f, const char *const prev_overdue[])
 	f->sp.pms_site = pms_find_site(&f->snap, "S1");
 	assert_int_equal(store_txn_begin(f->store, false, &t, &err), 0);
 	assert_int_equal(desired_collect(&f->sp, &f->snap, &f->g, "opentech_unitId",
-					 "opentech_overlocked", t, &f->d, NULL, &err), 0);
+					 "opentech_overlocked", DC_NAME_CHECK | DC_UNIQUE_MAP, t, &f->d, NULL, &err), 0);
 	store_txn_abort(t);
 	dc.sp = &f->sp;
 	dc.store = f->store;
@@ -741,6 +741,142 @@ static void test_OT6_credentials(void **state)
 	assert_null(strstr(err.msg, "s3cr3t"));
 }
 
+/* ------------------------------------------------------------- OpenApp */
+
+static const char *lobby[] = { "L" };
+
+static void openapp_site(struct fx *f)
+{
+	f->site.vendor = VENDOR_OPENAPP;
+	f->site.fields.oa_portal_ids = "openapp_portalIds";
+	f->site.fields.oa_invite_url = "openapp_inviteUrl";
+	f->site.openapp.lobby_portal_ids = (char **)lobby;
+	f->site.openapp.nlobby_portal_ids = 1;
+	f->site.openapp.max_uses = -1;
+}
+
+static void oa_unit(struct fx *f, const char *id, const char *name, const char *portals)
+{
+	char buf[96];
+
+	unit(f, id, name, "");
+	snprintf(buf, sizeof(buf), "openapp_portalIds=%s", portals);
+	f->snap.units[f->snap.nunits - 1].cf = cfs(f, buf, NULL);
+}
+
+/* An observed invite for rental `rental`. */
+static void oa_invite(struct fx *f, const char *rental, bool enabled, const char *extra)
+{
+	struct obs_unit *u = ounit(f, rental, enabled ? VU_RENTED : VU_DELINQUENT);
+	struct obs_tenant *t = obs_add_tenant(&f->sp.obs, u);
+
+	t->vendor_id = "INV";
+	t->rental_id = rental;
+	t->enabled = enabled;
+	t->extra = extra;
+}
+
+static void plan_oa(struct fx *f)
+{
+	struct store_txn *t = NULL;
+	struct diff_ctx dc = { 0 };
+	struct rc_err err;
+
+	assert_int_equal(pms_snapshot_index(&f->snap, &err), 0);
+	obs_site_index(&f->sp.obs);
+	snap_groups_build(&f->g, &f->snap);
+	f->built = true;
+	f->sp.pms_site = pms_find_site(&f->snap, "S1");
+	assert_int_equal(store_txn_begin(f->store, false, &t, &err), 0);
+	assert_int_equal(desired_collect(&f->sp, &f->snap, &f->g, "openapp_portalIds", NULL, 0, t,
+					 &f->d, NULL, &err), 0);
+	store_txn_abort(t);
+	dc.sp = &f->sp;
+	dc.store = f->store;
+	dc.snap = &f->snap;
+	dc.groups = &f->g;
+	assert_int_equal(diff_openapp(&dc, &f->d), 0);
+}
+
+static void test_OA1_invite_per_rental(void **state)
+{
+	struct fx *f = *state;
+
+	openapp_site(f);
+	oa_unit(f, "u1", "A1", "P2, P1");
+	oa_unit(f, "u2", "A2", "P3");
+	rental(f, "r1", "u1", "c1", false)->start_date = "2026-01-05";
+	plan_oa(f);
+	assert_string_equal(ops(f), "create,write");
+	assert_string_equal(f->sp.ops[0].t.portals, "L,P1,P2");
+	assert_string_equal(f->sp.ops[0].rental_id, "r1");
+	assert_int_equal(f->sp.ops[0].result_slot, 0);
+	assert_int_equal(f->sp.nresults, 1);
+	assert_true(f->sp.ops[0].t.enabled);
+}
+
+static void test_OA2_validity(void **state)
+{
+	struct fx *f = *state;
+	struct pms_rental *r;
+
+	openapp_site(f);
+	oa_unit(f, "u1", "A1", "P1");
+	oa_unit(f, "u2", "A2", "P2");
+	r = rental(f, "r1", "u1", "c1", false);
+	r->start_date = "2026-01-05";
+	r->end_date = "2026-03-31";
+	rental(f, "r2", "u2", "c2", false)->start_date = "2026-01-05";
+	plan_oa(f);
+	assert_string_equal(ops(f), "create,write,create,write");
+	assert_string_equal(f->sp.ops[0].t.valid_from, "2026-01-05T00:00:00Z");
+	assert_string_equal(f->sp.ops[0].t.valid_to, "2026-03-31T23:59:59Z");
+	assert_string_equal(f->sp.ops[2].t.valid_to, "2036-01-03T23:59:59Z"); /* open-ended */
+}
+
+static void test_OA3_delinquent_and_vacant(void **state)
+{
+	struct fx *f = *state;
+
+	openapp_site(f);
+	oa_unit(f, "u1", "A1", "P1");
+	rental(f, "r1", "u1", "c1", true)->start_date = "2026-01-05";
+	oa_invite(f, "r1", true, "{\"f\":\"2026-01-05T00:00:00Z\",\"p\":\"L,P1\","
+			      "\"t\":\"2036-01-03T23:59:59Z\"}");
+	oa_invite(f, "r9", true, "{}");   /* its rental ended */
+	plan_oa(f);
+	assert_string_equal(ops(f), "update,vacate");
+	assert_int_equal(f->sp.ops[0].changed, TF_ENABLED);
+	assert_false(f->sp.ops[0].t.enabled);
+	assert_string_equal(f->sp.ops[1].tenant_vid, "INV");
+	assert_int_equal(f->sp.destructive, 1);
+}
+
+static void test_OA4_invite_url_written_back_and_masked(void **state)
+{
+	struct fx *f = *state;
+	struct plan p = { 0 };
+	char *json;
+	json_t *j;
+
+	openapp_site(f);
+	oa_unit(f, "u1", "A1", "P1");
+	rental(f, "r1", "u1", "c1", false);
+	plan_oa(f);
+	assert_string_equal(ops(f), "create,write");
+	assert_int_equal(f->sp.ops[1].w[0].type, WB_CODE);
+	assert_int_equal(f->sp.ops[1].w[0].code.src, CODE_VENDOR_RESULT);
+	assert_string_equal(f->sp.ops[1].w[0].field, "openapp_inviteUrl");
+	p.sites = &f->sp;
+	p.nsites = 1;
+	j = plan_to_json(&p);
+	json = json_dumps(j, 0);
+	assert_non_null(strstr(json, "\"vendor_result\""));
+	assert_null(strstr(json, "http"));
+	free(json);
+	json_decref(j);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -769,6 +905,10 @@ int main(void)
 		T(test_OT4_access_code),
 		T(test_OT5_resync),
 		T(test_OT6_credentials),
+		T(test_OA1_invite_per_rental),
+		T(test_OA2_validity),
+		T(test_OA3_delinquent_and_vacant),
+		T(test_OA4_invite_url_written_back_and_masked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,266 @@
+/*
+ * e2e_openapp.c: reconcile against the simulator of Storeganise and OpenApp.
+ *
+ * Seed tests/e2e/data/openapp.json: site oa1, units O1..O5 with portal
+ * fields P-O1..P-O5; rentals r1 (O1), r2 (O2, overdue), r3 (O3, move-out
+ * scheduled 2026-12-31); no invite yet. The spec adds the lobby portal.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int setup(void **state)
+{
+	struct e2e *t = calloc(1, sizeof(*t));
+
+	e2e_start_openapp(t, "tests/e2e/data/openapp.json", "oa1", "oa1",
+			  "01ORG0000000000000000000AA", "01INT0000000000000000000BB", "P-LOBBY");
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	e2e_stop(*state);
+	free(*state);
+	return 0;
+}
+
+static json_t *plan_json(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--json", NULL };
+	struct run r = e2e_reconcile(t, args);
+	json_t *j = parse_json(r.out);
+
+	if (!j)
+		fprintf(stderr, "plan failed (%d): %s\n%s\n", r.status, r.out, r.err);
+	assert_non_null(j);
+	run_free(&r);
+	return j;
+}
+
+static int run_status(struct e2e *t, const char *const *args)
+{
+	struct run r = e2e_reconcile(t, args);
+	int st = r.status;
+
+	if (st != 0 && st != 2)
+		fprintf(stderr, "reconcile %s (%d):\n%s\n%s\n", args[0], st, r.out, r.err);
+	run_free(&r);
+	return st;
+}
+
+static int apply(struct e2e *t)
+{
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+
+	return run_status(t, args);
+}
+
+static int plan_exit(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
+
+	return run_status(t, args);
+}
+
+static json_t *invites(struct e2e *t)
+{
+	json_t *st = sim_get(t, "/_sim/state");
+	json_t *inv = json_incref(json_object_get(json_object_get(st, "openapp"), "invites"));
+
+	json_decref(st);
+	return inv;
+}
+
+static json_t *invite_of(json_t *arr, const char *rental)
+{
+	json_t *i;
+	size_t k;
+
+	json_array_foreach(arr, k, i)
+		if (!strcmp(json_string_value(json_object_get(json_object_get(i, "external_ref"),
+							      "record_id")) ?: "", rental))
+			return i;
+	return NULL;
+}
+
+static void converge(struct e2e *t)
+{
+	char cmd[400];
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(plan_exit(t), 0);
+	sim_clear_requests(t);
+}
+
+static size_t vendor_calls(struct e2e *t, const char *method)
+{
+	json_t *r = sim_requests(t);
+	size_t n = count_requests(r, method, "/openapp/");
+
+	json_decref(r);
+	return n;
+}
+
+static void test_OA_fresh_site_converges(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan, *inv, *i2, *i3;
+	const char *args[] = { "plan", "-c", t->spec, NULL };
+	const char *jargs[] = { "plan", "-c", t->spec, "--json", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	struct run r[3];
+	char *url, path[320];
+	size_t k;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	plan = plan_json(t);
+	assert_int_equal(plan_ops(plan, "tenant.create"), 3);
+	assert_int_equal(plan_ops(plan, "pms.write"), 3);
+	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	json_decref(plan);
+	r[0] = e2e_reconcile(t, args);
+	r[1] = e2e_reconcile(t, jargs);
+	r[2] = e2e_reconcile(t, aargs);
+	assert_int_equal(r[2].status, 0);
+	assert_int_equal(plan_exit(t), 0);
+	inv = invites(t);
+	assert_int_equal(json_array_size(inv), 3);
+	i2 = invite_of(inv, "r2");
+	i3 = invite_of(inv, "r3");
+	assert_false(json_is_true(json_object_get(i2, "is_enabled")));   /* OA3: overdue */
+	assert_true(json_is_true(json_object_get(invite_of(inv, "r1"), "is_enabled")));
+	assert_string_equal(json_string_value(json_object_get(i3, "valid_to")), "2026-12-31T23:59:59Z");
+	assert_int_equal(json_array_size(json_object_get(i3, "granted_portals")), 2); /* unit + lobby */
+	/* OA4: the URL reached the PMS, and nothing else */
+	url = sim_rental_field(t, "r1", "openapp_inviteUrl");
+	assert_non_null(url);
+	assert_non_null(strstr(url, json_string_value(json_object_get(invite_of(inv, "r1"), "_token"))));
+	snprintf(path, sizeof(path), "%s/state", t->dir);
+	assert_false(dir_contains(path, url));
+	for (k = 0; k < 3; k++) {
+		assert_null(strstr(r[k].out, url));
+		assert_null(strstr(r[k].err, url));
+		assert_null(strstr(r[k].out, "openapp.example/i/"));
+		run_free(&r[k]);
+	}
+	free(url);
+	json_decref(inv);
+}
+
+static void test_OA_move_in_overdue_payment_move_out(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan, *inv;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
+		"siteId", "oa1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
+		"customFields")));
+	plan = plan_json(t);
+	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 2); /* create + URL */
+	json_decref(plan);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_calls(t, "POST"), 1);
+	assert_int_equal(plan_exit(t), 0);
+
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_calls(t, "PUT"), 1);
+	assert_int_equal(vendor_calls(t, "POST"), 0);
+	inv = invites(t);
+	assert_false(json_is_true(json_object_get(invite_of(inv, "r1"), "is_enabled")));
+	json_decref(inv);
+
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_calls(t, "PUT"), 1);
+	inv = invites(t);
+	assert_true(json_is_true(json_object_get(invite_of(inv, "r1"), "is_enabled")));
+	json_decref(inv);
+
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(vendor_calls(t, "POST"), 1); /* revoke */
+	assert_int_equal(vendor_calls(t, "PUT"), 0);
+	inv = invites(t);
+	assert_true(json_is_string(json_object_get(invite_of(inv, "r1"), "revoked_at")));
+	json_decref(inv);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+/* OA5: the vendor commits the create but the answer never arrives in time;
+ * the retry with the same Idempotency-Key replays it: one invite. */
+static void test_OA5_retried_create_makes_one_invite(void **state)
+{
+	struct e2e *t = *state;
+	json_t *inv, *reqs;
+	char *url;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
+		"siteId", "oa1", "ownerId", "c5", "state", "occupied", "startDate", "2026-11-21",
+		"customFields")));
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]",
+		"method", "POST", "path_contains", "/access-invites", "status", 0, "delay_ms", 2500,
+		"commit", 1, "times", 1)));
+	setenv("RECONCILE_HTTP_TIMEOUT_MS", "1000", 1);
+	assert_int_equal(apply(t), 0);
+	unsetenv("RECONCILE_HTTP_TIMEOUT_MS");
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "POST", "/regenerate-token"), 1);
+	assert_true(count_requests(reqs, "POST", "/access-invites") >= 3); /* 2 creates + relink */
+	json_decref(reqs);
+	inv = invites(t);
+	assert_int_equal(json_array_size(inv), 4);
+	assert_non_null(invite_of(inv, "r5"));
+	url = sim_rental_field(t, "r5", "openapp_inviteUrl");
+	assert_non_null(url);   /* a replay has no URL: the link was renewed */
+	assert_non_null(strstr(url, json_string_value(json_object_get(invite_of(inv, "r5"), "_token"))));
+	free(url);
+	json_decref(inv);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+static void test_OA5_rate_limit_is_waited_out(void **state)
+{
+	struct e2e *t = *state;
+
+	converge(t);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:{s:s}}]",
+		"method", "GET", "path_contains", "/access-invites", "status", 429, "retry_after", 1,
+		"times", 1, "body", "error_code", "invitation_rate_limited")));
+	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_OA_fresh_site_converges),
+		cmocka_unit_test(test_OA_move_in_overdue_payment_move_out),
+		cmocka_unit_test(test_OA5_retried_create_makes_one_invite),
+		cmocka_unit_test(test_OA5_rate_limit_is_waited_out),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
