@@ -3,6 +3,7 @@
 
 extern const struct provider_ops opentech_provider;
 extern const struct provider_ops openapp_provider;
+extern const struct provider_ops pti_provider;
 
 const struct provider_ops *provider_for(int vendor_kind)
 {
@@ -11,6 +12,8 @@ const struct provider_ops *provider_for(int vendor_kind)
 		return &opentech_provider;
 	case VENDOR_OPENAPP:
 		return &openapp_provider;
+	case VENDOR_PTI:
+		return &pti_provider;
 	default:
 		return NULL;
 	}

@@ -94,7 +94,13 @@ static void build_in_use(struct apply_site *a)
 
 		if (!rc_map_get(&g->occ, u->id, &ri))
 			continue;
-		c = pms_cf_get(&s->rentals[ri].cf, f->ot_access_code);
+		if (a->sp->site->vendor == VENDOR_PTI) { /* PTI codes live on the customer */
+			const struct pms_user *cu = pms_find_user(s, s->rentals[ri].owner_id);
+
+			c = cu ? pms_cf_get(&cu->cf, f->pti_access_code) : NULL;
+		} else {
+			c = pms_cf_get(&s->rentals[ri].cf, f->ot_access_code);
+		}
 		if (c && *c) {
 			store_secret_hash(a->e->store, a->sp->site->name, c, h);
 			mark_in_use(a, h);
@@ -156,8 +162,9 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 	const char *code;
 	unsigned i;
 
-	if (!u && op->kind == OP_TENANT_CREATE && op->unit) {
-		/* OpenApp: the observed "unit" of an invite is its rental */
+	if (!u && (op->kind == OP_TENANT_CREATE || op->kind == OP_UNIT_RENT) && op->unit) {
+		/* OpenApp: the observed "unit" of an invite is its rental;
+		 * PTI: what was applied is all that is known of a unit (PT8) */
 		obs_add_unit(o, op->unit);
 		obs_site_index(o);
 		u = obs_find_unit_mut(o, op->unit);
@@ -205,11 +212,23 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 		}
 		break;
 	case OP_TENANT_REMOVE:
-		if (t) {
+		if (t && op->unit[0] == '@') {
+			t->code_known = false; /* PTI: the user stays, its cards go */
+		} else if (t) {
 			*t = u->tenants[u->ntenants - 1];
 			u->ntenants--;
 		}
 		break;
+	case OP_UNIT_RENT: {
+		const char *uid = op->tenant_vid ? op->tenant_vid : resolve_code(&op->id_ref, a);
+
+		u->status = VU_RENTED;
+		if (!u->ntenants)
+			obs_add_tenant(o, u);
+		u->tenants[0].vendor_id = rc_arena_strdup(&o->arena, uid);
+		u->tenants[0].rental_id = rc_arena_strdup(&o->arena, op->rental_id);
+		break;
+	}
 	case OP_TENANT_ENABLE:
 		if (t)
 			t->enabled = true;
@@ -219,10 +238,10 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 		u->status = VU_VACANT;
 		break;
 	case OP_UNIT_DISABLE:
-		u->status = VU_DELINQUENT;
-		break;
 	case OP_UNIT_ENABLE:
-		u->status = VU_RENTED;
+		u->status = op->kind == OP_UNIT_ENABLE ? VU_RENTED : VU_DELINQUENT;
+		if (op->unit[0] == '@' && u->ntenants) /* PTI: the user is (un)suspended */
+			u->tenants[0].enabled = op->kind == OP_UNIT_ENABLE;
 		break;
 	default:
 		break;
@@ -231,15 +250,28 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 
 /* -------------------------------------------------------------- run */
 
+/* PT7: remember the pti_synced value the engine wrote for this rental. */
+static void note_synced(struct apply_site *a, const struct op *op, const char *now)
+{
+	size_t i;
+
+	for (i = 0; i < a->sp->nrecs; i++)
+		if (!strcmp(a->sp->recs[i].rental_id, op->object_id))
+			snprintf(a->sp->recs[i].synced, sizeof(a->sp->recs[i].synced), "%s", now);
+}
+
 static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *err)
 {
 	struct sg_field_write w[OP_MAX_WRITES];
+	char now[40];
 	unsigned i;
+	int rc;
 
 	if (!a->e->sg)
 		return rc_errf(err, RC_EINVAL,
 			       "write-back needs the PMS API: apply cannot run from --pms-snapshot");
 	memset(w, 0, sizeof(w));
+	rc_now_iso(now, sizeof(now));
 	for (i = 0; i < op->nw; i++) {
 		w[i].code = op->w[i].field;
 		switch (op->w[i].type) {
@@ -258,11 +290,26 @@ static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *e
 			w[i].type = SG_VAL_STRING;
 			w[i].str = op->w[i].str;
 			break;
+		case WB_RESULT:
+			w[i].type = SG_VAL_STRING;
+			w[i].str = resolve_code(&op->w[i].code, a);
+			if (!w[i].str)
+				return rc_errf(err, RC_ERR, "%s %s: the vendor id to write back is not known",
+					       op->collection, op->object_id);
+			break;
+		case WB_NOW:
+			w[i].type = SG_VAL_STRING;
+			w[i].str = now;
+			break;
 		default:
 			w[i].type = SG_VAL_NULL;
 		}
 	}
-	return sg_put_custom_fields(a->e->sg, op->collection, op->object_id, w, op->nw, err);
+	rc = sg_put_custom_fields(a->e->sg, op->collection, op->object_id, w, op->nw, err);
+	for (i = 0; !rc && i < op->nw; i++)
+		if (op->w[i].type == WB_NOW)
+			note_synced(a, op, now);
+	return rc;
 }
 
 static void journal_fill(struct journal_entry *je, const struct op *op,
@@ -319,9 +366,10 @@ static int run_op(struct apply_site *a, struct provider *prov,
 			       op_kind_name(op->kind), op->unit ? op->unit : "", cerr.msg);
 	}
 	res->ok++;
-	if (r.secret && op->result_slot >= 0 && (unsigned)op->result_slot < a->nresults) {
+	if (op->result_slot >= 0 && (unsigned)op->result_slot < a->nresults) {
+		/* a later op writes it back: the secret, else the new id */
 		rc_free_secret(a->results[op->result_slot]);
-		a->results[op->result_slot] = r.secret;
+		a->results[op->result_slot] = r.secret ? r.secret : rc_strdup(r.vendor_id);
 		r.secret = NULL;
 	}
 	rc_free_secret(r.secret);

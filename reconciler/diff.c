@@ -34,6 +34,10 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		case WB_BOOL:
 			json_object_set_new(after, w[i].field, json_boolean(w[i].b));
 			break;
+		case WB_RESULT:
+		case WB_NOW:
+			json_object_set_new(after, w[i].field, json_string("(known after apply)"));
+			break;
 		case WB_STRING:
 			json_object_set_new(after, w[i].field, json_string(w[i].str));
 			break;
@@ -42,8 +46,9 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		}
 	}
 	op->nw = i;
-	op->reason = sp_printf(c->sp, "write back %u custom field%s to rental %s",
-			       op->nw, op->nw == 1 ? "" : "s", id);
+	op->reason = sp_printf(c->sp, "write back %u custom field%s to %s %s",
+			       op->nw, op->nw == 1 ? "" : "s",
+			       strcmp(collection, "users") ? "rental" : "customer", id);
 	rc = sp_add_change(c->sp, strcmp(collection, "users") == 0 ? "storeganise_user"
 				  : "storeganise_rental", id, ACT_UPDATE, rule, op->reason);
 	rc->after = after;

@@ -30,5 +30,7 @@ void diff_remember(struct diff_ctx *c, const struct dunit *d,
 
 int diff_opentech(struct diff_ctx *c, const struct desired_site *d);
 int diff_openapp(struct diff_ctx *c, const struct desired_site *d);
+/* t: read txn for the last PMS records (PT7), may be NULL. */
+int diff_pti(struct diff_ctx *c, const struct desired_site *d, struct store_txn *t);
 
 #endif

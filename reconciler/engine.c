@@ -192,7 +192,19 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 			     vendor_kind_name(sp->site->vendor));
 		goto out;
 	}
-	if (!o->refresh && !in_doubt && (po->caps & PROV_CAN_READ)) {
+	if (!(po->caps & PROV_CAN_READ)) {
+		/* PT8: the observed state is what was last applied */
+		obs_site_free(&sp->obs);
+		sp->obs = cache;
+		obs_site_init(&cache, sp->site->name);
+		sp->obs.readable = false;
+		sp->have_obs = true;
+		sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, "PT8",
+			       "%s has no read API: the plan compares with what reconcile last applied; "
+			       "changes made by hand in %s cannot be seen", po->name, po->name);
+		goto out;
+	}
+	if (!o->refresh && !in_doubt) {
 		if (!have_cache) {
 			rc = rc_errf(err, RC_ENOTFOUND,
 				     "no cached vendor state for site %s: plan once without --refresh=false",
@@ -334,12 +346,16 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		const struct spec_fields *f = &sp->site->fields;
 		bool ot = sp->site->vendor == VENDOR_OPENTECH;
 
-		/* OpenTech maps by unit name; OpenApp by the unit's portals,
-		 * which units may share, and has no overlock flag */
+		/* OpenTech maps by unit name; PTI by its own unit name;
+		 * OpenApp by the unit's portals, which units may share, and
+		 * has no overlock flag */
+		bool pti = sp->site->vendor == VENDOR_PTI;
+
 		rc = desired_collect(sp, &e->snap, &e->groups,
-				     ot ? f->ot_unit_id : f->oa_portal_ids,
-				     ot ? f->ot_overlocked : NULL,
-				     ot ? DC_NAME_CHECK | DC_UNIQUE_MAP : 0, t, &d, &fp, err);
+				     ot ? f->ot_unit_id : pti ? f->pti_unit_name : f->oa_portal_ids,
+				     ot ? f->ot_overlocked : pti ? f->pti_overlocked : NULL,
+				     ot ? DC_NAME_CHECK | DC_UNIQUE_MAP : pti ? DC_UNIQUE_MAP : 0,
+				     t, &d, &fp, err);
 	}
 	if (!rc)
 		rc = check_empty(sp, &d, t, err);
@@ -355,6 +371,9 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		break;
 	case VENDOR_OPENAPP:
 		rc = diff_openapp(&dc, &d);
+		break;
+	case VENDOR_PTI:
+		rc = diff_pti(&dc, &d, t);
 		break;
 	default:
 		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",

@@ -12,6 +12,7 @@ static const char *const names[OP__COUNT] = {
 	[OP_UNIT_VACATE] = "unit.vacate",
 	[OP_UNIT_DISABLE] = "unit.disable",
 	[OP_UNIT_ENABLE] = "unit.enable",
+	[OP_UNIT_RENT] = "unit.rent",
 	[OP_PMS_WRITE] = "pms.write",
 };
 

@@ -22,6 +22,7 @@ enum op_kind {
 	OP_UNIT_VACATE,       /* move-out: unit -> Vacant, tenants deactivated */
 	OP_UNIT_DISABLE,      /* delinquent: overlock on */
 	OP_UNIT_ENABLE,       /* overlock off: back to Rented */
+	OP_UNIT_RENT,         /* PTI: rent the unit to the customer's user */
 	/* PMS write-back (R8) */
 	OP_PMS_WRITE,
 	OP__COUNT
@@ -81,7 +82,14 @@ struct op_tenant {
 	bool enabled;
 };
 
-enum wb_type { WB_NULL = 0, WB_STRING, WB_BOOL, WB_CODE };
+enum wb_type {
+	WB_NULL = 0,
+	WB_STRING,
+	WB_BOOL,
+	WB_CODE,      /* a secret from `code` (generated code, invite URL) */
+	WB_RESULT,    /* an id an earlier op returned (code.slot; not secret) */
+	WB_NOW        /* the time of the write (PT7 pti_synced) */
+};
 
 /* One custom field written back to the PMS. */
 struct op_write {
@@ -106,7 +114,9 @@ struct op {
 	const char *reason;       /* one sentence, never a secret */
 	struct op_tenant t;       /* create/update */
 	unsigned changed;         /* TF_* bits (update) */
-	int result_slot;          /* >= 0: keep this op's secret result there */
+	int result_slot;          /* >= 0: keep this op's result there */
+	struct code_ref id_ref;   /* vendor tenant id from an earlier op's
+				   * result, when tenant_vid is not known yet */
 	/* OP_PMS_WRITE */
 	const char *collection;   /* "unit-rentals" | "users" | "units" */
 	const char *object_id;

@@ -73,6 +73,13 @@ static int read_writes(struct site_plan *sp, struct op *op, json_t *arr,
 			rc = code_ref(sp, v, &x->code, where, err);
 			if (rc)
 				return rc;
+		} else if (!strcmp(type, "result")) {
+			x->type = WB_RESULT;
+			rc = code_ref(sp, v, &x->code, where, err);
+			if (rc)
+				return rc;
+		} else if (!strcmp(type, "now")) {
+			x->type = WB_NOW;
 		} else if (!strcmp(type, "bool") && json_is_boolean(v)) {
 			x->type = WB_BOOL;
 			x->b = json_is_true(v);
@@ -127,6 +134,8 @@ static int read_op(struct site_plan *sp, json_t *o, size_t idx, struct rc_err *e
 			op->t.max_uses = (long)json_integer_value(json_object_get(t, "max_uses"));
 		op->t.enabled = json_is_true(json_object_get(t, "enabled"));
 	}
+	if (!rc && json_object_get(o, "tenant_ref"))
+		rc = code_ref(sp, json_object_get(o, "tenant_ref"), &op->id_ref, where, err);
 	if (json_is_integer(json_object_get(o, "result_slot")))
 		op->result_slot = (int)json_integer_value(json_object_get(o, "result_slot"));
 	ch = json_object_get(o, "changed");

@@ -249,6 +249,8 @@ static json_t *op_json(const struct site_plan *sp, const struct op *op)
 #undef OPT
 	if (op->result_slot >= 0)
 		json_object_set_new(j, "result_slot", json_integer(op->result_slot));
+	if (op->id_ref.src != CODE_NONE)
+		json_object_set_new(j, "tenant_ref", code_ref_json(&op->id_ref));
 	if (op->kind == OP_TENANT_CREATE || op->kind == OP_TENANT_UPDATE) {
 		t = json_pack("{s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "first_name", op->t.first_name,
 			      "last_name", op->t.last_name, "email", op->t.email, "phone",
@@ -283,6 +285,11 @@ static json_t *op_json(const struct site_plan *sp, const struct op *op)
 			} else if (w->type == WB_BOOL) {
 				json_object_set_new(x, "type", json_string("bool"));
 				json_object_set_new(x, "value", json_boolean(w->b));
+			} else if (w->type == WB_RESULT) {
+				json_object_set_new(x, "type", json_string("result"));
+				json_object_set_new(x, "value", code_ref_json(&w->code));
+			} else if (w->type == WB_NOW) {
+				json_object_set_new(x, "type", json_string("now"));
 			} else if (w->type == WB_STRING) {
 				json_object_set_new(x, "type", json_string("string"));
 				json_object_set_new(x, "value", json_string(w->str));

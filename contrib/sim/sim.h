@@ -53,6 +53,7 @@ const char *sim_id_text(json_t *v, char *buf, size_t n);
 void sim_storeganise(const struct sim_req *r, struct sim_resp *out);
 void sim_opentech(const struct sim_req *r, struct sim_resp *out);
 void sim_openapp(const struct sim_req *r, struct sim_resp *out);
+void sim_pti(const struct sim_req *r, struct sim_resp *out);
 /* Fill defaults into a freshly seeded state. */
 void sim_storeganise_seed(json_t *state);
 

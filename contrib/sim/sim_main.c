@@ -36,6 +36,7 @@ static const struct api apis[] = {
 	{ "/storeganise/api/v1/admin/", "storeganise", sim_storeganise },
 	{ "/opentech/", "opentech", sim_opentech },
 	{ "/openapp/api/v1/", "openapp", sim_openapp },
+	{ "/pti/", "pti", sim_pti },
 };
 
 json_t *sim_state(void)
@@ -514,7 +515,7 @@ static const char usage[] =
 "\n"
 "Simulates the Storeganise admin API (/storeganise/api/v1/admin/...), the\n"
 "OpenTech Alliance auth + Access Control v2.0 API (/opentech/...) and OpenApp\n"
-"access invites (/openapp/api/v1/...), with control\n"
+"access invites (/openapp/api/v1/...) and PTI StorLogix (/pti/...), with control\n"
 "endpoints under /_sim/. Prints the port it listens on, alone on the first line\n"
 "of stdout. See contrib/sim/README.md.\n";
 

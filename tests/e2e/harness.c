@@ -95,6 +95,27 @@ void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 	fclose(f);
 }
 
+void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char *pms_site_id)
+{
+	FILE *f;
+
+	start_sim(t, seed);
+	setenv("E2E_PTI_CLIENT_ID", "demo-pti-partner", 1);
+	setenv("E2E_PTI_API_KEY", "demo-pti-partner-key", 1);
+	f = fopen(t->spec, "w");
+	if (!f)
+		die(t->spec);
+	fprintf(f, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
+		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\",\"page_size\":5},"
+		"\"sites\":[{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"pti\","
+		"\"pti\":{\"base_url\":\"%s/pti\",\"client_id_env\":\"E2E_PTI_CLIENT_ID\","
+		"\"api_key_env\":\"E2E_PTI_API_KEY\",\"site_key_site_field\":\"pti_siteKey\","
+		"\"site_code_site_field\":\"pti_siteCode\",\"username_site_field\":\"pti_username\","
+		"\"password_site_field\":\"pti_password\",\"access_level\":1,\"zone\":1}}]}\n",
+		t->base, site, pms_site_id, t->base);
+	fclose(f);
+}
+
 static void start_sim(struct e2e *t, const char *seed)
 {
 	const char *sim = env_or("RECONCILE_SIM_BIN", "build/reconcile-sim");

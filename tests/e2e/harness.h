@@ -35,6 +35,8 @@ void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 		       const char *pms_site_id, const char *org, const char *integration,
 		       const char *lobby);
+/* Same with one PTI site whose site credentials are PMS site custom fields. */
+void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char *pms_site_id);
 void e2e_stop(struct e2e *t);
 
 /* Run reconcile with args (NULL-terminated, without argv[0]). */

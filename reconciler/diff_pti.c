@@ -1,0 +1,364 @@
+/*
+ * diff_pti.c: desired x observed -> operations for PTI StorLogix sites
+ * (access-rules.md PT1-PT8 on top of R1-R10).
+ *
+ * The observed state holds two kinds of records: a unit record per PTI unit
+ * name (Rented to a StorLogix user id, or Vacant) and a user record
+ * "@<PMS user id>" per customer (StorLogix id, details, code hash, access
+ * level, zone, suspended). Per customer with rented units at the site, in
+ * unit order:
+ *   [PMS write on the user: generated code]      code of record first (PT2, PT6)
+ *   user add | user edit (changed fields; all on a re-push, PT7)
+ *   [unit.vacate of a unit rented to someone else] unit.rent per unit
+ *   user suspend | unsuspend (PT4: while any of its units is delinquent)
+ *   [PMS write on the user: pti_userId, reset of pti_regenerateCode] (PT1, PT6)
+ *   [PMS write per rental: pti_synced = now (PT7), overlock mirror (R4)]
+ * then vacates of units no longer rented, then removal (cards) of customers
+ * with no unit left (PT5).
+ */
+#define _GNU_SOURCE
+#include "diff.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PTI_UNIT_MAX 10
+#define PTI_CODE_MAX 10
+
+struct pcust {
+	const struct pms_user *user;
+	const struct dunit *units[64];
+	size_t n;
+	bool delinquent, force;
+};
+
+struct pstate {
+	struct diff_ctx *c;
+	struct store_txn *t;
+	struct pcust *cust;
+	size_t ncust;
+	struct rc_map idx;       /* user id -> cust index */
+};
+
+static const struct spec_fields *F(struct pstate *s)
+{
+	return &s->c->sp->site->fields;
+}
+
+/* PT7: a pti_synced newer than what the engine last wrote forces a push. */
+static bool repush(struct pstate *s, const struct dunit *d)
+{
+	const char *v = pms_cf_get(&d->rental->cf, F(s)->pti_synced);
+	struct store_pms_rec rec;
+	struct rc_err err;
+
+	if (!v || !*v)
+		return false;
+	if (!s->t || store_pms_get(s->t, s->c->sp->site->name, d->rental->id, &rec, &err))
+		return true;
+	return strcmp(v, rec.synced) > 0;
+}
+
+static void group(struct pstate *s, const struct desired_site *d)
+{
+	size_t i, k;
+
+	rc_map_init(&s->idx);
+	s->cust = rc_calloc(d->n + 1, sizeof(*s->cust));
+	for (i = 0; i < d->n; i++) {
+		const struct dunit *u = &d->units[i];
+
+		if (!u->rental || u->error || !u->user)
+			continue;
+		if (strlen(u->vname) > PTI_UNIT_MAX) {
+			sp_add_finding(s->c->sp, FIND_BAD_VALUE, SEV_ERROR, u->pu->name, u->vname, "R2",
+				       "PTI unit names have at most %d characters (PTI answers -3): unit left as it is",
+				       PTI_UNIT_MAX);
+			continue;
+		}
+		if (!rc_map_get(&s->idx, u->user->id, &k)) {
+			k = s->ncust++;
+			rc_map_put(&s->idx, u->user->id, k);
+			s->cust[k].user = u->user;
+		}
+		if (s->cust[k].n < 64)
+			s->cust[k].units[s->cust[k].n++] = u;
+		s->cust[k].delinquent |= u->status == VU_DELINQUENT;
+		s->cust[k].force |= repush(s, u);
+	}
+}
+
+static struct op *pop(struct pstate *s, enum op_kind k, const char *unit, const char *rule,
+		      const char *reason)
+{
+	struct op *op = sp_add_op(s->c->sp, k);
+
+	op->unit = sp_str(s->c->sp, unit);
+	op->rule = rule;
+	op->reason = sp_str(s->c->sp, reason);
+	return op;
+}
+
+static unsigned changed(const struct op_tenant *w, const struct obs_tenant *t,
+			const unsigned char *hash, bool hash_known)
+{
+	unsigned ch = 0;
+
+	ch |= !rc_streq(t->first_name ? t->first_name : "", w->first_name ? w->first_name : "")
+		? TF_FIRST_NAME : 0;
+	ch |= !rc_streq(t->last_name ? t->last_name : "", w->last_name ? w->last_name : "")
+		? TF_LAST_NAME : 0;
+	ch |= !rc_streq(t->email ? t->email : "", w->email ? w->email : "") ? TF_EMAIL : 0;
+	ch |= !rc_streq(t->phone ? t->phone : "", w->phone ? w->phone : "") ? TF_PHONE : 0;
+	if (!hash_known || !t->code_known || !rc_ct_equal(t->code_hash, hash, RC_HASH_LEN))
+		ch |= TF_CODE;
+	if (w->access_profile >= 0 && t->access_profile != w->access_profile)
+		ch |= TF_ACCESS_PROFILE;
+	if (w->time_group >= 0 && t->time_group != w->time_group)
+		ch |= TF_TIME_GROUP;
+	return ch;
+}
+
+/* The customer's desired user; false on a PMS value the engine cannot use. */
+static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant *w,
+		      unsigned char hash[RC_HASH_LEN], bool *hash_known, bool *regen)
+{
+	const struct spec_pti *o = &s->c->sp->site->pti;
+	const struct pms_user *u = pc->user;
+	const char *code = pms_cf_get(&u->cf, F(s)->pti_access_code);
+	long lvl = parse_override(pms_cf_get(&u->cf, F(s)->pti_access_level));
+	long zone = parse_override(pms_cf_get(&u->cf, F(s)->pti_zone));
+
+	memset(w, 0, sizeof(*w));
+	*regen = pms_cf_true(&u->cf, F(s)->pti_regenerate);
+	if (lvl == -2 || zone == -2 || (code && *code && !*regen && !code_valid(code, PTI_CODE_MAX))) {
+		sp_add_finding(s->c->sp, FIND_BAD_VALUE, SEV_ERROR, pc->units[0]->pu->name,
+			       pc->units[0]->vname, lvl == -2 || zone == -2 ? "PT3" : "PT2",
+			       "customer %s: %s is not usable: customer left as it is", u->id,
+			       lvl == -2 ? F(s)->pti_access_level : zone == -2 ? F(s)->pti_zone
+								  : F(s)->pti_access_code);
+		return false;
+	}
+	w->first_name = u->first_name;
+	w->last_name = u->last_name;
+	w->email = u->email;
+	w->phone = u->phone;
+	w->access_profile = lvl >= 0 ? lvl : o->access_level;
+	w->time_group = zone >= 0 ? zone : o->zone;
+	w->max_uses = -1;
+	w->code.ref_id = u->id;
+	w->code.field = F(s)->pti_access_code;
+	*hash_known = false;
+	if (code && *code && !*regen) {
+		w->code.src = CODE_PMS_USER;
+		diff_hash(s->c, code, hash);
+		*hash_known = true;
+	} else {
+		w->code.src = CODE_GENERATED;
+		w->code.slot = s->c->sp->ngen++;
+	}
+	return true;
+}
+
+static void user_writes(struct pstate *s, const struct pcust *pc, const struct op_tenant *w,
+			int result_slot, bool regen, bool before)
+{
+	struct op_write wr[3];
+	unsigned n = 0;
+
+	memset(wr, 0, sizeof(wr));
+	if (before && w->code.src == CODE_GENERATED) {
+		wr[n].field = F(s)->pti_access_code;
+		wr[n].type = WB_CODE;
+		wr[n++].code = w->code;
+	}
+	if (!before && result_slot >= 0) {
+		wr[n].field = F(s)->pti_user_id;
+		wr[n].type = WB_RESULT;
+		wr[n].code.src = CODE_VENDOR_RESULT;
+		wr[n++].code.slot = (unsigned)result_slot;
+	}
+	if (!before && regen) {
+		wr[n].field = F(s)->pti_regenerate;
+		wr[n++].type = WB_BOOL;
+	}
+	if (n)
+		diff_pms_write(s->c, "users", pc->user->id, pc->units[0]->pu->name, wr, n,
+			       before ? (regen ? "PT6" : "PT2") : result_slot >= 0 ? "PT1" : "PT6");
+}
+
+static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
+{
+	struct op_write wr[2];
+	unsigned n = 0;
+
+	memset(wr, 0, sizeof(wr));
+	if (pushed) {
+		wr[n].field = F(s)->pti_synced;
+		wr[n++].type = WB_NOW;
+	}
+	if (d->write_flag) {
+		wr[n].field = F(s)->pti_overlocked;
+		wr[n].type = WB_BOOL;
+		wr[n++].b = d->flag;
+	}
+	if (n)
+		diff_pms_write(s->c, "unit-rentals", d->rental->id, d->pu->name, wr, n,
+			       d->write_flag ? "R4" : "PT7");
+}
+
+static void set_who(struct op *op, const char *vid, int slot, const char *user_id)
+{
+	op->user_id = user_id;
+	op->tenant_vid = vid;
+	if (!vid) {
+		op->id_ref.src = CODE_VENDOR_RESULT;
+		op->id_ref.slot = (unsigned)slot;
+	}
+}
+
+static void customer(struct pstate *s, const struct pcust *pc)
+{
+	struct site_plan *sp = s->c->sp;
+	char uname[96];
+	const struct obs_unit *U;
+	const struct obs_tenant *ut;
+	const char *vid, *pti_id = pms_cf_get(&pc->user->cf, F(s)->pti_user_id);
+	unsigned char hash[RC_HASH_LEN];
+	bool hash_known, regen, cur_susp, pushed;
+	size_t mark = sp->nops, i;
+	struct op_tenant w;
+	int slot = -1;
+	struct op *op;
+	unsigned ch;
+
+	if (!want_user(s, pc, &w, hash, &hash_known, &regen))
+		return;
+	snprintf(uname, sizeof(uname), "@%s", pc->user->id);
+	U = obs_find_unit(&sp->obs, uname);
+	ut = U && U->ntenants ? &U->tenants[0] : NULL;
+	vid = ut ? ut->vendor_id : pti_id;
+	user_writes(s, pc, &w, -1, regen, true);
+	if (!vid) {
+		op = pop(s, OP_TENANT_CREATE, uname, "PT1", "a customer with units here and no PTI user: add it");
+		op->t = w;
+		op->changed = TF_ALL;
+		op->user_id = pc->user->id;
+		slot = op->result_slot = (int)sp->nresults++;
+	} else {
+		ch = pc->force || !ut ? TF_ALL : changed(&w, ut, hash, hash_known);
+		if (regen)
+			ch |= TF_CODE;
+		if (ch) {
+			op = pop(s, OP_TENANT_UPDATE, uname, pc->force ? "PT7" : regen ? "PT6" : "PT1",
+				 pc->force ? "re-push requested (pti_synced): push every field"
+				 : !ut ? "PTI user known from the PMS (pti_userId): push its details"
+				 : regen ? "new code requested (pti_regenerateCode)"
+				 : "user details differ from the PMS");
+			op->t = w;
+			op->changed = ch;
+			set_who(op, vid, -1, pc->user->id);
+		}
+	}
+	for (i = 0; i < pc->n; i++) {
+		const struct obs_unit *ur = obs_find_unit(&sp->obs, pc->units[i]->vname);
+		bool mine = ur && ur->status == VU_RENTED && ur->ntenants && vid &&
+			    rc_streq(ur->tenants[0].vendor_id, vid);
+
+		if (mine && !pc->force)
+			continue;
+		if (ur && ur->status == VU_RENTED && !mine) {
+			op = pop(s, OP_UNIT_VACATE, pc->units[i]->vname, "R9",
+				 "the unit is rented to another PTI user: vacate it first");
+			sp->destructive++;
+		}
+		op = pop(s, OP_UNIT_RENT, pc->units[i]->vname, pc->force ? "PT7" : "PT1",
+			 sp_printf(sp, "rental %s occupies the unit: rent it to the customer",
+				   pc->units[i]->rental->id));
+		op->rental_id = pc->units[i]->rental->id;
+		set_who(op, vid, slot, pc->user->id);
+	}
+	cur_susp = ut ? !ut->enabled : false;
+	if (pc->delinquent != cur_susp || (pc->force && pc->delinquent)) {
+		op = pop(s, pc->delinquent ? OP_UNIT_DISABLE : OP_UNIT_ENABLE, uname, "PT4",
+			 pc->delinquent ? "a unit of the customer is delinquent: suspend"
+					: "no unit of the customer is delinquent: unsuspend");
+		set_who(op, vid, slot, pc->user->id);
+	}
+	pushed = sp->nops > mark;
+	user_writes(s, pc, &w, slot, regen, false);
+	for (i = 0; i < pc->n; i++) {
+		struct store_pms_rec prev;
+		struct rc_err err;
+
+		rental_writes(s, pc->units[i], pushed);
+		diff_remember(s->c, pc->units[i], NULL);
+		if (s->t && !store_pms_get(s->t, sp->site->name, pc->units[i]->rental->id, &prev, &err))
+			memcpy(sp->recs[sp->nrecs - 1].synced, prev.synced, sizeof(prev.synced));
+	}
+	if (pushed) {
+		struct rchange *rc = sp_add_change(sp, "pti_user", pc->user->id,
+						   vid ? ACT_UPDATE : ACT_CREATE, sp->ops[mark].rule,
+						   sp->ops[mark].reason);
+
+		rc->before = ut ? json_pack("{s:b, s:b}", "suspended", cur_susp, "access_code", ut->code_known)
+				: NULL;
+		rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
+				      "access_code", DIFF_SENSITIVE);
+		if (rc->before)
+			json_object_set_new(rc->before, "access_code", json_string(DIFF_SENSITIVE));
+		rc->after_sensitive = (!vid || (sp->ops[mark].changed & TF_CODE))
+			? json_pack("{s:b}", "access_code", 1) : json_object();
+	}
+}
+
+/* Units rented in PTI that nobody rents now; customers with no unit left. */
+static void leaving(struct pstate *s, const struct desired_site *d)
+{
+	struct site_plan *sp = s->c->sp;
+	struct rc_map keep;
+	size_t i;
+	struct op *op;
+
+	rc_map_init(&keep);
+	for (i = 0; i < d->n; i++)
+		if (d->units[i].rental || d->units[i].error)
+			rc_map_put(&keep, d->units[i].vname, 1);
+	for (i = 0; i < sp->obs.nunits; i++) {
+		const struct obs_unit *u = &sp->obs.units[i];
+
+		if (u->name[0] == '@' || u->status != VU_RENTED || rc_map_get(&keep, u->name, NULL))
+			continue;
+		op = pop(s, OP_UNIT_VACATE, u->name, "PT5", "no occupied rental: vacate the unit");
+		sp->destructive++;
+		sp_add_change(sp, "pti_unit", u->name, ACT_DELETE, "PT5", op->reason);
+	}
+	for (i = 0; i < sp->obs.nunits; i++) {
+		const struct obs_unit *u = &sp->obs.units[i];
+
+		if (u->name[0] != '@' || !u->ntenants || !u->tenants[0].code_known ||
+		    rc_map_get(&s->idx, u->name + 1, NULL))
+			continue;
+		op = pop(s, OP_TENANT_REMOVE, u->name, "PT5",
+			 "the customer has no rented unit left here: remove its access");
+		op->tenant_vid = u->tenants[0].vendor_id;
+		op->user_id = sp_str(sp, u->name + 1);
+		sp_add_change(sp, "pti_user", u->name + 1, ACT_DELETE, "PT5", op->reason);
+	}
+	rc_map_free(&keep);
+}
+
+int diff_pti(struct diff_ctx *c, const struct desired_site *d, struct store_txn *t)
+{
+	struct pstate s = { c, t, NULL, 0, { 0 } };
+	size_t i;
+
+	group(&s, d);
+	for (i = 0; i < s.ncust; i++)
+		customer(&s, &s.cust[i]);
+	leaving(&s, d);
+	rc_map_free(&s.idx);
+	free(s.cust);
+	return RC_OK;
+}

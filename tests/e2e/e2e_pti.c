@@ -1,0 +1,333 @@
+/*
+ * e2e_pti.c: reconcile against the simulator of Storeganise and PTI.
+ *
+ * Seed tests/e2e/data/pti.json: site pt1 (PTI credentials in its custom
+ * fields), units P1..P6 mapped to PTI units P-1..P-6; customer c1 rents P1
+ * and P2 (no code yet), c2 rents P3 (overdue, code 736104); PTI is empty.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "reconciler/common.h"
+
+static int setup(void **state)
+{
+	struct e2e *t = calloc(1, sizeof(*t));
+
+	e2e_start_pti(t, "tests/e2e/data/pti.json", "pt1", "pt1");
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	e2e_stop(*state);
+	free(*state);
+	return 0;
+}
+
+static int run_status(struct e2e *t, const char *const *args)
+{
+	struct run r = e2e_reconcile(t, args);
+	int st = r.status;
+
+	if (st != 0)
+		fprintf(stderr, "reconcile %s (%d):\n%s\n%s\n", args[0], st, r.out, r.err);
+	run_free(&r);
+	return st;
+}
+
+static int apply(struct e2e *t)
+{
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+
+	return run_status(t, args);
+}
+
+static int plan_exit(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
+
+	return run_status(t, args);
+}
+
+static json_t *pti_state(struct e2e *t)
+{
+	json_t *st = sim_get(t, "/_sim/state");
+	json_t *p = json_incref(json_object_get(st, "pti"));
+
+	json_decref(st);
+	return p;
+}
+
+static json_t *user_by_interface(json_t *p, const char *iid)
+{
+	json_t *u;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "users"), i, u)
+		if (!strcmp(json_string_value(json_object_get(u, "interface_id")) ?: "", iid))
+			return u;
+	return NULL;
+}
+
+static size_t count_users(json_t *p, const char *iid)
+{
+	json_t *u;
+	size_t i, n = 0;
+
+	json_array_foreach(json_object_get(p, "users"), i, u)
+		n += !strcmp(json_string_value(json_object_get(u, "interface_id")) ?: "", iid);
+	return n;
+}
+
+static json_t *unit_named(json_t *p, const char *name)
+{
+	json_t *u;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "units"), i, u)
+		if (!strcmp(json_string_value(json_object_get(u, "name")) ?: "", name))
+			return u;
+	return NULL;
+}
+
+/* The code on the user's card in PTI (new string). */
+static char *card_code(json_t *p, json_int_t uid)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "cards"), i, c)
+		if (json_integer_value(json_object_get(c, "user")) == uid)
+			return rc_strdup(json_string_value(json_object_get(c, "code")));
+	return NULL;
+}
+
+static char *user_field(struct e2e *t, const char *uid, const char *field)
+{
+	json_t *st = sim_get(t, "/_sim/state"), *u, *v;
+	char *out = NULL;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(st, "storeganise"), "users"), i, u) {
+		if (strcmp(json_string_value(json_object_get(u, "id")) ?: "", uid))
+			continue;
+		v = json_object_get(json_object_get(u, "customFields"), field);
+		out = json_is_string(v) ? rc_strdup(json_string_value(v))
+		    : json_is_boolean(v) ? rc_strdup(json_is_true(v) ? "true" : "false") : NULL;
+	}
+	json_decref(st);
+	return out;
+}
+
+static size_t pti_writes(struct e2e *t)
+{
+	json_t *r = sim_requests(t);
+	size_t n = count_requests(r, "POST", "/pti/users") + count_requests(r, "PUT", "/pti/users") +
+		   count_requests(r, "POST", "/pti/units") + count_requests(r, "DELETE", "/pti/");
+
+	json_decref(r);
+	return n;
+}
+
+static void converge(struct e2e *t)
+{
+	char cmd[400];
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(plan_exit(t), 0);
+	sim_clear_requests(t);
+}
+
+/* PT1, PT2, PT4: one user per customer, one code for all its units. */
+static void test_PT_fresh_site_converges(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p, *u1, *u2;
+	char *code, *c1, *uid;
+
+	converge(t);
+	p = pti_state(t);
+	assert_int_equal(count_users(p, "c1"), 1);
+	assert_int_equal(count_users(p, "c2"), 1);
+	u1 = user_by_interface(p, "c1");
+	u2 = user_by_interface(p, "c2");
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-1"), "user")),
+			 json_integer_value(json_object_get(u1, "id")));
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-2"), "user")),
+			 json_integer_value(json_object_get(u1, "id")));
+	assert_true(json_is_true(json_object_get(u2, "suspended")));
+	assert_false(json_is_true(json_object_get(u1, "suspended")));
+	code = card_code(p, json_integer_value(json_object_get(u2, "id")));
+	assert_string_equal(code, "736104");              /* an existing code is kept */
+	free(code);
+	c1 = user_field(t, "c1", "pti_accessCode");        /* a new one is generated */
+	code = card_code(p, json_integer_value(json_object_get(u1, "id")));
+	assert_non_null(c1);
+	assert_string_equal(code, c1);
+	uid = user_field(t, "c1", "pti_userId");
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(u1, "id")));
+	free(code);
+	code = user_field(t, "c2", "pti_userId");
+	assert_non_null(code);
+	free(code);
+	free(c1);
+	free(uid);
+	json_decref(p);
+}
+
+static void test_PT_move_in_overdue_payment_move_out(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p;
+
+	converge(t);
+	/* move-in of a new customer: add user, rent unit */
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
+		"siteId", "pt1", "ownerId", "c3", "state", "occupied", "customFields")));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(pti_writes(t), 2);
+	assert_int_equal(plan_exit(t), 0);
+	/* overdue: suspend */
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(pti_writes(t), 1);
+	p = pti_state(t);
+	assert_true(json_is_true(json_object_get(user_by_interface(p, "c3"), "suspended")));
+	json_decref(p);
+	/* payment: unsuspend */
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:n}", "overdue"));
+	assert_int_equal(apply(t), 0);
+	assert_int_equal(pti_writes(t), 1);
+	/* move-out: vacate, and the customer's access goes (cards) */
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "state", "ended"));
+	assert_int_equal(apply(t), 0);
+	p = pti_state(t);
+	assert_string_equal(json_string_value(json_object_get(unit_named(p, "P-4"), "status")), "vacant");
+	assert_null(card_code(p, json_integer_value(json_object_get(user_by_interface(p, "c3"), "id"))));
+	json_decref(p);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+/* R9 + PT2: a transfer keeps the customer's code. */
+static void test_PT_transfer_keeps_the_code(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p;
+	char *before, *after;
+	json_int_t uid;
+
+	converge(t);
+	p = pti_state(t);
+	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	before = card_code(p, uid);
+	json_decref(p);
+	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:s}", "state", "ended"));
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
+		"siteId", "pt1", "ownerId", "c1", "state", "occupied", "customFields")));
+	assert_int_equal(apply(t), 0);
+	p = pti_state(t);
+	assert_int_equal(count_users(p, "c1"), 1);
+	after = card_code(p, uid);
+	assert_string_equal(before, after);
+	assert_string_equal(json_string_value(json_object_get(unit_named(p, "P-2"), "status")), "vacant");
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-5"), "user")), uid);
+	json_decref(p);
+	free(before);
+	free(after);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+/* PT4: suspension stays while a second unit of the customer is overdue. */
+static void test_PT4_suspension_stays_while_another_unit_is_overdue(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p;
+
+	converge(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
+	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
+	assert_int_equal(apply(t), 0);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
+	assert_int_equal(apply(t), 0);
+	p = pti_state(t);
+	assert_true(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
+	json_decref(p);
+	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:n}", "overdue"));
+	assert_int_equal(apply(t), 0);
+	p = pti_state(t);
+	assert_false(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
+	json_decref(p);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+/* PT6 and PT7: a new code on request; a re-push on a newer pti_synced. */
+static void test_PT6_PT7_regenerate_and_repush(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p, *reqs;
+	char *before, *after, *flag;
+	json_int_t uid;
+
+	converge(t);
+	p = pti_state(t);
+	uid = json_integer_value(json_object_get(user_by_interface(p, "c2"), "id"));
+	before = card_code(p, uid);
+	json_decref(p);
+	sim_patch(t, "storeganise.users", "c2", json_pack("{s:{s:b}}", "customFields", "pti_regenerateCode", 1));
+	assert_int_equal(apply(t), 0);
+	p = pti_state(t);
+	after = card_code(p, uid);
+	assert_string_not_equal(before, after);
+	json_decref(p);
+	flag = user_field(t, "c2", "pti_regenerateCode");
+	assert_string_equal(flag, "false");
+	free(flag);
+	free(before);
+	before = user_field(t, "c2", "pti_accessCode");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(plan_exit(t), 0);
+
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r3",
+		  json_pack("{s:{s:s}}", "customFields", "pti_synced", "2999-01-01T00:00:00.000Z"));
+	assert_int_equal(apply(t), 0);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "PUT", "/pti/users/edit/"), 1);
+	assert_int_equal(count_requests(reqs, "POST", "/pti/units/rent/P-3"), 1);
+	json_decref(reqs);
+	assert_int_equal(plan_exit(t), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_PT_fresh_site_converges),
+		cmocka_unit_test(test_PT_move_in_overdue_payment_move_out),
+		cmocka_unit_test(test_PT_transfer_keeps_the_code),
+		cmocka_unit_test(test_PT4_suspension_stays_while_another_unit_is_overdue),
+		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
