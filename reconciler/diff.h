@@ -15,6 +15,7 @@ struct diff_ctx {
 	struct store *store;     /* keyed hashes of codes (R6) */
 	const struct pms_snapshot *snap;
 	const struct snap_groups *groups;
+	const char *regen_user;  /* PT6 by command: a new code for this user */
 	size_t mark;             /* first op of the unit being diffed */
 };
 

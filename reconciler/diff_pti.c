@@ -122,7 +122,7 @@ static unsigned changed(const struct op_tenant *w, const struct obs_tenant *t,
 
 /* The customer's desired user; false on a PMS value the engine cannot use. */
 static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant *w,
-		      unsigned char hash[RC_HASH_LEN], bool *hash_known, bool *regen)
+		      unsigned char hash[RC_HASH_LEN], bool *hash_known, bool *regen, bool *flag)
 {
 	const struct spec_pti *o = &s->c->sp->site->pti;
 	const struct pms_user *u = pc->user;
@@ -131,7 +131,8 @@ static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant
 	long zone = parse_override(pms_cf_get(&u->cf, F(s)->pti_zone));
 
 	memset(w, 0, sizeof(*w));
-	*regen = pms_cf_true(&u->cf, F(s)->pti_regenerate);
+	*flag = pms_cf_true(&u->cf, F(s)->pti_regenerate);
+	*regen = *flag || rc_streq(s->c->regen_user, u->id);
 	if (lvl == -2 || zone == -2 || (code && *code && !*regen && !code_valid(code, PTI_CODE_MAX))) {
 		sp_add_finding(s->c->sp, FIND_BAD_VALUE, SEV_ERROR, pc->units[0]->pu->name,
 			       pc->units[0]->vname, lvl == -2 || zone == -2 ? "PT3" : "PT2",
@@ -162,7 +163,7 @@ static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant
 }
 
 static void user_writes(struct pstate *s, const struct pcust *pc, const struct op_tenant *w,
-			int result_slot, bool regen, bool before)
+			int result_slot, bool regen, bool flag, bool before)
 {
 	struct op_write wr[3];
 	unsigned n = 0;
@@ -179,7 +180,7 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 		wr[n].code.src = CODE_VENDOR_RESULT;
 		wr[n++].code.slot = (unsigned)result_slot;
 	}
-	if (!before && regen) {
+	if (!before && flag) {
 		wr[n].field = F(s)->pti_regenerate;
 		wr[n++].type = WB_BOOL;
 	}
@@ -226,20 +227,20 @@ static void customer(struct pstate *s, const struct pcust *pc)
 	const struct obs_tenant *ut;
 	const char *vid, *pti_id = pms_cf_get(&pc->user->cf, F(s)->pti_user_id);
 	unsigned char hash[RC_HASH_LEN];
-	bool hash_known, regen, cur_susp, pushed;
+	bool hash_known, regen, flag, cur_susp, pushed;
 	size_t mark = sp->nops, i;
 	struct op_tenant w;
 	int slot = -1;
 	struct op *op;
 	unsigned ch;
 
-	if (!want_user(s, pc, &w, hash, &hash_known, &regen))
+	if (!want_user(s, pc, &w, hash, &hash_known, &regen, &flag))
 		return;
 	snprintf(uname, sizeof(uname), "@%s", pc->user->id);
 	U = obs_find_unit(&sp->obs, uname);
 	ut = U && U->ntenants ? &U->tenants[0] : NULL;
 	vid = ut ? ut->vendor_id : pti_id;
-	user_writes(s, pc, &w, -1, regen, true);
+	user_writes(s, pc, &w, -1, regen, flag, true);
 	if (!vid) {
 		op = pop(s, OP_TENANT_CREATE, uname, "PT1", "a customer with units here and no PTI user: add it");
 		op->t = w;
@@ -287,7 +288,7 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		set_who(op, vid, slot, pc->user->id);
 	}
 	pushed = sp->nops > mark;
-	user_writes(s, pc, &w, slot, regen, false);
+	user_writes(s, pc, &w, slot, regen, flag, false);
 	for (i = 0; i < pc->n; i++) {
 		struct store_pms_rec prev;
 		struct rc_err err;

@@ -365,6 +365,7 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	dc.store = e->store;
 	dc.snap = &e->snap;
 	dc.groups = &e->groups;
+	dc.regen_user = o->regen_user;
 	switch (sp->site->vendor) {
 	case VENDOR_OPENTECH:
 		rc = diff_opentech(&dc, &d);

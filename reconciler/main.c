@@ -18,6 +18,7 @@ static const char usage[] =
 "  report    Show every mismatch between the vendors and the PMS (text,\n"
 "            JSON, CSV or HTML); changes nothing\n"
 "  validate  Check a spec file\n"
+"  codes     codes regenerate: a new access code for a PTI customer\n"
 "  demo      Run plan/apply/plan against the bundled simulators\n"
 "\n"
 "Run 'reconcile <command> --help' for a command's options.\n"
@@ -46,6 +47,8 @@ int main(int argc, char **argv)
 		return cmd_plan(argc - 1, argv + 1);
 	if (!strcmp(cmd, "apply"))
 		return cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "codes"))
+		return cmd_codes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "validate"))

@@ -320,6 +320,44 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	assert_int_equal(plan_exit(t), 0);
 }
 
+/* PT6 by command: reconcile codes regenerate. */
+static void test_PT6_codes_regenerate_command(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "codes", "regenerate", "-c", t->spec, "--site", "pt1", "--user", "c1",
+			       "--auto-approve", NULL };
+	const char *nobody[] = { "codes", "regenerate", "-c", t->spec, "--site", "pt1", "--user", "c5",
+				 "--auto-approve", NULL };
+	char *before, *after;
+	json_t *p;
+	json_int_t uid;
+	struct run r;
+
+	converge(t);
+	p = pti_state(t);
+	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	before = card_code(p, uid);
+	json_decref(p);
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.out, before));
+	run_free(&r);
+	p = pti_state(t);
+	after = card_code(p, uid);
+	json_decref(p);
+	assert_string_not_equal(before, after);
+	free(before);
+	before = user_field(t, "c1", "pti_accessCode");
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(plan_exit(t), 0);
+	r = e2e_reconcile(t, nobody);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "no managed unit"));
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_PT_transfer_keeps_the_code),
 		cmocka_unit_test(test_PT4_suspension_stays_while_another_unit_is_overdue),
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
+		cmocka_unit_test(test_PT6_codes_regenerate_command),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
