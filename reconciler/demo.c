@@ -16,15 +16,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "common.h"
+#include "../providers/http.h"
 
 static const char demo_usage[] =
 "Usage: reconcile demo [--dir DIR] [--keep]\n"
 "\n"
-"Runs reconcile against the bundled simulator of Storeganise and OpenTech\n"
-"Alliance (contrib/sim) seeded with contrib/demo/seed.json: two sites, 50\n"
-"units (rented, vacant, overdue, a hand-made drift, a mapping error).\n"
+"Runs reconcile against the bundled simulator of Storeganise, OpenTech\n"
+"Alliance, PTI StorLogix and OpenApp (contrib/sim) seeded with\n"
+"contrib/demo/seed.json: two OpenTech sites of 25 units (rented, vacant,\n"
+"overdue, a hand-made drift, a mapping error), a PTI site with a customer\n"
+"renting three units, and an OpenApp site with door + lobby invites.\n"
 "It shows 'reconcile plan', 'reconcile apply' and 'reconcile plan' again.\n"
 "\n"
 "  --dir DIR   where the spec and the LMDB state go (default ./demo-out;\n"
@@ -39,6 +44,9 @@ static const char *const demo_env[][2] = {
 	{ "DEMO_OT_API_SECRET", "demo-opentech-secret" },
 	{ "DEMO_OT_CLIENT_ID", "demo-integrator" },
 	{ "DEMO_OT_CLIENT_SECRET", "demo-integrator-secret" },
+	{ "DEMO_PTI_CLIENT_ID", "demo-pti-partner" },
+	{ "DEMO_PTI_API_KEY", "demo-pti-partner-key" },
+	{ "DEMO_OPENAPP_API_KEY", "demo-openapp-key" },
 };
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -135,9 +143,18 @@ static int write_spec(const char *path, int port)
 "    { \"name\": \"porto\", \"pms_site_id\": \"5e1700000000000000000002\", \"vendor\": \"opentech\",\n"
 "      \"opentech\": { \"base_url\": \"http://127.0.0.1:%d/opentech\", \"property_number\": \"POR-002\",\n"
 "        \"api_key_env\": \"DEMO_OT_API_KEY\", \"api_secret_env\": \"DEMO_OT_API_SECRET\",\n"
-"        \"client_id_env\": \"DEMO_OT_CLIENT_ID\", \"client_secret_env\": \"DEMO_OT_CLIENT_SECRET\" } }\n"
+"        \"client_id_env\": \"DEMO_OT_CLIENT_ID\", \"client_secret_env\": \"DEMO_OT_CLIENT_SECRET\" } },\n"
+"    { \"name\": \"faro\", \"pms_site_id\": \"5e1700000000000000000003\", \"vendor\": \"pti\",\n"
+"      \"pti\": { \"base_url\": \"http://127.0.0.1:%d/pti\", \"client_id_env\": \"DEMO_PTI_CLIENT_ID\",\n"
+"        \"api_key_env\": \"DEMO_PTI_API_KEY\", \"site_key_site_field\": \"pti_siteKey\",\n"
+"        \"site_code_site_field\": \"pti_siteCode\", \"username_site_field\": \"pti_username\",\n"
+"        \"password_site_field\": \"pti_password\", \"access_level\": 1, \"zone\": 1 } },\n"
+"    { \"name\": \"braga\", \"pms_site_id\": \"5e1700000000000000000004\", \"vendor\": \"openapp\",\n"
+"      \"openapp\": { \"base_url\": \"http://127.0.0.1:%d/openapp/api/v1\", \"api_key_env\": \"DEMO_OPENAPP_API_KEY\",\n"
+"        \"org_id\": \"01DEMOORG00000000000000000\", \"integration_id\": \"01DEMOINTEGRATION000000000\",\n"
+"        \"lobby_portal_ids\": [\"01PORTALLOBBY0000000000000\"], \"max_uses\": 50 } }\n"
 "  ]\n"
-"}\n", port, port, port);
+"}\n", port, port, port, port, port);
 	int rc = rc_write_file(path, s, strlen(s), &err);
 
 	free(s);
@@ -196,6 +213,49 @@ static int run_steps(const char *self, const char *spec)
 	return rc == 0 ? 0 : 1;
 }
 
+/* What the vendors now hold, from the simulator: the PTI customer with
+ * several units (one user, one code) and the OpenApp invites. */
+static void story(int port)
+{
+	struct http_client *c = NULL;
+	struct http_resp r;
+	struct http_req q = { 0 };
+	struct rc_err err;
+	char url[96];
+	json_t *st, *x, *y;
+	size_t i, k, n;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/state", port);
+	q.method = "GET";
+	q.url = url;
+	http_resp_init(&r);
+	if (http_client_new(&c, NULL, &err) || http_do(c, &q, &r, &err) || r.status != 200)
+		goto out;
+	st = json_loadb(r.body.p, r.body.len, 0, NULL);
+	printf("\n==> What the vendors hold now (from the simulator)\n");
+	json_array_foreach(json_object_get(json_object_get(st, "pti"), "users"), i, x) {
+		n = 0;
+		json_array_foreach(json_object_get(json_object_get(st, "pti"), "units"), k, y)
+			n += json_integer_value(json_object_get(y, "user")) ==
+			     json_integer_value(json_object_get(x, "id"));
+		printf("  PTI (faro): user %" JSON_INTEGER_FORMAT " for customer %s rents %zu unit%s with one code%s\n",
+		       json_integer_value(json_object_get(x, "id")),
+		       json_string_value(json_object_get(x, "interface_id")) ?: "?", n, n == 1 ? "" : "s",
+		       json_is_true(json_object_get(x, "suspended")) ? " (suspended: overdue)" : "");
+	}
+	json_array_foreach(json_object_get(json_object_get(st, "openapp"), "invites"), i, x)
+		printf("  OpenApp (braga): invite %s for rental %s on %zu portals (door + lobby), %s; "
+		       "its one-time URL went to the rental's openapp_inviteUrl only\n",
+		       json_string_value(json_object_get(x, "id")) ?: "?",
+		       json_string_value(json_object_get(json_object_get(x, "external_ref"), "record_id")) ?: "?",
+		       json_array_size(json_object_get(x, "granted_portals")),
+		       json_is_true(json_object_get(x, "is_enabled")) ? "enabled" : "disabled");
+	json_decref(st);
+out:
+	http_resp_free(&r);
+	http_client_free(c);
+}
+
 int cmd_demo(int argc, char **argv)
 {
 	static const struct option lo[] = { { "dir", required_argument, 0, 'd' },
@@ -237,11 +297,13 @@ int cmd_demo(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(demo_env) / sizeof(demo_env[0]); i++)
 		setenv(demo_env[i][0], demo_env[i][1], 1);
-	printf("reconcile demo: simulator of Storeganise + OpenTech on http://127.0.0.1:%d (pid %d)\n"
+	printf("reconcile demo: simulator of Storeganise, OpenTech, PTI and OpenApp on http://127.0.0.1:%d (pid %d)\n"
 	       "reconcile demo: spec written to %s (credentials by environment variable)\n",
 	       port, (int)pid, spec);
 	if (write_spec(spec, port) == 0)
 		rc = run_steps(self, spec);
+	if (rc == 0)
+		story(port);
 	printf("\n%s==> Where to look next%s\n"
 	       "  %s             the spec (see specs/README.md for the format)\n"
 	       "  %s/                LMDB state: mdb_stat -a %s\n"

@@ -158,9 +158,11 @@ static void findings_text(const struct plan *p, const struct colors *col,
 			const char *lbl = f->sev == SEV_ERROR ? "Error" : f->sev == SEV_WARNING
 					  ? "Warning" : "Note";
 
-			rc_buf_printf(out, "%s%s:%s site %s, unit %s: %s [%s]\n",
+			const char *unit = f->unit ? f->unit : f->vendor_unit;
+
+			rc_buf_printf(out, "%s%s:%s site %s%s%s: %s [%s]\n",
 				      f->sev == SEV_ERROR ? col->err : col->warn, lbl, col->off,
-				      sp->site->name, f->unit ? f->unit : f->vendor_unit ? f->vendor_unit : "-",
+				      sp->site->name, unit ? ", unit " : "", unit ? unit : "",
 				      f->message, f->rule);
 			any = true;
 		}

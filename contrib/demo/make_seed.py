@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate contrib/demo/seed.json, the demo's simulator seed (deterministic).
 
-Two sites of 25 units each, one per OpenTech facility:
+Four sites: two OpenTech facilities of 25 units each, a PTI site and an
+OpenApp site:
   lisbon  (facility 101, property number LIS-001): OpenTech already holds some
           tenants from the old add-on. It shows: in-sync units (no call), a
           hand-made drift (a unit set Delinquent by hand in OpenTech while the
@@ -10,6 +11,10 @@ Two sites of 25 units each, one per OpenTech facility:
           overlock flag, and rentals without a code (generated).
   porto   (facility 102, property number POR-002): a fresh facility, every
           unit Vacant in OpenTech: move-ins and overdue overlocks.
+  faro    (PTI StorLogix): a customer with three units (one PTI user, one
+          code), an overdue customer (suspended), credentials in the site's
+          custom fields.
+  braga   (OpenApp): two rentals, each gets an invite on its door + lobby.
 Run: python3 contrib/demo/make_seed.py > contrib/demo/seed.json
 """
 import json
@@ -122,4 +127,46 @@ for s, (code, title, fac, prefix) in enumerate([("lis", "Lisbon", 101, "A-1"), (
     for u in units:
         del u["_ot"]
 
-print(json.dumps({"storeganise": sg, "opentech": ot}, indent=1))
+# faro: PTI StorLogix (site credentials in the site's custom fields, as in
+# the PTI add-on); customer 40 rents three units (one user, one code).
+faro = {"id": oid("site", 3), "code": "far", "title": {"en": "Faro"},
+        "customFields": {"pti_siteKey": "FARO-KEY", "pti_siteCode": "FARO", "pti_username": "operator",
+                         "pti_password": "faro-pass"}}
+sg["sites"].append(faro)
+pti = {"clients": [{"client_id": "demo-pti-partner", "api_key": "demo-pti-partner-key"}],
+       "sites": [{"id": 1, "site_key": "FARO-KEY", "site_code": "FARO", "username": "operator",
+                  "password": "faro-pass"}], "token_ttl": 3600, "units": [], "users": [], "cards": []}
+funits = []
+for i in range(1, 11):
+    unit_n += 1
+    name = "C-%02d" % i
+    u = {"id": oid("unit", unit_n), "siteId": faro["id"], "name": name, "state": "available",
+         "customFields": {"pti_unitName": name}}
+    sg["units"].append(u)
+    funits.append(u)
+    pti["units"].append({"site": 1, "name": name, "status": "vacant", "user": None})
+multi = new_user()
+for i in range(3):
+    rent(faro, funits[i], multi)
+rent(faro, funits[3], new_user(), overdue=True)
+rent(faro, funits[4], new_user())
+
+# braga: OpenApp (invites on the unit's door plus the lobby)
+braga = {"id": oid("site", 4), "code": "bra", "title": {"en": "Braga"}, "customFields": {}}
+sg["sites"].append(braga)
+portals = [{"id": "01PORTALLOBBY0000000000000", "name": "Lobby"}]
+bunits = []
+for i in range(1, 6):
+    unit_n += 1
+    pid = "01PORTALD%017d" % i
+    portals.append({"id": pid, "name": "Door D-%02d" % i})
+    u = {"id": oid("unit", unit_n), "siteId": braga["id"], "name": "D-%02d" % i, "state": "available",
+         "customFields": {"openapp_portalIds": pid}}
+    sg["units"].append(u)
+    bunits.append(u)
+rent(braga, bunits[0], new_user())
+rent(braga, bunits[1], new_user())
+openapp = {"api_key": "demo-openapp-key", "org_id": "01DEMOORG00000000000000000",
+           "integrations": [{"id": "01DEMOINTEGRATION000000000", "portals": portals}], "invites": []}
+
+print(json.dumps({"storeganise": sg, "opentech": ot, "pti": pti, "openapp": openapp}, indent=1))
