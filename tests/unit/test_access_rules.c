@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "reconciler/diff.h"
+#include "providers/provider.h"
 
 /* ------------------------------------------------------------ fixture */
 
@@ -877,6 +878,229 @@ static void test_OA4_invite_url_written_back_and_masked(void **state)
 	json_decref(j);
 }
 
+/* ----------------------------------------------------------------- PTI */
+
+static void pti_site(struct fx *f)
+{
+	f->site.vendor = VENDOR_PTI;
+	f->site.fields.pti_unit_name = "pti_unitName";
+	f->site.fields.pti_access_code = "pti_accessCode";
+	f->site.fields.pti_user_id = "pti_userId";
+	f->site.fields.pti_zone = "pti_zone";
+	f->site.fields.pti_access_level = "pti_accessLevel";
+	f->site.fields.pti_regenerate = "pti_regenerateCode";
+	f->site.fields.pti_synced = "pti_synced";
+	f->site.fields.pti_overlocked = "pti_overlocked";
+	f->site.pti.access_level = 1;
+	f->site.pti.zone = 1;
+}
+
+static void pti_unit(struct fx *f, const char *id, const char *name)
+{
+	char buf[64];
+
+	unit(f, id, name, "");
+	snprintf(buf, sizeof(buf), "pti_unitName=P-%s", name);
+	f->snap.units[f->snap.nunits - 1].cf = cfs(f, buf, NULL);
+}
+
+/* A rental of an existing customer (rental() adds one customer each). */
+static struct pms_rental *rent_to(struct fx *f, const char *id, const char *unit_id,
+				  const char *owner, bool overdue)
+{
+	struct pms_rental *r = pms_add_rental(&f->snap);
+
+	r->id = S(f, id);
+	r->unit_id = S(f, unit_id);
+	r->site_id = "S1";
+	r->owner_id = S(f, owner);
+	r->state = PMS_RENTAL_OCCUPIED;
+	r->overdue = overdue;
+	return r;
+}
+
+/* Observed PTI user "@uid" (StorLogix id vid) and unit records. */
+static struct obs_tenant *pti_user_rec(struct fx *f, const char *uid, const char *vid,
+				       const char *code)
+{
+	char name[64];
+	struct obs_tenant *t;
+
+	snprintf(name, sizeof(name), "@%s", uid);
+	t = otenant(f, (ounit(f, name, VU_RENTED), name), code, NULL);
+	t->vendor_id = vid;
+	t->access_profile = 1;
+	t->time_group = 1;
+	return t;
+}
+
+static void pti_unit_rec(struct fx *f, const char *name, const char *vid)
+{
+	struct obs_unit *u = ounit(f, name, VU_RENTED);
+	struct obs_tenant *t = obs_add_tenant(&f->sp.obs, u);
+
+	t->vendor_id = vid;
+}
+
+static void plan_pti(struct fx *f)
+{
+	struct store_txn *t = NULL;
+	struct diff_ctx dc = { 0 };
+	struct rc_err err;
+
+	assert_int_equal(pms_snapshot_index(&f->snap, &err), 0);
+	obs_site_index(&f->sp.obs);
+	snap_groups_build(&f->g, &f->snap);
+	f->built = true;
+	f->sp.pms_site = pms_find_site(&f->snap, "S1");
+	assert_int_equal(store_txn_begin(f->store, false, &t, &err), 0);
+	assert_int_equal(desired_collect(&f->sp, &f->snap, &f->g, "pti_unitName", "pti_overlocked",
+					 DC_UNIQUE_MAP, t, &f->d, NULL, &err), 0);
+	dc.sp = &f->sp;
+	dc.store = f->store;
+	dc.snap = &f->snap;
+	dc.groups = &f->g;
+	assert_int_equal(diff_pti(&dc, &f->d, t), 0);
+	store_txn_abort(t);
+}
+
+static void test_PT1_one_user_per_customer(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	rental(f, "r1", "u1", "c1", false);
+	rent_to(f, "r2", "u2", "c1", false);
+	plan_pti(f);
+	assert_string_equal(ops(f), "write,create,rent,rent,write,write,write");
+	assert_string_equal(f->sp.ops[1].unit, "@c1");
+	assert_string_equal(f->sp.ops[1].user_id, "c1");
+	assert_int_equal(f->sp.ops[2].id_ref.src, CODE_VENDOR_RESULT);  /* the new user's id */
+	assert_string_equal(f->sp.ops[4].collection, "users");
+	assert_int_equal(f->sp.ops[4].w[0].type, WB_RESULT);            /* pti_userId */
+	assert_string_equal(f->sp.ops[4].w[0].field, "pti_userId");
+}
+
+static void test_PT2_one_code_for_all_units(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	rent_to(f, "r2", "u2", "c1", false);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	plan_pti(f);
+	/* the new unit goes to the same user with the same code: one rent */
+	assert_string_equal(ops(f), "rent,write,write");
+	assert_string_equal(f->sp.ops[0].unit, "P-2");
+	assert_string_equal(f->sp.ops[0].tenant_vid, "101");
+	assert_int_equal(f->sp.ngen, 0);
+}
+
+static void test_PT3_access_level_and_zone(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = cfs(f, "pti_accessCode=736104", "pti_accessLevel=5", "pti_zone=2", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	plan_pti(f);
+	assert_string_equal(ops(f), "update,write");
+	assert_int_equal(f->sp.ops[0].changed, TF_ACCESS_PROFILE | TF_TIME_GROUP);
+	assert_int_equal(f->sp.ops[0].t.access_profile, 5);
+	assert_int_equal(f->sp.ops[0].t.time_group, 2);
+}
+
+static void test_PT4_suspend_while_any_unit_delinquent(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = cfs(f, "pti_accessCode=736104", NULL);
+	rent_to(f, "r2", "u2", "c1", true);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	pti_unit_rec(f, "P-2", "101");
+	plan_pti(f);
+	/* suspend the user; mirror the overlock flag of r2 */
+	assert_string_equal(ops(f), "disable,write,write");
+	assert_string_equal(f->sp.ops[0].unit, "@c1");
+	assert_string_equal(f->sp.ops[0].tenant_vid, "101");
+}
+
+static void test_PT5_move_out(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	plan_pti(f);
+	assert_string_equal(ops(f), "vacate,remove");
+	assert_string_equal(f->sp.ops[0].unit, "P-1");
+	assert_string_equal(f->sp.ops[1].tenant_vid, "101");
+	assert_int_equal(f->sp.destructive, 1);
+}
+
+static void test_PT6_regenerate(void **state)
+{
+	struct fx *f = *state;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = cfs(f, "pti_accessCode=736104", "pti_regenerateCode=true", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	plan_pti(f);
+	assert_string_equal(ops(f), "write,update,write,write");
+	assert_int_equal(f->sp.ops[0].w[0].code.src, CODE_GENERATED);
+	assert_true(f->sp.ops[1].changed & TF_CODE);
+	assert_string_equal(f->sp.ops[2].w[0].field, "pti_regenerateCode");
+	assert_false(f->sp.ops[2].w[0].b);
+}
+
+static void test_PT7_repush(void **state)
+{
+	struct fx *f = *state;
+	struct pms_rental *r;
+
+	pti_site(f);
+	pti_unit(f, "u1", "1");
+	r = rental(f, "r1", "u1", "c1", false);
+	r->cf = cfs(f, "pti_unitName=P-1", "pti_synced=2999-01-01T00:00:00.000Z", NULL);
+	f->snap.users[0].cf = cfs(f, "pti_accessCode=736104", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	plan_pti(f);
+	assert_string_equal(ops(f), "update,rent,write");
+	assert_int_equal(f->sp.ops[0].changed, TF_ALL);
+	assert_int_equal(f->sp.ops[2].w[0].type, WB_NOW);
+}
+
+static void test_PT8_not_readable(void **state)
+{
+	const struct provider_ops *po = provider_for(VENDOR_PTI);
+
+	(void)state;
+	assert_non_null(po);
+	assert_false(po->caps & PROV_CAN_READ);
+	assert_true(provider_for(VENDOR_OPENTECH)->caps & PROV_CAN_READ);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -909,6 +1133,14 @@ int main(void)
 		T(test_OA2_validity),
 		T(test_OA3_delinquent_and_vacant),
 		T(test_OA4_invite_url_written_back_and_masked),
+		T(test_PT1_one_user_per_customer),
+		T(test_PT2_one_code_for_all_units),
+		T(test_PT3_access_level_and_zone),
+		T(test_PT4_suspend_while_any_unit_delinquent),
+		T(test_PT5_move_out),
+		T(test_PT6_regenerate),
+		T(test_PT7_repush),
+		T(test_PT8_not_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
