@@ -151,22 +151,38 @@ static void update_rows(struct report *r, const struct site_plan *sp, const stru
 	const char *site = sp->site->name;
 	struct report_row *x;
 
+	bool pti = sp->site->vendor == VENDOR_PTI;
+
+	if ((op->changed & TF_ALL) == TF_ALL) {
+		/* a requested re-push (OT5, PT7) or an adoption: not a mismatch */
+		x = add_row(r, SEV_INFO, "push_pending", site, op->unit, op->rule);
+		x->pms = S(r, op->reason);
+		x->vendor = "-";
+		x->action = "tenant.update with every field";
+		return;
+	}
 	if (op->changed & TF_CODE) {
-		x = add_row(r, SEV_ERROR, "code_mismatch", site, op->unit, "OT4");
-		x->pms = F(r, "the rental's code (rental %s)", op->rental_id ? op->rental_id : "-");
+		x = add_row(r, SEV_ERROR, "code_mismatch", site, op->unit, pti ? "PT2" : "OT4");
+		x->pms = pti ? F(r, "the customer's code (user %s)", op->user_id ? op->user_id : "-")
+			     : F(r, "the rental's code (rental %s)", op->rental_id ? op->rental_id : "-");
 		x->vendor = "a different or unknown code";
 		x->action = "tenant.update: push the PMS code";
 	}
+
 	if (op->changed & TF_ACCESS_PROFILE) {
-		x = add_row(r, SEV_WARNING, "access_profile_mismatch", site, op->unit, "OT2");
-		x->pms = F(r, "access profile %s", attr(c ? c->after : NULL, "access_profile"));
-		x->vendor = F(r, "access profile %s", attr(c ? c->before : NULL, "access_profile"));
+		x = add_row(r, SEV_WARNING, pti ? "access_level_mismatch" : "access_profile_mismatch",
+			    site, op->unit, pti ? "PT3" : "OT2");
+		x->pms = F(r, "%s %ld", pti ? "access level" : "access profile", op->t.access_profile);
+		x->vendor = pti ? "another access level"
+				: F(r, "access profile %s", attr(c ? c->before : NULL, "access_profile"));
 		x->action = "tenant.update";
 	}
 	if (op->changed & TF_TIME_GROUP) {
-		x = add_row(r, SEV_WARNING, "time_group_mismatch", site, op->unit, "OT2");
-		x->pms = F(r, "time group %s", attr(c ? c->after : NULL, "time_group"));
-		x->vendor = F(r, "time group %s", attr(c ? c->before : NULL, "time_group"));
+		x = add_row(r, SEV_WARNING, pti ? "zone_mismatch" : "time_group_mismatch", site,
+			    op->unit, pti ? "PT3" : "OT2");
+		x->pms = F(r, "%s %ld", pti ? "zone" : "time group", op->t.time_group);
+		x->vendor = pti ? "another zone"
+				: F(r, "time group %s", attr(c ? c->before : NULL, "time_group"));
 		x->action = "tenant.update";
 	}
 	if (op->changed & TF_ENABLED) {

@@ -358,6 +358,31 @@ static void test_PT6_codes_regenerate_command(void **state)
 	run_free(&r);
 }
 
+/* Result codes: a unit unknown to PTI (-404) fails with its name; a name
+ * over 10 characters never reaches PTI (-3). */
+static void test_PT_result_codes_name_the_unit(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	const char *plan[] = { "plan", "-c", t->spec, NULL };
+	struct run r;
+
+	converge(t);
+	sim_patch(t, "storeganise.units", "u6", json_pack("{s:{s:s}}", "customFields", "pti_unitName", "P-9"));
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r6", "unitId", "u6",
+		"siteId", "pt1", "ownerId", "c1", "state", "occupied", "customFields")));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "unit P-9 not found"));
+	run_free(&r);
+	sim_patch(t, "storeganise.units", "u6",
+		  json_pack("{s:{s:s}}", "customFields", "pti_unitName", "NAME-TOO-LONG"));
+	r = e2e_reconcile(t, plan);
+	assert_non_null(strstr(r.out, "at most 10 characters"));
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +392,7 @@ int main(void)
 		cmocka_unit_test(test_PT4_suspension_stays_while_another_unit_is_overdue),
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
 		cmocka_unit_test(test_PT6_codes_regenerate_command),
+		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
