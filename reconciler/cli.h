@@ -17,6 +17,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_codes(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Colour on stdout: a tty, NO_COLOR unset, TERM not "dumb". */
 bool cli_color(int fd, bool no_color_flag);

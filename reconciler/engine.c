@@ -69,6 +69,15 @@ int engine_select_sites(const struct spec *spec, const struct engine_opts *o,
 	return RC_OK;
 }
 
+void engine_reset_pms(struct engine *e)
+{
+	if (e->snap_loaded)
+		snap_groups_free(&e->groups);
+	pms_snapshot_free(&e->snap);
+	pms_snapshot_init(&e->snap);
+	e->snap_loaded = false;
+}
+
 int engine_load_pms(struct engine *e, const struct engine_opts *o,
 		    struct rc_err *err)
 {

@@ -47,6 +47,9 @@ int engine_open(struct engine *e, const struct spec *spec,
 void engine_close(struct engine *e);
 int engine_load_pms(struct engine *e, const struct engine_opts *o,
 		    struct rc_err *err);
+/* Forget the PMS snapshot so that the next plan reads the PMS again
+ * (a long-running serve plans many times with one engine). */
+void engine_reset_pms(struct engine *e);
 /* Plan the selected sites into out (zeroed by the caller). Site-level
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,

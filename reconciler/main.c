@@ -15,6 +15,7 @@ static const char usage[] =
 "Commands:\n"
 "  plan      Show what apply would change (refreshes vendor state first)\n"
 "  apply     Make the vendors match the PMS (asks first, or runs a saved plan)\n"
+"  serve     Run continuously: periodic reconciles and Storeganise webhooks\n"
 "  report    Show every mismatch between the vendors and the PMS (text,\n"
 "            JSON, CSV or HTML); changes nothing\n"
 "  validate  Check a spec file\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return cmd_plan(argc - 1, argv + 1);
 	if (!strcmp(cmd, "apply"))
 		return cmd_apply(argc - 1, argv + 1);
+	if (!strcmp(cmd, "serve"))
+		return cmd_serve(argc - 1, argv + 1);
 	if (!strcmp(cmd, "codes"))
 		return cmd_codes(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))

@@ -51,7 +51,7 @@ static void write_spec(struct e2e *t, const char *const sites[][3], size_t n)
 		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},\"sites\":[",
 		      t->base);
 	for (i = 0; i < n; i++)
-		rc_buf_printf(&b, "%s{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"opentech\","
+		rc_buf_printf(&b, "%s{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"opentech\",\"sync_interval\":\"10s\","
 			      "\"opentech\":{\"base_url\":\"%s/opentech\",\"property_number\":\"%s\","
 			      "\"api_key_env\":\"E2E_OT_API_KEY\",\"api_secret_env\":\"E2E_OT_API_SECRET\","
 			      "\"client_id_env\":\"E2E_OT_CLIENT_ID\",\"client_secret_env\":\"E2E_OT_CLIENT_SECRET\","

@@ -1,0 +1,686 @@
+/*
+ * serve.c: reconcile serve. One libev loop drives the HTTP server
+ * (libmicrohttpd in external mode on its epoll fd, engineering-notes §2.1),
+ * the work queue, the periodic reconciles and the signals.
+ *
+ *   POST /webhooks/storeganise  sg-signature checked (constant time, 401),
+ *                               body limit (413), event stored in LMDB
+ *                               (duplicates dropped), keys queued, 200 at
+ *                               once: no vendor work before the answer
+ *   GET /healthz, /readyz, /metrics (Prometheus text)
+ *
+ * Every event only names what to look at again (level-based): a rental
+ * (resolved to its site), or every site. A work item reconciles one site
+ * with the same plan/apply code as `reconcile apply`. Each site is also
+ * reconciled every sync_interval (with jitter), and all sites at start, so
+ * lost or out-of-order webhooks and hand-made drift converge anyway.
+ *
+ * Not yet: vendor and PMS calls still run on a blocking libcurl handle
+ * inside the work callback (the loop waits while a site reconciles); the
+ * curl multi_socket layer on this loop is the next step (issue 4).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <ev.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "serve.h"
+#include "workq.h"
+
+#define NBUCKETS 8
+static const double buckets[NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+struct site_timer {
+	ev_timer w;
+	struct serve *s;
+	char *site;
+};
+
+struct serve {
+	struct ev_loop *loop;
+	struct MHD_Daemon *mhd;
+	ev_io mhd_io;
+	ev_timer mhd_timer, work_timer;
+	ev_signal sig_term, sig_int, sig_hup;
+	struct site_timer *timers;
+	size_t ntimers;
+	struct serve_opts o;
+	struct spec *spec;
+	struct engine e;
+	struct workq q;
+	char *secret;
+	struct rc_map rental_site;   /* rental id -> site index (last plans) */
+	struct rc_arena arena;
+	bool stopping;
+	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;
+	unsigned long reconciles, reconcile_errors, ops_ok, ops_failed;
+	unsigned long hist[NBUCKETS + 1];
+	double hist_sum;
+	unsigned long *drift;        /* per spec site: operations still planned */
+};
+
+/* ------------------------------------------------------------- logs */
+
+static void logf_(struct serve *s, const char *level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void logf_(struct serve *s, const char *level, const char *fmt, ...)
+{
+	char ts[40], msg[1024];
+	va_list ap;
+	json_t *j;
+	char *line;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	rc_now_iso(ts, sizeof(ts));
+	if (!s->o.log_json) {
+		fprintf(stderr, "%s %-5s %s\n", ts, level, msg);
+		return;
+	}
+	j = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level, "msg", msg);
+	line = json_dumps(j, JSON_COMPACT);
+	fprintf(stderr, "%s\n", line);
+	free(line);
+	json_decref(j);
+}
+
+/* ------------------------------------------------------------- work */
+
+static void schedule_work(struct serve *s, double after)
+{
+	ev_timer_stop(s->loop, &s->work_timer);
+	ev_timer_set(&s->work_timer, after < 0 ? 0 : after, 0.);
+	ev_timer_start(s->loop, &s->work_timer);
+}
+
+static void enqueue(struct serve *s, const char *key)
+{
+	workq_add(&s->q, key, rc_now_mono());
+	schedule_work(s, 0);
+}
+
+static void remember_rentals(struct serve *s)
+{
+	const struct pms_snapshot *snap = &s->e.snap;
+	size_t i;
+
+	for (i = 0; i < snap->nrentals; i++) {
+		const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, snap->rentals[i].site_id);
+
+		if (ss)
+			rc_map_put(&s->rental_site, rc_arena_strdup(&s->arena, snap->rentals[i].id),
+				   (size_t)(ss - s->spec->sites));
+	}
+}
+
+/* One site: plan and apply, as `reconcile apply --auto-approve`. */
+static bool reconcile_site(struct serve *s, const char *site)
+{
+	struct engine_opts eo = { .refresh = true, .sites = &site, .nsites = 1 };
+	struct apply_opts ao = { 0 };
+	struct apply_result res = { 0 };
+	struct plan p = { 0 };
+	struct rc_err err;
+	double t0 = rc_now_mono(), dt;
+	const struct spec_site *ss = spec_find_site(s->spec, site);
+	bool ok;
+	int b;
+
+	if (!ss)
+		return true; /* the site left the spec (SIGHUP) */
+	rc_err_clear(&err);
+	engine_reset_pms(&s->e);
+	ok = engine_plan(&s->e, &eo, &p, &err) == RC_OK && !p.sites[0].failed;
+	if (ok) {
+		remember_rentals(s);
+		s->drift[ss - s->spec->sites] = p.sites[0].nops;
+		if (p.sites[0].nops)
+			ok = engine_apply(&s->e, &p, &ao, &res, &err) == RC_OK;
+		if (ok)
+			s->drift[ss - s->spec->sites] = 0;
+	} else if (p.nsites && p.sites[0].failed) {
+		snprintf(err.msg, sizeof(err.msg), "%s", p.sites[0].fail_msg);
+	}
+	dt = rc_now_mono() - t0;
+	for (b = 0; b < NBUCKETS && dt > buckets[b]; b++)
+		;
+	s->hist[b]++;
+	s->hist_sum += dt;
+	s->reconciles++;
+	s->ops_ok += res.ok;
+	s->ops_failed += res.failed + res.in_doubt;
+	if (!ok)
+		s->reconcile_errors++;
+	logf_(s, ok ? "info" : "error", "site %s: reconciled in %.3f s: %u operation%s%s%s", site, dt,
+	      res.ok, res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
+	plan_free(&p);
+	return ok;
+}
+
+/* "rental:<id>" -> its site (from the last plans, else the PMS). */
+static const char *rental_site(struct serve *s, const char *rental)
+{
+	struct pms_snapshot snap;
+	const struct spec_site *ss = NULL;
+	struct rc_err err;
+	size_t i;
+
+	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites)
+		return s->spec->sites[i].name;
+	pms_snapshot_init(&snap);
+	if (s->e.sg && sg_fetch_rental(s->e.sg, s->spec, rental, &snap, &err) == RC_OK &&
+	    snap.nrentals)
+		ss = spec_find_site_by_pms_id(s->spec, snap.rentals[0].site_id ? snap.rentals[0].site_id
+						: snap.nunits ? snap.units[0].site_id : NULL);
+	pms_snapshot_free(&snap);
+	return ss ? ss->name : NULL;
+}
+
+static bool process(struct serve *s, const char *key)
+{
+	const char *site;
+	size_t i;
+	bool ok = true;
+
+	if (!strncmp(key, "site:", 5))
+		return reconcile_site(s, key + 5);
+	if (!strncmp(key, "rental:", 7)) {
+		site = rental_site(s, key + 7);
+		if (site)
+			return reconcile_site(s, site);
+		logf_(s, "warn", "rental %s belongs to no site of the spec: ignored", key + 7);
+		return true;
+	}
+	for (i = 0; i < s->spec->nsites; i++) /* "all" */
+		ok = reconcile_site(s, s->spec->sites[i].name) && ok;
+	return ok;
+}
+
+static void work_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+	const char *key;
+	char *copy;
+	double wait;
+	bool ok;
+
+	(void)loop;
+	(void)revents;
+	if (s->stopping)
+		return;
+	key = workq_take(&s->q, rc_now_mono(), &wait);
+	if (!key) {
+		if (wait >= 0)
+			schedule_work(s, wait);
+		return;
+	}
+	copy = rc_strdup(key);
+	ok = process(s, copy);
+	workq_done(&s->q, copy, ok, rc_now_mono());
+	free(copy);
+	schedule_work(s, 0);
+}
+
+/* ---------------------------------------------------------- webhooks */
+
+/* sg-signature = base64(HMAC-SHA256(secret, raw body)), compared in
+ * constant time. */
+static bool signature_ok(const struct serve *s, const char *body, size_t len, const char *sig)
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char want[96];
+	bool ok;
+
+	if (!sig || !s->secret)
+		return false;
+	HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret), (const unsigned char *)body, len, mac, &n);
+	EVP_EncodeBlock((unsigned char *)want, mac, (int)n);
+	ok = strlen(sig) == strlen(want) && rc_ct_equal(sig, want, strlen(want));
+	explicit_bzero(want, sizeof(want));
+	return ok;
+}
+
+/* Event types of pms-api.md §2.4 -> keys to look at again. */
+static int route_event(struct serve *s, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *d = json_object_get(ev, "data");
+	const char *ids[] = { "unitRentalId", "oldRentalId", "newRentalId" };
+	char key[160];
+	int n = 0;
+	size_t i;
+
+	if (!type)
+		return -1;
+	for (i = 0; i < 3; i++) {
+		const char *r = json_string_value(json_object_get(d, ids[i]));
+
+		if (r) {
+			snprintf(key, sizeof(key), "rental:%s", r);
+			enqueue(s, key);
+			n++;
+		}
+	}
+	if (!n && (!strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
+		   !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11))) {
+		enqueue(s, "all"); /* no rental id: every site looks again */
+		n++;
+	}
+	return n;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
+			     char *body /* stolen */)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	MHD_add_response_header(r, "Content-Type", ctype);
+	rc = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const char *body,
+			       size_t len)
+{
+	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sg-signature");
+	json_t *ev;
+	const char *id;
+	struct rc_err err;
+	int rc, n;
+
+	s->ev_received++;
+	if (!signature_ok(s, body, len, sig)) {
+		s->ev_rejected++;
+		logf_(s, "warn", "webhook rejected: bad or missing sg-signature");
+		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));
+	}
+	ev = json_loadb(body, len, 0, NULL);
+	id = json_string_value(json_object_get(ev, "id"));
+	if (!id) {
+		s->ev_rejected++;
+		json_decref(ev);
+		return reply(c, 400, "application/json", rc_strdup("{\"error\":\"not an event\"}"));
+	}
+	rc = store_event_put(s->e.store, id, body, &err);
+	if (rc == 1) {
+		s->ev_duplicate++;
+		json_decref(ev);
+		return reply(c, 200, "application/json", rc_strdup("{\"status\":\"duplicate\"}"));
+	}
+	if (rc) {
+		logf_(s, "error", "webhook %s not stored: %s", id, err.msg);
+		json_decref(ev);
+		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
+	}
+	n = route_event(s, ev);
+	if (n <= 0)
+		s->ev_ignored++;
+	logf_(s, "info", "webhook %s (%s): %d key%s queued", id,
+	      json_string_value(json_object_get(ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
+	json_decref(ev);
+	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
+}
+
+static char *metrics(struct serve *s)
+{
+	struct rc_buf b;
+	unsigned long cum = 0;
+	size_t i;
+
+	rc_buf_init(&b);
+	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
+		      "# TYPE reconcile_webhook_events_total counter\n"
+		      "reconcile_webhook_events_total{outcome=\"received\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"duplicate\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"rejected\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"ignored\"} %lu\n",
+		      s->ev_received, s->ev_duplicate, s->ev_rejected, s->ev_ignored);
+	rc_buf_printf(&b, "# HELP reconcile_queue_depth Keys waiting to be reconciled.\n"
+		      "# TYPE reconcile_queue_depth gauge\nreconcile_queue_depth %zu\n"
+		      "# HELP reconcile_queue_merged_total Keys added while already queued or running.\n"
+		      "# TYPE reconcile_queue_merged_total counter\nreconcile_queue_merged_total %lu\n"
+		      "# HELP reconcile_queue_running_max Most keys ever running at once.\n"
+		      "# TYPE reconcile_queue_running_max gauge\nreconcile_queue_running_max %u\n",
+		      workq_depth(&s->q), s->q.merged, s->q.running_max);
+	rc_buf_puts(&b, "# HELP reconcile_duration_seconds Duration of one site's reconcile.\n"
+		    "# TYPE reconcile_duration_seconds histogram\n");
+	for (i = 0; i < NBUCKETS; i++) {
+		cum += s->hist[i];
+		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[i], cum);
+	}
+	cum += s->hist[NBUCKETS];
+	rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		      "reconcile_duration_seconds_sum %.6f\nreconcile_duration_seconds_count %lu\n",
+		      cum, s->hist_sum, cum);
+	rc_buf_printf(&b, "# HELP reconcile_operations_total Vendor and PMS operations by outcome.\n"
+		      "# TYPE reconcile_operations_total counter\n"
+		      "reconcile_operations_total{outcome=\"ok\"} %lu\n"
+		      "reconcile_operations_total{outcome=\"failed\"} %lu\n"
+		      "# HELP reconcile_errors_total Site reconciles that failed.\n"
+		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
+		      "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
+		      "# TYPE reconcile_drift_operations gauge\n",
+		      s->ops_ok, s->ops_failed, s->reconcile_errors);
+	for (i = 0; i < s->spec->nsites; i++)
+		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
+			      s->spec->sites[i].name, vendor_kind_name(s->spec->sites[i].vendor),
+			      s->drift[i]);
+	return rc_buf_steal(&b);
+}
+
+/* -------------------------------------------------------------- HTTP */
+
+struct req {
+	struct rc_buf body;
+	bool too_big;
+};
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *data,
+				  size_t *size, void **ctx)
+{
+	struct serve *s = cls;
+	struct req *r = *ctx;
+
+	(void)version;
+	if (!r) { /* answering on the first call would cost keep-alive */
+		r = rc_calloc(1, sizeof(*r));
+		rc_buf_init(&r->body);
+		*ctx = r;
+		return MHD_YES;
+	}
+	if (*size) {
+		if (r->body.len + *size > s->spec->serve.max_body)
+			r->too_big = true;
+		else
+			rc_buf_add(&r->body, data, *size);
+		*size = 0;
+		return MHD_YES;
+	}
+	if (!strcmp(url, "/webhooks/storeganise") && !strcmp(method, "POST")) {
+		if (r->too_big) {
+			s->ev_rejected++;
+			return reply(c, 413, "application/json", rc_strdup("{\"error\":\"body too large\"}"));
+		}
+		return webhook(s, c, r->body.p ? r->body.p : "", r->body.len);
+	}
+	if (!strcmp(url, "/healthz"))
+		return reply(c, 200, "text/plain", rc_strdup("ok\n"));
+	if (!strcmp(url, "/readyz"))
+		return s->stopping ? reply(c, 503, "text/plain", rc_strdup("stopping\n"))
+				   : reply(c, 200, "text/plain", rc_strdup("ready\n"));
+	if (!strcmp(url, "/metrics"))
+		return reply(c, 200, "text/plain; version=0.0.4", metrics(s));
+	return reply(c, 404, "application/json", rc_strdup("{\"error\":\"not found\"}"));
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *r = *ctx;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (r) {
+		rc_buf_free(&r->body);
+		free(r);
+		*ctx = NULL;
+	}
+}
+
+/* After every MHD_run: re-arm the timer from MHD_get_timeout (§2.1). */
+static void mhd_pump(struct serve *s)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+
+	MHD_run(s->mhd);
+	ev_timer_stop(s->loop, &s->mhd_timer);
+	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
+		ev_timer_set(&s->mhd_timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(s->loop, &s->mhd_timer);
+	}
+}
+
+static void mhd_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	mhd_pump(w->data);
+}
+
+static void mhd_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	mhd_pump(w->data);
+}
+
+/* ---------------------------------------------------- timers, signals */
+
+static double jitter(double interval)
+{
+	unsigned char b[2];
+
+	RAND_bytes(b, 2);
+	return interval * 0.1 * ((double)((b[0] << 8) | b[1]) / 65535.0);
+}
+
+static void periodic_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct site_timer *t = (struct site_timer *)w;
+	char key[128];
+
+	(void)loop;
+	(void)revents;
+	snprintf(key, sizeof(key), "site:%s", t->site);
+	enqueue(t->s, key);
+	/* the next period, with up to 10 % jitter so sites spread out */
+	ev_timer_stop(t->s->loop, &t->w);
+	ev_timer_set(&t->w, w->repeat + jitter(w->repeat), w->repeat);
+	ev_timer_start(t->s->loop, &t->w);
+}
+
+static void stop_timers(struct serve *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntimers; i++) {
+		ev_timer_stop(s->loop, &s->timers[i].w);
+		free(s->timers[i].site);
+	}
+	free(s->timers);
+	s->timers = NULL;
+	s->ntimers = 0;
+}
+
+static void start_timers(struct serve *s)
+{
+	size_t i;
+
+	s->timers = rc_calloc(s->spec->nsites + 1, sizeof(*s->timers));
+	s->ntimers = s->spec->nsites;
+	for (i = 0; i < s->spec->nsites; i++) {
+		double iv = (double)s->spec->sites[i].sync_interval_s;
+
+		s->timers[i].s = s;
+		s->timers[i].site = rc_strdup(s->spec->sites[i].name);
+		ev_timer_init(&s->timers[i].w, periodic_cb, iv + jitter(iv), iv);
+		ev_timer_start(s->loop, &s->timers[i].w);
+	}
+}
+
+static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct serve *s = w->data;
+
+	(void)revents;
+	/* a work item runs to its end before signals are seen: in-flight
+	 * calls finish and are journaled; queued keys are redone at start */
+	logf_(s, "info", "signal %d: stopping (queued keys are reconciled again at the next start)",
+	      w->signum);
+	s->stopping = true;
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static int load_secret(struct serve *s, const struct spec *spec, char **out, struct rc_err *err)
+{
+	(void)s;
+	if (!spec_secret_set(&spec->pms.webhook_secret))
+		return rc_errf(err, RC_EINVAL, "serve needs pms.webhook_secret_env or _file "
+			       "(the Storeganise webhook signing secret)");
+	return spec_secret_read(&spec->pms.webhook_secret, "the webhook secret", NULL, out, err);
+}
+
+static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct serve *s = w->data;
+	struct spec *ns = NULL;
+	struct sg_client *sg = NULL;
+	char *secret = NULL;
+	struct rc_err err;
+
+	(void)loop;
+	(void)revents;
+	rc_err_clear(&err);
+	if (spec_load(s->spec->path, &ns, &err) || load_secret(s, ns, &secret, &err) ||
+	    sg_client_new(&sg, ns, &err)) {
+		logf_(s, "error", "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
+		spec_free(ns);
+		return;
+	}
+	if (strcmp(ns->state_dir, s->spec->state_dir))
+		logf_(s, "warn", "SIGHUP: state_dir changes only at restart");
+	stop_timers(s);
+	sg_client_free(s->e.sg);
+	s->e.sg = sg;
+	s->e.spec = ns;
+	engine_reset_pms(&s->e);
+	rc_free_secret(s->secret);
+	s->secret = secret;
+	free(s->drift);
+	s->drift = rc_calloc(ns->nsites + 1, sizeof(*s->drift));
+	rc_map_free(&s->rental_site); /* site indexes change */
+	spec_free(s->spec);
+	s->spec = ns;
+	start_timers(s);
+	enqueue(s, "all");
+	logf_(s, "info", "SIGHUP: spec reloaded (%zu sites)", ns->nsites);
+}
+
+/* ---------------------------------------------------------------- run */
+
+static int listen_addr(const char *spec, struct sockaddr_in *sa, struct rc_err *err)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return rc_errf(err, RC_EINVAL, "listen address \"%s\": expected HOST:PORT", spec);
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return rc_errf(err, RC_EINVAL, "listen address \"%s\": not an IPv4 address", spec);
+	return RC_OK;
+}
+
+static int start_http(struct serve *s, struct rc_err *err)
+{
+	const char *addr = s->o.listen ? s->o.listen : s->spec->serve.listen;
+	struct sockaddr_in sa;
+	const union MHD_DaemonInfo *fd, *port;
+	int rc = listen_addr(addr, &sa, err);
+
+	if (rc)
+		return rc;
+	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+				  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+	if (!s->mhd)
+		return rc_errf(err, RC_EIO, "cannot listen on %s (in use?)", addr);
+	fd = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	port = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	ev_io_init(&s->mhd_io, mhd_io_cb, fd->epoll_fd, EV_READ);
+	s->mhd_io.data = s;
+	ev_io_start(s->loop, &s->mhd_io);
+	ev_timer_init(&s->mhd_timer, mhd_timer_cb, 0., 0.);
+	s->mhd_timer.data = s;
+	printf("listening on http://%s:%u\n", inet_ntoa(sa.sin_addr), (unsigned)port->port);
+	fflush(stdout);
+	mhd_pump(s);
+	return RC_OK;
+}
+
+int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
+{
+	struct serve s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.o = *o;
+	s.spec = spec;
+	s.loop = ev_default_loop(0);
+	rc_arena_init(&s.arena);
+	rc_map_init(&s.rental_site);
+	workq_init(&s.q, 10, 100);
+	s.drift = rc_calloc(spec->nsites + 1, sizeof(*s.drift));
+	rc = load_secret(&s, spec, &s.secret, err);
+	if (!rc)
+		rc = engine_open(&s.e, spec, NULL, err);
+	if (!rc)
+		rc = store_lock(s.e.store, err);
+	if (!rc)
+		rc = start_http(&s, err);
+	if (rc)
+		goto out;
+	s.e.progress = false;
+	ev_timer_init(&s.work_timer, work_cb, 0., 0.);
+	s.work_timer.data = &s;
+	ev_signal_init(&s.sig_term, on_stop, SIGTERM);
+	ev_signal_init(&s.sig_int, on_stop, SIGINT);
+	ev_signal_init(&s.sig_hup, on_hup, SIGHUP);
+	s.sig_term.data = s.sig_int.data = s.sig_hup.data = &s;
+	ev_signal_start(s.loop, &s.sig_term);
+	ev_signal_start(s.loop, &s.sig_int);
+	ev_signal_start(s.loop, &s.sig_hup);
+	start_timers(&s);
+	enqueue(&s, "all"); /* converge at start: nothing is lost across restarts */
+	logf_(&s, "info", "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
+	ev_run(s.loop, 0);
+	logf_(&s, "info", "stopped");
+out:
+	if (s.mhd) {
+		ev_io_stop(s.loop, &s.mhd_io);
+		ev_timer_stop(s.loop, &s.mhd_timer);
+		MHD_stop_daemon(s.mhd);
+	}
+	stop_timers(&s);
+	ev_timer_stop(s.loop, &s.work_timer);
+	engine_close(&s.e);
+	workq_free(&s.q);
+	rc_map_free(&s.rental_site);
+	rc_arena_free(&s.arena);
+	rc_free_secret(s.secret);
+	free(s.drift);
+	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */
+	return rc;
+}
