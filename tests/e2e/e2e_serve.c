@@ -252,11 +252,44 @@ static void test_burst_and_sigterm(void **state)
 	run_free(&r);
 }
 
+/* SIGHUP reloads the spec; an invalid one is logged and the old one kept. */
+static void test_sighup_reload(void **state)
+{
+	struct srv *s = *state;
+	char path[320], *good = NULL, *logs = NULL;
+	struct rc_err err;
+	FILE *f;
+
+	serve_start(s);
+	assert_int_equal(rc_read_file(s->t.spec, &good, NULL, &err), 0);
+	f = fopen(s->t.spec, "w");
+	fputs("{\"version\": 1, \"oops\": true}", f);
+	fclose(f);
+	kill(s->pid, SIGHUP);
+	usleep(500000);
+	assert_int_equal(get(s, "/readyz", NULL), 200);
+	snprintf(path, sizeof(path), "%s/bg.err", s->t.dir);
+	assert_int_equal(rc_read_file(path, &logs, NULL, &err), 0);
+	assert_non_null(strstr(logs, "the old one stays"));
+	free(logs);
+	f = fopen(s->t.spec, "w");
+	fputs(good, f);
+	fclose(f);
+	free(good);
+	kill(s->pid, SIGHUP);
+	usleep(500000);
+	assert_int_equal(rc_read_file(path, &logs, NULL, &err), 0);
+	assert_non_null(strstr(logs, "spec reloaded"));
+	free(logs);
+	assert_int_equal(serve_stop(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_webhooks),
 		cmocka_unit_test(test_burst_and_sigterm),
+		cmocka_unit_test(test_sighup_reload),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
