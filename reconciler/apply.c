@@ -449,7 +449,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
 	if (nops && po)
-		rc = po->open(&prov, sp->site, sp->pms_site, err);
+		rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	for (i = 0; !rc && i < nops; i++) {
 		if (e->progress)
 			fprintf(stderr, "reconcile: site %s: %zu/%zu %s %s\n", sp->site->name,
@@ -458,8 +458,6 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 		if (rc)
 			res->skipped += (unsigned)(nops - i - 1);
 	}
-	if (prov)
-		po->close(prov);
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	if (crc && !rc)

@@ -30,8 +30,49 @@ int engine_open(struct engine *e, const struct spec *spec,
 	return rc;
 }
 
+int engine_provider(struct engine *e, const struct spec_site *site,
+		    const struct pms_site *pms_site, struct provider **out,
+		    struct rc_err *err)
+{
+	const struct provider_ops *po = provider_for(site->vendor);
+	size_t i = (size_t)(site - e->spec->sites);
+	int rc;
+
+	*out = NULL;
+	if (!po)
+		return rc_errf(err, RC_EINVAL, "vendor %s is not supported",
+			       vendor_kind_name(site->vendor));
+	if (!e->provs) {
+		e->nprovs = e->spec->nsites;
+		e->provs = rc_calloc(e->nprovs + 1, sizeof(*e->provs));
+	}
+	if (i >= e->nprovs)
+		return rc_errf(err, RC_EINVAL, "site %s is not of this spec", site->name);
+	if (!e->provs[i]) {
+		rc = po->open(&e->provs[i], site, pms_site, err);
+		if (rc)
+			return rc;
+	}
+	*out = e->provs[i];
+	return RC_OK;
+}
+
+void engine_close_providers(struct engine *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nprovs; i++)
+		if (e->provs[i])
+			provider_for(e->spec->sites[i].vendor)->close(e->provs[i]);
+	free(e->provs);
+	e->provs = NULL;
+	e->nprovs = 0;
+}
+
 void engine_close(struct engine *e)
 {
+	if (e->spec)
+		engine_close_providers(e);
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
@@ -226,14 +267,13 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		sp->have_obs = true;
 		goto out;
 	}
-	rc = po->open(&prov, sp->site, sp->pms_site, err);
+	rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	if (rc)
 		goto out;
 	if (e->progress)
 		fprintf(stderr, "reconcile: site %s: reading %s...\n", sp->site->name, po->name);
 	rc = po->refresh(prov, &sp->obs, hash_cb,
 			 &(struct hash_payload){ e->store, sp->site->name }, err);
-	po->close(prov);
 	if (rc)
 		goto out;
 	if (have_cache)

@@ -23,6 +23,10 @@ struct engine {
 	bool snap_loaded;
 	struct snap_groups groups;
 	bool progress;                  /* progress lines on stderr */
+	/* open vendor sessions by spec site index: a token and connections
+	 * are reused by every plan and apply of this engine */
+	struct provider **provs;
+	size_t nprovs;
 };
 
 struct engine_opts {
@@ -50,6 +54,13 @@ int engine_load_pms(struct engine *e, const struct engine_opts *o,
 /* Forget the PMS snapshot so that the next plan reads the PMS again
  * (a long-running serve plans many times with one engine). */
 void engine_reset_pms(struct engine *e);
+/* The open vendor session of a site (borrowed; opened on first use). */
+struct provider;
+int engine_provider(struct engine *e, const struct spec_site *site,
+		    const struct pms_site *pms_site, struct provider **out,
+		    struct rc_err *err);
+/* Close every vendor session (a new spec, new credentials). */
+void engine_close_providers(struct engine *e);
 /* Plan the selected sites into out (zeroed by the caller). Site-level
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,

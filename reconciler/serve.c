@@ -566,6 +566,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (strcmp(ns->state_dir, s->spec->state_dir))
 		logf_(s, "warn", "SIGHUP: state_dir changes only at restart");
 	stop_timers(s);
+	engine_close_providers(&s->e); /* credentials may have changed */
 	sg_client_free(s->e.sg);
 	s->e.sg = sg;
 	s->e.spec = ns;

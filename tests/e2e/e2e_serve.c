@@ -223,6 +223,8 @@ static void test_burst_and_sigterm(void **state)
 
 	serve_start(s);
 	assert_true(wait_tenants(s, "U1", 1, 10));
+	usleep(300000);
+	sim_clear_requests(&s->t);
 	insert_rental(s, "r6", "u6", "c6");
 	for (i = 0; i < 1000; i++) {
 		snprintf(body, sizeof(body), "{\"id\":\"burst-%d\",\"type\":\"unitRental.updated\","
@@ -235,6 +237,14 @@ static void test_burst_and_sigterm(void **state)
 	assert_true(wait_tenants(s, "U6", 1, 20));
 	assert_true(metric(s, "reconcile_queue_running_max ") == 1);  /* never one key twice at once */
 	assert_true(metric(s, "reconcile_queue_merged_total ") > 0);  /* repeated keys coalesce */
+	{
+		/* the OpenTech token of the first reconcile is reused */
+		json_t *reqs = sim_requests(&s->t);
+
+		assert_int_equal(count_requests(reqs, "POST", "/opentech/auth/token"), 0);
+		assert_true(count_requests(reqs, "GET", "/opentech/facilities/101/units") > 0);
+		json_decref(reqs);
+	}
 	/* SIGTERM in the middle of another burst loses nothing */
 	sim_patch(&s->t, "storeganise.unitRentals", "r6", json_pack("{s:s}", "state", "ended"));
 	for (i = 0; i < 50; i++) {
