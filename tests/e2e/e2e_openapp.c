@@ -254,6 +254,32 @@ static void test_OA5_rate_limit_is_waited_out(void **state)
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 }
 
+/* A saved plan whose write-back takes the invite URL from the create. */
+static void test_OA_saved_plan_applies(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, "--out", "oa.plan", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "oa.plan", NULL };
+	char cmd[400], *url;
+	struct run r;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	r = e2e_reconcile(t, aargs);
+	if (r.status)
+		fprintf(stderr, "%s\n%s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	url = sim_rental_field(t, "r3", "openapp_inviteUrl");
+	assert_non_null(url);
+	free(url);
+	assert_int_equal(plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_OA_move_in_overdue_payment_move_out),
 		cmocka_unit_test(test_OA5_retried_create_makes_one_invite),
 		cmocka_unit_test(test_OA5_rate_limit_is_waited_out),
+		cmocka_unit_test(test_OA_saved_plan_applies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -513,6 +513,41 @@ static void test_plan_from_pms_snapshot_file(void **state)
 	json_decref(snap);
 }
 
+/* A saved plan of a fresh facility (generated code, written back first)
+ * applies exactly, and the code in OpenTech is the one in the PMS. */
+static void test_saved_plan_with_generated_code(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, "--out", "fresh.plan", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "fresh.plan", NULL };
+	json_t *st, *v;
+	char cmd[400], *code;
+	const char *vcode = NULL;
+	struct run r;
+	size_t i;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	r = e2e_reconcile(t, aargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	code = sim_rental_field(t, "r2", "opentech_accessCode");
+	assert_non_null(code);
+	st = sim_get(t, "/_sim/state");
+	json_array_foreach(json_object_get(json_object_get(st, "opentech"), "visitors"), i, v)
+		if (json_integer_value(json_object_get(v, "unitId")) == 5002)
+			vcode = json_string_value(json_object_get(v, "code"));
+	assert_non_null(vcode);
+	assert_string_equal(vcode, code);
+	json_decref(st);
+	free(code);
+	assert_int_equal(plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -531,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_pms_page_fails),
 		cmocka_unit_test(test_vendor_error_then_recovery),
 		cmocka_unit_test(test_plan_from_pms_snapshot_file),
+		cmocka_unit_test(test_saved_plan_with_generated_code),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -383,6 +383,43 @@ static void test_PT_result_codes_name_the_unit(void **state)
 	run_free(&r);
 }
 
+/* A saved plan with a new user (its id known only after apply) and a
+ * generated code applies exactly. */
+static void test_PT_saved_plan_applies(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, "--out", "pti.plan", NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, "pti.plan", NULL };
+	char cmd[400], *uid, *code;
+	json_t *p;
+	struct run r;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	r = e2e_reconcile(t, aargs);
+	if (r.status)
+		fprintf(stderr, "%s\n%s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	p = pti_state(t);
+	assert_int_equal(count_users(p, "c1"), 1);
+	uid = user_field(t, "c1", "pti_userId");
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(user_by_interface(p, "c1"), "id")));
+	code = card_code(p, atoll(uid));
+	free(uid);
+	uid = user_field(t, "c1", "pti_accessCode");
+	assert_string_equal(code, uid);
+	free(uid);
+	free(code);
+	json_decref(p);
+	assert_int_equal(plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
 		cmocka_unit_test(test_PT6_codes_regenerate_command),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
+		cmocka_unit_test(test_PT_saved_plan_applies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
