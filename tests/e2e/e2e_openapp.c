@@ -49,30 +49,8 @@ static json_t *plan_json(struct e2e *t)
 	return j;
 }
 
-static int run_status(struct e2e *t, const char *const *args)
-{
-	struct run r = e2e_reconcile(t, args);
-	int st = r.status;
 
-	if (st != 0 && st != 2)
-		fprintf(stderr, "reconcile %s (%d):\n%s\n%s\n", args[0], st, r.out, r.err);
-	run_free(&r);
-	return st;
-}
 
-static int apply(struct e2e *t)
-{
-	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
-
-	return run_status(t, args);
-}
-
-static int plan_exit(struct e2e *t)
-{
-	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
-
-	return run_status(t, args);
-}
 
 static json_t *invites(struct e2e *t)
 {
@@ -95,17 +73,6 @@ static json_t *invite_of(json_t *arr, const char *rental)
 	return NULL;
 }
 
-static void converge(struct e2e *t)
-{
-	char cmd[400];
-
-	json_decref(sim_post(t, "/_sim/reset", NULL));
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(apply(t), 0);
-	assert_int_equal(plan_exit(t), 0);
-	sim_clear_requests(t);
-}
 
 static size_t vendor_calls(struct e2e *t, const char *method)
 {
@@ -137,7 +104,7 @@ static void test_OA_fresh_site_converges(void **state)
 	r[1] = e2e_reconcile(t, jargs);
 	r[2] = e2e_reconcile(t, aargs);
 	assert_int_equal(r[2].status, 0);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 	inv = invites(t);
 	assert_int_equal(json_array_size(inv), 3);
 	i2 = invite_of(inv, "r2");
@@ -167,7 +134,7 @@ static void test_OA_move_in_overdue_payment_move_out(void **state)
 	struct e2e *t = *state;
 	json_t *plan, *inv;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
 		"siteId", "oa1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
@@ -175,13 +142,13 @@ static void test_OA_move_in_overdue_payment_move_out(void **state)
 	plan = plan_json(t);
 	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 2); /* create + URL */
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_calls(t, "POST"), 1);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_calls(t, "PUT"), 1);
 	assert_int_equal(vendor_calls(t, "POST"), 0);
 	inv = invites(t);
@@ -190,7 +157,7 @@ static void test_OA_move_in_overdue_payment_move_out(void **state)
 
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_calls(t, "PUT"), 1);
 	inv = invites(t);
 	assert_true(json_is_true(json_object_get(invite_of(inv, "r1"), "is_enabled")));
@@ -198,13 +165,13 @@ static void test_OA_move_in_overdue_payment_move_out(void **state)
 
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_calls(t, "POST"), 1); /* revoke */
 	assert_int_equal(vendor_calls(t, "PUT"), 0);
 	inv = invites(t);
 	assert_true(json_is_string(json_object_get(invite_of(inv, "r1"), "revoked_at")));
 	json_decref(inv);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* OA5: the vendor commits the create but the answer never arrives in time;
@@ -215,7 +182,7 @@ static void test_OA5_retried_create_makes_one_invite(void **state)
 	json_t *inv, *reqs;
 	char *url;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
 		"siteId", "oa1", "ownerId", "c5", "state", "occupied", "startDate", "2026-11-21",
@@ -224,7 +191,7 @@ static void test_OA5_retried_create_makes_one_invite(void **state)
 		"method", "POST", "path_contains", "/access-invites", "status", 0, "delay_ms", 2500,
 		"commit", 1, "times", 1)));
 	setenv("RECONCILE_HTTP_TIMEOUT_MS", "1000", 1);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	unsetenv("RECONCILE_HTTP_TIMEOUT_MS");
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 	reqs = sim_requests(t);
@@ -239,18 +206,18 @@ static void test_OA5_retried_create_makes_one_invite(void **state)
 	assert_non_null(strstr(url, json_string_value(json_object_get(invite_of(inv, "r5"), "_token"))));
 	free(url);
 	json_decref(inv);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_OA5_rate_limit_is_waited_out(void **state)
 {
 	struct e2e *t = *state;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:{s:s}}]",
 		"method", "GET", "path_contains", "/access-invites", "status", 429, "retry_after", 1,
 		"times", 1, "body", "error_code", "invitation_rate_limited")));
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 }
 
@@ -277,7 +244,7 @@ static void test_OA_saved_plan_applies(void **state)
 	url = sim_rental_field(t, "r3", "openapp_inviteUrl");
 	assert_non_null(url);
 	free(url);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 int main(void)

@@ -56,43 +56,8 @@ static json_t *plan_json(struct e2e *t)
 	return j;
 }
 
-static int apply(struct e2e *t)
-{
-	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
-	struct run r = e2e_reconcile(t, args);
-	int st = r.status;
 
-	if (st != 0)
-		fprintf(stderr, "apply failed (%d):\n%s\n%s\n", st, r.out, r.err);
-	run_free(&r);
-	return st;
-}
 
-static int plan_exit(struct e2e *t)
-{
-	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
-	struct run r = e2e_reconcile(t, args);
-	int st = r.status;
-
-	if (st != 0)
-		fprintf(stderr, "plan (%d):\n%s\n%s\n", st, r.out, r.err);
-	run_free(&r);
-	return st;
-}
-
-/* Fresh start: seed reloaded, state dropped, then one converging apply. */
-static void converge(struct e2e *t)
-{
-	char *cmd = NULL;
-
-	json_decref(sim_post(t, "/_sim/reset", NULL));
-	assert_true(asprintf(&cmd, "rm -rf '%s/state'", t->dir) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	assert_int_equal(apply(t), 0);
-	assert_int_equal(plan_exit(t), 0);
-	sim_clear_requests(t);
-}
 
 static void assert_ops(json_t *plan, size_t total, const char *kind, size_t n)
 {
@@ -134,8 +99,8 @@ static void test_fresh_facility_converges(void **state)
 	assert_int_equal(plan_ops(plan, "pms.write"), 2);
 	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 	assert_int_equal(sim_tenants_on(t, "U1"), 1);
 	assert_int_equal(sim_tenants_on(t, "U2"), 1);
 	assert_int_equal(sim_tenants_on(t, "U4"), 0);
@@ -156,7 +121,7 @@ static void test_move_in(void **state)
 	struct e2e *t = *state;
 	json_t *plan;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{s:s}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
 		"siteId", "site1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
@@ -165,10 +130,10 @@ static void test_move_in(void **state)
 	assert_ops(plan, 1, "tenant.create", 1);
 	json_decref(plan);
 	sim_clear_requests(t);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 1);
 	assert_int_equal(sim_tenants_on(t, "U4"), 1);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_overdue_then_payment(void **state)
@@ -177,14 +142,14 @@ static void test_overdue_then_payment(void **state)
 	json_t *plan;
 	char *v;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue",
 								"2026-11-22T00:00:00.000Z"));
 	plan = plan_json(t);
 	assert_ops(plan, 2, "unit.disable", 1);
 	assert_int_equal(plan_ops(plan, "pms.write"), 1);
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 1);
 	v = sim_unit_status(t, "U1");
 	assert_string_equal(v, "Delinquent");
@@ -192,7 +157,7 @@ static void test_overdue_then_payment(void **state)
 	v = sim_rental_field(t, "r1", "opentech_overlocked");
 	assert_string_equal(v, "true");
 	free(v);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 
 	/* the payment clears overdue: lift the overlock, mirror the flag */
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
@@ -201,12 +166,12 @@ static void test_overdue_then_payment(void **state)
 	assert_int_equal(plan_ops(plan, "pms.write"), 1);
 	json_decref(plan);
 	sim_clear_requests(t);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 1);
 	v = sim_unit_status(t, "U1");
 	assert_string_equal(v, "Rented");
 	free(v);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_move_out(void **state)
@@ -215,18 +180,18 @@ static void test_move_out(void **state)
 	json_t *plan;
 	char *v;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
 	plan = plan_json(t);
 	assert_ops(plan, 1, "unit.vacate", 1);
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 1);
 	assert_int_equal(sim_tenants_on(t, "U1"), 0);
 	v = sim_unit_status(t, "U1");
 	assert_string_equal(v, "Vacant");
 	free(v);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_manual_resync(void **state)
@@ -235,7 +200,7 @@ static void test_manual_resync(void **state)
 	json_t *plan, *ops;
 	char *v;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1",
 		  json_pack("{s:{s:b}}", "customFields", "opentech_resync", 1));
 	plan = plan_json(t);
@@ -245,11 +210,11 @@ static void test_manual_resync(void **state)
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 1), "op")), "unit.enable");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 2), "op")), "pms.write");
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	v = sim_rental_field(t, "r1", "opentech_resync");
 	assert_string_equal(v, "false");
 	free(v);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_code_edit_by_staff(void **state)
@@ -257,7 +222,7 @@ static void test_code_edit_by_staff(void **state)
 	struct e2e *t = *state;
 	json_t *plan, *op, *changed;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1",
 		  json_pack("{s:{s:s}}", "customFields", "opentech_accessCode", "736204"));
 	plan = plan_json(t);
@@ -267,9 +232,9 @@ static void test_code_edit_by_staff(void **state)
 	assert_int_equal(json_array_size(changed), 1);
 	assert_string_equal(json_string_value(json_array_get(changed, 0)), "access_code");
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 1);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_drift_made_by_hand_in_opentech(void **state)
@@ -277,14 +242,14 @@ static void test_drift_made_by_hand_in_opentech(void **state)
 	struct e2e *t = *state;
 	json_t *plan;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	/* someone sets U1 Delinquent by hand while its tenant is paid up */
 	sim_patch(t, "opentech.units", "5001", json_pack("{s:s}", "status", "Delinquent"));
 	plan = plan_json(t);
 	assert_ops(plan, 1, "unit.enable", 1);
 	json_decref(plan);
-	assert_int_equal(apply(t), 0);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_stale_saved_plan_is_refused(void **state)
@@ -294,7 +259,7 @@ static void test_stale_saved_plan_is_refused(void **state)
 	const char *aargs[] = { "apply", "-c", t->spec, "saved.json", NULL };
 	struct run r;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue",
 								"2026-11-22T00:00:00.000Z"));
 	r = e2e_reconcile(t, pargs);
@@ -318,7 +283,7 @@ static void test_stale_saved_plan_is_refused(void **state)
 	assert_int_equal(r.status, 0);
 	run_free(&r);
 	assert_int_equal(vendor_writes(t), 2);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_interrupted_apply_resumes_without_duplicate(void **state)
@@ -328,7 +293,7 @@ static void test_interrupted_apply_resumes_without_duplicate(void **state)
 	pid_t pid;
 	int i;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{s:s}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
 		"siteId", "site1", "ownerId", "c5", "state", "occupied",
@@ -345,9 +310,9 @@ static void test_interrupted_apply_resumes_without_duplicate(void **state)
 	waitpid(pid, NULL, 0);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(sim_tenants_on(t, "U5"), 1);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 static void test_second_apply_fails_fast_on_lock(void **state)
@@ -358,7 +323,7 @@ static void test_second_apply_fails_fast_on_lock(void **state)
 	struct run r;
 	int fd;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	snprintf(path, sizeof(path), "%s/state/apply.lock", t->dir);
 	fd = open(path, O_RDWR | O_CREAT, 0600);
 	assert_true(fd >= 0);
@@ -419,7 +384,7 @@ static void test_R10_empty_pms_answer_is_refused(void **state)
 	char id[8];
 	int i;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	for (i = 1; i <= 6; i++) {
 		snprintf(id, sizeof(id), "u%d", i);
 		json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:s}", "collection",
@@ -429,7 +394,7 @@ static void test_R10_empty_pms_answer_is_refused(void **state)
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.out, "R10"));
 	run_free(&r);
-	assert_int_not_equal(apply(t), 0);
+	assert_int_not_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 0);
 	assert_int_equal(sim_tenants_on(t, "U1"), 1);
 }
@@ -441,7 +406,7 @@ static void test_malformed_pms_page_fails(void **state)
 	const char *args[] = { "plan", "-c", t->spec, NULL };
 	struct run r;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:{s:s}, s:i}]",
 		"method", "GET", "path_contains", "/unit-rentals", "status", 200,
 		"body", "unexpected", "shape", "times", -1)));
@@ -450,7 +415,7 @@ static void test_malformed_pms_page_fails(void **state)
 	assert_non_null(strstr(r.err, "unit-rentals"));
 	assert_non_null(strstr(r.err, "expected a JSON array"));
 	run_free(&r);
-	assert_int_not_equal(apply(t), 0);
+	assert_int_not_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 0);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 }
@@ -463,7 +428,7 @@ static void test_vendor_error_then_recovery(void **state)
 	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
 	struct run r;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
 		"method", "POST", "path_contains", "/vacate", "status", 500, "times", -1)));
@@ -473,9 +438,9 @@ static void test_vendor_error_then_recovery(void **state)
 	run_free(&r);
 	assert_int_equal(sim_tenants_on(t, "U1"), 1);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(sim_tenants_on(t, "U1"), 0);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* plan --pms-snapshot reads the PMS from a file in the API's shapes. */
@@ -487,7 +452,7 @@ static void test_plan_from_pms_snapshot_file(void **state)
 	struct run r;
 	const char *args[] = { "plan", "-c", t->spec, "--json", "--pms-snapshot", path, NULL };
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	st = sim_get(t, "/_sim/state");
 	sg = json_object_get(st, "storeganise");
 	snap = json_pack("{s:O, s:O, s:O, s:O}", "sites", json_object_get(sg, "sites"),
@@ -545,7 +510,7 @@ static void test_saved_plan_with_generated_code(void **state)
 	assert_string_equal(vcode, code);
 	json_decref(st);
 	free(code);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 int main(void)

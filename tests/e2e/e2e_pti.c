@@ -35,30 +35,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static int run_status(struct e2e *t, const char *const *args)
-{
-	struct run r = e2e_reconcile(t, args);
-	int st = r.status;
 
-	if (st != 0)
-		fprintf(stderr, "reconcile %s (%d):\n%s\n%s\n", args[0], st, r.out, r.err);
-	run_free(&r);
-	return st;
-}
 
-static int apply(struct e2e *t)
-{
-	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
-
-	return run_status(t, args);
-}
-
-static int plan_exit(struct e2e *t)
-{
-	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
-
-	return run_status(t, args);
-}
 
 static json_t *pti_state(struct e2e *t)
 {
@@ -140,17 +118,6 @@ static size_t pti_writes(struct e2e *t)
 	return n;
 }
 
-static void converge(struct e2e *t)
-{
-	char cmd[400];
-
-	json_decref(sim_post(t, "/_sim/reset", NULL));
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(apply(t), 0);
-	assert_int_equal(plan_exit(t), 0);
-	sim_clear_requests(t);
-}
 
 /* PT1, PT2, PT4: one user per customer, one code for all its units. */
 static void test_PT_fresh_site_converges(void **state)
@@ -159,7 +126,7 @@ static void test_PT_fresh_site_converges(void **state)
 	json_t *p, *u1, *u2;
 	char *code, *c1, *uid;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	p = pti_state(t);
 	assert_int_equal(count_users(p, "c1"), 1);
 	assert_int_equal(count_users(p, "c2"), 1);
@@ -195,18 +162,18 @@ static void test_PT_move_in_overdue_payment_move_out(void **state)
 	struct e2e *t = *state;
 	json_t *p;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	/* move-in of a new customer: add user, rent unit */
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
 		"siteId", "pt1", "ownerId", "c3", "state", "occupied", "customFields")));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(pti_writes(t), 2);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 	/* overdue: suspend */
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(pti_writes(t), 1);
 	p = pti_state(t);
 	assert_true(json_is_true(json_object_get(user_by_interface(p, "c3"), "suspended")));
@@ -214,17 +181,17 @@ static void test_PT_move_in_overdue_payment_move_out(void **state)
 	/* payment: unsuspend */
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:n}", "overdue"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(pti_writes(t), 1);
 	/* move-out: vacate, and the customer's access goes (cards) */
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "state", "ended"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	p = pti_state(t);
 	assert_string_equal(json_string_value(json_object_get(unit_named(p, "P-4"), "status")), "vacant");
 	assert_null(card_code(p, json_integer_value(json_object_get(user_by_interface(p, "c3"), "id"))));
 	json_decref(p);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* R9 + PT2: a transfer keeps the customer's code. */
@@ -235,7 +202,7 @@ static void test_PT_transfer_keeps_the_code(void **state)
 	char *before, *after;
 	json_int_t uid;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	p = pti_state(t);
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
 	before = card_code(p, uid);
@@ -244,7 +211,7 @@ static void test_PT_transfer_keeps_the_code(void **state)
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
 		"siteId", "pt1", "ownerId", "c1", "state", "occupied", "customFields")));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	p = pti_state(t);
 	assert_int_equal(count_users(p, "c1"), 1);
 	after = card_code(p, uid);
@@ -254,7 +221,7 @@ static void test_PT_transfer_keeps_the_code(void **state)
 	json_decref(p);
 	free(before);
 	free(after);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* PT4: suspension stays while a second unit of the customer is overdue. */
@@ -263,21 +230,21 @@ static void test_PT4_suspension_stays_while_another_unit_is_overdue(void **state
 	struct e2e *t = *state;
 	json_t *p;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
 	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	p = pti_state(t);
 	assert_true(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
 	json_decref(p);
 	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:n}", "overdue"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	p = pti_state(t);
 	assert_false(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
 	json_decref(p);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* PT6 and PT7: a new code on request; a re-push on a newer pti_synced. */
@@ -288,13 +255,13 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	char *before, *after, *flag;
 	json_int_t uid;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	p = pti_state(t);
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c2"), "id"));
 	before = card_code(p, uid);
 	json_decref(p);
 	sim_patch(t, "storeganise.users", "c2", json_pack("{s:{s:b}}", "customFields", "pti_regenerateCode", 1));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	p = pti_state(t);
 	after = card_code(p, uid);
 	assert_string_not_equal(before, after);
@@ -307,17 +274,17 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r3",
 		  json_pack("{s:{s:s}}", "customFields", "pti_synced", "2999-01-01T00:00:00.000Z"));
-	assert_int_equal(apply(t), 0);
+	assert_int_equal(e2e_apply(t), 0);
 	reqs = sim_requests(t);
 	assert_int_equal(count_requests(reqs, "PUT", "/pti/users/edit/"), 1);
 	assert_int_equal(count_requests(reqs, "POST", "/pti/units/rent/P-3"), 1);
 	json_decref(reqs);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 /* PT6 by command: reconcile codes regenerate. */
@@ -333,7 +300,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	json_int_t uid;
 	struct run r;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	p = pti_state(t);
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
 	before = card_code(p, uid);
@@ -351,7 +318,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 	r = e2e_reconcile(t, nobody);
 	assert_int_equal(r.status, 1);
 	assert_non_null(strstr(r.err, "no managed unit"));
@@ -367,7 +334,7 @@ static void test_PT_result_codes_name_the_unit(void **state)
 	const char *plan[] = { "plan", "-c", t->spec, NULL };
 	struct run r;
 
-	converge(t);
+	assert_int_equal(e2e_converge(t), 0);
 	sim_patch(t, "storeganise.units", "u6", json_pack("{s:{s:s}}", "customFields", "pti_unitName", "P-9"));
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r6", "unitId", "u6",
@@ -417,7 +384,7 @@ static void test_PT_saved_plan_applies(void **state)
 	free(uid);
 	free(code);
 	json_decref(p);
-	assert_int_equal(plan_exit(t), 0);
+	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
 int main(void)

@@ -235,6 +235,47 @@ struct run e2e_reconcile(struct e2e *t, const char *const *args)
 	return r;
 }
 
+int e2e_status(struct e2e *t, const char *const *args)
+{
+	struct run r = e2e_reconcile(t, args);
+	int st = r.status;
+
+	if (st != 0 && st != 2)
+		fprintf(stderr, "reconcile %s (exit %d):\n%s\n%s\n", args[0], st, r.out, r.err);
+	run_free(&r);
+	return st;
+}
+
+int e2e_apply(struct e2e *t)
+{
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+
+	return e2e_status(t, args);
+}
+
+int e2e_plan_exit(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
+
+	return e2e_status(t, args);
+}
+
+int e2e_converge(struct e2e *t)
+{
+	char *cmd = rc_sprintf("rm -rf '%s/state'", t->dir);
+	int rc;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	rc = system(cmd);
+	free(cmd);
+	if (rc == 0)
+		rc = e2e_apply(t);
+	if (rc == 0)
+		rc = e2e_plan_exit(t);
+	sim_clear_requests(t);
+	return rc;
+}
+
 pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args)
 {
 	char outp[320], errp[320];

@@ -44,6 +44,13 @@ struct run e2e_reconcile(struct e2e *t, const char *const *args);
 /* Run reconcile in the background; returns its pid (stdout/err to files). */
 pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args);
 void run_free(struct run *r);
+/* reconcile args...; prints its output when the exit status is not 0 or 2. */
+int e2e_status(struct e2e *t, const char *const *args);
+int e2e_apply(struct e2e *t);          /* apply --auto-approve */
+int e2e_plan_exit(struct e2e *t);      /* plan --detailed-exitcode */
+/* Fresh start: seed reloaded, state dropped, one apply, then a plan that
+ * must be empty; the request log is cleared. 0 on success. */
+int e2e_converge(struct e2e *t);
 
 /* HTTP to the simulator. Return new references (NULL on failure). */
 json_t *sim_get(struct e2e *t, const char *path);
