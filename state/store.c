@@ -265,33 +265,67 @@ static json_t *get_json(const MDB_val *v)
 	return json_loadb(v->mv_data, v->mv_size, 0, NULL);
 }
 
-/* Delete every key of a site in dbi whose name is not kept(). */
-static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
-		      const struct rc_map *keep, struct rc_err *err)
+/* Visit every record of a site in dbi, in key order: the cursor starts at
+ * "site\0" and stops where the prefix ends, so "s1" never sees "s10".
+ * cb gets the part of the key after the prefix; it returns 0 to go on,
+ * > 0 to stop (returned as is), < 0 for an error (err set). */
+typedef int (*prefix_cb)(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p);
+
+static int each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
+		       void *payload, struct rc_err *err)
 {
+	size_t n = strlen(site) + 1;
 	MDB_cursor *c;
-	MDB_val k, v;
-	int rc;
+	MDB_val k, v, rest;
+	void *kp;
+	int rc, stop = 0;
 
 	rc = mdb_cursor_open(t->txn, dbi, &c);
 	if (rc)
 		return lmdb_err(err, t->s, "cursor", rc);
 	make_key(&k, site, NULL, 0);
-	void *kp = k.mv_data;
+	kp = k.mv_data;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && has_prefix(&k, site)) {
-		char *name = rc_strndup((char *)k.mv_data + strlen(site) + 1,
-					k.mv_size - strlen(site) - 1);
-
-		if (!keep || !rc_map_get(keep, name, NULL))
-			rc = mdb_cursor_del(c, 0);
-		free(name);
-		if (!rc)
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		rest.mv_data = (char *)k.mv_data + n;
+		rest.mv_size = k.mv_size - n;
+		stop = cb(c, &rest, &v, payload);
+		if (stop)
+			break;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
 	free(kp);
 	mdb_cursor_close(c);
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "delete", rc) : RC_OK;
+	if (stop)
+		return stop;
+	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "read", rc) : RC_OK;
+}
+
+struct del_ctx {
+	const struct rc_map *keep;
+};
+
+static int del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct del_ctx *d = p;
+	char *name = rc_strndup(rest->mv_data, rest->mv_size);
+	int rc = 0;
+
+	(void)v;
+	if (!d->keep || !rc_map_get(d->keep, name, NULL))
+		rc = mdb_cursor_del(c, 0) ? -1 : 0;
+	free(name);
+	return rc;
+}
+
+/* Delete every key of a site in dbi whose name is not kept(). */
+static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
+		      const struct rc_map *keep, struct rc_err *err)
+{
+	struct del_ctx d = { keep };
+	int rc = each_prefix(t, dbi, site, del_cb, &d, err);
+
+	return rc < 0 ? rc_errf(err, RC_EIO, "state %s: cannot delete under %s", t->s->dir, site) : rc;
 }
 
 /* -------------------------------------------------------- observed */
@@ -368,40 +402,39 @@ static void unit_from_json(struct obs_site *o, const char *name, json_t *j)
 	}
 }
 
+struct load_ctx {
+	struct obs_site *out;
+	struct store_txn *t;
+	const char *site;
+	struct rc_err *err;
+};
+
+static int load_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct load_ctx *l = p;
+	char *name = rc_strndup(rest->mv_data, rest->mv_size);
+	json_t *j = get_json(v);
+	int rc = 0;
+
+	(void)c;
+	if (!j)
+		rc = rc_errf(l->err, RC_EPARSE, "state %s: observed %s/%s is corrupt", l->t->s->dir,
+			     l->site, name);
+	else
+		unit_from_json(l->out, name, j);
+	json_decref(j);
+	free(name);
+	return rc;
+}
+
 int store_observed_load(struct store_txn *t, const char *site,
 			struct obs_site *out, struct rc_err *err)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	void *kp;
-	int rc;
+	struct load_ctx l = { out, t, site, err };
+	int rc = each_prefix(t, t->s->observed, site, load_cb, &l, err);
 
-	rc = mdb_cursor_open(t->txn, t->s->observed, &c);
 	if (rc)
-		return lmdb_err(err, t->s, "cursor", rc);
-	make_key(&k, site, NULL, 0);
-	kp = k.mv_data;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && has_prefix(&k, site)) {
-		char *name = rc_strndup((char *)k.mv_data + strlen(site) + 1,
-					k.mv_size - strlen(site) - 1);
-		json_t *j = get_json(&v);
-
-		if (!j) {
-			rc = rc_errf(err, RC_EPARSE, "state %s: observed %s/%s is corrupt",
-				     t->s->dir, site, name);
-			free(name);
-			break;
-		}
-		unit_from_json(out, name, j);
-		json_decref(j);
-		free(name);
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	free(kp);
-	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return rc < 0 && rc > -100 ? rc : lmdb_err(err, t->s, "read observed", rc);
+		return rc;
 	obs_site_index(out);
 	return out->nunits ? RC_OK : RC_ENOTFOUND;
 }
@@ -504,28 +537,20 @@ int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
 	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "delete pmslast", rc) : RC_OK;
 }
 
+static int count_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	(void)c;
+	(void)rest;
+	(void)v;
+	(*(size_t *)p)++;
+	return 0;
+}
+
 int store_pms_count(struct store_txn *t, const char *site, size_t *out,
 		    struct rc_err *err)
 {
-	MDB_cursor *c;
-	MDB_val k, v;
-	void *kp;
-	int rc;
-
 	*out = 0;
-	rc = mdb_cursor_open(t->txn, t->s->pmslast, &c);
-	if (rc)
-		return lmdb_err(err, t->s, "cursor", rc);
-	make_key(&k, site, NULL, 0);
-	kp = k.mv_data;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && has_prefix(&k, site)) {
-		(*out)++;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	free(kp);
-	mdb_cursor_close(c);
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "count pmslast", rc) : RC_OK;
+	return each_prefix(t, t->s->pmslast, site, count_cb, out, err);
 }
 
 /* ------------------------------------------------------ generation */
@@ -763,38 +788,37 @@ int store_journal_result(struct store *s, const char *site,
 	return journal_commit_one(s, site, &copy, false, err);
 }
 
+struct jeach {
+	bool only_open;
+	store_journal_cb cb;
+	void *payload;
+};
+
+static int jeach_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct jeach *je = p;
+	struct journal_entry e;
+	json_t *j;
+
+	(void)c;
+	if (rest->mv_size != 8)
+		return 0;
+	j = get_json(v);
+	if (!j)
+		return 0;
+	journal_from_json(j, be_u64(rest->mv_data), &e);
+	json_decref(j);
+	if (je->only_open && e.state != JOURNAL_INTENT && e.state != JOURNAL_UNKNOWN)
+		return 0;
+	return je->cb(&e, je->payload);
+}
+
 int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err)
 {
-	struct journal_entry e;
-	MDB_cursor *c;
-	MDB_val k, v;
-	void *kp;
-	int rc, stop = 0;
+	struct jeach je = { only_open, cb, payload };
 
-	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
-	if (rc)
-		return lmdb_err(err, t->s, "cursor", rc);
-	make_key(&k, site, NULL, 0);
-	kp = k.mv_data;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && !stop && has_prefix(&k, site) && k.mv_size == strlen(site) + 9) {
-		json_t *j = get_json(&v);
-
-		if (j) {
-			journal_from_json(j, be_u64((unsigned char *)k.mv_data + strlen(site) + 1), &e);
-			json_decref(j);
-			if (!only_open || e.state == JOURNAL_INTENT || e.state == JOURNAL_UNKNOWN)
-				stop = cb(&e, payload);
-		}
-		if (!stop)
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	free(kp);
-	mdb_cursor_close(c);
-	if (stop)
-		return stop;
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "journal", rc) : RC_OK;
+	return each_prefix(t, t->s->journal, site, jeach_cb, &je, err);
 }
 
 int store_event_put(struct store *s, const char *id, const char *json,
