@@ -16,7 +16,9 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 	struct op *op = sp_add_op(c->sp, OP_PMS_WRITE);
 	struct rchange *rc;
 	json_t *after = json_object(), *sens = json_object();
+	const char *type;
 	unsigned i;
+	size_t k;
 
 	op->collection = collection;
 	op->object_id = sp_str(c->sp, id);
@@ -49,8 +51,19 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 	op->reason = sp_printf(c->sp, "write back %u custom field%s to %s %s",
 			       op->nw, op->nw == 1 ? "" : "s",
 			       strcmp(collection, "users") ? "rental" : "customer", id);
-	rc = sp_add_change(c->sp, strcmp(collection, "users") == 0 ? "storeganise_user"
-				  : "storeganise_rental", id, ACT_UPDATE, rule, op->reason);
+	type = strcmp(collection, "users") == 0 ? "storeganise_user" : "storeganise_rental";
+	/* writes before and after the vendor calls show as one resource */
+	for (k = 0; k < c->sp->nchanges; k++) {
+		rc = &c->sp->changes[k];
+		if (!strcmp(rc->type, type) && !strcmp(rc->name, id)) {
+			json_object_update(rc->after, after);
+			json_object_update(rc->after_sensitive, sens);
+			json_decref(after);
+			json_decref(sens);
+			return op;
+		}
+	}
+	rc = sp_add_change(c->sp, type, id, ACT_UPDATE, rule, op->reason);
 	rc->after = after;
 	rc->after_sensitive = sens;
 	return op;
