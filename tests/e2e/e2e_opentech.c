@@ -91,6 +91,19 @@ static void test_fresh_facility_converges(void **state)
 	char *code, *st;
 
 	json_decref(sim_post(t, "/_sim/reset", NULL));
+	/* customers read from the paged list give the same plan as one by one */
+	setenv("RECONCILE_SG_OWNERS_ONE_BY_ONE", "0", 1);
+	sim_clear_requests(t);
+	plan = plan_json(t);
+	unsetenv("RECONCILE_SG_OWNERS_ONE_BY_ONE");
+	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	json_decref(plan);
+	{
+		json_t *reqs = sim_requests(t);
+
+		assert_int_equal(count_requests(reqs, "GET", "/storeganise/api/v1/admin/users/"), 0);
+		json_decref(reqs);
+	}
 	plan = plan_json(t);
 	/* r1: create; r2: code write-back then create; r3: create, disable,
 	 * overlock mirror write */
