@@ -3,14 +3,46 @@
 #include "http.h"
 
 #include <curl/curl.h>
+#include <ev.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "../reconciler/fiber.h"
+
+#define HTTP_MAX_POOLS 16
+
+/* Requests in flight to one vendor, and the fibers waiting for a slot. */
+struct waiter {
+	struct fiber *f;
+	struct waiter *next;
+};
+
+struct http_pool {
+	char name[32];
+	unsigned limit, inflight, max_inflight;
+	unsigned long requests;
+	struct waiter *head, *tail;
+};
+
+/* The loop-driven mode (serve): one multi handle, so one connection cache
+ * shared by every client (keep-alive across sites and work items). */
+static struct {
+	struct ev_loop *loop;
+	CURLM *multi;
+	ev_timer timer;
+	unsigned default_limit;
+} g_ev;
+
+static struct http_pool g_pools[HTTP_MAX_POOLS];
+static size_t g_npools;
+
 struct http_client {
-	CURL *easy;          /* reused: its connection cache gives keep-alive */
+	CURL **idle;         /* handles not in use: reused for keep-alive */
+	size_t nidle, cap;
+	struct http_pool *pool;
 	struct http_opts o;
 };
 
@@ -31,18 +63,37 @@ static void global_init_once(void)
 	}
 }
 
+/* The pool of vendor name (created at the loop's default limit). */
+static struct http_pool *pool_get(const char *name)
+{
+	size_t i;
+
+	if (!name || !*name)
+		name = "other";
+	for (i = 0; i < g_npools; i++)
+		if (!strcmp(g_pools[i].name, name))
+			return &g_pools[i];
+	if (g_npools == HTTP_MAX_POOLS)
+		return &g_pools[HTTP_MAX_POOLS - 1];
+	snprintf(g_pools[g_npools].name, sizeof(g_pools[0].name), "%s", name);
+	g_pools[g_npools].limit = g_ev.default_limit ? g_ev.default_limit : 4;
+	return &g_pools[g_npools++];
+}
+
 int http_client_new(struct http_client **out, const struct http_opts *opts,
 		    struct rc_err *err)
 {
 	struct http_client *c;
+	CURL *probe;
 
 	global_init_once();
-	c = rc_calloc(1, sizeof(*c));
-	c->easy = curl_easy_init();
-	if (!c->easy) {
-		free(c);
+	probe = curl_easy_init();
+	if (!probe)
 		return rc_errf(err, RC_ENOMEM, "cannot create an HTTP handle");
-	}
+	c = rc_calloc(1, sizeof(*c));
+	c->idle = rc_calloc(4, sizeof(*c->idle));
+	c->cap = 4;
+	c->idle[c->nidle++] = probe;
 	c->o.timeout_ms = 15000;
 	/* RECONCILE_HTTP_TIMEOUT_MS: slow vendors, or tests of timeouts */
 	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
@@ -60,16 +111,40 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 		if (opts->backoff_base > 0)
 			c->o.backoff_base = opts->backoff_base;
 	}
+	c->pool = pool_get(opts ? opts->pool : NULL);
 	*out = c;
 	return RC_OK;
 }
 
 void http_client_free(struct http_client *c)
 {
+	size_t i;
+
 	if (!c)
 		return;
-	curl_easy_cleanup(c->easy);
+	for (i = 0; i < c->nidle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	free(c->idle);
 	free(c);
+}
+
+/* An easy handle for one request: several fibers may share a client. */
+static CURL *handle_take(struct http_client *c)
+{
+	if (c->nidle)
+		return c->idle[--c->nidle];
+	return curl_easy_init();
+}
+
+static void handle_put(struct http_client *c, CURL *e)
+{
+	if (!e)
+		return;
+	if (c->nidle == c->cap) {
+		c->cap *= 2;
+		c->idle = rc_realloc(c->idle, c->cap * sizeof(*c->idle));
+	}
+	c->idle[c->nidle++] = e;
 }
 
 void http_resp_init(struct http_resp *r)
@@ -137,24 +212,212 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	return n;
 }
 
-static void sleep_s(double s)
-{
-	struct timespec ts;
+/* ------------------------------------------------ curl multi on libev */
+/* The glue of engineering-notes §3.1 (curl's evhiperfifo.c pattern). */
 
-	if (s <= 0)
+struct sock {
+	ev_io io;
+	curl_socket_t fd;
+};
+
+struct xfer {
+	struct fiber *f;
+	bool done;
+	CURLcode res;
+};
+
+static void check_done(void)
+{
+	CURLMsg *m;
+	int left;
+
+	while ((m = curl_multi_info_read(g_ev.multi, &left))) {
+		struct xfer *x = NULL;
+		CURL *e = m->easy_handle;
+		CURLcode res = m->data.result;
+
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+		curl_multi_remove_handle(g_ev.multi, e); /* m is gone from here */
+		if (x) {
+			x->res = res;
+			x->done = true;
+			fiber_wake(x->f);
+		}
+	}
+}
+
+static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct sock *sk = (struct sock *)w;
+	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
+		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+
+	(void)loop;
+	curl_multi_socket_action(g_ev.multi, sk->fd, action, &running);
+	check_done();
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	int running;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	curl_multi_socket_action(g_ev.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done();
+}
+
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *sockp)
+{
+	struct sock *sk = sockp;
+	int ev = (what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0);
+
+	(void)e;
+	(void)userp;
+	if (what == CURL_POLL_REMOVE) {
+		if (sk) {
+			ev_io_stop(g_ev.loop, &sk->io);
+			free(sk);
+			curl_multi_assign(g_ev.multi, fd, NULL);
+		}
+		return 0;
+	}
+	if (!sk) {
+		sk = rc_calloc(1, sizeof(*sk));
+		sk->fd = fd;
+		curl_multi_assign(g_ev.multi, fd, sk);
+	} else {
+		ev_io_stop(g_ev.loop, &sk->io); /* libev: never change an active watcher */
+	}
+	ev_io_init(&sk->io, io_cb, fd, ev);
+	ev_io_start(g_ev.loop, &sk->io);
+	return 0;
+}
+
+/* -1: stop; 0 = as soon as possible: never act from inside this callback */
+static int on_timer(CURLM *multi, long ms, void *userp)
+{
+	(void)multi;
+	(void)userp;
+	ev_timer_stop(g_ev.loop, &g_ev.timer);
+	if (ms >= 0) {
+		ev_timer_set(&g_ev.timer, (double)ms / 1000.0, 0.);
+		ev_timer_start(g_ev.loop, &g_ev.timer);
+	}
+	return 0;
+}
+
+int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err)
+{
+	size_t i;
+
+	global_init_once();
+	g_ev.multi = curl_multi_init();
+	if (!g_ev.multi)
+		return rc_errf(err, RC_ENOMEM, "cannot create the HTTP multi handle");
+	g_ev.loop = loop;
+	g_ev.default_limit = vendor_limit ? vendor_limit : 4;
+	for (i = 0; i < g_npools; i++)
+		g_pools[i].limit = g_ev.default_limit;
+	ev_timer_init(&g_ev.timer, timer_cb, 0., 0.);
+	curl_multi_setopt(g_ev.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(g_ev.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	/* the idle connections kept for reuse: every vendor's limit */
+	curl_multi_setopt(g_ev.multi, CURLMOPT_MAXCONNECTS, (long)(g_ev.default_limit * HTTP_MAX_POOLS));
+	return RC_OK;
+}
+
+void http_loop_detach(void)
+{
+	if (!g_ev.multi)
 		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	nanosleep(&ts, NULL);
+	ev_timer_stop(g_ev.loop, &g_ev.timer);
+	curl_multi_cleanup(g_ev.multi); /* REMOVE callbacks free the socket watchers */
+	memset(&g_ev, 0, sizeof(g_ev));
+}
+
+void http_pool_each(void (*fn)(const char *name, unsigned inflight, unsigned max_inflight,
+			       unsigned long requests, void *payload),
+		    void *payload)
+{
+	size_t i;
+
+	for (i = 0; i < g_npools; i++)
+		fn(g_pools[i].name, g_pools[i].inflight, g_pools[i].max_inflight,
+		   g_pools[i].requests, payload);
+}
+
+/* Wait for a slot of the vendor's limit; never more in flight than it. */
+static void pool_acquire(struct http_pool *p)
+{
+	struct waiter w;
+
+	while (p->inflight >= p->limit) {
+		w.f = fiber_current();
+		w.next = NULL;
+		if (p->tail)
+			p->tail->next = &w;
+		else
+			p->head = &w;
+		p->tail = &w;
+		fiber_yield(); /* pool_release wakes us, dequeued */
+	}
+	p->inflight++;
+	if (p->inflight > p->max_inflight)
+		p->max_inflight = p->inflight;
+}
+
+static void pool_release(struct http_pool *p)
+{
+	struct waiter *w = p->head;
+
+	p->inflight--;
+	if (!w)
+		return;
+	p->head = w->next;
+	if (!p->head)
+		p->tail = NULL;
+	fiber_wake(w->f);
+}
+
+/* On a fiber with the loop attached, the transfer runs on the multi handle
+ * while the loop goes on; else it blocks as in the command-line tools. */
+static CURLcode perform(struct http_client *c, CURL *e)
+{
+	struct xfer x = { fiber_current(), false, CURLE_OK };
+	CURLMcode mc;
+
+	c->pool->requests++;
+	if (!g_ev.multi || !x.f)
+		return curl_easy_perform(e);
+	pool_acquire(c->pool);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&x);
+	mc = curl_multi_add_handle(g_ev.multi, e);
+	if (mc != CURLM_OK) {
+		pool_release(c->pool);
+		return CURLE_FAILED_INIT;
+	}
+	while (!x.done)
+		fiber_yield();
+	curl_easy_setopt(e, CURLOPT_PRIVATE, NULL);
+	pool_release(c->pool);
+	return x.res;
 }
 
 /* One attempt. Returns a CURLcode; fills resp. */
 static CURLcode attempt(struct http_client *c, const struct http_req *req,
 			struct curl_slist *hdrs, struct http_resp *resp)
 {
-	CURL *e = c->easy;
+	CURL *e = handle_take(c);
 	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms;
+	CURLcode rc;
 
+	if (!e)
+		return CURLE_OUT_OF_MEMORY;
 	curl_easy_reset(e); /* keeps the connection cache */
 	rc_buf_free(&resp->body);
 	rc_buf_add(&resp->body, "", 0);
@@ -183,10 +446,11 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 		}
 	}
 	g_requests++;
-	CURLcode rc = curl_easy_perform(e);
+	rc = perform(c, e);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	handle_put(c, e);
 	return rc;
 }
 
@@ -213,7 +477,7 @@ int http_do(struct http_client *c, const struct http_req *req,
 						       : c->o.backoff_base * pow(2, i);
 			if (wait > c->o.max_retry_after)
 				break;
-			sleep_s(wait);
+			fiber_sleep(wait);
 			continue;
 		}
 		if (!req->idempotent)
@@ -221,7 +485,7 @@ int http_do(struct http_client *c, const struct http_req *req,
 		if (cc == CURLE_OK && resp->status < 500)
 			break;
 		if (i + 1 < c->o.max_attempts)
-			sleep_s(c->o.backoff_base * pow(2, i));
+			fiber_sleep(c->o.backoff_base * pow(2, i));
 	}
 	if (cc != CURLE_OK) {
 		logurl = http_url_for_log(req->url);

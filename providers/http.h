@@ -1,8 +1,8 @@
 /*
  * http.h: the HTTP client every provider uses (libcurl).
  *
- * One struct http_client per provider instance keeps one connection pool
- * (keep-alive across calls). http_do() performs one request, with retries
+ * One struct http_client per provider instance keeps its connections
+ * (keep-alive across calls); several fibers may use one client at once. http_do() performs one request, with retries
  * where they are safe: 429 (waiting out Retry-After, capped) always, since
  * the server did not act; 5xx and transport errors only for requests the
  * caller marks idempotent. Errors name the method and the URL without its
@@ -38,6 +38,7 @@ struct http_opts {
 	unsigned max_attempts;       /* default 3 */
 	double max_retry_after;      /* cap on one Retry-After wait, default 30 s */
 	double backoff_base;         /* first backoff, default 0.5 s */
+	const char *pool;            /* vendor name: its concurrency limit */
 };
 
 /* New client. opts may be NULL for defaults. */
@@ -53,6 +54,19 @@ int http_do(struct http_client *c, const struct http_req *req,
 	    struct http_resp *resp, struct rc_err *err);
 void http_resp_init(struct http_resp *r);
 void http_resp_free(struct http_resp *r);
+
+/* The loop-driven mode (serve): requests made on a fiber (fiber.h) run on
+ * one curl multi handle driven by loop (multi_socket), at most
+ * vendor_limit in flight per pool (http_opts.pool), one shared connection
+ * cache (keep-alive). Elsewhere requests block, as in the CLI. */
+struct ev_loop;
+int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err);
+/* Call when no fiber has a request in flight. */
+void http_loop_detach(void);
+/* Each pool: requests in flight now, the most ever, requests made. */
+void http_pool_each(void (*fn)(const char *name, unsigned inflight, unsigned max_inflight,
+			       unsigned long requests, void *payload),
+		    void *payload);
 
 /* URL-encode s (new string). */
 char *http_escape(const char *s);

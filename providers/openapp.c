@@ -60,7 +60,7 @@ static int oa_open(struct provider **out, const struct spec_site *site,
 	p->site = site;
 	rc = spec_secret_read(&o->api_key, "the OpenApp API token", NULL, &key, err);
 	if (!rc)
-		rc = http_client_new(&p->http, NULL, err);
+		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "openapp" }, err);
 	if (rc) {
 		rc_free_secret(key);
 		oa_close(p);

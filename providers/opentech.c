@@ -81,7 +81,7 @@ static int ot_open(struct provider **out, const struct spec_site *site,
 		rc = spec_secret_read(&o->client_secret, "the OpenTech client secret",
 				      NULL, &p->client_secret, err);
 	if (!rc)
-		rc = http_client_new(&p->http, NULL, err);
+		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "opentech" }, err);
 	if (rc) {
 		rc_err_prefix(err, "site %s", site->name);
 		ot_close(p); /* frees what was read */

@@ -90,7 +90,7 @@ static int pti_open(struct provider **out, const struct spec_site *site,
 	p->site = site;
 	rc = read_creds(p, pms_site, v, err);
 	if (!rc)
-		rc = http_client_new(&p->http, NULL, err);
+		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "pti" }, err);
 	if (!rc) {
 		p->base = rc_strdup(site->pti.base_url);
 		n = strlen(p->base);

@@ -451,6 +451,14 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	if (nops && po)
 		rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	for (i = 0; !rc && i < nops; i++) {
+		if (e->cancel && *e->cancel) {
+			/* a signal: what ran is journaled; the rest is planned again at the next start */
+			rc = rc_errf(err, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
+				     sp->site->name, op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "",
+				     nops - i, nops - i == 1 ? "" : "s");
+			res->skipped += (unsigned)(nops - i);
+			break;
+		}
 		if (e->progress)
 			fprintf(stderr, "reconcile: site %s: %zu/%zu %s %s\n", sp->site->name,
 				i + 1, nops, op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "");

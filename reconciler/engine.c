@@ -30,6 +30,17 @@ int engine_open(struct engine *e, const struct spec *spec,
 	return rc;
 }
 
+void engine_child(struct engine *child, struct engine *parent)
+{
+	memset(child, 0, sizeof(*child));
+	child->root = parent->root ? parent->root : parent;
+	child->spec = parent->spec;
+	child->store = parent->store;
+	child->sg = parent->sg;
+	child->cancel = parent->cancel;
+	pms_snapshot_init(&child->snap);
+}
+
 int engine_provider(struct engine *e, const struct spec_site *site,
 		    const struct pms_site *pms_site, struct provider **out,
 		    struct rc_err *err)
@@ -38,6 +49,8 @@ int engine_provider(struct engine *e, const struct spec_site *site,
 	size_t i = (size_t)(site - e->spec->sites);
 	int rc;
 
+	if (e->root)
+		e = e->root; /* sessions are shared: one token per site */
 	*out = NULL;
 	if (!po)
 		return rc_errf(err, RC_EINVAL, "vendor %s is not supported",
@@ -61,6 +74,8 @@ void engine_close_providers(struct engine *e)
 {
 	size_t i;
 
+	if (e->root)
+		return; /* the root's */
 	for (i = 0; i < e->nprovs; i++)
 		if (e->provs[i])
 			provider_for(e->spec->sites[i].vendor)->close(e->provs[i]);
@@ -76,8 +91,10 @@ void engine_close(struct engine *e)
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
-	sg_client_free(e->sg);
-	store_close(e->store);
+	if (!e->root) {
+		sg_client_free(e->sg);
+		store_close(e->store);
+	}
 	memset(e, 0, sizeof(*e));
 }
 

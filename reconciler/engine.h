@@ -27,6 +27,9 @@ struct engine {
 	 * are reused by every plan and apply of this engine */
 	struct provider **provs;
 	size_t nprovs;
+	/* a child (engine_child) borrows store, sg and sessions from root */
+	struct engine *root;
+	const bool *cancel;             /* set: apply stops after the current call */
 };
 
 struct engine_opts {
@@ -49,6 +52,10 @@ struct apply_result {
 int engine_open(struct engine *e, const struct spec *spec,
 		const char *snapshot_file, struct rc_err *err);
 void engine_close(struct engine *e);
+/* A child engine for one concurrent work item (serve): its own PMS
+ * snapshot, the parent's store, PMS client and vendor sessions (borrowed:
+ * parent outlives child). Release with engine_close. */
+void engine_child(struct engine *child, struct engine *parent);
 int engine_load_pms(struct engine *e, const struct engine_opts *o,
 		    struct rc_err *err);
 /* Forget the PMS snapshot so that the next plan reads the PMS again

@@ -15,9 +15,11 @@
  * reconciled every sync_interval (with jitter), and all sites at start, so
  * lost or out-of-order webhooks and hand-made drift converge anyway.
  *
- * Not yet: vendor and PMS calls still run on a blocking libcurl handle
- * inside the work callback (the loop waits while a site reconciles); the
- * curl multi_socket layer on this loop is the next step (issue 4).
+ * Concurrency without threads: each work item runs on a fiber (fiber.h);
+ * its PMS and vendor calls go through curl multi_socket on this loop
+ * (http.h), at most serve.vendor_concurrency in flight per vendor, and
+ * yield meanwhile. Up to serve.workers sites run at once; one site never
+ * twice at once (a site lock; its queued keys wait in the queue).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -33,47 +35,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "serve.h"
-#include "workq.h"
-
-#define NBUCKETS 8
-static const double buckets[NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
-
-struct site_timer {
-	ev_timer w;
-	struct serve *s;
-	char *site;
-};
-
-struct serve {
-	struct ev_loop *loop;
-	struct MHD_Daemon *mhd;
-	ev_io mhd_io;
-	ev_timer mhd_timer, work_timer;
-	ev_signal sig_term, sig_int, sig_hup;
-	struct site_timer *timers;
-	size_t ntimers;
-	struct serve_opts o;
-	struct spec *spec;
-	struct engine e;
-	struct workq q;
-	char *secret;
-	struct rc_map rental_site;   /* rental id -> site index (last plans) */
-	struct rc_arena arena;
-	bool stopping;
-	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;
-	unsigned long reconciles, reconcile_errors, ops_ok, ops_failed;
-	unsigned long hist[NBUCKETS + 1];
-	double hist_sum;
-	unsigned long *drift;        /* per spec site: operations still planned */
-};
+#include "fiber.h"
+#include "serve_int.h"
+#include "../providers/http.h"
 
 /* ------------------------------------------------------------- logs */
 
-static void logf_(struct serve *s, const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void logf_(struct serve *s, const char *level, const char *fmt, ...)
+void serve_log(struct serve *s, const char *level, const char *fmt, ...)
 {
 	char ts[40], msg[1024];
 	va_list ap;
@@ -93,143 +61,6 @@ static void logf_(struct serve *s, const char *level, const char *fmt, ...)
 	fprintf(stderr, "%s\n", line);
 	free(line);
 	json_decref(j);
-}
-
-/* ------------------------------------------------------------- work */
-
-static void schedule_work(struct serve *s, double after)
-{
-	ev_timer_stop(s->loop, &s->work_timer);
-	ev_timer_set(&s->work_timer, after < 0 ? 0 : after, 0.);
-	ev_timer_start(s->loop, &s->work_timer);
-}
-
-static void enqueue(struct serve *s, const char *key)
-{
-	workq_add(&s->q, key, rc_now_mono());
-	schedule_work(s, 0);
-}
-
-static void remember_rentals(struct serve *s)
-{
-	const struct pms_snapshot *snap = &s->e.snap;
-	size_t i;
-
-	for (i = 0; i < snap->nrentals; i++) {
-		const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, snap->rentals[i].site_id);
-
-		if (ss)
-			rc_map_put(&s->rental_site, rc_arena_strdup(&s->arena, snap->rentals[i].id),
-				   (size_t)(ss - s->spec->sites));
-	}
-}
-
-/* One site: plan and apply, as `reconcile apply --auto-approve`. */
-static bool reconcile_site(struct serve *s, const char *site)
-{
-	struct engine_opts eo = { .refresh = true, .sites = &site, .nsites = 1 };
-	struct apply_opts ao = { 0 };
-	struct apply_result res = { 0 };
-	struct plan p = { 0 };
-	struct rc_err err;
-	double t0 = rc_now_mono(), dt;
-	const struct spec_site *ss = spec_find_site(s->spec, site);
-	bool ok;
-	int b;
-
-	if (!ss)
-		return true; /* the site left the spec (SIGHUP) */
-	rc_err_clear(&err);
-	engine_reset_pms(&s->e);
-	ok = engine_plan(&s->e, &eo, &p, &err) == RC_OK && !p.sites[0].failed;
-	if (ok) {
-		remember_rentals(s);
-		s->drift[ss - s->spec->sites] = p.sites[0].nops;
-		if (p.sites[0].nops)
-			ok = engine_apply(&s->e, &p, &ao, &res, &err) == RC_OK;
-		if (ok)
-			s->drift[ss - s->spec->sites] = 0;
-	} else if (p.nsites && p.sites[0].failed) {
-		snprintf(err.msg, sizeof(err.msg), "%s", p.sites[0].fail_msg);
-	}
-	dt = rc_now_mono() - t0;
-	for (b = 0; b < NBUCKETS && dt > buckets[b]; b++)
-		;
-	s->hist[b]++;
-	s->hist_sum += dt;
-	s->reconciles++;
-	s->ops_ok += res.ok;
-	s->ops_failed += res.failed + res.in_doubt;
-	if (!ok)
-		s->reconcile_errors++;
-	logf_(s, ok ? "info" : "error", "site %s: reconciled in %.3f s: %u operation%s%s%s", site, dt,
-	      res.ok, res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
-	plan_free(&p);
-	return ok;
-}
-
-/* "rental:<id>" -> its site (from the last plans, else the PMS). */
-static const char *rental_site(struct serve *s, const char *rental)
-{
-	struct pms_snapshot snap;
-	const struct spec_site *ss = NULL;
-	struct rc_err err;
-	size_t i;
-
-	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites)
-		return s->spec->sites[i].name;
-	pms_snapshot_init(&snap);
-	if (s->e.sg && sg_fetch_rental(s->e.sg, s->spec, rental, &snap, &err) == RC_OK &&
-	    snap.nrentals)
-		ss = spec_find_site_by_pms_id(s->spec, snap.rentals[0].site_id ? snap.rentals[0].site_id
-						: snap.nunits ? snap.units[0].site_id : NULL);
-	pms_snapshot_free(&snap);
-	return ss ? ss->name : NULL;
-}
-
-static bool process(struct serve *s, const char *key)
-{
-	const char *site;
-	size_t i;
-	bool ok = true;
-
-	if (!strncmp(key, "site:", 5))
-		return reconcile_site(s, key + 5);
-	if (!strncmp(key, "rental:", 7)) {
-		site = rental_site(s, key + 7);
-		if (site)
-			return reconcile_site(s, site);
-		logf_(s, "warn", "rental %s belongs to no site of the spec: ignored", key + 7);
-		return true;
-	}
-	for (i = 0; i < s->spec->nsites; i++) /* "all" */
-		ok = reconcile_site(s, s->spec->sites[i].name) && ok;
-	return ok;
-}
-
-static void work_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct serve *s = w->data;
-	const char *key;
-	char *copy;
-	double wait;
-	bool ok;
-
-	(void)loop;
-	(void)revents;
-	if (s->stopping)
-		return;
-	key = workq_take(&s->q, rc_now_mono(), &wait);
-	if (!key) {
-		if (wait >= 0)
-			schedule_work(s, wait);
-		return;
-	}
-	copy = rc_strdup(key);
-	ok = process(s, copy);
-	workq_done(&s->q, copy, ok, rc_now_mono());
-	free(copy);
-	schedule_work(s, 0);
 }
 
 /* ---------------------------------------------------------- webhooks */
@@ -269,13 +100,13 @@ static int route_event(struct serve *s, json_t *ev)
 
 		if (r) {
 			snprintf(key, sizeof(key), "rental:%s", r);
-			enqueue(s, key);
+			serve_enqueue(s, key);
 			n++;
 		}
 	}
 	if (!n && (!strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
 		   !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11))) {
-		enqueue(s, "all"); /* no rental id: every site looks again */
+		serve_enqueue(s, "all"); /* no rental id: every site looks again */
 		n++;
 	}
 	return n;
@@ -305,7 +136,7 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 	s->ev_received++;
 	if (!signature_ok(s, body, len, sig)) {
 		s->ev_rejected++;
-		logf_(s, "warn", "webhook rejected: bad or missing sg-signature");
+		serve_log(s, "warn", "webhook rejected: bad or missing sg-signature");
 		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));
 	}
 	ev = json_loadb(body, len, 0, NULL);
@@ -322,17 +153,38 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 		return reply(c, 200, "application/json", rc_strdup("{\"status\":\"duplicate\"}"));
 	}
 	if (rc) {
-		logf_(s, "error", "webhook %s not stored: %s", id, err.msg);
+		serve_log(s, "error", "webhook %s not stored: %s", id, err.msg);
 		json_decref(ev);
 		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
 	}
 	n = route_event(s, ev);
 	if (n <= 0)
 		s->ev_ignored++;
-	logf_(s, "info", "webhook %s (%s): %d key%s queued", id,
+	serve_log(s, "info", "webhook %s (%s): %d key%s queued", id,
 	      json_string_value(json_object_get(ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
 	json_decref(ev);
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
+}
+
+static void pool_requests(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+{
+	(void)now;
+	(void)max;
+	rc_buf_printf(b, "reconcile_http_requests_total{peer=\"%s\"} %lu\n", name, n);
+}
+
+static void pool_inflight(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+{
+	(void)max;
+	(void)n;
+	rc_buf_printf(b, "reconcile_http_in_flight{peer=\"%s\"} %u\n", name, now);
+}
+
+static void pool_inflight_max(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+{
+	(void)now;
+	(void)n;
+	rc_buf_printf(b, "reconcile_http_in_flight_max{peer=\"%s\"} %u\n", name, max);
 }
 
 static char *metrics(struct serve *s)
@@ -340,6 +192,7 @@ static char *metrics(struct serve *s)
 	struct rc_buf b;
 	unsigned long cum = 0;
 	size_t i;
+	int v;
 
 	rc_buf_init(&b);
 	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
@@ -360,21 +213,36 @@ static char *metrics(struct serve *s)
 		    "# TYPE reconcile_duration_seconds histogram\n");
 	for (i = 0; i < NBUCKETS; i++) {
 		cum += s->hist[i];
-		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", buckets[i], cum);
+		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", serve_buckets[i], cum);
 	}
 	cum += s->hist[NBUCKETS];
 	rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
 		      "reconcile_duration_seconds_sum %.6f\nreconcile_duration_seconds_count %lu\n",
 		      cum, s->hist_sum, cum);
-	rc_buf_printf(&b, "# HELP reconcile_operations_total Vendor and PMS operations by outcome.\n"
-		      "# TYPE reconcile_operations_total counter\n"
-		      "reconcile_operations_total{outcome=\"ok\"} %lu\n"
-		      "reconcile_operations_total{outcome=\"failed\"} %lu\n"
-		      "# HELP reconcile_errors_total Site reconciles that failed.\n"
+	rc_buf_puts(&b, "# HELP reconcile_operations_total Operations applied, by the site's vendor "
+		    "(its calls and their PMS write-backs) and outcome.\n"
+		    "# TYPE reconcile_operations_total counter\n");
+	for (v = VENDOR_OPENTECH; v <= VENDOR_OPENAPP; v++)
+		rc_buf_printf(&b, "reconcile_operations_total{vendor=\"%s\",outcome=\"ok\"} %lu\n"
+			      "reconcile_operations_total{vendor=\"%s\",outcome=\"failed\"} %lu\n",
+			      vendor_kind_name(v), s->ops_ok[v], vendor_kind_name(v), s->ops_failed[v]);
+	rc_buf_printf(&b, "# HELP reconcile_errors_total Site reconciles that failed.\n"
 		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
-		      "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
-		      "# TYPE reconcile_drift_operations gauge\n",
-		      s->ops_ok, s->ops_failed, s->reconcile_errors);
+		      "# HELP reconcile_workers_busy Work items running now.\n"
+		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n",
+		      s->reconcile_errors, s->running);
+	rc_buf_puts(&b, "# HELP reconcile_http_requests_total HTTP requests by peer.\n"
+		    "# TYPE reconcile_http_requests_total counter\n");
+	http_pool_each(pool_requests, &b);
+	rc_buf_puts(&b, "# HELP reconcile_http_in_flight HTTP requests in flight by peer.\n"
+		    "# TYPE reconcile_http_in_flight gauge\n");
+	http_pool_each(pool_inflight, &b);
+	rc_buf_puts(&b, "# HELP reconcile_http_in_flight_max Most HTTP requests ever in flight at once "
+		    "by peer (bounded by serve.vendor_concurrency).\n"
+		    "# TYPE reconcile_http_in_flight_max gauge\n");
+	http_pool_each(pool_inflight_max, &b);
+	rc_buf_puts(&b, "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
+		    "# TYPE reconcile_drift_operations gauge\n");
 	for (i = 0; i < s->spec->nsites; i++)
 		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
 			      s->spec->sites[i].name, vendor_kind_name(s->spec->sites[i].vendor),
@@ -488,7 +356,7 @@ static void periodic_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	snprintf(key, sizeof(key), "site:%s", t->site);
-	enqueue(t->s, key);
+	serve_enqueue(t->s, key);
 	/* the next period, with up to 10 % jitter so sites spread out */
 	ev_timer_stop(t->s->loop, &t->w);
 	ev_timer_set(&t->w, w->repeat + jitter(w->repeat), w->repeat);
@@ -529,12 +397,16 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 	struct serve *s = w->data;
 
 	(void)revents;
-	/* a work item runs to its end before signals are seen: in-flight
-	 * calls finish and are journaled; queued keys are redone at start */
-	logf_(s, "info", "signal %d: stopping (queued keys are reconciled again at the next start)",
-	      w->signum);
-	s->stopping = true;
-	ev_break(loop, EVBREAK_ALL);
+	if (s->stopping) { /* a second signal: stop now, in-flight calls are settled at start (R7) */
+		serve_log(s, "warn", "signal %d again: stopping now", w->signum);
+		ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	s->stopping = true; /* no new work; running applies stop after their current call */
+	serve_log(s, "info", "signal %d: stopping after %u running work item%s (queued keys are "
+	      "reconciled again at the next start)", w->signum, s->running, s->running == 1 ? "" : "s");
+	if (!s->running)
+		ev_break(loop, EVBREAK_ALL);
 }
 
 static int load_secret(struct serve *s, const struct spec *spec, char **out, struct rc_err *err)
@@ -546,25 +418,42 @@ static int load_secret(struct serve *s, const struct spec *spec, char **out, str
 	return spec_secret_read(&spec->pms.webhook_secret, "the webhook secret", NULL, out, err);
 }
 
+/* The reload waits for running work items: they borrow the spec, the PMS
+ * client and the vendor sessions that a reload replaces. */
 static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct serve *s = w->data;
+
+	(void)loop;
+	(void)revents;
+	s->reload = true;
+	if (!s->running)
+		serve_reload(s);
+	else
+		serve_log(s, "info", "SIGHUP: the spec is reloaded once %u running work item%s end",
+		      s->running, s->running == 1 ? "" : "s");
+}
+
+void serve_reload(struct serve *s)
+{
 	struct spec *ns = NULL;
 	struct sg_client *sg = NULL;
 	char *secret = NULL;
 	struct rc_err err;
 
-	(void)loop;
-	(void)revents;
+	s->reload = false;
 	rc_err_clear(&err);
 	if (spec_load(s->spec->path, &ns, &err) || load_secret(s, ns, &secret, &err) ||
 	    sg_client_new(&sg, ns, &err)) {
-		logf_(s, "error", "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
+		serve_log(s, "error", "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
 		spec_free(ns);
+		serve_schedule(s, 0);
 		return;
 	}
 	if (strcmp(ns->state_dir, s->spec->state_dir))
-		logf_(s, "warn", "SIGHUP: state_dir changes only at restart");
+		serve_log(s, "warn", "SIGHUP: state_dir changes only at restart");
+	if (ns->serve.vendor_concurrency != s->spec->serve.vendor_concurrency)
+		serve_log(s, "warn", "SIGHUP: serve.vendor_concurrency changes only at restart");
 	stop_timers(s);
 	engine_close_providers(&s->e); /* credentials may have changed */
 	sg_client_free(s->e.sg);
@@ -576,11 +465,12 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	free(s->drift);
 	s->drift = rc_calloc(ns->nsites + 1, sizeof(*s->drift));
 	rc_map_free(&s->rental_site); /* site indexes change */
+	rc_map_init(&s->rental_site);
 	spec_free(s->spec);
 	s->spec = ns;
 	start_timers(s);
-	enqueue(s, "all");
-	logf_(s, "info", "SIGHUP: spec reloaded (%zu sites)", ns->nsites);
+	serve_enqueue(s, "all");
+	serve_log(s, "info", "SIGHUP: spec reloaded (%zu sites)", ns->nsites);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -642,6 +532,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	s.loop = ev_default_loop(0);
 	rc_arena_init(&s.arena);
 	rc_map_init(&s.rental_site);
+	rc_map_init(&s.lock_idx);
 	workq_init(&s.q, 10, 100);
 	s.drift = rc_calloc(spec->nsites + 1, sizeof(*s.drift));
 	rc = load_secret(&s, spec, &s.secret, err);
@@ -650,11 +541,15 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	if (!rc)
 		rc = store_lock(s.e.store, err);
 	if (!rc)
+		rc = http_loop_attach(s.loop, spec->serve.vendor_concurrency, err);
+	if (!rc)
 		rc = start_http(&s, err);
 	if (rc)
 		goto out;
+	fiber_attach(s.loop);
 	s.e.progress = false;
-	ev_timer_init(&s.work_timer, work_cb, 0., 0.);
+	s.e.cancel = &s.stopping;
+	ev_timer_init(&s.work_timer, serve_work_cb, 0., 0.);
 	s.work_timer.data = &s;
 	ev_signal_init(&s.sig_term, on_stop, SIGTERM);
 	ev_signal_init(&s.sig_int, on_stop, SIGINT);
@@ -664,10 +559,10 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_signal_start(s.loop, &s.sig_int);
 	ev_signal_start(s.loop, &s.sig_hup);
 	start_timers(&s);
-	enqueue(&s, "all"); /* converge at start: nothing is lost across restarts */
-	logf_(&s, "info", "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
+	serve_enqueue(&s, "all"); /* converge at start: nothing is lost across restarts */
+	serve_log(&s, "info", "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
 	ev_run(s.loop, 0);
-	logf_(&s, "info", "stopped");
+	serve_log(&s, "info", "stopped");
 out:
 	if (s.mhd) {
 		ev_io_stop(s.loop, &s.mhd_io);
@@ -676,9 +571,13 @@ out:
 	}
 	stop_timers(&s);
 	ev_timer_stop(s.loop, &s.work_timer);
+	fiber_detach();
+	http_loop_detach();
 	engine_close(&s.e);
 	workq_free(&s.q);
 	rc_map_free(&s.rental_site);
+	rc_map_free(&s.lock_idx);
+	free(s.locks);
 	rc_arena_free(&s.arena);
 	rc_free_secret(s.secret);
 	free(s.drift);

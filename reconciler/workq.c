@@ -71,6 +71,12 @@ static void refill(struct workq *q, double now)
 
 const char *workq_take(struct workq *q, double now, double *wait)
 {
+	return workq_take_if(q, now, wait, NULL, NULL);
+}
+
+const char *workq_take_if(struct workq *q, double now, double *wait,
+			  bool (*can_run)(const char *key, void *payload), void *payload)
+{
 	struct workq_item *best = NULL;
 	size_t i;
 
@@ -86,8 +92,11 @@ const char *workq_take(struct workq *q, double now, double *wait)
 				*wait = it->not_before - now;
 			continue;
 		}
-		if (!best || it->not_before < best->not_before)
-			best = it;
+		if (best && it->not_before >= best->not_before)
+			continue;
+		if (can_run && !can_run(it->key, payload))
+			continue; /* stays queued: taken when its site is free */
+		best = it;
 	}
 	if (!best)
 		return NULL;

@@ -39,5 +39,9 @@ const char *workq_take(struct workq *q, double now, double *wait);
 /* key finished: ok resets its backoff, else it is queued again later. */
 void workq_done(struct workq *q, const char *key, bool ok, double now);
 size_t workq_depth(const struct workq *q);
+/* workq_take, skipping keys can_run() refuses (they stay queued): the
+ * serve loop uses it to leave a busy site's keys for later. */
+const char *workq_take_if(struct workq *q, double now, double *wait,
+			  bool (*can_run)(const char *key, void *payload), void *payload);
 
 #endif

@@ -282,8 +282,8 @@ static int load_pms(struct ld *l, json_t *o, struct spec_pms *p)
 
 static int load_serve(struct ld *l, json_t *o, struct spec_serve *s)
 {
-	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", NULL };
-	long n = 0, c = 0;
+	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers", NULL };
+	long n = 0, c = 0, w = 0;
 	int rc = RC_OK;
 
 	if (o)
@@ -296,7 +296,10 @@ static int load_serve(struct ld *l, json_t *o, struct spec_serve *s)
 		rc = get_int(l, o, "$.serve", "max_body", 1024, 16 << 20, 1 << 20, &n);
 	if (!rc)
 		rc = get_int(l, o, "$.serve", "vendor_concurrency", 1, 64, 4, &c);
+	if (!rc)
+		rc = get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
 	s->max_body = (unsigned)n;
+	s->workers = (unsigned)w;
 	s->vendor_concurrency = (unsigned)c;
 	return rc;
 }

@@ -122,7 +122,8 @@ struct spec_pms {
 struct spec_serve {
 	char *listen;                /* "127.0.0.1:8080" */
 	unsigned max_body;           /* webhook body limit, bytes */
-	unsigned vendor_concurrency; /* per vendor, default 4 */
+	unsigned vendor_concurrency; /* HTTP requests in flight per vendor, default 4 */
+	unsigned workers;            /* sites reconciled at once, default 8 */
 };
 
 struct spec {

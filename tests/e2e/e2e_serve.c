@@ -294,12 +294,100 @@ static void test_sighup_reload(void **state)
 	assert_int_equal(serve_stop(s), 0);
 }
 
+/* ------------------------------------------------ two sites, one loop */
+
+static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
+
+static int setup_two(void **state)
+{
+	struct srv *s = calloc(1, sizeof(*s));
+
+	e2e_start(&s->t, "tests/e2e/data/two_sites.json", TWO, 2);
+	*state = s;
+	return 0;
+}
+
+/* Set the spec's serve section (workers, vendor_concurrency). */
+static void set_serve(struct srv *s, int workers, int vendor_concurrency)
+{
+	json_t *spec = json_load_file(s->t.spec, 0, NULL);
+
+	assert_non_null(spec);
+	json_object_set_new(spec, "serve", json_pack("{s:i, s:i}", "workers", workers,
+						     "vendor_concurrency", vendor_concurrency));
+	assert_int_equal(json_dump_file(spec, s->t.spec, JSON_INDENT(1)), 0);
+	json_decref(spec);
+}
+
+static void add_delay(struct srv *s, const char *path_contains, int ms)
+{
+	/* commit: the real answer, after the delay */
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:i, s:i, s:i, s:b}]",
+		"path_contains", path_contains, "status", 0, "times", -1, "delay_ms", ms, "commit", 1)));
+}
+
+/* A site waiting on a slow vendor holds up neither the webhooks nor the
+ * other sites: every call runs on the one loop (curl multi), each site's
+ * work on a fiber of its own. */
+static void test_slow_vendor_blocks_nothing(void **state)
+{
+	struct srv *s = *state;
+	char body[200];
+
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 15));
+	assert_true(wait_tenants(s, "V1", 1, 15));
+	/* both sites started at once: both first PMS reads were in flight */
+	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") >= 2);
+	assert_true(metric(s, "reconcile_queue_running_max ") >= 2);
+
+	add_delay(s, "/facilities/101/", 3000); /* site1's OpenTech facility is slow */
+	insert_rental(s, "r5", "u5", "c5");
+	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "q3", "unitId", "v3",
+		"siteId", "site2", "ownerId", "d1", "state", "occupied", "customFields")));
+	snprintf(body, sizeof(body), "{\"id\":\"slow-1\",\"type\":\"job.unit_moveIn.completed\","
+		 "\"data\":{\"unitRentalId\":\"r5\"}}");
+	assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
+	usleep(200000); /* site1 is now waiting on its vendor */
+	snprintf(body, sizeof(body), "{\"id\":\"slow-2\",\"type\":\"job.unit_moveIn.completed\","
+		 "\"data\":{\"unitRentalId\":\"q3\"}}");
+	assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
+	assert_int_equal(get(s, "/healthz", NULL), 200);
+	/* site2 gets its tenant while site1 is still on its first slow calls */
+	assert_true(wait_tenants(s, "V3", 1, 20));
+	assert_int_equal(sim_tenants_on(&s->t, "U5"), 0);
+	assert_true(metric(s, "reconcile_workers_busy ") >= 1);
+	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
+	assert_true(wait_tenants(s, "U5", 1, 30));
+	assert_int_equal(serve_stop(s), 0);
+}
+
+/* serve.vendor_concurrency caps the requests in flight per vendor even
+ * when several sites run at once. */
+static void test_vendor_concurrency_limit(void **state)
+{
+	struct srv *s = *state;
+
+	set_serve(s, 8, 1);
+	add_delay(s, "/", 100); /* every call takes a while: overlaps are certain */
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 30));
+	assert_true(wait_tenants(s, "V1", 1, 30));
+	assert_true(metric(s, "reconcile_queue_running_max ") >= 2); /* the sites ran at once */
+	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") == 1);
+	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"opentech\"} ") == 1);
+	assert_int_equal(serve_stop(s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_webhooks),
 		cmocka_unit_test(test_burst_and_sigterm),
 		cmocka_unit_test(test_sighup_reload),
+		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

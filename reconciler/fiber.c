@@ -1,0 +1,212 @@
+/* fiber.c: see fiber.h. ucontext fibers resumed by a libev timer. */
+#define _GNU_SOURCE
+#include "fiber.h"
+
+#include <ev.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+/* AddressSanitizer must be told when the stack changes under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define FIBER_STACK (4u << 20)
+#define ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define FIBER_STACK (1u << 20)
+#define ASAN_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define ASAN_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
+struct fiber {
+	ucontext_t ctx;
+	void *map;                /* guard page + stack */
+	size_t map_len;
+	fiber_fn fn;
+	void (*done)(void *);
+	void *arg;
+	bool finished, queued;
+	struct fiber *next;       /* ready list */
+	ev_timer sleep;
+	void *asan_fake;
+};
+
+static struct ev_loop *g_loop;
+static ucontext_t g_main;
+static struct fiber *g_cur;
+static struct fiber *g_ready, *g_ready_tail;
+static ev_timer g_ready_timer;
+static unsigned g_count;
+static const void *g_main_bottom;  /* the loop's stack, for ASan */
+static size_t g_main_size;
+
+struct fiber *fiber_current(void)
+{
+	return g_cur;
+}
+
+unsigned fiber_count(void)
+{
+	return g_count;
+}
+
+bool fiber_attached(void)
+{
+	return g_loop != NULL;
+}
+
+static void *stack_base(const struct fiber *f, size_t page)
+{
+	return (char *)f->map + page;
+}
+
+/* Run f until it yields or ends (loop context only). */
+static void resume(struct fiber *f)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	void *main_fake = NULL;
+
+	g_cur = f;
+	ASAN_START(&main_fake, stack_base(f, page), f->map_len - page);
+	swapcontext(&g_main, &f->ctx);
+	ASAN_FINISH(main_fake, NULL, NULL);
+	g_cur = NULL;
+	if (!f->finished)
+		return;
+	if (f->done)
+		f->done(f->arg);
+	munmap(f->map, f->map_len);
+	free(f);
+	g_count--;
+}
+
+static void trampoline(void)
+{
+	struct fiber *f = g_cur;
+
+	ASAN_FINISH(NULL, &g_main_bottom, &g_main_size);
+	f->fn(f->arg);
+	f->finished = true;
+	/* NULL: this fiber's ASan fake stack is gone for good */
+	ASAN_START(NULL, g_main_bottom, g_main_size);
+	swapcontext(&f->ctx, &g_main);
+	abort(); /* a finished fiber is never resumed */
+}
+
+static void ready_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct fiber *list = g_ready, *f;
+
+	(void)loop;
+	(void)w;
+	(void)revents;
+	/* fibers woken while these run wait for the next iteration */
+	g_ready = g_ready_tail = NULL;
+	while (list) {
+		f = list;
+		list = f->next;
+		f->next = NULL;
+		f->queued = false;
+		resume(f);
+	}
+}
+
+void fiber_attach(struct ev_loop *loop)
+{
+	g_loop = loop;
+	ev_timer_init(&g_ready_timer, ready_cb, 0., 0.);
+}
+
+void fiber_detach(void)
+{
+	if (g_loop)
+		ev_timer_stop(g_loop, &g_ready_timer);
+	g_loop = NULL;
+}
+
+void fiber_wake(struct fiber *f)
+{
+	if (!f || f->queued || f->finished)
+		return;
+	f->queued = true;
+	if (g_ready_tail)
+		g_ready_tail->next = f;
+	else
+		g_ready = f;
+	g_ready_tail = f;
+	if (g_loop && !ev_is_active(&g_ready_timer)) {
+		ev_timer_set(&g_ready_timer, 0., 0.);
+		ev_timer_start(g_loop, &g_ready_timer);
+	}
+}
+
+void fiber_yield(void)
+{
+	struct fiber *f = g_cur;
+
+	if (!f)
+		return;
+	ASAN_START(&f->asan_fake, g_main_bottom, g_main_size);
+	swapcontext(&f->ctx, &g_main);
+	ASAN_FINISH(f->asan_fake, &g_main_bottom, &g_main_size);
+}
+
+static void sleep_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	fiber_wake(w->data);
+}
+
+void fiber_sleep(double s)
+{
+	struct fiber *f = g_cur;
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	if (!f || !g_loop) {
+		ts.tv_sec = (time_t)s;
+		ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+		nanosleep(&ts, NULL);
+		return;
+	}
+	ev_timer_init(&f->sleep, sleep_cb, s, 0.);
+	f->sleep.data = f;
+	ev_timer_start(g_loop, &f->sleep);
+	fiber_yield();
+	ev_timer_stop(g_loop, &f->sleep);
+}
+
+int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	struct fiber *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->map_len = FIBER_STACK + page;
+	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+	if (f->map == MAP_FAILED) {
+		free(f);
+		return -1;
+	}
+	/* the lowest page traps a stack overflow instead of corrupting memory */
+	mprotect(f->map, page, PROT_NONE);
+	f->fn = fn;
+	f->arg = arg;
+	f->done = done;
+	getcontext(&f->ctx);
+	f->ctx.uc_stack.ss_sp = stack_base(f, page);
+	f->ctx.uc_stack.ss_size = FIBER_STACK;
+	f->ctx.uc_link = NULL;
+	makecontext(&f->ctx, trampoline, 0);
+	g_count++;
+	resume(f);
+	return 0;
+}

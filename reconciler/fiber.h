@@ -1,0 +1,51 @@
+/*
+ * fiber.h: cooperative fibers on the serve loop (one thread, ucontext).
+ *
+ * A serve work item (plan + apply of one site) is ordinary blocking code:
+ * refresh, diff, then one vendor call after another. Rather than turn the
+ * engine inside out into callbacks, each work item runs on a fiber of its
+ * own: when it waits for HTTP (curl multi on the libev loop, http.c) or
+ * sleeps (a backoff, a Retry-After), it yields to the loop, which goes on
+ * answering webhooks, firing timers and running other sites' fibers; the
+ * loop resumes it when its transfer completes. Only the loop (the main
+ * context) resumes fibers; a fiber never resumes another one directly but
+ * wakes it (fiber_wake), and the loop runs it at its next iteration.
+ *
+ * Rules for code that runs on a fiber: never yield while holding an LMDB
+ * write transaction (LMDB's writer lock belongs to the thread); read
+ * transactions are fine (the store opens LMDB with MDB_NOTLS).
+ */
+#ifndef RC_FIBER_H
+#define RC_FIBER_H
+
+#include <stdbool.h>
+
+struct ev_loop;
+struct fiber;
+
+typedef void (*fiber_fn)(void *arg);
+
+/* Bind the fiber scheduler to loop (serve). Without it, fiber_current() is
+ * always NULL and every caller blocks as before (plan, apply). */
+void fiber_attach(struct ev_loop *loop);
+void fiber_detach(void);
+bool fiber_attached(void);
+
+/* Start fn(arg) on a new fiber (its stack is mmap'ed with a guard page).
+ * It runs at once until it first yields; done(arg) is called on the loop
+ * after fn returns, and the fiber is freed. Returns 0, or -1 when no
+ * stack could be had (nothing was started). */
+int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg));
+
+/* The running fiber (borrowed), NULL on the loop itself. */
+struct fiber *fiber_current(void);
+/* Give control back to the loop until someone fiber_wake()s this fiber. */
+void fiber_yield(void);
+/* Make f runnable: the loop resumes it soon (safe from anywhere). */
+void fiber_wake(struct fiber *f);
+/* Sleep s seconds: on a fiber the loop runs meanwhile, else nanosleep. */
+void fiber_sleep(double s);
+/* Fibers alive (started, not finished). */
+unsigned fiber_count(void);
+
+#endif

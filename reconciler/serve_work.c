@@ -1,0 +1,268 @@
+/* serve_work.c: serve's work items: keys -> sites, site locks, fibers.
+ * See serve.c for the design. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fiber.h"
+#include "serve_int.h"
+
+const double serve_buckets[NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+
+void serve_schedule(struct serve *s, double after)
+{
+	ev_timer_stop(s->loop, &s->work_timer);
+	ev_timer_set(&s->work_timer, after < 0 ? 0 : after, 0.);
+	ev_timer_start(s->loop, &s->work_timer);
+}
+
+void serve_enqueue(struct serve *s, const char *key)
+{
+	size_t i;
+	char k[160];
+
+	if (strcmp(key, "all")) {
+		workq_add(&s->q, key, rc_now_mono());
+	} else {
+		for (i = 0; i < s->spec->nsites; i++) {
+			snprintf(k, sizeof(k), "site:%s", s->spec->sites[i].name);
+			workq_add(&s->q, k, rc_now_mono());
+		}
+	}
+	serve_schedule(s, 0);
+}
+
+/* One site is reconciled by one work item at a time: the others wait. */
+static struct site_lock *site_lock_get(struct serve *s, const char *site)
+{
+	size_t i;
+
+	if (!rc_map_get(&s->lock_idx, site, &i)) {
+		i = s->nlocks++;
+		s->locks = rc_realloc(s->locks, s->nlocks * sizeof(*s->locks));
+		memset(&s->locks[i], 0, sizeof(s->locks[i]));
+		rc_map_put(&s->lock_idx, rc_arena_strdup(&s->arena, site), i);
+	}
+	return &s->locks[i];
+}
+
+static void site_lock(struct serve *s, const char *site)
+{
+	struct lock_waiter w = { fiber_current(), NULL };
+	struct site_lock *l = site_lock_get(s, site);
+
+	while (l->busy) {
+		if (l->tail)
+			l->tail->next = &w;
+		else
+			l->head = &w;
+		l->tail = &w;
+		fiber_yield(); /* site_unlock dequeues and wakes us */
+		l = site_lock_get(s, site);
+		w.next = NULL;
+	}
+	l->busy = true;
+}
+
+static void site_unlock(struct serve *s, const char *site)
+{
+	struct site_lock *l = site_lock_get(s, site);
+	struct lock_waiter *w = l->head;
+
+	l->busy = false;
+	if (!w)
+		return;
+	l->head = w->next;
+	if (!l->head)
+		l->tail = NULL;
+	fiber_wake(w->f);
+}
+
+static void remember_rentals(struct serve *s, const struct engine *e)
+{
+	const struct pms_snapshot *snap = &e->snap;
+	size_t i;
+
+	for (i = 0; i < snap->nrentals; i++) {
+		const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, snap->rentals[i].site_id);
+
+		if (ss && !rc_map_get(&s->rental_site, snap->rentals[i].id, NULL))
+			rc_map_put(&s->rental_site, rc_arena_strdup(&s->arena, snap->rentals[i].id),
+				   (size_t)(ss - s->spec->sites));
+	}
+}
+
+static void observe(struct serve *s, const struct spec_site *ss, double dt, bool ok,
+		    const struct apply_result *res)
+{
+	int b;
+
+	for (b = 0; b < NBUCKETS && dt > serve_buckets[b]; b++)
+		;
+	s->hist[b]++;
+	s->hist_sum += dt;
+	s->reconciles++;
+	s->ops_ok[ss->vendor % VENDOR_SLOTS] += res->ok;
+	s->ops_failed[ss->vendor % VENDOR_SLOTS] += res->failed + res->in_doubt;
+	if (!ok)
+		s->reconcile_errors++;
+}
+
+/* One site: plan and apply, as `reconcile apply --auto-approve`, on the
+ * calling fiber with an engine of its own (the PMS snapshot is per work
+ * item; store, PMS client and vendor sessions are shared). */
+static bool reconcile_site(struct serve *s, const char *site)
+{
+	struct engine_opts eo = { .refresh = true, .sites = &site, .nsites = 1 };
+	struct apply_opts ao = { 0 };
+	struct apply_result res = { 0 };
+	struct plan p = { 0 };
+	struct engine e;
+	struct rc_err err;
+	double t0, dt;
+	const struct spec_site *ss = spec_find_site(s->spec, site);
+	size_t si;
+	bool ok;
+
+	if (!ss)
+		return true; /* the site left the spec (SIGHUP) */
+	si = (size_t)(ss - s->spec->sites);
+	site_lock(s, site);
+	t0 = rc_now_mono();
+	rc_err_clear(&err);
+	engine_child(&e, &s->e);
+	ok = engine_plan(&e, &eo, &p, &err) == RC_OK && !p.sites[0].failed;
+	if (ok) {
+		remember_rentals(s, &e);
+		s->drift[si] = p.sites[0].nops;
+		if (p.sites[0].nops)
+			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
+		if (ok)
+			s->drift[si] = 0;
+	} else if (p.nsites && p.sites[0].failed) {
+		snprintf(err.msg, sizeof(err.msg), "%s", p.sites[0].fail_msg);
+	}
+	dt = rc_now_mono() - t0;
+	observe(s, ss, dt, ok, &res);
+	serve_log(s, ok ? "info" : "error", "site %s: reconciled in %.3f s: %u operation%s%s%s", site, dt,
+	      res.ok, res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
+	plan_free(&p);
+	engine_close(&e);
+	site_unlock(s, site);
+	return ok;
+}
+
+/* "rental:<id>" -> its site (from the last plans, else the PMS). */
+static const char *rental_site(struct serve *s, const char *rental)
+{
+	struct pms_snapshot snap;
+	const struct spec_site *ss = NULL;
+	struct rc_err err;
+	size_t i;
+
+	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites)
+		return s->spec->sites[i].name;
+	pms_snapshot_init(&snap);
+	if (s->e.sg && sg_fetch_rental(s->e.sg, s->spec, rental, &snap, &err) == RC_OK &&
+	    snap.nrentals)
+		ss = spec_find_site_by_pms_id(s->spec, snap.rentals[0].site_id ? snap.rentals[0].site_id
+						: snap.nunits ? snap.units[0].site_id : NULL);
+	pms_snapshot_free(&snap);
+	return ss ? ss->name : NULL;
+}
+
+static bool process(struct serve *s, const char *key)
+{
+	const char *site;
+
+	if (!strncmp(key, "site:", 5))
+		return reconcile_site(s, key + 5);
+	if (!strncmp(key, "rental:", 7)) {
+		site = rental_site(s, key + 7);
+		if (site)
+			return reconcile_site(s, site);
+		serve_log(s, "warn", "rental %s belongs to no site of the spec: ignored", key + 7);
+		return true;
+	}
+	serve_log(s, "warn", "work key %s not understood: dropped", key);
+	return true;
+}
+
+struct work {
+	struct serve *s;
+	char *key;
+	bool ok;
+};
+
+static void work_run(void *arg)
+{
+	struct work *w = arg;
+
+	w->ok = process(w->s, w->key);
+}
+
+/* On the loop, after a work item's fiber ended. */
+static void work_done(void *arg)
+{
+	struct work *w = arg;
+	struct serve *s = w->s;
+
+	workq_done(&s->q, w->key, w->ok, rc_now_mono());
+	free(w->key);
+	free(w);
+	s->running--;
+	if (s->running)
+		; /* the others finish first */
+	else if (s->stopping)
+		ev_break(s->loop, EVBREAK_ALL);
+	else if (s->reload)
+		serve_reload(s);
+	serve_schedule(s, 0);
+}
+
+/* A key may start unless it names a site that is being reconciled. */
+static bool can_run(const char *key, void *payload)
+{
+	struct serve *s = payload;
+	const char *site = NULL;
+	size_t i;
+
+	if (!strncmp(key, "site:", 5))
+		site = key + 5;
+	else if (!strncmp(key, "rental:", 7) && rc_map_get(&s->rental_site, key + 7, &i) &&
+		 i < s->spec->nsites)
+		site = s->spec->sites[i].name;
+	if (!site || !rc_map_get(&s->lock_idx, site, &i))
+		return true;
+	return !s->locks[i].busy;
+}
+
+void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
+{
+	struct serve *s = wt->data;
+	struct work *w;
+	const char *key;
+	double wait;
+
+	(void)loop;
+	(void)revents;
+	while (!s->stopping && !s->reload && s->running < s->spec->serve.workers) {
+		key = workq_take_if(&s->q, rc_now_mono(), &wait, can_run, s);
+		if (!key) {
+			if (wait >= 0)
+				serve_schedule(s, wait);
+			return;
+		}
+		w = rc_calloc(1, sizeof(*w));
+		w->s = s;
+		w->key = rc_strdup(key);
+		s->running++;
+		if (fiber_spawn(work_run, w, work_done)) {
+			serve_log(s, "error", "no memory for a work item: %s is tried again later", key);
+			w->ok = false;
+			work_done(w);
+			return;
+		}
+	}
+}

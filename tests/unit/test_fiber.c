@@ -1,0 +1,141 @@
+/* test_fiber.c: fibers on a libev loop (reconciler/fiber.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ev.h>
+#include <string.h>
+
+#include "reconciler/fiber.h"
+
+struct trace {
+	char log[64];
+	size_t n;
+	unsigned done;
+};
+
+struct job {
+	struct trace *t;
+	char name;
+	double sleep;
+	int steps;
+};
+
+static void note(struct trace *t, char c)
+{
+	if (t->n + 1 < sizeof(t->log))
+		t->log[t->n++] = c;
+}
+
+static void run(void *arg)
+{
+	struct job *j = arg;
+	int i;
+
+	for (i = 0; i < j->steps; i++) {
+		note(j->t, j->name);
+		fiber_sleep(j->sleep);
+	}
+}
+
+static void done(void *arg)
+{
+	struct job *j = arg;
+
+	assert_null(fiber_current()); /* done runs on the loop */
+	j->t->done++;
+}
+
+/* Sleeping fibers interleave on one loop; each resumes where it yielded. */
+static void test_fibers_interleave(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct trace t = { 0 };
+	struct job a = { &t, 'a', 0.02, 3 }, b = { &t, 'b', 0.03, 2 };
+
+	(void)state;
+	fiber_attach(loop);
+	assert_null(fiber_current());
+	assert_int_equal(fiber_spawn(run, &a, done), 0);
+	assert_int_equal(fiber_spawn(run, &b, done), 0);
+	/* both ran up to their first sleep and wait there */
+	assert_int_equal(t.n, 2);
+	assert_memory_equal(t.log, "ab", 2);
+	assert_int_equal(fiber_count(), 2);
+	ev_run(loop, 0); /* returns when no watcher is left: both ended */
+	assert_int_equal(t.done, 2);
+	assert_int_equal(fiber_count(), 0);
+	t.log[t.n] = '\0';
+	/* a at 0, 20, 40 ms; b at 0, 30 ms */
+	assert_string_equal(t.log, "ababa");
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
+struct waiter_job {
+	struct fiber *self;
+	int woken;
+};
+
+static void wait_once(void *arg)
+{
+	struct waiter_job *w = arg;
+
+	w->self = fiber_current();
+	fiber_yield();
+	w->woken++;
+}
+
+static void wake_cb(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	struct waiter_job *w = tm->data;
+
+	(void)loop;
+	(void)revents;
+	fiber_wake(w->self);
+	fiber_wake(w->self); /* a second wake while queued is one wake */
+}
+
+/* A yielded fiber runs again only once it is woken, and only once. */
+static void test_fiber_wake(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct waiter_job w = { 0 };
+	ev_timer tm;
+
+	(void)state;
+	fiber_attach(loop);
+	assert_int_equal(fiber_spawn(wait_once, &w, NULL), 0);
+	assert_non_null(w.self);
+	assert_int_equal(w.woken, 0);
+	ev_timer_init(&tm, wake_cb, 0.01, 0.);
+	tm.data = &w;
+	ev_timer_start(loop, &tm);
+	ev_run(loop, 0);
+	assert_int_equal(w.woken, 1);
+	assert_int_equal(fiber_count(), 0);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
+/* Without a loop, fiber_sleep blocks and fiber_current is NULL (CLI). */
+static void test_no_loop_blocks(void **state)
+{
+	(void)state;
+	assert_false(fiber_attached());
+	assert_null(fiber_current());
+	fiber_sleep(0.001);
+	fiber_yield(); /* not on a fiber: returns at once */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_no_loop_blocks),
+		cmocka_unit_test(test_fibers_interleave),
+		cmocka_unit_test(test_fiber_wake),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
