@@ -35,6 +35,16 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		    const char *rental_id, struct pms_snapshot *out,
 		    struct rc_err *err);
 
+/* The part of a site that some rentals touch, for event-driven work: the
+ * site; each rental's unit with that unit's occupied rentals; with
+ * owners_rentals (PTI: one user per customer holds all its units) every
+ * occupied rental of those owners at the site and its unit; and the
+ * owners. Rentals of another site are ignored. Appends to out and indexes
+ * it. RC_ENOTFOUND when a rental is gone or none is of the site: the
+ * caller then reads the whole site. */
+int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
+		   const char *const *rental_ids, size_t n, bool owners_rentals,
+		   struct pms_snapshot *out, struct rc_err *err);
 /* Load a snapshot file, keeping the spec's sites only. */
 int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			  struct pms_snapshot *out, struct rc_err *err);

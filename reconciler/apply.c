@@ -404,7 +404,7 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 		if (sp->obs.facility_id)
 			snprintf(meta.facility_id, sizeof(meta.facility_id), "%s", sp->obs.facility_id);
 		rc_now_iso(meta.last_attempt, sizeof(meta.last_attempt));
-		if (complete)
+		if (complete && !sp->scoped) /* last_sync: the whole site */
 			memcpy(meta.last_sync, meta.last_attempt, sizeof(meta.last_sync));
 		snprintf(meta.last_error, sizeof(meta.last_error), "%s", error ? error : "");
 		rc = store_site_meta_put(t, sp->site->name, &meta, err);

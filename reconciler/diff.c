@@ -86,3 +86,8 @@ void diff_remember(struct diff_ctx *c, const struct dunit *d,
 	}
 	sp_add_rec(c->sp, &r);
 }
+
+bool diff_in_scope(const struct diff_ctx *c, const char *obs_name)
+{
+	return !c->scope || rc_map_get(c->scope, obs_name, NULL);
+}

@@ -17,7 +17,13 @@ struct diff_ctx {
 	const struct snap_groups *groups;
 	const char *regen_user;  /* PT6 by command: a new code for this user */
 	size_t mark;             /* first op of the unit being diffed */
+	/* a scoped plan: observed entries (vendor unit names, PTI "@user",
+	 * OpenApp rental ids) that may be vacated; NULL = the whole site */
+	const struct rc_map *scope;
 };
+
+/* May the diff vacate or remove this observed entry? */
+bool diff_in_scope(const struct diff_ctx *c, const char *obs_name);
 
 /* Keyed hash of a code for this site. */
 void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN]);

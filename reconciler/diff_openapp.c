@@ -254,7 +254,7 @@ int diff_openapp(struct diff_ctx *c, const struct desired_site *d)
 		struct rchange *rc;
 		struct op *op;
 
-		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL))
+		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL) || !diff_in_scope(c, ou->name))
 			continue;
 		op = invite_op(c, OP_UNIT_VACATE, NULL, ou->name, NULL, "OA3",
 			       del ? "the rental is no longer occupied: delete its invite"

@@ -329,7 +329,8 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 	for (i = 0; i < sp->obs.nunits; i++) {
 		const struct obs_unit *u = &sp->obs.units[i];
 
-		if (u->name[0] == '@' || u->status != VU_RENTED || rc_map_get(&keep, u->name, NULL))
+		if (u->name[0] == '@' || u->status != VU_RENTED || rc_map_get(&keep, u->name, NULL) ||
+		    !diff_in_scope(s->c, u->name))
 			continue;
 		op = pop(s, OP_UNIT_VACATE, u->name, "PT5", "no occupied rental: vacate the unit");
 		sp->destructive++;
@@ -339,7 +340,7 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 		const struct obs_unit *u = &sp->obs.units[i];
 
 		if (u->name[0] != '@' || !u->ntenants || !u->tenants[0].code_known ||
-		    rc_map_get(&s->idx, u->name + 1, NULL))
+		    rc_map_get(&s->idx, u->name + 1, NULL) || !diff_in_scope(s->c, u->name))
 			continue;
 		op = pop(s, OP_TENANT_REMOVE, u->name, "PT5",
 			 "the customer has no rented unit left here: remove its access");

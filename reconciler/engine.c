@@ -379,6 +379,24 @@ static int check_empty(struct site_plan *sp, const struct desired_site *d,
 		       sp->site->name, sp->site->pms_site_id);
 }
 
+/* What a scoped plan may vacate: the vendor units of its PMS units, and
+ * the PTI users ("@id") and OpenApp invites (rental ids) of its rentals. */
+static void scope_build(struct rc_map *scope, struct rc_arena *a, const struct desired_site *d,
+			const struct pms_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		rc_map_put(scope, rc_arena_strdup(a, d->units[i].vname), 1);
+	for (i = 0; i < snap->nrentals; i++) {
+		char *at = rc_sprintf("@%s", snap->rentals[i].owner_id);
+
+		rc_map_put(scope, rc_arena_strdup(a, snap->rentals[i].id), 1);
+		rc_map_put(scope, rc_arena_strdup(a, at), 1);
+		free(at);
+	}
+}
+
 static int plan_site(struct engine *e, const struct engine_opts *o,
 		     struct site_plan *sp, struct rc_err *err)
 {
@@ -387,11 +405,15 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	struct diff_ctx dc = { 0 };
 	struct doubt_ctx dd = { sp };
 	struct rc_buf fp;
+	struct rc_map scope;
+	struct rc_arena arena;
 	unsigned open = 0;
 	double share;
 	int rc;
 
 	rc_buf_init(&fp);
+	rc_map_init(&scope);
+	rc_arena_init(&arena);
 	sp->pms_site = pms_find_site(&e->snap, sp->site->pms_site_id);
 	if (!sp->pms_site) {
 		rc = rc_errf(err, RC_ENOTFOUND,
@@ -423,15 +445,18 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 				     ot ? DC_NAME_CHECK | DC_UNIQUE_MAP : pti ? DC_UNIQUE_MAP : 0,
 				     t, &d, &fp, err);
 	}
-	if (!rc)
+	if (!rc && !sp->scoped)
 		rc = check_empty(sp, &d, t, err);
 	if (rc)
 		goto out;
+	if (sp->scoped)
+		scope_build(&scope, &arena, &d, &e->snap);
 	dc.sp = sp;
 	dc.store = e->store;
 	dc.snap = &e->snap;
 	dc.groups = &e->groups;
 	dc.regen_user = o->regen_user;
+	dc.scope = sp->scoped ? &scope : NULL;
 	switch (sp->site->vendor) {
 	case VENDOR_OPENTECH:
 		rc = diff_opentech(&dc, &d);
@@ -460,6 +485,48 @@ out:
 		store_txn_abort(t);
 	desired_free(&d);
 	rc_buf_free(&fp);
+	rc_map_free(&scope);
+	rc_arena_free(&arena);
+	return rc;
+}
+
+static int plan_new(struct plan *out, size_t n, struct rc_err *err)
+{
+	unsigned char rnd[8];
+
+	rc_now_iso(out->created, sizeof(out->created));
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return rc_errf(err, RC_ERR, "the random generator failed");
+	rc_hex(rnd, 8, out->id);
+	out->sites = rc_calloc(n + 1, sizeof(*out->sites));
+	out->nsites = n;
+	return RC_OK;
+}
+
+int engine_plan_scope(struct engine *e, const struct spec_site *site,
+		      const char *const *rental_ids, size_t n, struct plan *out,
+		      struct rc_err *err)
+{
+	struct engine_opts o = { .refresh = false };
+	struct site_plan *sp;
+	int rc;
+
+	if (!e->sg || e->snap_loaded)
+		return rc_errf(err, RC_EINVAL, "a scoped plan needs the PMS API and a fresh engine");
+	rc = sg_fetch_scope(e->sg, e->spec, site, rental_ids, n, site->vendor == VENDOR_PTI,
+			    &e->snap, err);
+	if (rc)
+		return rc;
+	snap_groups_build(&e->groups, &e->snap);
+	e->snap_loaded = true;
+	rc = plan_new(out, 1, err);
+	if (rc)
+		return rc;
+	sp = &out->sites[0];
+	site_plan_init(sp, site);
+	sp->scoped = true;
+	rc = plan_site(e, &o, sp, err);
+	plan_totals(out);
 	return rc;
 }
 
@@ -467,7 +534,6 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err)
 {
 	const struct spec_site **sites = NULL;
-	unsigned char rnd[8];
 	struct rc_err serr;
 	size_t n, i;
 	int rc;
@@ -479,14 +545,11 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 		free(sites);
 		return rc;
 	}
-	rc_now_iso(out->created, sizeof(out->created));
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+	rc = plan_new(out, n, err);
+	if (rc) {
 		free(sites);
-		return rc_errf(err, RC_ERR, "the random generator failed");
+		return rc;
 	}
-	rc_hex(rnd, 8, out->id);
-	out->sites = rc_calloc(n + 1, sizeof(*out->sites));
-	out->nsites = n;
 	for (i = 0; i < n; i++) {
 		struct site_plan *sp = &out->sites[i];
 

@@ -72,6 +72,14 @@ void engine_close_providers(struct engine *e);
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err);
+/* Plan one site for some rentals only (serve's webhooks): the PMS objects
+ * they touch (sg_fetch_scope), compared with the cached observed state (no
+ * vendor read); operations only for their units. e must be fresh (a child
+ * engine). RC_ENOTFOUND (a rental gone, no cached state): plan the whole
+ * site instead. */
+int engine_plan_scope(struct engine *e, const struct spec_site *site,
+		      const char *const *rental_ids, size_t n, struct plan *out,
+		      struct rc_err *err);
 /* Apply p (from engine_plan). With ao->saved, p must be a fresh plan of the
  * same sites: stale sites are refused, the others run the saved ops. */
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,

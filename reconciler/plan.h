@@ -78,6 +78,7 @@ struct site_plan {
 	unsigned ngen;                     /* generated code slots (R6) */
 	unsigned nresults;                 /* vendor-result slots (OA4) */
 	bool failed;                       /* the site could not be planned */
+	bool scoped;                       /* only some rentals' units (serve) */
 	char fail_msg[RC_ERR_MSG_LEN];
 	uint64_t generation;
 	char pms_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the PMS input */

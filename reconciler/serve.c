@@ -229,8 +229,10 @@ static char *metrics(struct serve *s)
 	rc_buf_printf(&b, "# HELP reconcile_errors_total Site reconciles that failed.\n"
 		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
 		      "# HELP reconcile_workers_busy Work items running now.\n"
-		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n",
-		      s->reconcile_errors, s->running);
+		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n"
+		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
+		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n",
+		      s->reconcile_errors, s->running, s->site_max);
 	rc_buf_puts(&b, "# HELP reconcile_http_requests_total HTTP requests by peer.\n"
 		    "# TYPE reconcile_http_requests_total counter\n");
 	http_pool_each(pool_requests, &b);

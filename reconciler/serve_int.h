@@ -27,6 +27,7 @@ struct lock_waiter {
 
 struct site_lock {
 	bool busy;
+	unsigned holders;        /* work items inside (the lock keeps it at 1) */
 	struct lock_waiter *head, *tail;
 };
 
@@ -51,6 +52,7 @@ struct serve {
 	size_t nlocks;
 	struct rc_map lock_idx;
 	unsigned running;            /* work items on fibers now */
+	unsigned site_max;           /* most work items ever inside one site at once */
 	bool stopping;
 	bool reload;                 /* SIGHUP: reload once no work item runs */
 	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;

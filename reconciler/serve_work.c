@@ -63,6 +63,8 @@ static void site_lock(struct serve *s, const char *site)
 		w.next = NULL;
 	}
 	l->busy = true;
+	if (++l->holders > s->site_max)
+		s->site_max = l->holders;
 }
 
 static void site_unlock(struct serve *s, const char *site)
@@ -71,6 +73,7 @@ static void site_unlock(struct serve *s, const char *site)
 	struct lock_waiter *w = l->head;
 
 	l->busy = false;
+	l->holders--;
 	if (!w)
 		return;
 	l->head = w->next;
@@ -109,12 +112,42 @@ static void observe(struct serve *s, const struct spec_site *ss, double dt, bool
 		s->reconcile_errors++;
 }
 
-/* One site: plan and apply, as `reconcile apply --auto-approve`, on the
- * calling fiber with an engine of its own (the PMS snapshot is per work
- * item; store, PMS client and vendor sessions are shared). */
-static bool reconcile_site(struct serve *s, const char *site)
+/* Plan: only what the rental touches when one is given (the PMS objects
+ * it touches against the cached vendor state), else, or when that cannot
+ * be done (a rental gone, nothing cached yet), the whole site. */
+static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
+		const char *rental, struct plan *p, bool *scoped, struct rc_err *err)
 {
-	struct engine_opts eo = { .refresh = true, .sites = &site, .nsites = 1 };
+	const char *name = ss->name;
+	struct engine_opts eo = { .refresh = true, .sites = &name, .nsites = 1 };
+	int rc;
+
+	*scoped = false;
+	if (rental) {
+		rc = engine_plan_scope(e, ss, &rental, 1, p, err);
+		if (rc != RC_ENOTFOUND) {
+			*scoped = true;
+			return rc;
+		}
+		serve_log(s, "info", "site %s: rental %s: the whole site is planned (%s)", ss->name,
+			  rental, err->msg);
+		rc_err_clear(err);
+		plan_free(p);
+		memset(p, 0, sizeof(*p));
+		engine_reset_pms(e);
+	}
+	rc = engine_plan(e, &eo, p, err);
+	if (!rc && p->sites[0].failed)
+		rc = rc_errf(err, RC_ERR, "%s", p->sites[0].fail_msg);
+	return rc;
+}
+
+/* One site, or one rental's part of it: plan and apply, as `reconcile
+ * apply --auto-approve`, on the calling fiber with an engine of its own
+ * (the PMS snapshot is per work item; store, PMS client and vendor
+ * sessions are shared). */
+static bool reconcile(struct serve *s, const char *site, const char *rental)
+{
 	struct apply_opts ao = { 0 };
 	struct apply_result res = { 0 };
 	struct plan p = { 0 };
@@ -122,8 +155,9 @@ static bool reconcile_site(struct serve *s, const char *site)
 	struct rc_err err;
 	double t0, dt;
 	const struct spec_site *ss = spec_find_site(s->spec, site);
+	char key[160];
 	size_t si;
-	bool ok;
+	bool ok, scoped = false;
 
 	if (!ss)
 		return true; /* the site left the spec (SIGHUP) */
@@ -132,21 +166,26 @@ static bool reconcile_site(struct serve *s, const char *site)
 	t0 = rc_now_mono();
 	rc_err_clear(&err);
 	engine_child(&e, &s->e);
-	ok = engine_plan(&e, &eo, &p, &err) == RC_OK && !p.sites[0].failed;
+	ok = plan(s, &e, ss, rental, &p, &scoped, &err) == RC_OK;
 	if (ok) {
 		remember_rentals(s, &e);
-		s->drift[si] = p.sites[0].nops;
+		if (!scoped)
+			s->drift[si] = p.sites[0].nops;
 		if (p.sites[0].nops)
 			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-		if (ok)
+		if (ok && !scoped)
 			s->drift[si] = 0;
-	} else if (p.nsites && p.sites[0].failed) {
-		snprintf(err.msg, sizeof(err.msg), "%s", p.sites[0].fail_msg);
+	}
+	if (!ok && scoped) {
+		/* the cached vendor state may be stale: read it all again */
+		snprintf(key, sizeof(key), "site:%s", site);
+		serve_enqueue(s, key);
 	}
 	dt = rc_now_mono() - t0;
 	observe(s, ss, dt, ok, &res);
-	serve_log(s, ok ? "info" : "error", "site %s: reconciled in %.3f s: %u operation%s%s%s", site, dt,
-	      res.ok, res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
+	serve_log(s, ok ? "info" : "error", "site %s%s%s: reconciled in %.3f s: %u operation%s%s%s",
+		  site, scoped ? ", rental " : "", scoped ? rental : "", dt, res.ok,
+		  res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
 	plan_free(&p);
 	engine_close(&e);
 	site_unlock(s, site);
@@ -177,11 +216,11 @@ static bool process(struct serve *s, const char *key)
 	const char *site;
 
 	if (!strncmp(key, "site:", 5))
-		return reconcile_site(s, key + 5);
+		return reconcile(s, key + 5, NULL);
 	if (!strncmp(key, "rental:", 7)) {
 		site = rental_site(s, key + 7);
 		if (site)
-			return reconcile_site(s, site);
+			return reconcile(s, site, key + 7);
 		serve_log(s, "warn", "rental %s belongs to no site of the spec: ignored", key + 7);
 		return true;
 	}

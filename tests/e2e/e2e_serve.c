@@ -235,14 +235,15 @@ static void test_burst_and_sigterm(void **state)
 			fail_msg("burst event %d: HTTP %ld", i, st);
 	}
 	assert_true(wait_tenants(s, "U6", 1, 20));
-	assert_true(metric(s, "reconcile_queue_running_max ") == 1);  /* never one key twice at once */
+	/* never one key, nor one site, twice at once */
+	assert_true(metric(s, "reconcile_site_workers_max ") == 1);
 	assert_true(metric(s, "reconcile_queue_merged_total ") > 0);  /* repeated keys coalesce */
 	{
 		/* the OpenTech token of the first reconcile is reused */
 		json_t *reqs = sim_requests(&s->t);
 
 		assert_int_equal(count_requests(reqs, "POST", "/opentech/auth/token"), 0);
-		assert_true(count_requests(reqs, "GET", "/opentech/facilities/101/units") > 0);
+		assert_true(count_requests(reqs, "POST", "/opentech/facilities/101/") > 0);
 		json_decref(reqs);
 	}
 	/* SIGTERM in the middle of another burst loses nothing */
@@ -341,7 +342,7 @@ static void test_slow_vendor_blocks_nothing(void **state)
 	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") >= 2);
 	assert_true(metric(s, "reconcile_queue_running_max ") >= 2);
 
-	add_delay(s, "/facilities/101/", 3000); /* site1's OpenTech facility is slow */
+	add_delay(s, "/facilities/101/", 5000); /* site1's OpenTech facility is slow */
 	insert_rental(s, "r5", "u5", "c5");
 	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "q3", "unitId", "v3",
@@ -354,13 +355,68 @@ static void test_slow_vendor_blocks_nothing(void **state)
 		 "\"data\":{\"unitRentalId\":\"q3\"}}");
 	assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
 	assert_int_equal(get(s, "/healthz", NULL), 200);
-	/* site2 gets its tenant while site1 is still on its first slow calls */
+	/* site2 gets its tenant while site1's call is still in flight (the
+	 * simulator acts at once and answers after the delay) */
 	assert_true(wait_tenants(s, "V3", 1, 20));
-	assert_int_equal(sim_tenants_on(&s->t, "U5"), 0);
-	assert_true(metric(s, "reconcile_workers_busy ") >= 1);
+	assert_true(metric(s, "reconcile_http_in_flight{peer=\"opentech\"} ") == 1);
+	assert_true(metric(s, "reconcile_workers_busy ") == 1);
 	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
 	assert_true(wait_tenants(s, "U5", 1, 30));
 	assert_int_equal(serve_stop(s), 0);
+}
+
+/* Requests whose path is exactly path. */
+static size_t count_exact(json_t *reqs, const char *method, const char *path)
+{
+	size_t i, n = 0;
+	json_t *r;
+
+	json_array_foreach(reqs, i, r)
+		if (!strcmp(json_string_value(json_object_get(r, "method")), method) &&
+		    !strcmp(json_string_value(json_object_get(r, "path")), path))
+			n++;
+	return n;
+}
+
+/* A webhook reads only what its rental touches: the rental, its unit and
+ * the unit's rentals, the owner; never the site's unit list, the whole
+ * customer list or the vendor's facility. */
+static void test_webhook_reads_only_its_rental(void **state)
+{
+	struct srv *s = *state;
+	json_t *spec = json_load_file(s->t.spec, 0, NULL), *site, *reqs;
+	size_t i;
+
+	json_array_foreach(json_object_get(spec, "sites"), i, site)
+		json_object_set_new(site, "sync_interval", json_string("1h")); /* no periodic run */
+	assert_int_equal(json_dump_file(spec, s->t.spec, 0), 0);
+	json_decref(spec);
+	serve_start(s);
+	assert_true(wait_tenants(s, "V1", 1, 15));
+	assert_true(wait_tenants(s, "U1", 1, 15));
+	usleep(300000);
+	sim_clear_requests(&s->t);
+	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "q3", "unitId", "v3",
+		"siteId", "site2", "ownerId", "d2", "state", "occupied", "customFields")));
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"scope-1\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"unitRentalId\":\"q3\"}}",
+		false, NULL), 200);
+	assert_true(wait_tenants(s, "V3", 1, 15));
+	usleep(300000); /* the code write-back lands after the vendor call */
+	reqs = sim_requests(&s->t);
+	assert_true(count_exact(reqs, "GET", "/storeganise/api/v1/admin/unit-rentals/q3") >= 1);
+	assert_true(count_exact(reqs, "GET", "/storeganise/api/v1/admin/units/v3") == 1);
+	assert_true(count_exact(reqs, "GET", "/storeganise/api/v1/admin/users/d2") == 1);
+	assert_int_equal(count_exact(reqs, "GET", "/storeganise/api/v1/admin/units"), 0);
+	assert_int_equal(count_exact(reqs, "GET", "/storeganise/api/v1/admin/users"), 0);
+	assert_int_equal(count_requests(reqs, "GET", "/opentech/"), 0); /* the cached state serves */
+	assert_true(count_requests(reqs, "POST", "/opentech/facilities/102/") >= 1);
+	assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/101/"), 0);
+	json_decref(reqs);
+	assert_int_equal(serve_stop(s), 0);
+	/* and the site is in sync as a full plan sees it */
+	assert_int_equal(e2e_plan_exit(&s->t), 0);
 }
 
 /* serve.vendor_concurrency caps the requests in flight per vendor even
@@ -388,6 +444,7 @@ int main(void)
 		cmocka_unit_test(test_sighup_reload),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

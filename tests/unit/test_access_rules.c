@@ -29,6 +29,7 @@ struct fx {
 	struct site_plan sp;
 	struct desired_site d;
 	bool built;
+	const struct rc_map *scope;   /* a scoped plan (serve webhooks) */
 };
 
 static int setup(void **state)
@@ -796,6 +797,7 @@ static void plan_oa(struct fx *f)
 	dc.store = f->store;
 	dc.snap = &f->snap;
 	dc.groups = &f->g;
+	dc.scope = f->scope;
 	assert_int_equal(diff_openapp(&dc, &f->d), 0);
 }
 
@@ -851,6 +853,27 @@ static void test_OA3_delinquent_and_vacant(void **state)
 	assert_false(f->sp.ops[0].t.enabled);
 	assert_string_equal(f->sp.ops[1].tenant_vid, "INV");
 	assert_int_equal(f->sp.destructive, 1);
+}
+
+static void test_OA3_scoped_plan_leaves_other_invites(void **state)
+{
+	struct fx *f = *state;
+	struct rc_map scope;
+
+	openapp_site(f);
+	oa_unit(f, "u1", "A1", "P1");
+	rental(f, "r1", "u1", "c1", true)->start_date = "2026-01-05";
+	oa_invite(f, "r1", true, "{\"f\":\"2026-01-05T00:00:00Z\",\"p\":\"L,P1\","
+			      "\"t\":\"2036-01-03T23:59:59Z\"}");
+	oa_invite(f, "r9", true, "{}");   /* another rental's invite: not in the scope */
+	rc_map_init(&scope);
+	rc_map_put(&scope, "A1", 1);
+	rc_map_put(&scope, "r1", 1);
+	f->scope = &scope;
+	plan_oa(f);
+	assert_string_equal(ops(f), "update");
+	assert_int_equal(f->sp.destructive, 0);
+	rc_map_free(&scope);
 }
 
 static void test_OA4_invite_url_written_back_and_masked(void **state)
@@ -960,6 +983,7 @@ static void plan_pti(struct fx *f)
 	dc.store = f->store;
 	dc.snap = &f->snap;
 	dc.groups = &f->g;
+	dc.scope = f->scope;
 	assert_int_equal(diff_pti(&dc, &f->d, t), 0);
 	store_txn_abort(t);
 }
@@ -1055,6 +1079,31 @@ static void test_PT5_move_out(void **state)
 	assert_int_equal(f->sp.destructive, 1);
 }
 
+/* A scoped plan (one rental's webhook) vacates nothing outside its scope:
+ * the PMS snapshot holds only that rental's part of the site. */
+static void test_PT5_scoped_plan_leaves_other_units(void **state)
+{
+	struct fx *f = *state;
+	struct rc_map scope;
+
+	pti_site(f);
+	pti_unit(f, "u2", "2");
+	rental(f, "r2", "u2", "c2", false);
+	pti_user_rec(f, "c1", "101", "736104");   /* c1 and P-1: not in the snapshot */
+	pti_unit_rec(f, "P-1", "101");
+	rc_map_init(&scope);
+	rc_map_put(&scope, "P-2", 1);
+	rc_map_put(&scope, "@c2", 1);
+	rc_map_put(&scope, "r2", 1);
+	f->scope = &scope;
+	plan_pti(f);
+	assert_null(strstr(ops(f), "vacate"));
+	assert_null(strstr(ops(f), "remove"));
+	assert_int_equal(f->sp.destructive, 0);
+	assert_non_null(strstr(ops(f), "create"));  /* c2 is served */
+	rc_map_free(&scope);
+}
+
 static void test_PT6_regenerate(void **state)
 {
 	struct fx *f = *state;
@@ -1132,12 +1181,14 @@ int main(void)
 		T(test_OA1_invite_per_rental),
 		T(test_OA2_validity),
 		T(test_OA3_delinquent_and_vacant),
+		T(test_OA3_scoped_plan_leaves_other_invites),
 		T(test_OA4_invite_url_written_back_and_masked),
 		T(test_PT1_one_user_per_customer),
 		T(test_PT2_one_code_for_all_units),
 		T(test_PT3_access_level_and_zone),
 		T(test_PT4_suspend_while_any_unit_delinquent),
 		T(test_PT5_move_out),
+		T(test_PT5_scoped_plan_leaves_other_units),
 		T(test_PT6_regenerate),
 		T(test_PT7_repush),
 		T(test_PT8_not_readable),
