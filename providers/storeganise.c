@@ -389,6 +389,123 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 	return rc;
 }
 
+static void refs_add_rental(struct sg_refs *r, json_t *v)
+{
+	size_t i;
+
+	if (!json_is_string(v) || !json_string_length(v) || r->nrentals == SG_REFS_MAX)
+		return;
+	for (i = 0; i < r->nrentals; i++)
+		if (!strcmp(r->rentals[i], json_string_value(v)))
+			return;
+	r->rentals[r->nrentals++] = rc_strdup(json_string_value(v));
+}
+
+static void refs_set(char **dst, json_t *v)
+{
+	if (!*dst && json_is_string(v) && json_string_length(v))
+		*dst = rc_strdup(json_string_value(v));
+}
+
+void sg_refs_free(struct sg_refs *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrentals; i++)
+		free(r->rentals[i]);
+	free(r->unit_id);
+	free(r->site_id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
+static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
+		   struct rc_err *err)
+{
+	char *esc = http_escape(id), *path = rc_sprintf("%s/%s", collection, esc);
+	int rc = sg_get(c, path, out, err);
+
+	if (rc == RC_EHTTP && strstr(err->msg, "HTTP 404"))
+		rc = rc_errf(err, RC_ENOTFOUND, "Storeganise %s/%s: not found", collection, esc);
+	else if (!rc && !json_is_object(*out))
+		rc = rc_errf(err, RC_EPARSE, "Storeganise GET /v1/admin/%s/%s: expected an object",
+			     collection, esc);
+	free(path);
+	free(esc);
+	return rc;
+}
+
+int sg_resolve_job(struct sg_client *c, const char *job_id, struct sg_refs *out,
+		   struct rc_err *err)
+{
+	json_t *j = NULL, *res, *data, *step;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = get_raw(c, "jobs", job_id, &j, err);
+	if (rc)
+		goto out;
+	res = json_object_get(j, "result");
+	data = json_object_get(j, "data");
+	refs_add_rental(out, json_object_get(res, "unitRentalId"));
+	refs_add_rental(out, json_object_get(data, "unitRentalId"));
+	refs_add_rental(out, json_object_get(data, "oldRentalId"));
+	refs_add_rental(out, json_object_get(data, "newRentalId"));
+	/* the unit: result first, then the start step, then data (KR) */
+	refs_set(&out->unit_id, json_object_get(res, "unitId"));
+	json_array_foreach(json_object_get(j, "steps"), i, step)
+		if (rc_streq(json_string_value(json_object_get(step, "type")), "start"))
+			refs_set(&out->unit_id, json_object_get(json_object_get(step, "result"), "unitId"));
+	refs_set(&out->unit_id, json_object_get(data, "unitId"));
+	refs_set(&out->site_id, json_object_get(res, "siteId"));
+out:
+	json_decref(j);
+	return rc;
+}
+
+int sg_resolve_unit(struct sg_client *c, const char *unit_id, struct sg_refs *out,
+		    struct rc_err *err)
+{
+	json_t *u = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = get_raw(c, "units", unit_id, &u, err);
+	if (!rc) {
+		out->unit_id = rc_strdup(unit_id);
+		refs_set(&out->site_id, json_object_get(u, "siteId"));
+	}
+	json_decref(u);
+	return rc;
+}
+
+int sg_resolve_user(struct sg_client *c, const char *user_id, struct sg_refs *out,
+		    struct rc_err *err)
+{
+	char *esc = http_escape(user_id), *path;
+	json_t *arr = NULL, *o;
+	size_t i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	path = rc_sprintf("unit-rentals?ownerId=%s&state=occupied&limit=%u", esc, SG_REFS_MAX);
+	rc = sg_get(c, path, &arr, err);
+	if (!rc && !json_is_array(arr))
+		rc = rc_errf(err, RC_EPARSE, "Storeganise GET /v1/admin/unit-rentals?ownerId=%s: "
+			     "expected an array", esc);
+	if (!rc) {
+		json_array_foreach(arr, i, o)
+			refs_add_rental(out, json_object_get(o, "id"));
+		if (json_array_size(arr) >= SG_REFS_MAX)
+			out->truncated = true;
+	}
+	json_decref(arr);
+	free(path);
+	free(esc);
+	return rc;
+}
+
 int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		    const char *rental_id, struct pms_snapshot *out,
 		    struct rc_err *err)
@@ -408,6 +525,8 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 	snprintf(where, sizeof(where), "Storeganise GET /v1/admin/unit-rentals/%s", esc);
 	p.where = where;
 	rc = sg_get(c, path, &o, err);
+	if (rc == RC_EHTTP && strstr(err->msg, "HTTP 404"))
+		rc = rc_errf(err, RC_ENOTFOUND, "%s: not found", where);
 	if (rc)
 		goto out;
 	if (!json_is_object(o)) {

@@ -45,6 +45,26 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
 		   const char *const *rental_ids, size_t n, bool owners_rentals,
 		   struct pms_snapshot *out, struct rc_err *err);
+/* What a webhook's object points at (new strings; sg_refs_free). */
+#define SG_REFS_MAX 16
+struct sg_refs {
+	char *rentals[SG_REFS_MAX];
+	size_t nrentals;
+	bool truncated;          /* more rentals than SG_REFS_MAX */
+	char *unit_id, *site_id;
+};
+void sg_refs_free(struct sg_refs *r);
+/* A job's rentals (result.unitRentalId, data.unitRentalId / oldRentalId /
+ * newRentalId), its unit (result, then the start step, then data: KR) and
+ * site. RC_ENOTFOUND when the job is gone. */
+int sg_resolve_job(struct sg_client *c, const char *job_id, struct sg_refs *out,
+		   struct rc_err *err);
+/* A unit's site. */
+int sg_resolve_unit(struct sg_client *c, const char *unit_id, struct sg_refs *out,
+		    struct rc_err *err);
+/* A customer's occupied rentals. */
+int sg_resolve_user(struct sg_client *c, const char *user_id, struct sg_refs *out,
+		    struct rc_err *err);
 /* Load a snapshot file, keeping the spec's sites only. */
 int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			  struct pms_snapshot *out, struct rc_err *err);

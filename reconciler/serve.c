@@ -83,30 +83,40 @@ static bool signature_ok(const struct serve *s, const char *body, size_t len, co
 	return ok;
 }
 
-/* Event types of pms-api.md §2.4 -> keys to look at again. */
+static bool access_event(const char *type)
+{
+	return !strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
+	       !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11);
+}
+
+/* Event types of pms-api.md §2.4 -> keys to look at again: the rentals
+ * named; else the job, unit or customer named (resolved by the work item);
+ * else, for an access-related type, every site. */
 static int route_event(struct serve *s, json_t *ev)
 {
+	static const char *const refs[][2] = {
+		{ "unitRentalId", "rental" }, { "oldRentalId", "rental" }, { "newRentalId", "rental" },
+		{ "jobId", "job" }, { "unitId", "unit" }, { "userId", "user" },
+	};
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_t *d = json_object_get(ev, "data");
-	const char *ids[] = { "unitRentalId", "oldRentalId", "newRentalId" };
 	char key[160];
 	int n = 0;
 	size_t i;
 
 	if (!type)
 		return -1;
-	for (i = 0; i < 3; i++) {
-		const char *r = json_string_value(json_object_get(d, ids[i]));
+	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
+		const char *id = json_string_value(json_object_get(d, refs[i][0]));
 
-		if (r) {
-			snprintf(key, sizeof(key), "rental:%s", r);
-			serve_enqueue(s, key);
-			n++;
-		}
+		if (!id || !*id || (i >= 3 && n) || strlen(id) > 100)
+			continue; /* a rental id says it all */
+		snprintf(key, sizeof(key), "%s:%s", refs[i][1], id);
+		serve_enqueue(s, key);
+		n++;
 	}
-	if (!n && (!strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
-		   !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11))) {
-		serve_enqueue(s, "all"); /* no rental id: every site looks again */
+	if (!n && access_event(type)) {
+		serve_enqueue(s, "all"); /* nothing named: every site looks again */
 		n++;
 	}
 	return n;

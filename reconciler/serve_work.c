@@ -192,37 +192,119 @@ static bool reconcile(struct serve *s, const char *site, const char *rental)
 	return ok;
 }
 
-/* "rental:<id>" -> its site (from the last plans, else the PMS). */
-static const char *rental_site(struct serve *s, const char *rental)
+/* "rental:<id>" -> its site (from the last plans, else the PMS): RC_OK
+ * with *site NULL when it is of no site of the spec. */
+static int rental_site(struct serve *s, const char *rental, const char **site,
+		       struct rc_err *err)
 {
 	struct pms_snapshot snap;
 	const struct spec_site *ss = NULL;
-	struct rc_err err;
 	size_t i;
+	int rc;
 
-	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites)
-		return s->spec->sites[i].name;
+	*site = NULL;
+	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites) {
+		*site = s->spec->sites[i].name;
+		return RC_OK;
+	}
+	if (!s->e.sg)
+		return RC_OK;
 	pms_snapshot_init(&snap);
-	if (s->e.sg && sg_fetch_rental(s->e.sg, s->spec, rental, &snap, &err) == RC_OK &&
-	    snap.nrentals)
+	rc = sg_fetch_rental(s->e.sg, s->spec, rental, &snap, err);
+	if (!rc && snap.nrentals)
 		ss = spec_find_site_by_pms_id(s->spec, snap.rentals[0].site_id ? snap.rentals[0].site_id
 						: snap.nunits ? snap.units[0].site_id : NULL);
 	pms_snapshot_free(&snap);
-	return ss ? ss->name : NULL;
+	if (rc == RC_ENOTFOUND) {
+		rc_err_clear(err); /* gone before we looked: the periodic run covers it */
+		rc = RC_OK;
+	}
+	*site = ss ? ss->name : NULL;
+	return rc;
+}
+
+static void enqueue_site(struct serve *s, const char *pms_site_id)
+{
+	const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, pms_site_id);
+	char key[160];
+
+	if (!ss)
+		return;
+	snprintf(key, sizeof(key), "site:%s", ss->name);
+	serve_enqueue(s, key);
+}
+
+/* A job, unit or customer that an event names without a rental: its
+ * rentals are queued as "rental:" keys, else its unit's site as a whole. */
+static bool process_ref(struct serve *s, const char *kind, const char *id)
+{
+	struct sg_refs r, u;
+	struct rc_err err;
+	char key[160];
+	size_t i;
+	int rc;
+
+	if (!s->e.sg)
+		return true;
+	rc_err_clear(&err);
+	memset(&u, 0, sizeof(u));
+	if (!strcmp(kind, "job"))
+		rc = sg_resolve_job(s->e.sg, id, &r, &err);
+	else if (!strcmp(kind, "unit"))
+		rc = sg_resolve_unit(s->e.sg, id, &r, &err);
+	else
+		rc = sg_resolve_user(s->e.sg, id, &r, &err);
+	if (rc == RC_ENOTFOUND) {
+		serve_log(s, "info", "%s %s: not found in the PMS; every site looks again", kind, id);
+		serve_enqueue(s, "all");
+		return true;
+	}
+	if (rc) {
+		serve_log(s, "error", "%s %s: %s (tried again later)", kind, id, err.msg);
+		return false;
+	}
+	for (i = 0; i < r.nrentals; i++) {
+		snprintf(key, sizeof(key), "rental:%s", r.rentals[i]);
+		serve_enqueue(s, key);
+	}
+	if (r.truncated)
+		serve_enqueue(s, "all");
+	if (!r.nrentals && !r.site_id && r.unit_id && !sg_resolve_unit(s->e.sg, r.unit_id, &u, &err))
+		enqueue_site(s, u.site_id);
+	else if (!r.nrentals && r.site_id)
+		enqueue_site(s, r.site_id); /* a unit remapped, a job without rental: the whole site */
+	serve_log(s, "info", "%s %s: %zu rental%s%s", kind, id, r.nrentals, r.nrentals == 1 ? "" : "s",
+		  r.nrentals || r.site_id || u.site_id ? "" : " (nothing to do)");
+	sg_refs_free(&r);
+	sg_refs_free(&u);
+	return true;
 }
 
 static bool process(struct serve *s, const char *key)
 {
+	struct rc_err err;
 	const char *site;
+	const char *colon = strchr(key, ':');
 
+	rc_err_clear(&err);
 	if (!strncmp(key, "site:", 5))
 		return reconcile(s, key + 5, NULL);
 	if (!strncmp(key, "rental:", 7)) {
-		site = rental_site(s, key + 7);
+		if (rental_site(s, key + 7, &site, &err)) {
+			serve_log(s, "error", "rental %s: %s (tried again later)", key + 7, err.msg);
+			return false;
+		}
 		if (site)
 			return reconcile(s, site, key + 7);
-		serve_log(s, "warn", "rental %s belongs to no site of the spec: ignored", key + 7);
+		serve_log(s, "info", "rental %s belongs to no site of the spec: ignored", key + 7);
 		return true;
+	}
+	if (colon && (!strncmp(key, "job:", 4) || !strncmp(key, "unit:", 5) ||
+		      !strncmp(key, "user:", 5))) {
+		char kind[8];
+
+		snprintf(kind, sizeof(kind), "%.*s", (int)(colon - key), key);
+		return process_ref(s, kind, colon + 1);
 	}
 	serve_log(s, "warn", "work key %s not understood: dropped", key);
 	return true;

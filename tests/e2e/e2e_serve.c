@@ -365,6 +365,34 @@ static void test_slow_vendor_blocks_nothing(void **state)
 	assert_int_equal(serve_stop(s), 0);
 }
 
+static void no_periodic_runs(struct srv *s)
+{
+	json_t *spec = json_load_file(s->t.spec, 0, NULL), *site;
+	size_t i;
+
+	json_array_foreach(json_object_get(spec, "sites"), i, site)
+		json_object_set_new(site, "sync_interval", json_string("1h"));
+	assert_int_equal(json_dump_file(spec, s->t.spec, 0), 0);
+	json_decref(spec);
+}
+
+static bool wait_requests(struct srv *s, const char *method, const char *contains, int seconds)
+{
+	json_t *reqs;
+	size_t n;
+	int i;
+
+	for (i = 0; i < seconds * 10; i++) {
+		reqs = sim_requests(&s->t);
+		n = count_requests(reqs, method, contains);
+		json_decref(reqs);
+		if (n)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
 /* Requests whose path is exactly path. */
 static size_t count_exact(json_t *reqs, const char *method, const char *path)
 {
@@ -384,13 +412,9 @@ static size_t count_exact(json_t *reqs, const char *method, const char *path)
 static void test_webhook_reads_only_its_rental(void **state)
 {
 	struct srv *s = *state;
-	json_t *spec = json_load_file(s->t.spec, 0, NULL), *site, *reqs;
-	size_t i;
+	json_t *reqs;
 
-	json_array_foreach(json_object_get(spec, "sites"), i, site)
-		json_object_set_new(site, "sync_interval", json_string("1h")); /* no periodic run */
-	assert_int_equal(json_dump_file(spec, s->t.spec, 0), 0);
-	json_decref(spec);
+	no_periodic_runs(s);
 	serve_start(s);
 	assert_true(wait_tenants(s, "V1", 1, 15));
 	assert_true(wait_tenants(s, "U1", 1, 15));
@@ -416,6 +440,59 @@ static void test_webhook_reads_only_its_rental(void **state)
 	json_decref(reqs);
 	assert_int_equal(serve_stop(s), 0);
 	/* and the site is in sync as a full plan sees it */
+	assert_int_equal(e2e_plan_exit(&s->t), 0);
+}
+
+/* Events that name no rental: a job is resolved to its rentals, a customer
+ * to theirs, a unit to its site (a remap: the whole site is read). */
+static void test_job_user_and_unit_events(void **state)
+{
+	struct srv *s = *state;
+	json_t *reqs;
+
+	no_periodic_runs(s);
+	serve_start(s);
+	assert_true(wait_tenants(s, "V1", 1, 15));
+	assert_true(wait_tenants(s, "U1", 1, 15));
+	usleep(300000);
+	sim_clear_requests(&s->t);
+	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "q3", "unitId", "v3",
+		"siteId", "site2", "ownerId", "d2", "state", "occupied", "customFields")));
+	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:{}, s:{s:s, s:s}}}",
+		"collection", "storeganise.jobs", "object", "id", "j1", "type", "unit_moveIn",
+		"state", "completed", "data", "result", "unitRentalId", "q3", "unitId", "v3")));
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"job-1\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"jobId\":\"j1\"}}",
+		false, NULL), 200);
+	assert_true(wait_tenants(s, "V3", 1, 15));
+	reqs = sim_requests(&s->t);
+	assert_int_equal(count_exact(reqs, "GET", "/storeganise/api/v1/admin/jobs/j1"), 1);
+	assert_int_equal(count_exact(reqs, "GET", "/storeganise/api/v1/admin/units"), 0);
+	assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/101/"), 0);
+	json_decref(reqs);
+
+	/* a customer's new phone number reaches their tenant on site2 only */
+	sim_patch(&s->t, "storeganise.users", "d1", json_pack("{s:s}", "phone", "+351 910 999 999"));
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"user-1\",\"type\":\"user.updated\",\"data\":{\"userId\":\"d1\"}}",
+		false, NULL), 200);
+	assert_true(wait_requests(s, "POST", "/opentech/facilities/102/visitors/", 15));
+	reqs = sim_requests(&s->t);
+	assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/101/"), 0);
+	assert_int_equal(count_requests(reqs, "GET", "/opentech/"), 0);
+	json_decref(reqs);
+
+	/* a unit event reads that unit's whole site (a remap may move codes) */
+	sim_clear_requests(&s->t);
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"unit-1\",\"type\":\"unit.updated\",\"data\":{\"unitId\":\"v2\"}}",
+		false, NULL), 200);
+	assert_true(wait_requests(s, "GET", "/opentech/facilities/102/units", 15));
+	reqs = sim_requests(&s->t);
+	assert_int_equal(count_requests(reqs, "GET", "/opentech/facilities/101/"), 0);
+	json_decref(reqs);
+	assert_int_equal(serve_stop(s), 0);
 	assert_int_equal(e2e_plan_exit(&s->t), 0);
 }
 
@@ -445,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_job_user_and_unit_events, setup_two, teardown),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
