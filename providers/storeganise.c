@@ -322,7 +322,7 @@ static int scope_unit(struct sg_client *c, const char *unit_id, struct sg_parse 
 
 int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
 		   const char *const *rental_ids, size_t n, bool owners_rentals,
-		   struct pms_snapshot *out, struct rc_err *err)
+		   struct pms_snapshot *out, struct rc_map *touched, struct rc_err *err)
 {
 	struct sg_wanted w;
 	struct sg_parse p = { 0 };
@@ -350,6 +350,13 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 		if (rc || !unit_id)
 			continue;
 		rc_map_put(&owners, owner_id, 1);
+		if (touched) { /* an ended rental is in no list: its customer may be leaving */
+			char *at = rc_sprintf("@%s", owner_id);
+
+			rc_map_put(touched, rc_arena_strdup(&out->arena, rental_ids[i]), 1);
+			rc_map_put(touched, rc_arena_strdup(&out->arena, at), 1);
+			free(at);
+		}
 		rc = scope_unit(c, unit_id, &p, &units, &rentals);
 		nunits++;
 	}

@@ -40,11 +40,12 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
  * owners_rentals (PTI: one user per customer holds all its units) every
  * occupied rental of those owners at the site and its unit; and the
  * owners. Rentals of another site are ignored. Appends to out and indexes
- * it. RC_ENOTFOUND when a rental is gone or none is of the site: the
+ * it. touched (may be NULL) gets the asked rentals of the site and their
+ * owners as "@id", even when a rental has ended (keys in out's arena). RC_ENOTFOUND when a rental is gone or none is of the site: the
  * caller then reads the whole site. */
 int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
 		   const char *const *rental_ids, size_t n, bool owners_rentals,
-		   struct pms_snapshot *out, struct rc_err *err);
+		   struct pms_snapshot *out, struct rc_map *touched, struct rc_err *err);
 /* What a webhook's object points at (new strings; sg_refs_free). */
 #define SG_REFS_MAX 16
 struct sg_refs {

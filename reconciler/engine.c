@@ -91,6 +91,7 @@ void engine_close(struct engine *e)
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
+	rc_map_free(&e->touched);
 	if (!e->root) {
 		sg_client_free(e->sg);
 		store_close(e->store);
@@ -129,6 +130,7 @@ int engine_select_sites(const struct spec *spec, const struct engine_opts *o,
 
 void engine_reset_pms(struct engine *e)
 {
+	rc_map_free(&e->touched);
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
@@ -382,9 +384,13 @@ static int check_empty(struct site_plan *sp, const struct desired_site *d,
 /* What a scoped plan may vacate: the vendor units of its PMS units, and
  * the PTI users ("@id") and OpenApp invites (rental ids) of its rentals. */
 static void scope_build(struct rc_map *scope, struct rc_arena *a, const struct desired_site *d,
-			const struct pms_snapshot *snap)
+			const struct pms_snapshot *snap, const struct rc_map *touched)
 {
 	size_t i;
+
+	for (i = 0; i < touched->cap; i++)
+		if (touched->keys[i])
+			rc_map_put(scope, touched->keys[i], 1);
 
 	for (i = 0; i < d->n; i++)
 		rc_map_put(scope, rc_arena_strdup(a, d->units[i].vname), 1);
@@ -450,7 +456,7 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	if (rc)
 		goto out;
 	if (sp->scoped)
-		scope_build(&scope, &arena, &d, &e->snap);
+		scope_build(&scope, &arena, &d, &e->snap, &e->touched);
 	dc.sp = sp;
 	dc.store = e->store;
 	dc.snap = &e->snap;
@@ -514,7 +520,7 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 	if (!e->sg || e->snap_loaded)
 		return rc_errf(err, RC_EINVAL, "a scoped plan needs the PMS API and a fresh engine");
 	rc = sg_fetch_scope(e->sg, e->spec, site, rental_ids, n, site->vendor == VENDOR_PTI,
-			    &e->snap, err);
+			    &e->snap, &e->touched, err);
 	if (rc)
 		return rc;
 	snap_groups_build(&e->groups, &e->snap);

@@ -30,6 +30,7 @@ struct engine {
 	/* a child (engine_child) borrows store, sg and sessions from root */
 	struct engine *root;
 	const bool *cancel;             /* set: apply stops after the current call */
+	struct rc_map touched;          /* a scoped plan: rentals and "@owners" asked about */
 };
 
 struct engine_opts {

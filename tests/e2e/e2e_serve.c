@@ -54,87 +54,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Start `reconcile serve` (periodic interval 10 s) and read its port. */
 static void serve_start(struct srv *s)
 {
-	const char *args[] = { "serve", "-c", s->t.spec, "--listen", "127.0.0.1:0", NULL };
-	char path[320], *out = NULL;
-	struct rc_err err;
-	int i;
-
-	snprintf(path, sizeof(path), "%s/bg.out", s->t.dir);
-	unlink(path); /* a previous serve's port must not be read */
-	s->pid = e2e_reconcile_bg(&s->t, args);
-	for (i = 0; i < 200; i++) {
-		free(out);
-		out = NULL;
-		if (!rc_read_file(path, &out, NULL, &err) && strstr(out, "listening on http://127.0.0.1:"))
-			break;
-		usleep(50000);
-	}
-	assert_non_null(out);
-	assert_non_null(strstr(out, "listening on"));
-	s->port = atoi(strrchr(out, ':') + 1);
-	free(out);
+	e2e_serve_start(&s->t, &s->pid, &s->port);
 }
 
 static int serve_stop(struct srv *s)
 {
-	int st = -1;
-
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, &st, 0);
-	s->pid = 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return e2e_serve_stop(&s->pid);
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-	rc_buf_add(ud, p, sz * n);
-	return sz * n;
-}
-
-/* POST a webhook; sign it unless forged. Returns the HTTP status. */
 static long post_event(struct srv *s, const char *path, const char *body, bool forge, char **answer)
 {
-	unsigned char mac[64];
-	unsigned int n = 0;
-	char sig[128], url[128], hdr[200];
-	struct curl_slist *h = NULL;
-	struct rc_buf b;
-	long status = 0;
-	CURL *c = curl_easy_init();
-
-	HMAC(EVP_sha256(), forge ? "wrong" : SECRET, forge ? 5 : (int)strlen(SECRET),
-	     (const unsigned char *)(body ? body : ""), body ? strlen(body) : 0, mac, &n);
-	EVP_EncodeBlock((unsigned char *)sig, mac, (int)n);
-	snprintf(hdr, sizeof(hdr), "sg-signature: %s", sig);
-	h = curl_slist_append(h, hdr);
-	h = curl_slist_append(h, "Content-Type: application/json;charset=UTF-8");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", s->port, path);
-	rc_buf_init(&b);
-	rc_buf_add(&b, "", 0);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (body)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (answer)
-		*answer = rc_buf_steal(&b);
-	else
-		rc_buf_free(&b);
-	return status;
+	return e2e_serve_post(s->port, path, body, forge ? "wrong" : SECRET, answer);
 }
 
 static long get(struct srv *s, const char *path, char **answer)
 {
-	return post_event(s, path, NULL, false, answer);
+	return e2e_serve_post(s->port, path, NULL, NULL, answer);
 }
 
 static bool wait_tenants(struct srv *s, const char *unit, size_t n, int seconds)
@@ -151,17 +88,7 @@ static bool wait_tenants(struct srv *s, const char *unit, size_t n, int seconds)
 
 static double metric(struct srv *s, const char *name)
 {
-	char *m = NULL, *p;
-	double v = -1;
-
-	get(s, "/metrics", &m);
-	p = m ? strstr(m, name) : NULL;
-	while (p && p != m && p[-1] != '\n') /* skip # HELP / # TYPE lines */
-		p = strstr(p + 1, name);
-	if (p)
-		v = strtod(p + strlen(name), NULL);
-	free(m);
-	return v;
+	return e2e_serve_metric(s->port, name);
 }
 
 static void insert_rental(struct srv *s, const char *id, const char *unit, const char *owner)

@@ -14,6 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "reconciler/common.h"
 
 static void die(const char *what)
@@ -497,4 +500,100 @@ bool dir_contains(const char *dir, const char *needle)
 	}
 	closedir(d);
 	return hit;
+}
+
+/* ------------------------------------------------------------ serve */
+
+void e2e_serve_start(struct e2e *t, pid_t *pid, int *port)
+{
+	const char *args[] = { "serve", "-c", t->spec, "--listen", "127.0.0.1:0", NULL };
+	char path[320], *out = NULL;
+	struct rc_err err;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/bg.out", t->dir);
+	unlink(path); /* a previous serve's port must not be read */
+	*pid = e2e_reconcile_bg(t, args);
+	for (i = 0; i < 200; i++) {
+		free(out);
+		out = NULL;
+		if (!rc_read_file(path, &out, NULL, &err) && strstr(out, "listening on http://127.0.0.1:"))
+			break;
+		usleep(50000);
+	}
+	if (!out || !strstr(out, "listening on"))
+		die("reconcile serve did not start (see bg.err)");
+	*port = atoi(strrchr(out, ':') + 1);
+	free(out);
+}
+
+int e2e_serve_stop(pid_t *pid)
+{
+	int st = -1;
+
+	kill(*pid, SIGTERM);
+	waitpid(*pid, &st, 0);
+	*pid = 0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static size_t serve_body(char *p, size_t sz, size_t n, void *ud)
+{
+	rc_buf_add(ud, p, sz * n);
+	return sz * n;
+}
+
+long e2e_serve_post(int port, const char *path, const char *body, const char *secret,
+		    char **answer)
+{
+	unsigned char mac[64];
+	unsigned int n = 0;
+	char sig[128], url[128], hdr[200];
+	struct curl_slist *h = NULL;
+	struct rc_buf b;
+	long status = 0;
+	CURL *c = curl_easy_init();
+
+	if (secret) {
+		HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)(body ? body : ""),
+		     body ? strlen(body) : 0, mac, &n);
+		EVP_EncodeBlock((unsigned char *)sig, mac, (int)n);
+		snprintf(hdr, sizeof(hdr), "sg-signature: %s", sig);
+		h = curl_slist_append(h, hdr);
+	}
+	h = curl_slist_append(h, "Content-Type: application/json;charset=UTF-8");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	rc_buf_init(&b);
+	rc_buf_add(&b, "", 0);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (body)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, serve_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (answer)
+		*answer = rc_buf_steal(&b);
+	else
+		rc_buf_free(&b);
+	return status;
+}
+
+double e2e_serve_metric(int port, const char *name)
+{
+	char *m = NULL, *p;
+	double v = -1;
+
+	e2e_serve_post(port, "/metrics", NULL, NULL, &m);
+	p = m ? strstr(m, name) : NULL;
+	while (p && p != m && p[-1] != '\n') /* skip # HELP / # TYPE lines */
+		p = strstr(p + 1, name);
+	if (p)
+		v = strtod(p + strlen(name), NULL);
+	free(m);
+	return v;
 }

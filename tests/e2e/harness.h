@@ -52,6 +52,19 @@ int e2e_plan_exit(struct e2e *t);      /* plan --detailed-exitcode */
  * must be empty; the request log is cleared. 0 on success. */
 int e2e_converge(struct e2e *t);
 
+/* reconcile serve -c spec --listen 127.0.0.1:0 in the background: its pid
+ * and port (dies when it does not start). */
+void e2e_serve_start(struct e2e *t, pid_t *pid, int *port);
+/* SIGTERM, wait: the exit status (-1 when killed by a signal). */
+int e2e_serve_stop(pid_t *pid);
+/* POST body (GET without one) to the serve port; signed with secret as
+ * sg-signature unless NULL. *answer (may be NULL) is the body (new). */
+long e2e_serve_post(int port, const char *path, const char *body, const char *secret,
+		    char **answer);
+/* A metric's value from /metrics (name includes labels and a trailing
+ * space), -1 when absent. */
+double e2e_serve_metric(int port, const char *name);
+
 /* HTTP to the simulator. Return new references (NULL on failure). */
 json_t *sim_get(struct e2e *t, const char *path);
 json_t *sim_post(struct e2e *t, const char *path, json_t *body /* stolen */);
