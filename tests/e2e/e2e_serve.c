@@ -222,6 +222,40 @@ static void test_sighup_reload(void **state)
 	assert_int_equal(serve_stop(s), 0);
 }
 
+/* SIGTERM while a vendor call is in flight: the call finishes and is
+ * journaled, nothing new starts, and the process exits 0. */
+static void test_sigterm_finishes_the_call_in_flight(void **state)
+{
+	struct srv *s = *state;
+	char path[320], *logs = NULL, *stop, *done;
+	struct rc_err err;
+	int i;
+
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 10));
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:b}]",
+		"method", "POST", "path_contains", "/opentech/facilities/101/visitors", "status", 0,
+		"times", 1, "delay_ms", 1500, "commit", 1)));
+	insert_rental(s, "r8", "u6", "c6");
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"term-1\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"unitRentalId\":\"r8\"}}",
+		false, NULL), 200);
+	for (i = 0; i < 50 && metric(s, "reconcile_http_in_flight{peer=\"opentech\"} ") != 1; i++)
+		usleep(100000);
+	assert_true(metric(s, "reconcile_http_in_flight{peer=\"opentech\"} ") == 1);
+	assert_int_equal(serve_stop(s), 0);
+	snprintf(path, sizeof(path), "%s/bg.err", s->t.dir);
+	assert_int_equal(rc_read_file(path, &logs, NULL, &err), 0);
+	stop = strstr(logs, "stopping after 1 running work item");
+	assert_non_null(stop);
+	done = strstr(stop, "rental r8: reconciled");      /* after the signal, not cut off */
+	assert_non_null(done);
+	assert_non_null(strstr(done, "stopped"));
+	free(logs);
+	assert_int_equal(sim_tenants_on(&s->t, "U6"), 1);
+	assert_int_equal(e2e_plan_exit(&s->t), 0);          /* nothing left in doubt */
+}
+
 /* ------------------------------------------------ two sites, one loop */
 
 static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
@@ -446,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_webhooks),
 		cmocka_unit_test(test_burst_and_sigterm),
 		cmocka_unit_test(test_sighup_reload),
+		cmocka_unit_test(test_sigterm_finishes_the_call_in_flight),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
