@@ -23,7 +23,7 @@ struct waiter {
 struct http_pool {
 	char name[32];
 	unsigned limit, inflight, max_inflight;
-	unsigned long requests;
+	unsigned long requests, connects;  /* connects: new connections (keep-alive saves them) */
 	struct waiter *head, *tail;
 };
 
@@ -340,15 +340,19 @@ void http_loop_detach(void)
 	memset(&g_ev, 0, sizeof(g_ev));
 }
 
-void http_pool_each(void (*fn)(const char *name, unsigned inflight, unsigned max_inflight,
-			       unsigned long requests, void *payload),
-		    void *payload)
+void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload), void *payload)
 {
+	struct http_pool_stats st;
 	size_t i;
 
-	for (i = 0; i < g_npools; i++)
-		fn(g_pools[i].name, g_pools[i].inflight, g_pools[i].max_inflight,
-		   g_pools[i].requests, payload);
+	for (i = 0; i < g_npools; i++) {
+		st.name = g_pools[i].name;
+		st.inflight = g_pools[i].inflight;
+		st.max_inflight = g_pools[i].max_inflight;
+		st.requests = g_pools[i].requests;
+		st.connects = g_pools[i].connects;
+		fn(&st, payload);
+	}
 }
 
 /* Wait for a slot of the vendor's limit; never more in flight than it. */
@@ -413,7 +417,7 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 			struct curl_slist *hdrs, struct http_resp *resp)
 {
 	CURL *e = handle_take(c);
-	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms;
+	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms, nconn = 0;
 	CURLcode rc;
 
 	if (!e)
@@ -449,6 +453,8 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	rc = perform(c, e);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
+		c->pool->connects += (unsigned long)nconn;
 	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	handle_put(c, e);
 	return rc;

@@ -63,10 +63,14 @@ struct ev_loop;
 int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err);
 /* Call when no fiber has a request in flight. */
 void http_loop_detach(void);
-/* Each pool: requests in flight now, the most ever, requests made. */
-void http_pool_each(void (*fn)(const char *name, unsigned inflight, unsigned max_inflight,
-			       unsigned long requests, void *payload),
-		    void *payload);
+/* Each pool (vendor): requests in flight now and the most ever, requests
+ * made, new connections opened (fewer than requests: keep-alive works). */
+struct http_pool_stats {
+	const char *name;
+	unsigned inflight, max_inflight;
+	unsigned long requests, connects;
+};
+void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload), void *payload);
 
 /* URL-encode s (new string). */
 char *http_escape(const char *s);

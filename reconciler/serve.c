@@ -176,25 +176,24 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
 }
 
-static void pool_requests(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+static void pool_requests(const struct http_pool_stats *st, void *b)
 {
-	(void)now;
-	(void)max;
-	rc_buf_printf(b, "reconcile_http_requests_total{peer=\"%s\"} %lu\n", name, n);
+	rc_buf_printf(b, "reconcile_http_requests_total{peer=\"%s\"} %lu\n", st->name, st->requests);
 }
 
-static void pool_inflight(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+static void pool_connects(const struct http_pool_stats *st, void *b)
 {
-	(void)max;
-	(void)n;
-	rc_buf_printf(b, "reconcile_http_in_flight{peer=\"%s\"} %u\n", name, now);
+	rc_buf_printf(b, "reconcile_http_connections_total{peer=\"%s\"} %lu\n", st->name, st->connects);
 }
 
-static void pool_inflight_max(const char *name, unsigned now, unsigned max, unsigned long n, void *b)
+static void pool_inflight(const struct http_pool_stats *st, void *b)
 {
-	(void)now;
-	(void)n;
-	rc_buf_printf(b, "reconcile_http_in_flight_max{peer=\"%s\"} %u\n", name, max);
+	rc_buf_printf(b, "reconcile_http_in_flight{peer=\"%s\"} %u\n", st->name, st->inflight);
+}
+
+static void pool_inflight_max(const struct http_pool_stats *st, void *b)
+{
+	rc_buf_printf(b, "reconcile_http_in_flight_max{peer=\"%s\"} %u\n", st->name, st->max_inflight);
 }
 
 static char *metrics(struct serve *s)
@@ -246,6 +245,10 @@ static char *metrics(struct serve *s)
 	rc_buf_puts(&b, "# HELP reconcile_http_requests_total HTTP requests by peer.\n"
 		    "# TYPE reconcile_http_requests_total counter\n");
 	http_pool_each(pool_requests, &b);
+	rc_buf_puts(&b, "# HELP reconcile_http_connections_total New HTTP connections by peer "
+		    "(far fewer than requests: connections are kept alive).\n"
+		    "# TYPE reconcile_http_connections_total counter\n");
+	http_pool_each(pool_connects, &b);
 	rc_buf_puts(&b, "# HELP reconcile_http_in_flight HTTP requests in flight by peer.\n"
 		    "# TYPE reconcile_http_in_flight gauge\n");
 	http_pool_each(pool_inflight, &b);

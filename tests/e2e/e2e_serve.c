@@ -165,6 +165,10 @@ static void test_burst_and_sigterm(void **state)
 	/* never one key, nor one site, twice at once */
 	assert_true(metric(s, "reconcile_site_workers_max ") == 1);
 	assert_true(metric(s, "reconcile_queue_merged_total ") > 0);  /* repeated keys coalesce */
+	/* keep-alive: the PMS is asked many times over a handful of connections */
+	assert_true(metric(s, "reconcile_http_connections_total{peer=\"storeganise\"} ") >= 1);
+	assert_true(metric(s, "reconcile_http_requests_total{peer=\"storeganise\"} ") >=
+		    4 * metric(s, "reconcile_http_connections_total{peer=\"storeganise\"} "));
 	{
 		/* the OpenTech token of the first reconcile is reused */
 		json_t *reqs = sim_requests(&s->t);
