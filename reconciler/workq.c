@@ -5,6 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* idx value of a forgotten key (its slot may already hold another key). */
+#define WORKQ_GONE SIZE_MAX
+/* Forgotten keys tolerated beyond the live ones before the map is rebuilt:
+ * rebuilding costs O(live + dead), so waiting for dead > live keeps it O(1)
+ * per key amortized; the floor spares tiny queues constant rebuilds. */
+#define WORKQ_DEAD_MIN 1024
+
 void workq_init(struct workq *q, double qps, double burst)
 {
 	memset(q, 0, sizeof(*q));
@@ -22,27 +29,160 @@ void workq_free(struct workq *q)
 
 	for (i = 0; i < q->n; i++)
 		free(q->items[i].key);
+	for (i = 0; i < q->ndead; i++)
+		free(q->dead[i]);
 	free(q->items);
+	free(q->heap);
+	free(q->free_slots);
+	free(q->dead);
 	rc_map_free(&q->idx);
 	memset(q, 0, sizeof(*q));
 }
 
-static struct workq_item *get(struct workq *q, const char *key)
+/* ---- the queue: a binary min-heap of slots on (not_before, seq) ---- */
+
+static bool before(const struct workq *q, size_t a, size_t b)
+{
+	const struct workq_item *x = &q->items[a], *y = &q->items[b];
+
+	if (x->not_before != y->not_before)
+		return x->not_before < y->not_before;
+	return x->seq < y->seq;
+}
+
+static void heap_push(struct workq *q, size_t slot)
+{
+	size_t i = q->nheap++, parent;
+
+	while (i > 0) {
+		parent = (i - 1) / 2;
+		if (!before(q, slot, q->heap[parent]))
+			break;
+		q->heap[i] = q->heap[parent];
+		i = parent;
+	}
+	q->heap[i] = slot;
+}
+
+/* Remove the first slot and park it at heap[nheap], just past the heap,
+ * where take_if can push it back without a scratch array. */
+static size_t heap_pop(struct workq *q)
+{
+	size_t top = q->heap[0], last = q->heap[--q->nheap], i = 0, c;
+
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= q->nheap)
+			break;
+		if (c + 1 < q->nheap && before(q, q->heap[c + 1], q->heap[c]))
+			c++;
+		if (!before(q, q->heap[c], last))
+			break;
+		q->heap[i] = q->heap[c];
+		i = c;
+	}
+	q->heap[i] = last;
+	q->heap[q->nheap] = top;
+	return top;
+}
+
+/* Push back the slots parked at heap[from..end). from >= nheap, and a push
+ * writes at most at heap[nheap], so a parked slot is read before any push
+ * can overwrite it. */
+static void heap_unpark(struct workq *q, size_t from, size_t end)
+{
+	size_t j;
+
+	for (j = from; j < end; j++)
+		heap_push(q, q->heap[j]);
+}
+
+static void enqueue(struct workq *q, struct workq_item *it)
+{
+	it->queued = true;
+	it->seq = q->seq++;
+	heap_push(q, (size_t)(it - q->items));
+}
+
+/* ---- slots and the key map ---- */
+
+static struct workq_item *find(struct workq *q, const char *key)
 {
 	size_t i;
 
-	if (rc_map_get(&q->idx, key, &i))
-		return &q->items[i];
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 32;
-		q->items = rc_realloc(q->items, q->cap * sizeof(*q->items));
-		/* the map borrows the keys, which do not move: only items do */
-	}
-	memset(&q->items[q->n], 0, sizeof(q->items[0]));
-	q->items[q->n].key = rc_strdup(key);
-	rc_map_put(&q->idx, q->items[q->n].key, q->n);
-	return &q->items[q->n++];
+	if (!rc_map_get(&q->idx, key, &i) || i == WORKQ_GONE)
+		return NULL;
+	return &q->items[i];
 }
+
+/* heap and free_slots never hold more than cap slots: grow them together. */
+static void grow(struct workq *q)
+{
+	q->cap = q->cap ? q->cap * 2 : 32;
+	q->items = rc_realloc(q->items, q->cap * sizeof(*q->items));
+	q->heap = rc_realloc(q->heap, q->cap * sizeof(*q->heap));
+	q->free_slots = rc_realloc(q->free_slots, q->cap * sizeof(*q->free_slots));
+}
+
+static struct workq_item *get(struct workq *q, const char *key)
+{
+	struct workq_item *it = find(q, key);
+	size_t i;
+
+	if (it)
+		return it;
+	if (q->nfree) {
+		i = q->free_slots[--q->nfree];
+	} else {
+		if (q->n == q->cap)
+			grow(q);
+		i = q->n++;
+	}
+	it = &q->items[i];
+	memset(it, 0, sizeof(*it));
+	/* items may move on grow, the key strings do not: the map borrows them.
+	 * A forgotten key's entry keeps its dead string and gets the new slot. */
+	it->key = rc_strdup(key);
+	rc_map_put(&q->idx, it->key, i);
+	q->live++;
+	return it;
+}
+
+/* Build the map again from the live keys only, then drop the dead strings. */
+static void idx_rebuild(struct workq *q)
+{
+	struct rc_map old = q->idx;
+	size_t i;
+
+	rc_map_init(&q->idx);
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i] && old.vals[i] != WORKQ_GONE)
+			rc_map_put(&q->idx, q->items[old.vals[i]].key, old.vals[i]);
+	rc_map_free(&old);
+	for (i = 0; i < q->ndead; i++)
+		free(q->dead[i]);
+	q->ndead = 0;
+}
+
+/* Forget an idle key: its slot is reused, its string waits in dead. */
+static void forget(struct workq *q, struct workq_item *it)
+{
+	size_t slot = (size_t)(it - q->items);
+
+	if (q->ndead == q->dead_cap) {
+		q->dead_cap = q->dead_cap ? q->dead_cap * 2 : 64;
+		q->dead = rc_realloc(q->dead, q->dead_cap * sizeof(*q->dead));
+	}
+	q->dead[q->ndead++] = it->key;
+	rc_map_put(&q->idx, it->key, WORKQ_GONE);
+	memset(it, 0, sizeof(*it));
+	q->free_slots[q->nfree++] = slot;
+	q->live--;
+	if (q->ndead > q->live + WORKQ_DEAD_MIN)
+		idx_rebuild(q);
+}
+
+/* ---- the public operations ---- */
 
 void workq_add(struct workq *q, const char *key, double now)
 {
@@ -56,7 +196,7 @@ void workq_add(struct workq *q, const char *key, double now)
 	} else if (it->queued) {
 		q->merged++;
 	} else {
-		it->queued = true;
+		enqueue(q, it);
 	}
 }
 
@@ -77,47 +217,47 @@ const char *workq_take(struct workq *q, double now, double *wait)
 const char *workq_take_if(struct workq *q, double now, double *wait,
 			  bool (*can_run)(const char *key, void *payload), void *payload)
 {
-	struct workq_item *best = NULL;
-	size_t i;
+	size_t end = q->nheap, slot;
+	struct workq_item *it = NULL;
 
 	*wait = -1;
 	refill(q, now);
-	for (i = 0; i < q->n; i++) {
-		struct workq_item *it = &q->items[i];
-
-		if (!it->queued || it->running)
-			continue;
-		if (it->not_before > now) {
-			if (*wait < 0 || it->not_before - now < *wait)
-				*wait = it->not_before - now;
-			continue;
+	/* Pop ready keys in order until can_run accepts one; the refused ones
+	 * are parked past the heap and pushed back below, still queued. */
+	while (q->nheap) {
+		if (q->items[q->heap[0]].not_before > now) {
+			*wait = q->items[q->heap[0]].not_before - now;
+			break;
 		}
-		if (best && it->not_before >= best->not_before)
-			continue;
-		if (can_run && !can_run(it->key, payload))
-			continue; /* stays queued: taken when its site is free */
-		best = it;
+		slot = heap_pop(q);
+		if (!can_run || can_run(q->items[slot].key, payload)) {
+			it = &q->items[slot];
+			break;
+		}
 	}
-	if (!best)
-		return NULL;
-	if (q->tokens < 1) {
+	if (it && q->tokens < 1) {
 		*wait = (1 - q->tokens) / q->qps;
-		return NULL;
+		it = NULL; /* parked at heap[nheap]: pushed back with the rest */
 	}
+	heap_unpark(q, it ? q->nheap + 1 : q->nheap, end);
+	if (!it)
+		return NULL;
 	q->tokens -= 1;
-	best->queued = false;
-	best->running = true;
+	it->queued = false;
+	it->running = true;
 	q->running_now++;
 	if (q->running_now > q->running_max)
 		q->running_max = q->running_now;
-	return best->key;
+	return it->key;
 }
 
 void workq_done(struct workq *q, const char *key, bool ok, double now)
 {
-	struct workq_item *it = get(q, key);
+	struct workq_item *it = find(q, key);
 	double delay;
 
+	if (!it || !it->running)
+		return;
 	it->running = false;
 	q->running_now--;
 	q->processed++;
@@ -128,19 +268,16 @@ void workq_done(struct workq *q, const char *key, bool ok, double now)
 		delay = q->base * pow(2, it->failures < 30 ? it->failures : 30);
 		it->failures++;
 		it->not_before = now + (delay < q->cap_s ? delay : q->cap_s);
-		it->queued = true;
+		enqueue(q, it);
 	}
-	if (it->dirty) {
-		it->dirty = false;
-		it->queued = true;
-	}
+	if (it->dirty && !it->queued)
+		enqueue(q, it);
+	it->dirty = false;
+	if (!it->queued)
+		forget(q, it); /* idle: key (and the caller's borrow) ends here */
 }
 
 size_t workq_depth(const struct workq *q)
 {
-	size_t i, n = 0;
-
-	for (i = 0; i < q->n; i++)
-		n += q->items[i].queued;
-	return n;
+	return q->nheap;
 }

@@ -4,7 +4,14 @@
  * adding a key already queued is a no-op, adding one that is running marks
  * it dirty so it runs once more after; failures back off per key
  * (base * 2^n, capped) and success resets the backoff; a global token
- * bucket caps the rate. Single-threaded (the serve loop).
+ * bucket caps the rate. Among keys ready to run, the earliest not_before
+ * goes first, ties in the order they were queued. Single-threaded (the
+ * serve loop).
+ *
+ * Cost: add, take and done are O(log queued) (take_if adds O(log queued)
+ * per key can_run refuses); depth is O(1). A key is forgotten once it is
+ * idle (done without failure or a pending add), so the strings and the key
+ * map are bounded by the keys held; the slot arrays keep the peak count.
  */
 #ifndef RC_WORKQ_H
 #define RC_WORKQ_H
@@ -12,16 +19,26 @@
 #include "common.h"
 
 struct workq_item {
-	char *key;
+	char *key;               /* new; NULL while the slot is free */
 	bool queued, running, dirty;
 	unsigned failures;
 	double not_before;       /* monotonic seconds */
+	uint64_t seq;            /* when queued: orders ties on not_before */
 };
 
 struct workq {
-	struct workq_item *items;
-	size_t n, cap;
-	struct rc_map idx;       /* key -> index */
+	struct workq_item *items; /* slots, reused through free_slots */
+	size_t n, cap;           /* slots ever used, slots allocated */
+	size_t live;             /* keys held (queued, running or dirty) */
+	size_t *heap, nheap;     /* queued slots: min-heap on (not_before, seq) */
+	size_t *free_slots, nfree;
+	/* key -> slot, or a sentinel for a forgotten key: rc_map cannot
+	 * delete, so the strings of forgotten keys stay in dead (the map
+	 * borrows them) until the map is rebuilt from the live keys. */
+	struct rc_map idx;
+	char **dead;
+	size_t ndead, dead_cap;
+	uint64_t seq;
 	double base, cap_s;      /* backoff: base * 2^failures, at most cap_s */
 	double qps, burst, tokens, last_fill;
 	unsigned long adds, merged, processed;
@@ -33,10 +50,14 @@ void workq_init(struct workq *q, double qps, double burst);
 void workq_free(struct workq *q);
 /* Queue key (copied). */
 void workq_add(struct workq *q, const char *key, double now);
-/* The next key ready to run (borrowed), marking it running; NULL when none
- * is ready. *wait is set to the seconds until one may be. */
+/* The next key ready to run, marking it running; NULL when none is ready.
+ * The key is borrowed: valid until workq_done for it. When NULL is
+ * returned, *wait is the seconds until a key may be ready (or until a
+ * token), -1 when no key waits for time (none queued, or every ready one
+ * refused by can_run: take again once some work is done). */
 const char *workq_take(struct workq *q, double now, double *wait);
-/* key finished: ok resets its backoff, else it is queued again later. */
+/* key finished: ok resets its backoff, else it is queued again later.
+ * A key that is not running is ignored (the caller's bug, not a new key). */
 void workq_done(struct workq *q, const char *key, bool ok, double now);
 size_t workq_depth(const struct workq *q);
 /* workq_take, skipping keys can_run() refuses (they stay queued): the
