@@ -163,6 +163,10 @@ static bool reconcile(struct serve *s, const char *site, const char *rental)
 		return true; /* the site left the spec (SIGHUP) */
 	si = (size_t)(ss - s->spec->sites);
 	site_lock(s, site);
+	if (s->stopping) { /* waited for the lock past a signal: the next start covers it */
+		site_unlock(s, site);
+		return false;
+	}
 	t0 = rc_now_mono();
 	rc_err_clear(&err);
 	engine_child(&e, &s->e);

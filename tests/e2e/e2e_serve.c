@@ -237,6 +237,9 @@ static void test_sigterm_finishes_the_call_in_flight(void **state)
 
 	serve_start(s);
 	assert_true(wait_tenants(s, "U1", 1, 10));
+	for (i = 0; i < 100 && metric(s, "reconcile_workers_busy ") != 0; i++)
+		usleep(100000); /* the start-up reconcile is over: the call in flight is r8's */
+	assert_true(metric(s, "reconcile_workers_busy ") == 0);
 	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:b}]",
 		"method", "POST", "path_contains", "/opentech/facilities/101/visitors", "status", 0,
 		"times", 1, "delay_ms", 1500, "commit", 1)));
@@ -251,6 +254,8 @@ static void test_sigterm_finishes_the_call_in_flight(void **state)
 	snprintf(path, sizeof(path), "%s/bg.err", s->t.dir);
 	assert_int_equal(rc_read_file(path, &logs, NULL, &err), 0);
 	stop = strstr(logs, "stopping after 1 running work item");
+	if (!stop)
+		fprintf(stderr, "serve log:\n%s\n", logs);
 	assert_non_null(stop);
 	done = strstr(stop, "rental r8: reconciled");      /* after the signal, not cut off */
 	assert_non_null(done);
