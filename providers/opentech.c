@@ -6,8 +6,8 @@
  *  - auth: POST {auth}/auth/token, form grant_type=password, username = the
  *    operator's API key, password = API secret, client_id/client_secret =
  *    the integrator's application. JSON {access_token, expires_in (seconds)}.
- *    The token is reused until 60 s before expiry; a 401 triggers one new
- *    grant and one retry.
+ *    The token is reused until 60 s before expiry (half its life when that
+ *    is under 2 min); a 401 still triggers one new grant and one retry.
  *  - every Access Control call: Bearer token, "api-version: 2.0".
  *  - hosts: production *.insomniaccia.com, testing *.insomniaccia-dev.com;
  *    the spec's base_url replaces both (simulator).
@@ -145,6 +145,7 @@ static int get_token(struct provider *p, bool force, struct rc_err *err)
 	struct http_resp resp;
 	char *u = NULL, *pw = NULL, *ci = NULL, *cs = NULL, *body = NULL, *url;
 	json_t *j = NULL, *tok, *exp;
+	double ttl;
 	char msg[200];
 	int rc;
 
@@ -186,8 +187,11 @@ static int get_token(struct provider *p, bool force, struct rc_err *err)
 	}
 	rc_free_secret(p->token);
 	p->token = rc_strdup(json_string_value(tok));
-	p->token_expiry = rc_now_mono() +
-		(json_is_integer(exp) ? (double)json_integer_value(exp) : 3600.0) - 60.0;
+	ttl = json_is_integer(exp) && json_integer_value(exp) > 0 ?
+		(double)json_integer_value(exp) : 3600.0;
+	/* renew a minute early (half-way for short tokens), so that no call
+	 * of a long serve run meets a 401 */
+	p->token_expiry = rc_now_mono() + ttl - (ttl > 120 ? 60.0 : ttl / 2);
 out:
 	json_decref(j);
 	http_resp_free(&resp);

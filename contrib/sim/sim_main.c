@@ -273,6 +273,29 @@ static void merge(json_t *obj, json_t *set)
 	}
 }
 
+/* {"opentech": {"token_ttl": 3}, ...}: set an API's scalar settings (not
+ * its collections, which insert/patch/delete change). */
+static void settings(json_t *b, struct sim_resp *out)
+{
+	const char *api, *k;
+	json_t *set, *v, *st;
+
+	json_object_foreach(b, api, set) {
+		st = json_object_get(g_state, api);
+		if (!json_is_object(st) || !json_is_object(set)) {
+			sim_reply(out, 400, json_pack("{s:s}", "message", "unknown api"));
+			return;
+		}
+		json_object_foreach(set, k, v)
+			if (json_is_array(json_object_get(st, k)) || json_is_array(v) || json_is_object(v)) {
+				sim_reply(out, 400, json_pack("{s:s}", "message", "not a setting"));
+				return;
+			}
+		json_object_update(st, set);
+	}
+	sim_reply(out, 200, json_pack("{s:b}", "ok", 1));
+}
+
 static void control(const struct sim_req *r, struct sim_resp *out)
 {
 	const char *p = r->path + strlen("/_sim/");
@@ -297,6 +320,8 @@ static void control(const struct sim_req *r, struct sim_resp *out)
 					json_array_append(arr, e);
 			sim_reply(out, 200, arr);
 		}
+	} else if (!strcmp(p, "settings")) {
+		settings(b, out);
 	} else if (!strcmp(p, "reset")) {
 		sim_reply(out, load_seed() ? 500 : 200, json_pack("{s:b}", "ok", 1));
 	} else if (!strcmp(p, "faults")) {

@@ -265,6 +265,48 @@ static void test_sigterm_finishes_the_call_in_flight(void **state)
 	assert_int_equal(e2e_plan_exit(&s->t), 0);          /* nothing left in doubt */
 }
 
+/* OpenTech tokens are renewed before they expire: with 4 s tokens, one
+ * grant serves the whole start-up; 2.5 s later the next call is preceded by
+ * a new grant although the old token still works, and no call meets a 401. */
+static void test_token_renewed_before_expiry(void **state)
+{
+	struct srv *s = *state;
+	json_t *reqs, *r;
+	size_t i, grant = SIZE_MAX, create = SIZE_MAX;
+
+	json_decref(sim_post(&s->t, "/_sim/settings", json_pack("{s:{s:i}}", "opentech",
+								  "token_ttl", 4)));
+	sim_clear_requests(&s->t);
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 10));
+	for (i = 0; i < 100 && metric(s, "reconcile_workers_busy ") != 0; i++)
+		usleep(100000);
+	reqs = sim_requests(&s->t);
+	assert_int_equal(count_requests(reqs, "POST", "/auth/token"), 1);
+	json_decref(reqs);
+	sim_clear_requests(&s->t);
+	usleep(2500000);
+	insert_rental(s, "r4", "u4", "c4");
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"tok-1\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"unitRentalId\":\"r4\"}}",
+		false, NULL), 200);
+	assert_true(wait_tenants(s, "U4", 1, 10));
+	reqs = sim_requests(&s->t);
+	json_array_foreach(reqs, i, r) {
+		const char *path = json_string_value(json_object_get(r, "path"));
+
+		assert_int_not_equal(json_integer_value(json_object_get(r, "status")), 401);
+		if (grant == SIZE_MAX && strstr(path, "/auth/token"))
+			grant = i;
+		if (create == SIZE_MAX && strstr(path, "/visitors") &&
+		    !strcmp(json_string_value(json_object_get(r, "method")), "POST"))
+			create = i;
+	}
+	json_decref(reqs);
+	assert_true(grant < create && create != SIZE_MAX);
+	assert_int_equal(serve_stop(s), 0);
+}
+
 /* ------------------------------------------------ two sites, one loop */
 
 static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
@@ -490,6 +532,7 @@ int main(void)
 		cmocka_unit_test(test_burst_and_sigterm),
 		cmocka_unit_test(test_sighup_reload),
 		cmocka_unit_test(test_sigterm_finishes_the_call_in_flight),
+		cmocka_unit_test_setup_teardown(test_token_renewed_before_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
