@@ -512,6 +512,28 @@ static const struct site_plan *saved_site(const struct plan *saved, const char *
 	return NULL;
 }
 
+/* R10: too many units vacated or revoked at once (serr set). */
+static bool refused_r10(const struct site_plan *sp, const struct apply_opts *ao,
+			struct rc_err *serr)
+{
+	unsigned before = sp->destructive ? ao->destructive_before : 0;
+
+	if (ao->allow_destructive || sp->destructive + before <= sp->limit_destructive)
+		return false;
+	if (before)
+		rc_errf(serr, RC_EREFUSED,
+			"site %s: the plan would vacate %u more of %u managed units after %u since the last "
+			"whole-site reconcile, more than the limit of %u (max_destructive); check the PMS, then "
+			"run `reconcile apply --allow-destructive` if it is right (R10)",
+			sp->site->name, sp->destructive, sp->managed, before, sp->limit_destructive);
+	else
+		rc_errf(serr, RC_EREFUSED,
+			"site %s: the plan would vacate %u of %u managed units, more than the limit of %u "
+			"(max_destructive); check the PMS, then re-run with --allow-destructive if it is right (R10)",
+			sp->site->name, sp->destructive, sp->managed, sp->limit_destructive);
+	return true;
+}
+
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 		 struct apply_result *res, struct rc_err *err)
 {
@@ -533,11 +555,8 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 			rc = rc_errf(&serr, RC_ERR, "site %s: %s", sp->site->name, sp->fail_msg);
 		} else if (sv && check_fresh(sv, sp, &serr)) {
 			rc = serr.code;
-		} else if (sp->destructive > sp->limit_destructive && !ao->allow_destructive) {
-			rc = rc_errf(&serr, RC_EREFUSED,
-				     "site %s: the plan would vacate %u of %u managed units, more than the limit of %u "
-				     "(max_destructive); check the PMS, then re-run with --allow-destructive if it is right (R10)",
-				     sp->site->name, sp->destructive, sp->managed, sp->limit_destructive);
+		} else if (refused_r10(sp, ao, &serr)) {
+			rc = serr.code;
 		} else {
 			rc = apply_site(e, sp, ops, nops, ao->saved ? ao->saved->id : p->id, res, &serr);
 		}

@@ -414,7 +414,6 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	struct rc_map scope;
 	struct rc_arena arena;
 	unsigned open = 0;
-	double share;
 	int rc;
 
 	rc_buf_init(&fp);
@@ -483,9 +482,7 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	rc_buf_free(&fp);
 	obs_fingerprint(&sp->obs, &fp);
 	set_fp(e, &fp, sp->obs_fp);
-	share = sp->site->max_destructive * sp->managed;
-	sp->limit_destructive = (unsigned)share > sp->site->max_destructive_min
-		? (unsigned)share : sp->site->max_destructive_min;
+	engine_set_r10_limit(sp, sp->managed);
 out:
 	if (t)
 		store_txn_abort(t);
@@ -494,6 +491,14 @@ out:
 	rc_map_free(&scope);
 	rc_arena_free(&arena);
 	return rc;
+}
+
+void engine_set_r10_limit(struct site_plan *sp, unsigned managed)
+{
+	double share = sp->site->max_destructive * managed;
+
+	sp->limit_destructive = (unsigned)share > sp->site->max_destructive_min
+		? (unsigned)share : sp->site->max_destructive_min;
 }
 
 static int plan_new(struct plan *out, size_t n, struct rc_err *err)

@@ -42,6 +42,9 @@ struct engine_opts {
 
 struct apply_opts {
 	bool allow_destructive;         /* R10 override */
+	/* units a scoped plan's site lost in earlier scoped applies (serve):
+	 * added to the plan's own when it vacates any (R10 across webhooks) */
+	unsigned destructive_before;
 	const struct plan *saved;       /* apply exactly this saved plan */
 };
 
@@ -73,6 +76,9 @@ void engine_close_providers(struct engine *e);
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err);
+/* Set sp's R10 limit for a site of `managed` units (a scoped plan sees
+ * only its own units: serve passes the count of the last whole plan). */
+void engine_set_r10_limit(struct site_plan *sp, unsigned managed);
 /* Plan one site for some rentals only (serve's webhooks): the PMS objects
  * they touch (sg_fetch_scope), compared with the cached observed state (no
  * vendor read); operations only for their units. e must be fresh (a child

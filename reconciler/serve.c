@@ -261,7 +261,7 @@ static char *metrics(struct serve *s)
 	for (i = 0; i < s->spec->nsites; i++)
 		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
 			      s->spec->sites[i].name, vendor_kind_name(s->spec->sites[i].vendor),
-			      s->drift[i]);
+			      s->sites[i].drift);
 	return rc_buf_steal(&b);
 }
 
@@ -477,8 +477,8 @@ void serve_reload(struct serve *s)
 	engine_reset_pms(&s->e);
 	rc_free_secret(s->secret);
 	s->secret = secret;
-	free(s->drift);
-	s->drift = rc_calloc(ns->nsites + 1, sizeof(*s->drift));
+	free(s->sites);
+	s->sites = rc_calloc(ns->nsites + 1, sizeof(*s->sites));
 	rc_map_free(&s->rental_site); /* site indexes change */
 	rc_map_init(&s->rental_site);
 	spec_free(s->spec);
@@ -549,7 +549,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	rc_map_init(&s.rental_site);
 	rc_map_init(&s.lock_idx);
 	workq_init(&s.q, 10, 100);
-	s.drift = rc_calloc(spec->nsites + 1, sizeof(*s.drift));
+	s.sites = rc_calloc(spec->nsites + 1, sizeof(*s.sites));
 	rc = load_secret(&s, spec, &s.secret, err);
 	if (!rc)
 		rc = engine_open(&s.e, spec, NULL, err);
@@ -595,7 +595,7 @@ out:
 	free(s.locks);
 	rc_arena_free(&s.arena);
 	rc_free_secret(s.secret);
-	free(s.drift);
+	free(s.sites);
 	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */
 	return rc;
 }

@@ -33,6 +33,15 @@ struct site_lock {
 
 #define VENDOR_SLOTS 8
 
+/* What serve keeps per spec site between work items. */
+struct serve_site {
+	unsigned long drift;         /* operations still planned */
+	/* units vacated or revoked by scoped (webhook) runs since the last
+	 * whole-site reconcile: they count against R10 with the next scoped plan */
+	unsigned vacated;
+	unsigned managed;            /* managed units at the last whole-site plan */
+};
+
 struct serve {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
@@ -60,7 +69,7 @@ struct serve {
 	unsigned long ops_ok[VENDOR_SLOTS], ops_failed[VENDOR_SLOTS];
 	unsigned long hist[NBUCKETS + 1];
 	double hist_sum;
-	unsigned long *drift;        /* per spec site: operations still planned */
+	struct serve_site *sites;    /* per spec site (index as in the spec) */
 };
 
 /* One log line (JSON or text) on stderr; never give it a secret. */

@@ -142,6 +142,23 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 	return rc;
 }
 
+/* R10 across webhooks: a scoped plan is held to the limit of the whole
+ * site, counting the units earlier scoped runs vacated since the last
+ * whole-site reconcile (a PMS that ends every rental, one webhook each, is
+ * stopped as a whole plan would be). */
+static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
+		      struct apply_opts *ao)
+{
+	if (!scoped) {
+		st->drift = sp->nops;
+		st->managed = sp->managed;
+		return;
+	}
+	if (st->managed > sp->managed)
+		engine_set_r10_limit(sp, st->managed);
+	ao->destructive_before = st->vacated;
+}
+
 /* One site, or one rental's part of it: plan and apply, as `reconcile
  * apply --auto-approve`, on the calling fiber with an engine of its own
  * (the PMS snapshot is per work item; store, PMS client and vendor
@@ -173,12 +190,15 @@ static bool reconcile(struct serve *s, const char *site, const char *rental)
 	ok = plan(s, &e, ss, rental, &p, &scoped, &err) == RC_OK;
 	if (ok) {
 		remember_rentals(s, &e);
-		if (!scoped)
-			s->drift[si] = p.sites[0].nops;
+		limit_r10(&s->sites[si], &p.sites[0], scoped, &ao);
 		if (p.sites[0].nops)
 			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-		if (ok && !scoped)
-			s->drift[si] = 0;
+		if (ok && scoped)
+			s->sites[si].vacated += p.sites[0].destructive;
+		if (ok && !scoped) {
+			s->sites[si].drift = 0;
+			s->sites[si].vacated = 0;
+		}
 	}
 	if (!ok && scoped) {
 		/* the cached vendor state may be stale: read it all again */

@@ -298,6 +298,44 @@ static void test_burst_hundred_units(void **state)
 	run_free(&r);
 }
 
+/* R10 across webhooks: 100 move-outs arrive one webhook each; scoped runs
+ * vacate up to the site's limit (10% of 106 managed units) and then stop,
+ * as one whole plan would; the operator's --allow-destructive finishes. */
+static void test_R10_scoped_move_outs(void **state)
+{
+	struct srv *s = *state;
+	const char *args[] = { "apply", "-c", s->t.spec, "--auto-approve", "--allow-destructive", NULL };
+	char body[200], rid[16], path[320], *logs = NULL;
+	struct rc_err err;
+	int i, tries;
+
+	add_hundred_units(s);
+	serve_start(s);
+	for (tries = 0; tries < 300 && hundred_off(s, 1); tries++)
+		usleep(100000);
+	assert_int_equal(hundred_off(s, 1), 0);
+	for (i = 100; i < 200; i++) {
+		snprintf(rid, sizeof(rid), "rb%d", i);
+		sim_patch(&s->t, "storeganise.unitRentals", rid, json_pack("{s:s}", "state", "ended"));
+		snprintf(body, sizeof(body), "{\"id\":\"mo-%d\",\"type\":\"job.unit_moveOut.completed\","
+			 "\"data\":{\"unitRentalId\":\"%s\"}}", i, rid);
+		assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
+	}
+	/* every held-back rental has been tried (failures retry with backoff) */
+	for (tries = 0; tries < 300 && metric(s, "reconcile_errors_total ") < 90; tries++)
+		usleep(100000);
+	assert_true(metric(s, "reconcile_errors_total ") >= 90);
+	assert_int_equal(hundred_off(s, 1), 10);     /* 10 vacated, 90 held back */
+	assert_int_equal(serve_stop(s), 0);
+	snprintf(path, sizeof(path), "%s/bg.err", s->t.dir);
+	assert_int_equal(rc_read_file(path, &logs, NULL, &err), 0);
+	assert_non_null(strstr(logs, "after 10 since the last whole-site reconcile"));
+	free(logs);
+	assert_int_equal(e2e_status(&s->t, args), 0);
+	assert_int_equal(hundred_off(s, 0), 0);
+	assert_int_equal(sim_tenants_on(&s->t, "U1"), 1);
+}
+
 /* SIGHUP reloads the spec; an invalid one is logged and the old one kept. */
 static void test_sighup_reload(void **state)
 {
@@ -638,6 +676,7 @@ int main(void)
 		cmocka_unit_test(test_sigterm_finishes_the_call_in_flight),
 		cmocka_unit_test_setup_teardown(test_token_renewed_before_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_hundred_units, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_R10_scoped_move_outs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
