@@ -490,8 +490,13 @@ int http_do(struct http_client *c, const struct http_req *req,
 			break;
 		if (cc == CURLE_OK && resp->status < 500)
 			break;
+		/* a 503's Retry-After says when: sooner is pointless, too late fails now */
+		wait = cc == CURLE_OK && resp->retry_after >= 0 ? resp->retry_after
+								 : c->o.backoff_base * pow(2, i);
+		if (wait > c->o.max_retry_after)
+			break;
 		if (i + 1 < c->o.max_attempts)
-			fiber_sleep(c->o.backoff_base * pow(2, i));
+			fiber_sleep(wait);
 	}
 	if (cc != CURLE_OK) {
 		logurl = http_url_for_log(req->url);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -221,6 +222,41 @@ static void test_OA5_rate_limit_is_waited_out(void **state)
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 }
 
+/* A 503 with Retry-After on a read is retried after the time it names (a
+ * lower bound, not a timing goal); one that names more than 30 s fails the
+ * run at once with the vendor's status, changing nothing. */
+static void test_OA5_unavailable_retry_after(void **state)
+{
+	struct e2e *t = *state;
+	struct timespec a, b;
+	json_t *reqs;
+	double dt;
+
+	assert_int_equal(e2e_converge(t), 0);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i}]",
+		"method", "GET", "path_contains", "/access-invites", "status", 503, "retry_after", 1,
+		"times", 1)));
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(e2e_plan_exit(t), 0);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	dt = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	assert_true(dt >= 0.95);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "GET", "/access-invites"), 2);
+	json_decref(reqs);
+
+	sim_clear_requests(t);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i}]",
+		"method", "GET", "path_contains", "/access-invites", "status", 503, "retry_after", 120,
+		"times", 1)));
+	assert_int_equal(e2e_plan_exit(t), 1);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "GET", "/access-invites"), 1);
+	json_decref(reqs);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* A saved plan whose write-back takes the invite URL from the create. */
 static void test_OA_saved_plan_applies(void **state)
 {
@@ -254,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_OA_move_in_overdue_payment_move_out),
 		cmocka_unit_test(test_OA5_retried_create_makes_one_invite),
 		cmocka_unit_test(test_OA5_rate_limit_is_waited_out),
+		cmocka_unit_test(test_OA5_unavailable_retry_after),
 		cmocka_unit_test(test_OA_saved_plan_applies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
