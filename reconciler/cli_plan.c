@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -285,6 +286,31 @@ static int load_saved(const char *path, const struct spec *spec, struct plan *sa
 	return EXIT_OK;
 }
 
+/* Retention after an apply (timer-driven applies have no serve to do it):
+ * what the spec's "retention" says is old goes; a failure only warns. */
+static void retention(struct engine *e, const struct spec *spec)
+{
+	struct store_retention r = { spec->retention.events_s, spec->retention.journal_s, 0 };
+	struct store_pruned out = { 0 }, sum = { 0 };
+	struct rc_err err;
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		if (store_prune(e->store, &r, time(NULL), &out, &err)) {
+			fprintf(stderr, "reconcile: warning: retention: %s\n", err.msg);
+			break;
+		}
+		sum.events += out.events;
+		sum.journal += out.journal;
+		if (!out.more)
+			break;
+	}
+	if (sum.events || sum.journal)
+		fprintf(stderr, "Retention: dropped %zu webhook event%s and %zu journal entr%s "
+			"(spec \"retention\").\n", sum.events, sum.events == 1 ? "" : "s",
+			sum.journal, sum.journal == 1 ? "y" : "ies");
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct engine_opts eo = { 0 };
@@ -349,6 +375,7 @@ int cmd_apply(int argc, char **argv)
 			res.sites_failed, res.sites_failed == 1 ? "" : "s");
 		rc = EXIT_ERROR;
 	}
+	retention(&e, spec);
 out:
 	plan_free(&p);
 	plan_free(&saved);

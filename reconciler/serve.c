@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fiber.h"
@@ -242,6 +243,10 @@ static char *metrics(struct serve *s)
 		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
 		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n",
 		      s->reconcile_errors, s->running, s->site_max);
+	rc_buf_printf(&b, "# HELP reconcile_pruned_total Entries dropped by retention.\n"
+		      "# TYPE reconcile_pruned_total counter\n"
+		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",
+		      s->pruned_events, s->pruned_journal);
 	rc_buf_puts(&b, "# HELP reconcile_http_requests_total HTTP requests by peer.\n"
 		    "# TYPE reconcile_http_requests_total counter\n");
 	http_pool_each(pool_requests, &b);
@@ -405,6 +410,35 @@ static void start_timers(struct serve *s)
 		ev_timer_init(&s->timers[i].w, periodic_cb, iv + jitter(iv), iv);
 		ev_timer_start(s->loop, &s->timers[i].w);
 	}
+}
+
+/* Retention (spec "retention"): one budgeted LMDB transaction per tick, on
+ * the loop (no fiber is inside a write transaction between its yields);
+ * a backlog is worked off in ticks of its own so webhooks are not held up. */
+static void prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+	struct store_retention r = { s->spec->retention.events_s, s->spec->retention.journal_s, 0 };
+	struct store_pruned out;
+	struct rc_err err;
+
+	(void)revents;
+	if (s->stopping)
+		return;
+	if (store_prune(s->e.store, &r, time(NULL), &out, &err)) {
+		serve_log(s, "error", "retention: %s (tried again in an hour)", err.msg);
+		out.more = false;
+	} else {
+		s->pruned_events += out.events;
+		s->pruned_journal += out.journal;
+		if (out.events || out.journal)
+			serve_log(s, "info", "retention: dropped %zu webhook event%s and %zu journal entr%s",
+				  out.events, out.events == 1 ? "" : "s", out.journal,
+				  out.journal == 1 ? "y" : "ies");
+	}
+	ev_timer_stop(loop, w);
+	ev_timer_set(w, out.more ? 0.01 : 3600., 0.);
+	ev_timer_start(loop, w);
 }
 
 static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
@@ -574,6 +608,9 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_signal_start(s.loop, &s.sig_int);
 	ev_signal_start(s.loop, &s.sig_hup);
 	start_timers(&s);
+	ev_timer_init(&s.prune_timer, prune_cb, 1., 0.);
+	s.prune_timer.data = &s;
+	ev_timer_start(s.loop, &s.prune_timer);
 	serve_enqueue(&s, "all"); /* converge at start: nothing is lost across restarts */
 	serve_log(&s, "info", "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
 	ev_run(s.loop, 0);
@@ -586,6 +623,7 @@ out:
 	}
 	stop_timers(&s);
 	ev_timer_stop(s.loop, &s.work_timer);
+	ev_timer_stop(s.loop, &s.prune_timer);
 	fiber_detach();
 	http_loop_detach();
 	engine_close(&s.e);

@@ -47,6 +47,8 @@ struct serve {
 	struct MHD_Daemon *mhd;
 	ev_io mhd_io;
 	ev_timer mhd_timer, work_timer;
+	ev_timer prune_timer;        /* retention: hourly, sooner while a backlog lasts */
+	unsigned long pruned_events, pruned_journal;
 	ev_signal sig_term, sig_int, sig_hup;
 	struct site_timer *timers;
 	size_t ntimers;

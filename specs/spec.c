@@ -280,6 +280,66 @@ static int load_pms(struct ld *l, json_t *o, struct spec_pms *p)
 	return rc;
 }
 
+static int parse_duration(const char *s, long *out)
+{
+	char *end;
+	long n = 0;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || end == s || n < 0)
+		return -1;
+	if (!strcmp(end, "s") || !*end)
+		*out = n;
+	else if (!strcmp(end, "m"))
+		*out = n * 60;
+	else if (!strcmp(end, "h"))
+		*out = n * 3600;
+	else if (!strcmp(end, "d"))
+		*out = n * 86400;
+	else
+		return -1;
+	return 0;
+}
+
+/* A duration: "90s", "15m", "1h", "7d" or whole seconds; at least min_s,
+ * or 0 when zero_ok. dflt when absent. */
+static int get_duration(struct ld *l, json_t *o, const char *path, const char *key,
+			long min_s, bool zero_ok, long dflt, long *out)
+{
+	json_t *v = json_object_get(o, key);
+	long n = -1;
+
+	*out = dflt;
+	if (!v)
+		return RC_OK;
+	if (json_is_integer(v))
+		n = (long)json_integer_value(v);
+	else if (!json_is_string(v) || parse_duration(json_string_value(v), &n))
+		n = -1;
+	if (n < 0 || n > 10L * 365 * 86400 || (n < min_s && !(zero_ok && n == 0)))
+		return fail(l, path, "%s: a duration like \"90s\", \"15m\", \"1h\", \"7d\" (at least %ld s%s)",
+			    key, min_s, zero_ok ? ", or 0 to keep forever" : "");
+	*out = n;
+	return RC_OK;
+}
+
+static int load_retention(struct ld *l, json_t *o, struct spec_retention *r)
+{
+	static const char *const keys[] = { "events", "journal", NULL };
+	int rc = RC_OK;
+
+	if (o && !json_is_object(o))
+		return fail(l, "$.retention", "expected an object like {\"events\": \"7d\", \"journal\": \"180d\"}");
+	if (o)
+		rc = check_keys(l, o, "$.retention", keys);
+	if (!rc)
+		rc = get_duration(l, o, "$.retention", "events", 3600, true, 7 * 86400L, &r->events_s);
+	if (!rc)
+		rc = get_duration(l, o, "$.retention", "journal", 86400, true, 180 * 86400L, &r->journal_s);
+	return rc;
+}
+
 static int load_serve(struct ld *l, json_t *o, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers", NULL };
@@ -461,26 +521,6 @@ static int load_openapp(struct ld *l, json_t *o, const char *path, struct spec_o
 	return rc;
 }
 
-static int parse_duration(const char *s, long *out)
-{
-	char *end;
-	long n = 0;
-
-	errno = 0;
-	n = strtol(s, &end, 10);
-	if (errno || end == s || n < 0)
-		return -1;
-	if (!strcmp(end, "s") || !*end)
-		*out = n;
-	else if (!strcmp(end, "m"))
-		*out = n * 60;
-	else if (!strcmp(end, "h"))
-		*out = n * 3600;
-	else
-		return -1;
-	return 0;
-}
-
 static int load_site_basics(struct ld *l, json_t *o, const char *path, struct spec_site *s)
 {
 	json_t *v;
@@ -519,16 +559,9 @@ static int load_site_basics(struct ld *l, json_t *o, const char *path, struct sp
 	if (!rc)
 		rc = get_int(l, o, path, "code_length", 4, 10, 6, &n);
 	s->code_length = (unsigned)n;
-	s->sync_interval_s = 900;
-	v = json_object_get(o, "sync_interval");
-	if (!rc && v) {
-		n = json_is_integer(v) ? (long)json_integer_value(v) : -1;
-		if ((json_is_string(v) && parse_duration(json_string_value(v), &n)) ||
-		    (!json_is_string(v) && !json_is_integer(v)) || n < 10)
-			rc = fail(l, path, "sync_interval: a duration like \"90s\", \"15m\", \"1h\" (at least 10 s)");
-		else
-			s->sync_interval_s = (unsigned)n;
-	}
+	if (!rc)
+		rc = get_duration(l, o, path, "sync_interval", 10, false, 900, &n);
+	s->sync_interval_s = rc ? 900 : (unsigned)n;
 	return rc;
 }
 
@@ -578,7 +611,8 @@ static int load_site(struct ld *l, json_t *o, size_t idx, struct spec_site *s)
 
 static int load_root(struct ld *l, json_t *root, struct spec *s)
 {
-	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "sites", NULL };
+	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "retention",
+					    "sites", NULL };
 	json_t *sites = json_object_get(root, "sites"), *v;
 	char *sd = NULL;
 	size_t i, j;
@@ -601,6 +635,8 @@ static int load_root(struct ld *l, json_t *root, struct spec *s)
 		rc = load_pms(l, json_object_get(root, "pms"), &s->pms);
 	if (!rc)
 		rc = load_serve(l, json_object_get(root, "serve"), &s->serve);
+	if (!rc)
+		rc = load_retention(l, json_object_get(root, "retention"), &s->retention);
 	if (!rc && (!json_is_array(sites) || !json_array_size(sites)))
 		rc = fail(l, "$.sites", "expected a non-empty array of sites");
 	if (rc)

@@ -126,6 +126,12 @@ struct spec_serve {
 	unsigned workers;            /* sites reconciled at once, default 8 */
 };
 
+/* How long the state keeps what only history needs (0: forever). */
+struct spec_retention {
+	long events_s;               /* webhook event ids (duplicate check), default 7 d */
+	long journal_s;              /* closed journal entries, default 180 d */
+};
+
 struct spec {
 	char *path;                  /* file it was loaded from */
 	char *dir;                   /* its directory (relative paths resolve here) */
@@ -133,6 +139,7 @@ struct spec {
 	char *state_dir;             /* resolved against dir */
 	struct spec_pms pms;
 	struct spec_serve serve;
+	struct spec_retention retention;
 	struct spec_site *sites;
 	size_t nsites;
 };

@@ -1,6 +1,6 @@
 /* store.c: the LMDB state. See store.h for the layout. */
 #define _GNU_SOURCE
-#include "store.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,20 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct store {
-	char *dir;
-	MDB_env *env;
-	MDB_dbi observed, pmslast, journal, meta, events;
-	unsigned char key[32];
-	int lock_fd;
-};
-
-struct store_txn {
-	struct store *s;
-	MDB_txn *txn;
-};
-
-static int lmdb_err(struct rc_err *err, const struct store *s, const char *what, int rc)
+int st_lmdb_err(struct rc_err *err, const struct store *s, const char *what, int rc)
 {
 	if (rc == MDB_MAP_FULL)
 		return rc_errf(err, RC_EIO, "state %s: %s: the LMDB map is full; "
@@ -102,12 +89,14 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "events", MDB_CREATE, &s->events);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "evtime", MDB_CREATE, &s->evtime);
 	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
 	}
 	if (rc) {
-		rc = lmdb_err(err, s, "open", rc);
+		rc = st_lmdb_err(err, s, "open", rc);
 		goto fail;
 	}
 	*out = s;
@@ -202,7 +191,7 @@ int store_txn_begin(struct store *s, bool write, struct store_txn **out,
 
 	if (rc) {
 		free(t);
-		return lmdb_err(err, s, "begin transaction", rc);
+		return st_lmdb_err(err, s, "begin transaction", rc);
 	}
 	t->s = s;
 	*out = t;
@@ -215,7 +204,7 @@ int store_txn_commit(struct store_txn *t, struct rc_err *err)
 	struct store *s = t->s;
 
 	free(t);
-	return rc ? lmdb_err(err, s, "commit", rc) : RC_OK;
+	return rc ? st_lmdb_err(err, s, "commit", rc) : RC_OK;
 }
 
 void store_txn_abort(struct store_txn *t)
@@ -229,7 +218,7 @@ void store_txn_abort(struct store_txn *t)
 /* ------------------------------------------------------------ keys */
 
 /* key = a '\0' b (b may be binary of blen bytes). New buffer in *k. */
-static void make_key(MDB_val *k, const char *a, const void *b, size_t blen)
+void st_make_key(MDB_val *k, const char *a, const void *b, size_t blen)
 {
 	size_t n = strlen(a);
 	char *p = rc_malloc(n + 1 + blen + 1);
@@ -242,14 +231,14 @@ static void make_key(MDB_val *k, const char *a, const void *b, size_t blen)
 	k->mv_size = n + 1 + blen;
 }
 
-static bool has_prefix(const MDB_val *k, const char *site)
+bool st_has_prefix(const MDB_val *k, const char *site)
 {
 	size_t n = strlen(site) + 1;
 
 	return k->mv_size >= n && memcmp(k->mv_data, site, n) == 0;
 }
 
-static int put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
+int st_put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
 		    struct rc_err *err)
 {
 	char *s = json_dumps(j, JSON_COMPACT);
@@ -257,21 +246,15 @@ static int put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
 	int rc = mdb_put(t->txn, dbi, k, &v, 0);
 
 	free(s);
-	return rc ? lmdb_err(err, t->s, "put", rc) : RC_OK;
+	return rc ? st_lmdb_err(err, t->s, "put", rc) : RC_OK;
 }
 
-static json_t *get_json(const MDB_val *v)
+json_t *st_get_json(const MDB_val *v)
 {
 	return json_loadb(v->mv_data, v->mv_size, 0, NULL);
 }
 
-/* Visit every record of a site in dbi, in key order: the cursor starts at
- * "site\0" and stops where the prefix ends, so "s1" never sees "s10".
- * cb gets the part of the key after the prefix; it returns 0 to go on,
- * > 0 to stop (returned as is), < 0 for an error (err set). */
-typedef int (*prefix_cb)(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p);
-
-static int each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
+int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
 		       void *payload, struct rc_err *err)
 {
 	size_t n = strlen(site) + 1;
@@ -282,11 +265,11 @@ static int each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefi
 
 	rc = mdb_cursor_open(t->txn, dbi, &c);
 	if (rc)
-		return lmdb_err(err, t->s, "cursor", rc);
-	make_key(&k, site, NULL, 0);
+		return st_lmdb_err(err, t->s, "cursor", rc);
+	st_make_key(&k, site, NULL, 0);
 	kp = k.mv_data;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && has_prefix(&k, site)) {
+	while (rc == 0 && st_has_prefix(&k, site)) {
 		rest.mv_data = (char *)k.mv_data + n;
 		rest.mv_size = k.mv_size - n;
 		stop = cb(c, &rest, &v, payload);
@@ -298,7 +281,7 @@ static int each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefi
 	mdb_cursor_close(c);
 	if (stop)
 		return stop;
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "read", rc) : RC_OK;
+	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "read", rc) : RC_OK;
 }
 
 struct del_ctx {
@@ -323,7 +306,7 @@ static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
 		      const struct rc_map *keep, struct rc_err *err)
 {
 	struct del_ctx d = { keep };
-	int rc = each_prefix(t, dbi, site, del_cb, &d, err);
+	int rc = st_each_prefix(t, dbi, site, del_cb, &d, err);
 
 	return rc < 0 ? rc_errf(err, RC_EIO, "state %s: cannot delete under %s", t->s->dir, site) : rc;
 }
@@ -413,7 +396,7 @@ static int load_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p
 {
 	struct load_ctx *l = p;
 	char *name = rc_strndup(rest->mv_data, rest->mv_size);
-	json_t *j = get_json(v);
+	json_t *j = st_get_json(v);
 	int rc = 0;
 
 	(void)c;
@@ -431,7 +414,7 @@ int store_observed_load(struct store_txn *t, const char *site,
 			struct obs_site *out, struct rc_err *err)
 {
 	struct load_ctx l = { out, t, site, err };
-	int rc = each_prefix(t, t->s->observed, site, load_cb, &l, err);
+	int rc = st_each_prefix(t, t->s->observed, site, load_cb, &l, err);
 
 	if (rc)
 		return rc;
@@ -446,8 +429,8 @@ int store_observed_put_unit(struct store_txn *t, const char *site,
 	MDB_val k;
 	int rc;
 
-	make_key(&k, site, u->name, strlen(u->name));
-	rc = put_json(t, t->s->observed, &k, j, err);
+	st_make_key(&k, site, u->name, strlen(u->name));
+	rc = st_put_json(t, t->s->observed, &k, j, err);
 	free(k.mv_data);
 	json_decref(j);
 	return rc;
@@ -480,14 +463,14 @@ int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	make_key(&k, site, rental_id, strlen(rental_id));
+	st_make_key(&k, site, rental_id, strlen(rental_id));
 	rc = mdb_get(t->txn, t->s->pmslast, &k, &v);
 	free(k.mv_data);
 	if (rc == MDB_NOTFOUND)
 		return RC_ENOTFOUND;
 	if (rc)
-		return lmdb_err(err, t->s, "read pmslast", rc);
-	j = get_json(&v);
+		return st_lmdb_err(err, t->s, "read pmslast", rc);
+	j = st_get_json(&v);
 	if (!j)
 		return rc_errf(err, RC_EPARSE, "state %s: pmslast %s/%s is corrupt", t->s->dir,
 			       site, rental_id);
@@ -518,8 +501,8 @@ int store_pms_put(struct store_txn *t, const char *site,
 		rc_hex(r->code_hash, RC_HASH_LEN, hex);
 		json_object_set_new(j, "ch", json_string(hex));
 	}
-	make_key(&k, site, r->rental_id, strlen(r->rental_id));
-	rc = put_json(t, t->s->pmslast, &k, j, err);
+	st_make_key(&k, site, r->rental_id, strlen(r->rental_id));
+	rc = st_put_json(t, t->s->pmslast, &k, j, err);
 	free(k.mv_data);
 	json_decref(j);
 	return rc;
@@ -531,10 +514,10 @@ int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
 	MDB_val k;
 	int rc;
 
-	make_key(&k, site, rental_id, strlen(rental_id));
+	st_make_key(&k, site, rental_id, strlen(rental_id));
 	rc = mdb_del(t->txn, t->s->pmslast, &k, NULL);
 	free(k.mv_data);
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "delete pmslast", rc) : RC_OK;
+	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "delete pmslast", rc) : RC_OK;
 }
 
 static int count_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
@@ -550,12 +533,12 @@ int store_pms_count(struct store_txn *t, const char *site, size_t *out,
 		    struct rc_err *err)
 {
 	*out = 0;
-	return each_prefix(t, t->s->pmslast, site, count_cb, out, err);
+	return st_each_prefix(t, t->s->pmslast, site, count_cb, out, err);
 }
 
 /* ------------------------------------------------------ generation */
 
-static void u64_be(uint64_t x, unsigned char b[8])
+void st_u64_be(uint64_t x, unsigned char b[8])
 {
 	int i;
 
@@ -565,7 +548,7 @@ static void u64_be(uint64_t x, unsigned char b[8])
 	}
 }
 
-static uint64_t be_u64(const unsigned char b[8])
+uint64_t st_be_u64(const unsigned char b[8])
 {
 	uint64_t x = 0;
 	int i;
@@ -582,15 +565,15 @@ int store_generation(struct store_txn *t, const char *site, uint64_t *out,
 	int rc;
 
 	*out = 0;
-	make_key(&k, "gen", site, strlen(site));
+	st_make_key(&k, "gen", site, strlen(site));
 	rc = mdb_get(t->txn, t->s->meta, &k, &v);
 	free(k.mv_data);
 	if (rc == MDB_NOTFOUND)
 		return RC_OK;
 	if (rc)
-		return lmdb_err(err, t->s, "read generation", rc);
+		return st_lmdb_err(err, t->s, "read generation", rc);
 	if (v.mv_size == 8)
-		*out = be_u64(v.mv_data);
+		*out = st_be_u64(v.mv_data);
 	return RC_OK;
 }
 
@@ -605,11 +588,11 @@ int store_generation_bump(struct store_txn *t, const char *site,
 	if (rc)
 		return rc;
 	(*out)++;
-	u64_be(*out, b);
-	make_key(&k, "gen", site, strlen(site));
+	st_u64_be(*out, b);
+	st_make_key(&k, "gen", site, strlen(site));
 	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
 	free(k.mv_data);
-	return rc ? lmdb_err(err, t->s, "write generation", rc) : RC_OK;
+	return rc ? st_lmdb_err(err, t->s, "write generation", rc) : RC_OK;
 }
 
 int store_site_meta_get(struct store_txn *t, const char *site,
@@ -620,14 +603,14 @@ int store_site_meta_get(struct store_txn *t, const char *site,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	make_key(&k, "site", site, strlen(site));
+	st_make_key(&k, "site", site, strlen(site));
 	rc = mdb_get(t->txn, t->s->meta, &k, &v);
 	free(k.mv_data);
 	if (rc == MDB_NOTFOUND)
 		return RC_ENOTFOUND;
 	if (rc)
-		return lmdb_err(err, t->s, "read site meta", rc);
-	j = get_json(&v);
+		return st_lmdb_err(err, t->s, "read site meta", rc);
+	j = st_get_json(&v);
 	snprintf(out->facility_id, sizeof(out->facility_id), "%s",
 		 json_string_value(json_object_get(j, "facility")) ?: "");
 	snprintf(out->last_sync, sizeof(out->last_sync), "%s",
@@ -649,196 +632,10 @@ int store_site_meta_put(struct store_txn *t, const char *site,
 	MDB_val k;
 	int rc;
 
-	make_key(&k, "site", site, strlen(site));
-	rc = put_json(t, t->s->meta, &k, j, err);
+	st_make_key(&k, "site", site, strlen(site));
+	rc = st_put_json(t, t->s->meta, &k, j, err);
 	free(k.mv_data);
 	json_decref(j);
 	return rc;
 }
 
-/* --------------------------------------------------------- journal */
-
-static const char *const jstates[] = { "", "intent", "ok", "failed", "unknown", "resolved" };
-
-static json_t *journal_json(const struct journal_entry *e)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-			 "state", jstates[e->state], "op", e->op, "unit", e->unit,
-			 "rental", e->rental_id, "user", e->user_id, "vendor_id", e->vendor_id,
-			 "plan", e->plan_id, "time", e->time, "error", e->error,
-			 "detail", e->detail);
-}
-
-static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
-{
-	const char *st = json_string_value(json_object_get(j, "state")) ?: "";
-	int i;
-
-	memset(e, 0, sizeof(*e));
-	e->seq = seq;
-	for (i = 1; i <= JOURNAL_RESOLVED; i++)
-		if (!strcmp(st, jstates[i]))
-			e->state = (enum journal_state)i;
-#define CP(f, k) snprintf(e->f, sizeof(e->f), "%s", json_string_value(json_object_get(j, k)) ?: "")
-	CP(op, "op");
-	CP(unit, "unit");
-	CP(rental_id, "rental");
-	CP(user_id, "user");
-	CP(vendor_id, "vendor_id");
-	CP(plan_id, "plan");
-	CP(time, "time");
-	CP(error, "error");
-	CP(detail, "detail");
-#undef CP
-}
-
-static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
-		    struct rc_err *err)
-{
-	unsigned char ff[8];
-	MDB_cursor *c;
-	MDB_val k, v;
-	void *kp;
-	int rc;
-
-	*out = 0;
-	memset(ff, 0xff, sizeof(ff));
-	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
-	if (rc)
-		return lmdb_err(err, t->s, "cursor", rc);
-	make_key(&k, site, ff, 8);
-	kp = k.mv_data;
-	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-	if (rc == 0)
-		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-	else if (rc == MDB_NOTFOUND)
-		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	if (rc == 0 && has_prefix(&k, site) && k.mv_size == strlen(site) + 9)
-		*out = be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
-	free(kp);
-	mdb_cursor_close(c);
-	return rc && rc != MDB_NOTFOUND ? lmdb_err(err, t->s, "journal seq", rc) : RC_OK;
-}
-
-int store_journal_put(struct store_txn *t, const char *site,
-		      const struct journal_entry *e, struct rc_err *err)
-{
-	unsigned char b[8];
-	json_t *j;
-	MDB_val k;
-	int rc;
-
-	u64_be(e->seq, b);
-	make_key(&k, site, b, 8);
-	if (e->state == JOURNAL_RESOLVED) {
-		/* keep what was recorded; only the state and time change */
-		MDB_val v;
-		json_t *old = NULL;
-
-		if (mdb_get(t->txn, t->s->journal, &k, &v) == 0)
-			old = get_json(&v);
-		j = old ? old : journal_json(e);
-		json_object_set_new(j, "state", json_string("resolved"));
-		json_object_set_new(j, "time", json_string(e->time));
-	} else {
-		j = journal_json(e);
-	}
-	rc = put_json(t, t->s->journal, &k, j, err);
-	free(k.mv_data);
-	json_decref(j);
-	return rc;
-}
-
-static int journal_commit_one(struct store *s, const char *site,
-			      struct journal_entry *e, bool assign, struct rc_err *err)
-{
-	struct store_txn *t;
-	int rc;
-
-	rc = store_txn_begin(s, true, &t, err);
-	if (rc)
-		return rc;
-	if (assign) {
-		rc = last_seq(t, site, &e->seq, err);
-		e->seq++;
-		e->state = JOURNAL_INTENT;
-		if (!e->time[0])
-			rc_now_iso(e->time, sizeof(e->time));
-	}
-	if (!rc)
-		rc = store_journal_put(t, site, e, err);
-	if (rc) {
-		store_txn_abort(t);
-		return rc;
-	}
-	return store_txn_commit(t, err);
-}
-
-int store_journal_intent(struct store *s, const char *site,
-			 struct journal_entry *e, struct rc_err *err)
-{
-	return journal_commit_one(s, site, e, true, err);
-}
-
-int store_journal_result(struct store *s, const char *site,
-			 const struct journal_entry *e, struct rc_err *err)
-{
-	struct journal_entry copy = *e;
-
-	return journal_commit_one(s, site, &copy, false, err);
-}
-
-struct jeach {
-	bool only_open;
-	store_journal_cb cb;
-	void *payload;
-};
-
-static int jeach_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
-{
-	struct jeach *je = p;
-	struct journal_entry e;
-	json_t *j;
-
-	(void)c;
-	if (rest->mv_size != 8)
-		return 0;
-	j = get_json(v);
-	if (!j)
-		return 0;
-	journal_from_json(j, be_u64(rest->mv_data), &e);
-	json_decref(j);
-	if (je->only_open && e.state != JOURNAL_INTENT && e.state != JOURNAL_UNKNOWN)
-		return 0;
-	return je->cb(&e, je->payload);
-}
-
-int store_journal_each(struct store_txn *t, const char *site, bool only_open,
-		       store_journal_cb cb, void *payload, struct rc_err *err)
-{
-	struct jeach je = { only_open, cb, payload };
-
-	return each_prefix(t, t->s->journal, site, jeach_cb, &je, err);
-}
-
-int store_event_put(struct store *s, const char *id, const char *json,
-		    struct rc_err *err)
-{
-	struct store_txn *t;
-	MDB_val k = { strlen(id), (void *)id }, v = { strlen(json), (void *)json };
-	int rc;
-
-	rc = store_txn_begin(s, true, &t, err);
-	if (rc)
-		return rc;
-	rc = mdb_put(t->txn, s->events, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		store_txn_abort(t);
-		return 1;
-	}
-	if (rc) {
-		store_txn_abort(t);
-		return lmdb_err(err, s, "store event", rc);
-	}
-	return store_txn_commit(t, err);
-}

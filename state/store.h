@@ -11,6 +11,7 @@
  *             "site\0<site>"                 -> site meta (JSON: facility id,
  *                                             last successful sync, counts)
  *   events    "<event id>"                   -> webhook event (serve)
+ *   evtime    "<unix s: 8 bytes BE><event id>" -> "" (events by age, to prune)
  *
  * Writes for one site go in one write transaction (batch); the journal is
  * committed around each vendor call. Next to data.mdb the directory holds
@@ -22,6 +23,8 @@
 
 #include "../reconciler/common.h"
 #include "../reconciler/model.h"
+
+#include <time.h>
 
 struct store;
 struct store_txn;
@@ -142,5 +145,21 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 /* Returns RC_OK when stored, 1 when an event with this id already exists. */
 int store_event_put(struct store *s, const char *id, const char *json,
 		    struct rc_err *err);
+
+/* ---- retention ---- */
+struct store_retention {
+	long events_s;               /* drop webhook events older than this; 0 = keep */
+	long journal_s;              /* drop closed journal entries older; 0 = keep */
+	size_t max_per_call;         /* deletions per transaction (0: 10,000) */
+};
+struct store_pruned {
+	size_t events, journal;      /* entries deleted */
+	bool more;                   /* the budget ran out: call again */
+};
+/* One write transaction deleting what r says is too old at now (unix
+ * seconds). Journal entries still open (intent, unknown) are never
+ * dropped: R7 settles them. */
+int store_prune(struct store *s, const struct store_retention *r, time_t now,
+		struct store_pruned *out, struct rc_err *err);
 
 #endif

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "state/store.h"
 
 static const char *const SITES[][3] = { { "site1", "site1", "P1" } };
 
@@ -526,6 +527,65 @@ static void test_saved_plan_with_generated_code(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+static int count_entry(const struct journal_entry *e, void *p)
+{
+	(void)e;
+	(*(int *)p)++;
+	return 0;
+}
+
+/* Journal entries of site1 in the state (closed or open). */
+static int journal_entries(struct e2e *t)
+{
+	struct store *s;
+	struct store_txn *txn;
+	struct rc_err err;
+	char dir[320];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(store_open(&s, dir, &err), 0);
+	assert_int_equal(store_txn_begin(s, false, &txn, &err), 0);
+	assert_int_equal(store_journal_each(txn, "site1", false, count_entry, &n, &err), 0);
+	store_txn_abort(txn);
+	store_close(s);
+	return n;
+}
+
+/* apply keeps the state bounded: a closed journal entry older than the
+ * spec's retention (180 d by default) is dropped at the end of the run. */
+static void test_apply_drops_old_journal_entries(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	struct journal_entry e = { 0 };
+	struct store *s;
+	struct store_txn *txn;
+	struct rc_err err;
+	char dir[320];
+	struct run r;
+	int before;
+
+	assert_int_equal(e2e_converge(t), 0);
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(store_open(&s, dir, &err), 0);
+	e.seq = 0;                                   /* before every real entry */
+	e.state = JOURNAL_OK;
+	snprintf(e.op, sizeof(e.op), "tenant.create");
+	snprintf(e.time, sizeof(e.time), "2024-01-01T00:00:00.000Z");
+	assert_int_equal(store_txn_begin(s, true, &txn, &err), 0);
+	assert_int_equal(store_journal_put(txn, "site1", &e, &err), 0);
+	assert_int_equal(store_txn_commit(txn, &err), 0);
+	store_close(s);
+	before = journal_entries(t);
+	assert_true(before >= 2);
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.err, "dropped 0 webhook events and 1 journal entry"));
+	run_free(&r);
+	assert_int_equal(journal_entries(t), before - 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +605,7 @@ int main(void)
 		cmocka_unit_test(test_vendor_error_then_recovery),
 		cmocka_unit_test(test_plan_from_pms_snapshot_file),
 		cmocka_unit_test(test_saved_plan_with_generated_code),
+		cmocka_unit_test(test_apply_drops_old_journal_entries),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -78,6 +78,8 @@ static void test_defaults(void **state)
 	assert_int_equal(s->sites[0].max_destructive_min, 3);
 	assert_true(s->sites[0].max_destructive > 0.09 && s->sites[0].max_destructive < 0.11);
 	assert_int_equal(s->sites[0].sync_interval_s, 900);
+	assert_int_equal(s->retention.events_s, 7 * 86400);
+	assert_int_equal(s->retention.journal_s, 180 * 86400);
 	assert_string_equal(s->sites[0].fields.ot_unit_id, "opentech_unitId");
 	assert_string_equal(s->sites[0].fields.pti_regenerate, "pti_regenerateCode");
 	assert_string_equal(s->sites[0].opentech.client_secret.file, "/etc/reconcile/secrets/cs");
@@ -121,6 +123,27 @@ static void test_errors_name_the_path(void **state)
 		 "$.sites[0].fields.ot_unit_id");
 }
 
+static void test_retention(void **state)
+{
+	struct spec *s = load_ok("{\"version\":1," BASE_PMS ",\"retention\":{\"events\":\"2d\","
+				 "\"journal\":0},\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+				 "\"vendor\":\"opentech\",\"sync_interval\":\"1d\"," OT_OK "}]}");
+
+	(void)state;
+	assert_int_equal(s->retention.events_s, 2 * 86400);
+	assert_int_equal(s->retention.journal_s, 0);       /* keep forever */
+	assert_int_equal(s->sites[0].sync_interval_s, 86400);
+	spec_free(s);
+	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"events\":\"5m\"},\"sites\":[]}",
+		 "$.retention: events: a duration");
+	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"journal\":\"1w\"},\"sites\":[]}",
+		 "$.retention: journal");
+	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"audit\":\"1d\"},\"sites\":[]}",
+		 "unknown key \"audit\"");
+	load_bad("{\"version\":1," BASE_PMS ",\"retention\":\"7d\",\"sites\":[]}",
+		 "$.retention: expected an object");
+}
+
 static void test_inline_secret_value_never_echoed(void **state)
 {
 	const char *text = "{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
@@ -141,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors_name_the_path),
 		cmocka_unit_test(test_inline_secret_value_never_echoed),
+		cmocka_unit_test(test_retention),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

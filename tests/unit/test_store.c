@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "state/store.h"
@@ -180,6 +181,108 @@ static void test_journal(void **state)
 	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), 1);
 }
 
+/* Events older than the retention go, oldest first, in budgeted
+ * transactions (several B-tree pages of them); newer ones stay. */
+static void test_prune_events(void **state)
+{
+	struct fx *f = *state;
+	struct store_retention r = { 3600, 0, 1000 };
+	struct store_pruned out;
+	struct rc_err err;
+	char id[32];
+	size_t total = 0;
+	int i, calls = 0;
+
+	for (i = 0; i < 2500; i++) {
+		snprintf(id, sizeof(id), "event-%05d", i);
+		assert_int_equal(store_event_put(f->s, id, "{\"type\":\"unitRental.updated\"}", &err), 0);
+	}
+	assert_int_equal(store_prune(f->s, &r, time(NULL), &out, &err), 0);
+	assert_int_equal(out.events, 0);           /* all younger than an hour */
+	assert_false(out.more);
+	do {
+		assert_int_equal(store_prune(f->s, &r, time(NULL) + 7200, &out, &err), 0);
+		assert_true(out.events <= 1000);
+		total += out.events;
+		calls++;
+	} while (out.more && calls < 10);
+	assert_int_equal(total, 2500);
+	assert_int_equal(calls, 3);
+	/* gone: the same ids are new again */
+	assert_int_equal(store_event_put(f->s, "event-00000", "{}", &err), 0);
+	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), 0);
+	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), 1);
+}
+
+static void put_entry(struct fx *f, const char *site, uint64_t seq, enum journal_state st,
+		      const char *time)
+{
+	struct journal_entry e = { 0 };
+	struct store_txn *t;
+	struct rc_err err;
+
+	e.seq = seq;
+	e.state = st;
+	snprintf(e.op, sizeof(e.op), "tenant.create");
+	snprintf(e.time, sizeof(e.time), "%s", time);
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_journal_put(t, site, &e, &err), 0);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+}
+
+static int seq_cb(const struct journal_entry *e, void *p)
+{
+	char *out = p;
+
+	snprintf(out + strlen(out), 64 - strlen(out), "%llu,", (unsigned long long)e->seq);
+	return 0;
+}
+
+static void journal_seqs(struct fx *f, const char *site, char out[64])
+{
+	struct store_txn *t;
+	struct rc_err err;
+
+	out[0] = '\0';
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_journal_each(t, site, false, seq_cb, out, &err), 0);
+	store_txn_abort(t);
+}
+
+/* Closed entries older than the retention go; open ones (R7) and newer
+ * ones stay; each site is cut at its own first newer entry ("s1" and
+ * "s10" do not mix). */
+static void test_prune_journal(void **state)
+{
+	struct fx *f = *state;
+	struct store_retention r = { 0, 86400, 0 };
+	struct store_pruned out;
+	struct rc_err err;
+	char seqs[64];
+	const char *old = "2025-06-01T00:00:00.000Z", *young = "2025-12-31T12:00:00.000Z";
+
+	put_entry(f, "s1", 1, JOURNAL_OK, old);
+	put_entry(f, "s1", 2, JOURNAL_INTENT, old);
+	put_entry(f, "s1", 3, JOURNAL_FAILED, old);
+	put_entry(f, "s1", 4, JOURNAL_OK, young);
+	put_entry(f, "s1", 5, JOURNAL_OK, old);    /* after a newer one: kept (seq order) */
+	put_entry(f, "s10", 1, JOURNAL_RESOLVED, old);
+	put_entry(f, "s10", 2, JOURNAL_UNKNOWN, old);
+	put_entry(f, "s2", 1, JOURNAL_OK, old);
+	assert_int_equal(store_prune(f->s, &r, 1767225600 /* 2026-01-01 */, &out, &err), 0);
+	assert_int_equal(out.journal, 4);
+	assert_int_equal(out.events, 0);
+	journal_seqs(f, "s1", seqs);
+	assert_string_equal(seqs, "2,4,5,");
+	journal_seqs(f, "s10", seqs);
+	assert_string_equal(seqs, "2,");
+	journal_seqs(f, "s2", seqs);
+	assert_string_equal(seqs, "");
+	r.journal_s = 0;                            /* 0 keeps everything */
+	assert_int_equal(store_prune(f->s, &r, 1767225600 + 86400 * 365, &out, &err), 0);
+	assert_int_equal(out.journal, 0);
+}
+
 static void test_hash_key_is_stable_and_private(void **state)
 {
 	struct fx *f = *state;
@@ -245,6 +348,8 @@ int main(void)
 		T(test_observed_round_trip_and_isolation),
 		T(test_pms_records_and_generation),
 		T(test_journal),
+		T(test_prune_events),
+		T(test_prune_journal),
 		T(test_hash_key_is_stable_and_private),
 		T(test_lock_is_exclusive),
 		T(test_no_secret_in_files),

@@ -1,0 +1,49 @@
+/*
+ * store_int.h: what store.c and store_journal.c share (not for other
+ * modules: they use store.h).
+ */
+#ifndef RC_STORE_INT_H
+#define RC_STORE_INT_H
+
+#include "store.h"
+
+#include <jansson.h>
+#include <lmdb.h>
+
+struct store {
+	char *dir;
+	MDB_env *env;
+	MDB_dbi observed, pmslast, journal, meta, events;
+	MDB_dbi evtime;              /* 8-byte BE unix seconds + event id -> "" */
+	unsigned char key[32];
+	int lock_fd;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+};
+
+/* An LMDB failure as an RC_EIO error naming the state directory. */
+int st_lmdb_err(struct rc_err *err, const struct store *s, const char *what, int rc);
+/* key = a '\0' b (b may be binary of blen bytes). New buffer in k->mv_data. */
+void st_make_key(MDB_val *k, const char *a, const void *b, size_t blen);
+bool st_has_prefix(const MDB_val *k, const char *site);
+/* j borrowed. */
+int st_put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
+		struct rc_err *err);
+/* New reference, NULL when the value is not JSON. */
+json_t *st_get_json(const MDB_val *v);
+
+/* Visit every record of a site in dbi, in key order: the cursor starts at
+ * "site\0" and stops where the prefix ends, so "s1" never sees "s10".
+ * cb gets the part of the key after the prefix; it returns 0 to go on,
+ * > 0 to stop (returned as is), < 0 for an error (err set). */
+typedef int (*prefix_cb)(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p);
+int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
+		   void *payload, struct rc_err *err);
+
+void st_u64_be(uint64_t x, unsigned char b[8]);
+uint64_t st_be_u64(const unsigned char b[8]);
+
+#endif

@@ -1,0 +1,347 @@
+/* store_journal.c: the journal of vendor calls, webhook events, and the
+ * retention that keeps both bounded. See store.h for the layout. */
+#define _GNU_SOURCE
+#include "store_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const jstates[] = { "", "intent", "ok", "failed", "unknown", "resolved" };
+
+static json_t *journal_json(const struct journal_entry *e)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+			 "state", jstates[e->state], "op", e->op, "unit", e->unit,
+			 "rental", e->rental_id, "user", e->user_id, "vendor_id", e->vendor_id,
+			 "plan", e->plan_id, "time", e->time, "error", e->error,
+			 "detail", e->detail);
+}
+
+static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
+{
+	const char *st = json_string_value(json_object_get(j, "state")) ?: "";
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	e->seq = seq;
+	for (i = 1; i <= JOURNAL_RESOLVED; i++)
+		if (!strcmp(st, jstates[i]))
+			e->state = (enum journal_state)i;
+#define CP(f, k) snprintf(e->f, sizeof(e->f), "%s", json_string_value(json_object_get(j, k)) ?: "")
+	CP(op, "op");
+	CP(unit, "unit");
+	CP(rental_id, "rental");
+	CP(user_id, "user");
+	CP(vendor_id, "vendor_id");
+	CP(plan_id, "plan");
+	CP(time, "time");
+	CP(error, "error");
+	CP(detail, "detail");
+#undef CP
+}
+
+static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
+		    struct rc_err *err)
+{
+	unsigned char ff[8];
+	MDB_cursor *c;
+	MDB_val k, v;
+	void *kp;
+	int rc;
+
+	*out = 0;
+	memset(ff, 0xff, sizeof(ff));
+	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
+	if (rc)
+		return st_lmdb_err(err, t->s, "cursor", rc);
+	st_make_key(&k, site, ff, 8);
+	kp = k.mv_data;
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	if (rc == 0 && st_has_prefix(&k, site) && k.mv_size == strlen(site) + 9)
+		*out = st_be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
+	free(kp);
+	mdb_cursor_close(c);
+	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal seq", rc) : RC_OK;
+}
+
+int store_journal_put(struct store_txn *t, const char *site,
+		      const struct journal_entry *e, struct rc_err *err)
+{
+	unsigned char b[8];
+	json_t *j;
+	MDB_val k;
+	int rc;
+
+	st_u64_be(e->seq, b);
+	st_make_key(&k, site, b, 8);
+	if (e->state == JOURNAL_RESOLVED) {
+		/* keep what was recorded; only the state and time change */
+		MDB_val v;
+		json_t *old = NULL;
+
+		if (mdb_get(t->txn, t->s->journal, &k, &v) == 0)
+			old = st_get_json(&v);
+		j = old ? old : journal_json(e);
+		json_object_set_new(j, "state", json_string("resolved"));
+		json_object_set_new(j, "time", json_string(e->time));
+	} else {
+		j = journal_json(e);
+	}
+	rc = st_put_json(t, t->s->journal, &k, j, err);
+	free(k.mv_data);
+	json_decref(j);
+	return rc;
+}
+
+static int journal_commit_one(struct store *s, const char *site,
+			      struct journal_entry *e, bool assign, struct rc_err *err)
+{
+	struct store_txn *t;
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	if (assign) {
+		rc = last_seq(t, site, &e->seq, err);
+		e->seq++;
+		e->state = JOURNAL_INTENT;
+		if (!e->time[0])
+			rc_now_iso(e->time, sizeof(e->time));
+	}
+	if (!rc)
+		rc = store_journal_put(t, site, e, err);
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	return store_txn_commit(t, err);
+}
+
+int store_journal_intent(struct store *s, const char *site,
+			 struct journal_entry *e, struct rc_err *err)
+{
+	return journal_commit_one(s, site, e, true, err);
+}
+
+int store_journal_result(struct store *s, const char *site,
+			 const struct journal_entry *e, struct rc_err *err)
+{
+	struct journal_entry copy = *e;
+
+	return journal_commit_one(s, site, &copy, false, err);
+}
+
+struct jeach {
+	bool only_open;
+	store_journal_cb cb;
+	void *payload;
+};
+
+static int jeach_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct jeach *je = p;
+	struct journal_entry e;
+	json_t *j;
+
+	(void)c;
+	if (rest->mv_size != 8)
+		return 0;
+	j = st_get_json(v);
+	if (!j)
+		return 0;
+	journal_from_json(j, st_be_u64(rest->mv_data), &e);
+	json_decref(j);
+	if (je->only_open && e.state != JOURNAL_INTENT && e.state != JOURNAL_UNKNOWN)
+		return 0;
+	return je->cb(&e, je->payload);
+}
+
+int store_journal_each(struct store_txn *t, const char *site, bool only_open,
+		       store_journal_cb cb, void *payload, struct rc_err *err)
+{
+	struct jeach je = { only_open, cb, payload };
+
+	return st_each_prefix(t, t->s->journal, site, jeach_cb, &je, err);
+}
+
+/* ------------------------------------------------------------ events */
+
+/* evtime key: when (8 bytes BE) then the id, so a cursor walks oldest first. */
+static void evtime_key(MDB_val *k, uint64_t when, const char *id)
+{
+	size_t n = strlen(id);
+	unsigned char *p = rc_malloc(8 + n);
+
+	st_u64_be(when, p);
+	memcpy(p + 8, id, n);
+	k->mv_data = p;
+	k->mv_size = 8 + n;
+}
+
+int store_event_put(struct store *s, const char *id, const char *json,
+		    struct rc_err *err)
+{
+	struct store_txn *t;
+	MDB_val k = { strlen(id), (void *)id }, v = { strlen(json), (void *)json };
+	MDB_val tk, empty = { 0, "" };
+	int rc;
+
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	rc = mdb_put(t->txn, s->events, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		store_txn_abort(t);
+		return 1;
+	}
+	if (!rc) {
+		evtime_key(&tk, (uint64_t)time(NULL), id);
+		rc = mdb_put(t->txn, s->evtime, &tk, &empty, 0);
+		free(tk.mv_data);
+	}
+	if (rc) {
+		store_txn_abort(t);
+		return st_lmdb_err(err, s, "store event", rc);
+	}
+	return store_txn_commit(t, err);
+}
+
+/* --------------------------------------------------------- retention */
+
+/* Delete the cursor's record, count it, and read the one after it (LMDB
+ * leaves the cursor there; MDB_NOTFOUND past the end). */
+static int del_current(MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget, size_t *n)
+{
+	int rc = mdb_cursor_del(c, 0);
+
+	if (rc)
+		return rc;
+	(*budget)--;
+	(*n)++;
+	rc = mdb_cursor_get(c, k, v, MDB_GET_CURRENT);
+	return rc == EINVAL ? MDB_NOTFOUND : rc;
+}
+
+/* Events received before cutoff, oldest first, at most *budget. */
+static int prune_events(struct store_txn *t, uint64_t cutoff, size_t *budget, size_t *n)
+{
+	MDB_cursor *c;
+	MDB_val k, v, id;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, t->s->evtime, &c);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0 && *budget && k.mv_size >= 8 && st_be_u64(k.mv_data) < cutoff) {
+		id.mv_data = (char *)k.mv_data + 8;
+		id.mv_size = k.mv_size - 8;
+		rc = mdb_del(t->txn, t->s->events, &id, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			break;
+		rc = del_current(c, &k, &v, budget, n);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Move the cursor past every entry of the site of key k. */
+static int next_site(MDB_cursor *c, MDB_val *k, MDB_val *v)
+{
+	size_t n = strnlen(k->mv_data, k->mv_size);
+	unsigned char ff[8];
+	MDB_val seek;
+	int rc;
+
+	memset(ff, 0xff, sizeof(ff));
+	{
+		char *site = rc_strndup(k->mv_data, n);
+
+		st_make_key(&seek, site, ff, sizeof(ff));
+		free(site);
+	}
+	*k = seek;
+	rc = mdb_cursor_get(c, k, v, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == seek.mv_size && !memcmp(k->mv_data, seek.mv_data, seek.mv_size))
+		rc = mdb_cursor_get(c, k, v, MDB_NEXT);
+	free(seek.mv_data);
+	return rc;
+}
+
+/* Closed journal entries written before cutoff (an ISO time), per site in
+ * seq order up to the first newer one. Open entries (intent, unknown)
+ * stay whatever their age: R7 settles them. */
+static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget, size_t *n)
+{
+	struct journal_entry e;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t plen;
+	json_t *j;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, t->s->journal, &c);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0 && *budget) {
+		plen = strnlen(k.mv_data, k.mv_size) + 1;
+		j = k.mv_size == plen + 8 ? st_get_json(&v) : NULL;
+		if (!j) { /* not an entry: leave it */
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+		journal_from_json(j, st_be_u64((unsigned char *)k.mv_data + plen), &e);
+		json_decref(j);
+		if (strcmp(e.time, cutoff) >= 0) {
+			rc = next_site(c, &k, &v);
+			continue;
+		}
+		if (e.state == JOURNAL_INTENT || e.state == JOURNAL_UNKNOWN) {
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+			continue;
+		}
+		rc = del_current(c, &k, &v, budget, n);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int store_prune(struct store *s, const struct store_retention *r, time_t now,
+		struct store_pruned *out, struct rc_err *err)
+{
+	struct store_txn *t;
+	size_t budget = r->max_per_call ? r->max_per_call : 10000;
+	char cutoff[40];
+	struct tm tm;
+	time_t when;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = store_txn_begin(s, true, &t, err);
+	if (rc)
+		return rc;
+	if (r->events_s > 0 && now > (time_t)r->events_s)
+		rc = prune_events(t, (uint64_t)(now - (time_t)r->events_s), &budget, &out->events);
+	if (!rc && r->journal_s > 0 && now > (time_t)r->journal_s) {
+		when = now - (time_t)r->journal_s;
+		gmtime_r(&when, &tm);
+		snprintf(cutoff, sizeof(cutoff), "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		rc = prune_journal(t, cutoff, &budget, &out->journal);
+	}
+	if (rc) {
+		store_txn_abort(t);
+		return st_lmdb_err(err, s, "prune", rc);
+	}
+	out->more = budget == 0;
+	return store_txn_commit(t, err);
+}
