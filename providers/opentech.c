@@ -115,26 +115,30 @@ static void vendor_message(const struct rc_buf *body, const char *secret,
 	json_t *j = json_loadb(body->p ? body->p : "", body->len, 0, NULL);
 	json_t *v;
 	const char *k;
-	char *hit;
+	char *text = NULL, *safe;
 
 	buf[0] = '\0';
 	if (json_is_string(json_object_get(j, "message"))) {
-		snprintf(buf, n, "%s", json_string_value(json_object_get(j, "message")));
+		text = rc_strdup(json_string_value(json_object_get(j, "message")));
 	} else if (json_is_string(json_object_get(j, "error"))) {
-		snprintf(buf, n, "%s", json_string_value(json_object_get(j, "error")));
+		text = rc_strdup(json_string_value(json_object_get(j, "error")));
 	} else if (json_is_object(j)) {
 		json_object_foreach(j, k, v) {
 			json_t *m = json_is_array(v) ? json_array_get(v, 0) : v;
 
 			if (json_is_string(m)) {
-				snprintf(buf, n, "%s: %s", k, json_string_value(m));
+				text = rc_sprintf("%s: %s", k, json_string_value(m));
 				break;
 			}
 		}
 	}
 	json_decref(j);
-	while (secret && *secret && (hit = strstr(buf, secret)))
-		memset(hit, '*', strlen(secret));
+	if (!text)
+		return;
+	safe = rc_redact(text, &secret, 1); /* whole, then cut to size */
+	snprintf(buf, n, "%s", safe);
+	rc_free_secret(text);
+	rc_free_secret(safe);
 }
 
 static int get_token(struct provider *p, bool force, struct rc_err *err)

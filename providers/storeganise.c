@@ -59,12 +59,16 @@ void sg_client_free(struct sg_client *c)
 }
 
 /* Message from a Storeganise error body {"error":{"message":...}}. */
-static void error_message(const struct http_resp *r, char *buf, size_t n)
+/* The PMS's error.message, with the values we sent (secrets) redacted. */
+static void error_message(const struct http_resp *r, const char *const *secrets, size_t nsecrets,
+			  char *buf, size_t n)
 {
 	json_t *j = json_loadb(r->body.p, r->body.len, 0, NULL);
 	json_t *m = json_object_get(json_object_get(j, "error"), "message");
+	char *safe = rc_redact(json_is_string(m) ? json_string_value(m) : "", secrets, nsecrets);
 
-	snprintf(buf, n, "%s", json_is_string(m) ? json_string_value(m) : "");
+	snprintf(buf, n, "%s", safe);
+	rc_free_secret(safe);
 	json_decref(j);
 }
 
@@ -92,7 +96,7 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 		goto out;
 	}
 	if (resp.status != 200) {
-		error_message(&resp, msg, sizeof(msg));
+		error_message(&resp, NULL, 0, msg, sizeof(msg));
 		rc = rc_errf(err, resp.status == 401 || resp.status == 403 ? RC_EAUTH : RC_EHTTP,
 			     "Storeganise GET /v1/admin/%s: HTTP %ld%s%s%s", path,
 			     resp.status, *msg ? " (" : "", msg, *msg ? ")" : "");
@@ -664,7 +668,14 @@ int sg_put_custom_fields(struct sg_client *c, const char *collection,
 	if (rc) {
 		rc_err_prefix(err, "Storeganise");
 	} else if (resp.status < 200 || resp.status > 299) {
-		error_message(&resp, msg, sizeof(msg));
+		const char **sent = rc_calloc(n + 1, sizeof(*sent));
+		unsigned ns = 0;
+
+		for (i = 0; i < n; i++)
+			if (w[i].type == SG_VAL_STRING)
+				sent[ns++] = w[i].str; /* a gate code the PMS may echo */
+		error_message(&resp, sent, ns, msg, sizeof(msg));
+		free(sent);
 		rc = rc_errf(err, RC_EHTTP, "Storeganise PUT /v1/admin/%s/%s: HTTP %ld%s%s%s",
 			     collection, esc, resp.status, *msg ? " (" : "", msg,
 			     *msg ? ")" : "");

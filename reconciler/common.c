@@ -19,6 +19,79 @@ void rc_err_clear(struct rc_err *e)
 	}
 }
 
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
+{
+	size_t len, i;
+	unsigned cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0; /* overlong, surrogate, out of range */
+	return len;
+}
+
+void rc_utf8_scrub(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t n = strlen(s), k;
+
+	while (n) {
+		k = utf8_seq(p, n);
+		if (!k) {
+			*p = '?';
+			k = 1;
+		}
+		p += k;
+		n -= k;
+	}
+}
+
+char *rc_redact(const char *text, const char *const *secrets, size_t n)
+{
+	struct rc_buf b = { 0 };
+	const char *p = text, *hit, *first;
+	size_t i, len = 0;
+
+	rc_buf_add(&b, "", 0);
+	for (;;) {
+		first = NULL;
+		for (i = 0; i < n; i++) {
+			if (!secrets[i] || !*secrets[i])
+				continue;
+			hit = strstr(p, secrets[i]);
+			if (hit && (!first || hit < first || (hit == first && strlen(secrets[i]) > len))) {
+				first = hit;
+				len = strlen(secrets[i]);
+			}
+		}
+		if (!first)
+			break;
+		rc_buf_add(&b, p, (size_t)(first - p));
+		rc_buf_puts(&b, "[redacted]");
+		p = first + len;
+	}
+	rc_buf_puts(&b, p);
+	return b.p;
+}
+
 int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -29,6 +102,7 @@ int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	va_end(ap);
+	rc_utf8_scrub(e->msg); /* vendor text cut anywhere: still valid JSON */
 	return code;
 }
 
@@ -44,6 +118,7 @@ int rc_err_prefix(struct rc_err *e, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
 	snprintf(e->msg, sizeof(e->msg), "%s: %s", pre, old);
+	rc_utf8_scrub(e->msg);
 	return e->code ? e->code : RC_ERR;
 }
 

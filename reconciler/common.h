@@ -111,6 +111,13 @@ int rc_write_file(const char *path, const void *data, size_t len,
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 32 bytes). */
 void rc_now_iso(char *buf, size_t n);
 double rc_now_mono(void);
+/* text with every occurrence of the non-empty secrets replaced by
+ * "[redacted]" (new). Redact before cutting a message to size: a cut
+ * secret no longer matches. */
+char *rc_redact(const char *text, const char *const *secrets, size_t n);
+/* Make s valid UTF-8 in place: each byte of an invalid or cut sequence
+ * becomes '?' (jansson refuses invalid UTF-8). */
+void rc_utf8_scrub(char *s);
 /* Constant-time comparison. */
 bool rc_ct_equal(const void *a, const void *b, size_t n);
 void rc_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);

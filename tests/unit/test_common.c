@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +61,65 @@ static void test_arena_strdup(void **state)
 	rc_arena_free(&a);
 }
 
+/* Every occurrence of every secret goes, the longest first where two
+ * start at one place; empty and NULL secrets are ignored. */
+static void test_redact(void **state)
+{
+	const char *secrets[] = { "4829", "482913", "", NULL, "tok-9" };
+	char *r;
+
+	(void)state;
+	r = rc_redact("code 482913 taken; 4829 too; tok-9/tok-9", secrets, 5);
+	assert_string_equal(r, "code [redacted] taken; [redacted] too; [redacted]/[redacted]");
+	free(r);
+	r = rc_redact("nothing here", secrets, 5);
+	assert_string_equal(r, "nothing here");
+	free(r);
+	r = rc_redact("482913", NULL, 0);
+	assert_string_equal(r, "482913");
+	free(r);
+}
+
+static void test_utf8_scrub(void **state)
+{
+	char ok[] = "Ol\xc3\xa1 \xe2\x9c\x93 \xf0\x9f\x98\x80";   /* Olá ✓ 😀 */
+	char bad[] = "a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x9c";
+	char copy[sizeof(ok)];
+
+	(void)state;
+	memcpy(copy, ok, sizeof(ok));
+	rc_utf8_scrub(ok);
+	assert_string_equal(ok, copy);                  /* valid text is left alone */
+	rc_utf8_scrub(bad);   /* 0xff, overlong, surrogate, cut at the end */
+	assert_string_equal(bad, "a?b??c???d??");
+}
+
+/* A vendor message cut by the error buffer in the middle of a character
+ * still makes a JSON string (logs, plans and reports use jansson). */
+static void test_error_cut_mid_character_is_valid_json(void **state)
+{
+	char text[RC_ERR_MSG_LEN + 8];
+	struct rc_err err;
+	json_t *j;
+
+	(void)state;
+	memset(text, 'a', RC_ERR_MSG_LEN - 2);
+	memcpy(text + RC_ERR_MSG_LEN - 2, "\xc3\xa9\xc3\xa9", 5);
+	rc_errf(&err, RC_EHTTP, "%s", text);
+	j = json_pack("{s:s}", "msg", err.msg);
+	assert_non_null(j);
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_put_get),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_arena_strdup),
+		cmocka_unit_test(test_utf8_scrub),
+		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_error_cut_mid_character_is_valid_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
