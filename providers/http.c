@@ -199,15 +199,14 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 	if (n > 12 && n < sizeof(tmp) && strncasecmp(buf, "Retry-After:", 12) == 0) {
 		memcpy(tmp, buf + 12, n - 12);
 		tmp[n - 12] = '\0';
-		if (strspn(tmp, " \t0123456789.\r\n") == strlen(tmp)) {
+		/* unreadable: leave -1 (the usual backoff), never "retry at once" */
+		if (strspn(tmp, " \t0123456789.\r\n") == strlen(tmp) && strpbrk(tmp, "0123456789")) {
 			r->retry_after = strtod(tmp, NULL);
 		} else {
 			when = curl_getdate(tmp, NULL);
-			if (when > 0)
-				r->retry_after = difftime(when, time(NULL));
+			if (when > 0) /* a date already past: at once */
+				r->retry_after = difftime(when, time(NULL)) > 0 ? difftime(when, time(NULL)) : 0;
 		}
-		if (r->retry_after < 0)
-			r->retry_after = 0;
 	}
 	return n;
 }
@@ -460,6 +459,18 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	return rc;
 }
 
+static const bool *g_cancel;
+
+void http_set_cancel(const bool *flag)
+{
+	g_cancel = flag;
+}
+
+static bool cancelled(void)
+{
+	return g_cancel && *g_cancel;
+}
+
 int http_do(struct http_client *c, const struct http_req *req,
 	    struct http_resp *resp, struct rc_err *err)
 {
@@ -481,8 +492,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 			/* The server did not act: always safe to wait and retry. */
 			wait = resp->retry_after >= 0 ? resp->retry_after
 						       : c->o.backoff_base * pow(2, i);
-			if (wait > c->o.max_retry_after)
-				break;
+			if (wait > c->o.max_retry_after || i + 1 == c->o.max_attempts || cancelled())
+				break; /* no sleep that no retry follows */
 			fiber_sleep(wait);
 			continue;
 		}
@@ -493,7 +504,7 @@ int http_do(struct http_client *c, const struct http_req *req,
 		/* a 503's Retry-After says when: sooner is pointless, too late fails now */
 		wait = cc == CURLE_OK && resp->retry_after >= 0 ? resp->retry_after
 								 : c->o.backoff_base * pow(2, i);
-		if (wait > c->o.max_retry_after)
+		if (wait > c->o.max_retry_after || cancelled())
 			break;
 		if (i + 1 < c->o.max_attempts)
 			fiber_sleep(wait);

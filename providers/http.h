@@ -63,6 +63,9 @@ struct ev_loop;
 int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err);
 /* Call when no fiber has a request in flight. */
 void http_loop_detach(void);
+/* While *flag (borrowed; NULL: none) is true, no retry and no Retry-After
+ * wait starts: a call ends with the answer it has (serve's SIGTERM). */
+void http_set_cancel(const bool *flag);
 /* Each pool (vendor): requests in flight now and the most ever, requests
  * made, new connections opened (fewer than requests: keep-alive works). */
 struct http_pool_stats {

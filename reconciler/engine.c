@@ -286,6 +286,11 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		sp->have_obs = true;
 		goto out;
 	}
+	if (e->cancel && *e->cancel) { /* a signal while the PMS was read: no vendor read */
+		rc = rc_errf(err, RC_ERR, "site %s: stopped by a signal before reading %s",
+			     sp->site->name, po->name);
+		goto out;
+	}
 	rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	if (rc)
 		goto out;

@@ -71,6 +71,10 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 	rc = mdb_env_create(&s->env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(s->env, 8);
+	/* serve keeps a read transaction per work item across its vendor
+	 * reads: room for serve.workers (at most 256) and then some */
+	if (!rc)
+		rc = mdb_env_set_maxreaders(s->env, 512);
 	if (!rc)
 		rc = mdb_env_set_mapsize(s->env, STORE_MAPSIZE_DEFAULT);
 	if (!rc)
