@@ -522,9 +522,9 @@ static bool refused_r10(const struct site_plan *sp, const struct apply_opts *ao,
 		return false;
 	if (before)
 		rc_errf(serr, RC_EREFUSED,
-			"site %s: the plan would vacate %u more of %u managed units after %u since the last "
-			"whole-site reconcile, more than the limit of %u (max_destructive); check the PMS, then "
-			"run `reconcile apply --allow-destructive` if it is right (R10)",
+			"site %s: the plan would vacate %u more of %u managed units after %u in the last hour, "
+			"more than the limit of %u (max_destructive); check the PMS, then stop serve and run "
+			"`reconcile apply --allow-destructive` if it is right (R10)",
 			sp->site->name, sp->destructive, sp->managed, before, sp->limit_destructive);
 	else
 		rc_errf(serr, RC_EREFUSED,

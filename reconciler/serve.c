@@ -52,14 +52,15 @@ void serve_log(struct serve *s, const char *level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	rc_utf8_scrub(msg);
 	rc_now_iso(ts, sizeof(ts));
 	if (!s->o.log_json) {
 		fprintf(stderr, "%s %-5s %s\n", ts, level, msg);
 		return;
 	}
 	j = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level, "msg", msg);
-	line = json_dumps(j, JSON_COMPACT);
-	fprintf(stderr, "%s\n", line);
+	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	fprintf(stderr, "%s\n", line ? line : "{\"level\":\"error\",\"msg\":\"(a log line could not be encoded)\"}");
 	free(line);
 	json_decref(j);
 }
@@ -75,9 +76,12 @@ static bool signature_ok(const struct serve *s, const char *body, size_t len, co
 	char want[96];
 	bool ok;
 
-	if (!sig || !s->secret)
+	if (!sig || !*sig || !s->secret)
 		return false;
-	HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret), (const unsigned char *)body, len, mac, &n);
+	/* fail closed: a HMAC that could not be computed matches nothing */
+	if (!HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret), (const unsigned char *)body, len,
+		  mac, &n) || n != 32)
+		return false;
 	EVP_EncodeBlock((unsigned char *)want, mac, (int)n);
 	ok = strlen(sig) == strlen(want) && rc_ct_equal(sig, want, strlen(want));
 	explicit_bzero(want, sizeof(want));
@@ -301,6 +305,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (!strcmp(url, "/webhooks/storeganise") && !strcmp(method, "POST")) {
 		if (r->too_big) {
+			s->ev_received++;
 			s->ev_rejected++;
 			return reply(c, 413, "application/json", rc_strdup("{\"error\":\"body too large\"}"));
 		}
@@ -495,6 +500,7 @@ void serve_reload(struct serve *s)
 	if (spec_load(s->spec->path, &ns, &err) || load_secret(s, ns, &secret, &err) ||
 	    sg_client_new(&sg, ns, &err)) {
 		serve_log(s, "error", "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
+		rc_free_secret(secret);
 		spec_free(ns);
 		serve_schedule(s, 0);
 		return;
@@ -515,6 +521,8 @@ void serve_reload(struct serve *s)
 	s->sites = rc_calloc(ns->nsites + 1, sizeof(*s->sites));
 	rc_map_free(&s->rental_site); /* site indexes change */
 	rc_map_init(&s->rental_site);
+	rc_arena_free(&s->rental_arena);
+	rc_arena_init(&s->rental_arena);
 	spec_free(s->spec);
 	s->spec = ns;
 	start_timers(s);
@@ -580,6 +588,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	s.spec = spec;
 	s.loop = ev_default_loop(0);
 	rc_arena_init(&s.arena);
+	rc_arena_init(&s.rental_arena);
 	rc_map_init(&s.rental_site);
 	rc_map_init(&s.lock_idx);
 	workq_init(&s.q, 10, 100);
@@ -598,6 +607,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	fiber_attach(s.loop);
 	s.e.progress = false;
 	s.e.cancel = &s.stopping;
+	http_set_cancel(&s.stopping);
 	ev_timer_init(&s.work_timer, serve_work_cb, 0., 0.);
 	s.work_timer.data = &s;
 	ev_signal_init(&s.sig_term, on_stop, SIGTERM);
@@ -625,6 +635,7 @@ out:
 	ev_timer_stop(s.loop, &s.work_timer);
 	ev_timer_stop(s.loop, &s.prune_timer);
 	fiber_detach();
+	http_set_cancel(NULL);
 	http_loop_detach();
 	engine_close(&s.e);
 	workq_free(&s.q);
@@ -632,6 +643,7 @@ out:
 	rc_map_free(&s.lock_idx);
 	free(s.locks);
 	rc_arena_free(&s.arena);
+	rc_arena_free(&s.rental_arena);
 	rc_free_secret(s.secret);
 	free(s.sites);
 	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */

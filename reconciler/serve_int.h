@@ -36,9 +36,10 @@ struct site_lock {
 /* What serve keeps per spec site between work items. */
 struct serve_site {
 	unsigned long drift;         /* operations still planned */
-	/* units vacated or revoked by scoped (webhook) runs since the last
-	 * whole-site reconcile: they count against R10 with the next scoped plan */
+	/* units vacated or revoked by this site's runs since window_start
+	 * (monotonic s): they count against R10 with its next plans */
 	unsigned vacated;
+	double window_start;
 	unsigned managed;            /* managed units at the last whole-site plan */
 };
 
@@ -58,6 +59,7 @@ struct serve {
 	struct workq q;
 	char *secret;
 	struct rc_map rental_site;   /* rental id -> site index (last plans) */
+	struct rc_arena rental_arena;/* rental_site's keys: dropped with it on SIGHUP */
 	struct rc_arena arena;
 	struct site_lock *locks;     /* by site name (lock_idx) */
 	size_t nlocks;

@@ -91,7 +91,7 @@ static void remember_rentals(struct serve *s, const struct engine *e)
 		const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, snap->rentals[i].site_id);
 
 		if (ss && !rc_map_get(&s->rental_site, snap->rentals[i].id, NULL))
-			rc_map_put(&s->rental_site, rc_arena_strdup(&s->arena, snap->rentals[i].id),
+			rc_map_put(&s->rental_site, rc_arena_strdup(&s->rental_arena, snap->rentals[i].id),
 				   (size_t)(ss - s->spec->sites));
 	}
 }
@@ -142,28 +142,47 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 	return rc;
 }
 
-/* R10 across webhooks: a scoped plan is held to the limit of the whole
- * site, counting the units earlier scoped runs vacated since the last
- * whole-site reconcile (a PMS that ends every rental, one webhook each, is
- * stopped as a whole plan would be). */
+/* R10 over time: every plan of a site is held to the limit of the whole
+ * site, counting the units its runs vacated in the current window (an
+ * hour): a PMS that ends every rental, one webhook or one periodic run at a
+ * time, is stopped as one big plan would be, whatever the run's scope. */
+#define R10_WINDOW_S 3600.
+
 static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 		      struct apply_opts *ao)
 {
+	double now = rc_now_mono();
+
 	if (!scoped) {
 		st->drift = sp->nops;
 		st->managed = sp->managed;
-		return;
-	}
-	if (st->managed > sp->managed)
+	} else if (st->managed > sp->managed) {
 		engine_set_r10_limit(sp, st->managed);
+	}
+	if (now - st->window_start >= R10_WINDOW_S) {
+		st->window_start = now;
+		st->vacated = 0;
+	}
 	ao->destructive_before = st->vacated;
+}
+
+/* After an apply: what the site's counters learn from it. */
+static void count_apply(struct serve_site *st, const struct site_plan *sp, bool scoped,
+			const struct apply_result *res, const struct rc_err *err, bool ok)
+{
+	if (ok || err->code != RC_EREFUSED)
+		st->vacated += sp->destructive; /* ran, perhaps in part: count it all */
+	if (!scoped)
+		st->drift = ok ? 0 : sp->nops - (res->ok < sp->nops ? res->ok : sp->nops);
+	else
+		st->drift -= res->ok < st->drift ? res->ok : st->drift;
 }
 
 /* One site, or one rental's part of it: plan and apply, as `reconcile
  * apply --auto-approve`, on the calling fiber with an engine of its own
  * (the PMS snapshot is per work item; store, PMS client and vendor
  * sessions are shared). */
-static bool reconcile(struct serve *s, const char *site, const char *rental)
+static bool reconcile(struct serve *s, const char *key, const char *site, const char *rental)
 {
 	struct apply_opts ao = { 0 };
 	struct apply_result res = { 0 };
@@ -172,13 +191,20 @@ static bool reconcile(struct serve *s, const char *site, const char *rental)
 	struct rc_err err;
 	double t0, dt;
 	const struct spec_site *ss = spec_find_site(s->spec, site);
-	char key[160];
+	char skey[160];
 	size_t si;
 	bool ok, scoped = false;
 
 	if (!ss)
 		return true; /* the site left the spec (SIGHUP) */
 	si = (size_t)(ss - s->spec->sites);
+	if (site_lock_get(s, site)->busy) {
+		/* the site is being reconciled: queue the key again (it merges,
+		 * and can_run, which now knows its site, holds it back) rather
+		 * than hold a worker while waiting */
+		serve_enqueue(s, key);
+		return true;
+	}
 	site_lock(s, site);
 	if (s->stopping) { /* waited for the lock past a signal: the next start covers it */
 		site_unlock(s, site);
@@ -191,19 +217,16 @@ static bool reconcile(struct serve *s, const char *site, const char *rental)
 	if (ok) {
 		remember_rentals(s, &e);
 		limit_r10(&s->sites[si], &p.sites[0], scoped, &ao);
-		if (p.sites[0].nops)
+		if (p.sites[0].nops) {
 			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-		if (ok && scoped)
-			s->sites[si].vacated += p.sites[0].destructive;
-		if (ok && !scoped) {
-			s->sites[si].drift = 0;
-			s->sites[si].vacated = 0;
+			count_apply(&s->sites[si], &p.sites[0], scoped, &res, &err, ok);
 		}
 	}
-	if (!ok && scoped) {
-		/* the cached vendor state may be stale: read it all again */
-		snprintf(key, sizeof(key), "site:%s", site);
-		serve_enqueue(s, key);
+	if (!ok && scoped && err.code != RC_EREFUSED) {
+		/* the cached vendor state may be stale: read it all again (not
+		 * after R10 said no: a whole plan must not get past it) */
+		snprintf(skey, sizeof(skey), "site:%s", site);
+		serve_enqueue(s, skey);
 	}
 	dt = rc_now_mono() - t0;
 	observe(s, ss, dt, ok, &res);
@@ -243,6 +266,9 @@ static int rental_site(struct serve *s, const char *rental, const char **site,
 		rc_err_clear(err); /* gone before we looked: the periodic run covers it */
 		rc = RC_OK;
 	}
+	if (ss && !rc_map_get(&s->rental_site, rental, NULL)) /* for can_run */
+		rc_map_put(&s->rental_site, rc_arena_strdup(&s->rental_arena, rental),
+			   (size_t)(ss - s->spec->sites));
 	*site = ss ? ss->name : NULL;
 	return rc;
 }
@@ -293,9 +319,17 @@ static bool process_ref(struct serve *s, const char *kind, const char *id)
 	}
 	if (r.truncated)
 		serve_enqueue(s, "all");
-	if (!r.nrentals && !r.site_id && r.unit_id && !sg_resolve_unit(s->e.sg, r.unit_id, &u, &err))
-		enqueue_site(s, u.site_id);
-	else if (!r.nrentals && r.site_id)
+	if (!r.nrentals && !r.site_id && r.unit_id) {
+		rc = sg_resolve_unit(s->e.sg, r.unit_id, &u, &err);
+		if (rc && rc != RC_ENOTFOUND) {
+			serve_log(s, "error", "%s %s: its unit %s: %s (tried again later)", kind, id,
+				  r.unit_id, err.msg);
+			sg_refs_free(&r);
+			return false;
+		}
+		if (!rc)
+			enqueue_site(s, u.site_id);
+	} else if (!r.nrentals && r.site_id)
 		enqueue_site(s, r.site_id); /* a unit remapped, a job without rental: the whole site */
 	serve_log(s, "info", "%s %s: %zu rental%s%s", kind, id, r.nrentals, r.nrentals == 1 ? "" : "s",
 		  r.nrentals || r.site_id || u.site_id ? "" : " (nothing to do)");
@@ -312,14 +346,14 @@ static bool process(struct serve *s, const char *key)
 
 	rc_err_clear(&err);
 	if (!strncmp(key, "site:", 5))
-		return reconcile(s, key + 5, NULL);
+		return reconcile(s, key, key + 5, NULL);
 	if (!strncmp(key, "rental:", 7)) {
 		if (rental_site(s, key + 7, &site, &err)) {
 			serve_log(s, "error", "rental %s: %s (tried again later)", key + 7, err.msg);
 			return false;
 		}
 		if (site)
-			return reconcile(s, site, key + 7);
+			return reconcile(s, key, site, key + 7);
 		serve_log(s, "info", "rental %s belongs to no site of the spec: ignored", key + 7);
 		return true;
 	}
