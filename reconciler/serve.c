@@ -281,6 +281,14 @@ struct req {
 	bool too_big;
 };
 
+/* A Content-Length over serve.max_body (the connection then closes). */
+static bool declared_too_big(const struct serve *s, struct MHD_Connection *c)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return cl && strtoull(cl, NULL, 10) > s->spec->serve.max_body;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *data,
 				  size_t *size, void **ctx)
@@ -289,6 +297,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req *r = *ctx;
 
 	(void)version;
+	if (!r && declared_too_big(s, c)) { /* do not read what would be refused */
+		s->ev_received++;
+		s->ev_rejected++;
+		return reply(c, 413, "application/json", rc_strdup("{\"error\":\"body too large\"}"));
+	}
 	if (!r) { /* answering on the first call would cost keep-alive */
 		r = rc_calloc(1, sizeof(*r));
 		rc_buf_init(&r->body);

@@ -134,6 +134,21 @@ static void test_webhooks(void **state)
 	assert_true(metric(s, "reconcile_webhook_events_total{outcome=\"duplicate\"} ") == 1);
 	assert_true(metric(s, "reconcile_webhook_events_total{outcome=\"rejected\"} ") == 1);
 
+	/* a body over serve.max_body (1 MiB) gets 413 and is not read */
+	{
+		size_t n = (2u << 20) + 100;
+		char *big = malloc(n + 1);
+
+		memset(big, ' ', n);
+		memcpy(big, "{\"id\":\"big\",\"type\":\"unitRental.updated\",\"pad\":\"", 47);
+		memcpy(big + n - 2, "\"}", 2);
+		big[n] = '\0';
+		assert_int_equal(post_event(s, "/webhooks/storeganise", big, false, NULL), 413);
+		free(big);
+		assert_true(metric(s, "reconcile_webhook_events_total{outcome=\"rejected\"} ") == 2);
+		assert_int_equal(get(s, "/healthz", NULL), 200);
+	}
+
 	/* the webhook for r5 was lost: the periodic loop corrects it */
 	assert_true(wait_tenants(s, "U5", 1, 30));
 	assert_int_equal(serve_stop(s), 0);
