@@ -117,6 +117,37 @@ static void test_webhooks(void **state)
 	free(ans);
 	assert_true(wait_tenants(s, "U4", 1, 10));
 
+	/* R8: the code written back to r4 comes back as unitRental.updated:
+	 * it is reconciled and changes nothing */
+	{
+		double runs;
+		json_t *reqs;
+		char *code;
+		int i;
+
+		for (i = 0; i < 50 && metric(s, "reconcile_workers_busy ") != 0; i++)
+			usleep(100000);
+		code = sim_rental_field(&s->t, "r4", "opentech_accessCode");
+		assert_non_null(code);                       /* written back */
+		free(code);
+		runs = metric(s, "reconcile_duration_seconds_count ");
+		sim_clear_requests(&s->t);
+		assert_int_equal(post_event(s, "/webhooks/storeganise",
+			"{\"id\":\"ev-echo\",\"type\":\"unitRental.updated\",\"data\":{\"unitRentalId\":\"r4\","
+			"\"changedKeys\":[\"customFields.opentech_accessCode\"]}}", false, NULL), 200);
+		for (i = 0; i < 50 && metric(s, "reconcile_duration_seconds_count ") <= runs; i++)
+			usleep(100000);
+		assert_true(metric(s, "reconcile_duration_seconds_count ") > runs);
+		reqs = sim_requests(&s->t);
+		assert_true(count_requests(reqs, "GET", "/unit-rentals/r4") +
+			    count_requests(reqs, "GET", "unitRentals") > 0);  /* it was looked at */
+		assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/") +
+				 count_requests(reqs, "PUT", "/opentech/facilities/") +
+				 count_requests(reqs, "DELETE", "/opentech/facilities/") +
+				 count_requests(reqs, "PUT", "/v1/admin/"), 0);
+		json_decref(reqs);
+	}
+
 	/* a forged signature gets 401 and changes nothing */
 	insert_rental(s, "r5", "u5", "c5");
 	assert_int_equal(post_event(s, "/webhooks/storeganise",
