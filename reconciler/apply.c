@@ -377,6 +377,26 @@ static int run_op(struct apply_site *a, struct provider *prov,
 	return RC_OK;
 }
 
+/* The site's occupied rentals in the snapshot (borrowed ids): their PMS
+ * records stay, those of ended or vanished rentals go (O(site units)). */
+static void occupied_rentals(const struct engine *e, const struct site_plan *sp,
+			     struct rc_map *keep)
+{
+	const struct snap_groups *g = &e->groups;
+	size_t pos, i, ri;
+
+	if (!sp->pms_site || !rc_map_get(&g->site_pos, sp->pms_site->id, &pos))
+		return;
+	for (i = 0; i < g->counts[pos]; i++) {
+		const char *uid = e->snap.units[g->order[g->starts[pos] + i]].id;
+
+		if (rc_map_get(&g->occ, uid, &ri))
+			rc_map_put(keep, e->snap.rentals[ri].id, 1);
+		if (rc_map_get(&g->occ2, uid, &ri))
+			rc_map_put(keep, e->snap.rentals[ri].id, 1);
+	}
+}
+
 /* One write transaction: observed state, PMS records, generation, meta. */
 static int commit_site(struct apply_site *a, bool complete, const char *error,
 		       struct rc_err *err)
@@ -393,6 +413,14 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 	if (rc)
 		return rc;
 	rc = store_observed_put_site(t, &sp->obs, err);
+	if (!rc && complete && !sp->scoped && sp->pms_site) {
+		struct rc_map keep;
+
+		rc_map_init(&keep);
+		occupied_rentals(a->e, sp, &keep);
+		rc = store_pms_keep_only(t, sp->site->name, &keep, err);
+		rc_map_free(&keep);
+	}
 	for (i = 0; !rc && complete && i < sp->nrecs; i++)
 		rc = store_pms_put(t, sp->site->name, &sp->recs[i], err);
 	if (!rc && a->nops)

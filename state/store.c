@@ -459,6 +459,12 @@ int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
 
 /* --------------------------------------------------------- pmslast */
 
+int store_pms_keep_only(struct store_txn *t, const char *site, const struct rc_map *keep,
+			struct rc_err *err)
+{
+	return del_prefix(t, t->s->pmslast, site, keep, err);
+}
+
 int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
 		  struct store_pms_rec *out, struct rc_err *err)
 {

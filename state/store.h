@@ -80,6 +80,9 @@ int store_pms_put(struct store_txn *t, const char *site,
 		  const struct store_pms_rec *r, struct rc_err *err);
 int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
 		  struct rc_err *err);
+/* Delete the site's records of rentals not in keep (ended or gone). */
+int store_pms_keep_only(struct store_txn *t, const char *site, const struct rc_map *keep,
+			struct rc_err *err);
 /* Number of rental records stored for the site (R10 "units existed before"). */
 int store_pms_count(struct store_txn *t, const char *site, size_t *out,
 		    struct rc_err *err);

@@ -188,6 +188,26 @@ static void test_overdue_then_payment(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* Whether the state still holds site1's PMS record of a rental. */
+static bool pms_record(struct e2e *t, const char *rental)
+{
+	struct store_pms_rec rec;
+	struct store *s;
+	struct store_txn *txn;
+	struct rc_err err;
+	char dir[320];
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(store_open(&s, dir, &err), 0);
+	assert_int_equal(store_txn_begin(s, false, &txn, &err), 0);
+	rc = store_pms_get(txn, "site1", rental, &rec, &err);
+	store_txn_abort(txn);
+	store_close(s);
+	assert_true(rc == RC_OK || rc == RC_ENOTFOUND);
+	return rc == RC_OK;
+}
+
 static void test_move_out(void **state)
 {
 	struct e2e *t = *state;
@@ -195,11 +215,14 @@ static void test_move_out(void **state)
 	char *v;
 
 	assert_int_equal(e2e_converge(t), 0);
+	assert_true(pms_record(t, "r1"));
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
 	plan = plan_json(t);
 	assert_ops(plan, 1, "unit.vacate", 1);
 	json_decref(plan);
 	assert_int_equal(e2e_apply(t), 0);
+	assert_false(pms_record(t, "r1"));  /* an ended rental's record goes */
+	assert_true(pms_record(t, "r2"));
 	assert_int_equal(vendor_writes(t), 1);
 	assert_int_equal(sim_tenants_on(t, "U1"), 0);
 	v = sim_unit_status(t, "U1");

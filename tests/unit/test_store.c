@@ -148,6 +148,36 @@ static void test_pms_records_and_generation(void **state)
 	store_txn_abort(t);
 }
 
+/* Records of rentals no longer occupied go; other sites ("s10") stay. */
+static void test_pms_keep_only(void **state)
+{
+	struct fx *f = *state;
+	struct store_pms_rec r = { 0 }, back;
+	struct store_txn *t;
+	struct rc_err err;
+	struct rc_map keep;
+	size_t n;
+
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	snprintf(r.rental_id, sizeof(r.rental_id), "r1");
+	assert_int_equal(store_pms_put(t, "s1", &r, &err), 0);
+	assert_int_equal(store_pms_put(t, "s10", &r, &err), 0);
+	snprintf(r.rental_id, sizeof(r.rental_id), "r2");
+	assert_int_equal(store_pms_put(t, "s1", &r, &err), 0);
+	rc_map_init(&keep);
+	rc_map_put(&keep, "r2", 1);
+	assert_int_equal(store_pms_keep_only(t, "s1", &keep, &err), 0);
+	rc_map_free(&keep);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_pms_get(t, "s1", "r1", &back, &err), RC_ENOTFOUND);
+	assert_int_equal(store_pms_get(t, "s1", "r2", &back, &err), 0);
+	assert_int_equal(store_pms_get(t, "s10", "r1", &back, &err), 0);
+	assert_int_equal(store_pms_count(t, "s1", &n, &err), 0);
+	assert_int_equal(n, 1);
+	store_txn_abort(t);
+}
+
 static int count_cb(const struct journal_entry *e, void *p)
 {
 	(void)e;
@@ -347,6 +377,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_observed_round_trip_and_isolation),
 		T(test_pms_records_and_generation),
+		T(test_pms_keep_only),
 		T(test_journal),
 		T(test_prune_events),
 		T(test_prune_journal),
