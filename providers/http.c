@@ -495,6 +495,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 			if (wait > c->o.max_retry_after || i + 1 == c->o.max_attempts || cancelled())
 				break; /* no sleep that no retry follows */
 			fiber_sleep(wait);
+			if (cancelled())
+				break; /* woken by a stop: no new attempt */
 			continue;
 		}
 		if (!req->idempotent)
@@ -508,6 +510,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 			break;
 		if (i + 1 < c->o.max_attempts)
 			fiber_sleep(wait);
+		if (cancelled())
+			break;
 	}
 	if (cc != CURLE_OK) {
 		logurl = http_url_for_log(req->url);

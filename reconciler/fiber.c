@@ -32,6 +32,7 @@ struct fiber {
 	bool finished, queued;
 	struct fiber *next;       /* ready list */
 	ev_timer sleep;
+	struct fiber *sleep_prev, *sleep_next; /* g_sleepers, while in fiber_sleep */
 	void *asan_fake;
 };
 
@@ -39,6 +40,7 @@ static struct ev_loop *g_loop;
 static ucontext_t g_main;
 static struct fiber *g_cur;
 static struct fiber *g_ready, *g_ready_tail;
+static struct fiber *g_sleepers;
 static ev_timer g_ready_timer;
 static unsigned g_count;
 static const void *g_main_bottom;  /* the loop's stack, for ASan */
@@ -178,8 +180,31 @@ void fiber_sleep(double s)
 	ev_timer_init(&f->sleep, sleep_cb, s, 0.);
 	f->sleep.data = f;
 	ev_timer_start(g_loop, &f->sleep);
+	f->sleep_prev = NULL;
+	f->sleep_next = g_sleepers;
+	if (g_sleepers)
+		g_sleepers->sleep_prev = f;
+	g_sleepers = f;
 	fiber_yield();
 	ev_timer_stop(g_loop, &f->sleep);
+	if (f->sleep_prev)
+		f->sleep_prev->sleep_next = f->sleep_next;
+	else
+		g_sleepers = f->sleep_next;
+	if (f->sleep_next)
+		f->sleep_next->sleep_prev = f->sleep_prev;
+}
+
+void fiber_wake_sleepers(void)
+{
+	struct fiber *f;
+
+	for (f = g_sleepers; f; f = f->sleep_next) {
+		if (!ev_is_active(&f->sleep))
+			continue; /* its timer fired: already woken */
+		ev_timer_stop(g_loop, &f->sleep);
+		fiber_wake(f);
+	}
 }
 
 int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))

@@ -45,6 +45,9 @@ void fiber_yield(void);
 void fiber_wake(struct fiber *f);
 /* Sleep s seconds: on a fiber the loop runs meanwhile, else nanosleep. */
 void fiber_sleep(double s);
+/* End every fiber_sleep now (serve's SIGTERM: no backoff or Retry-After
+ * wait outlasts the stop). Call on the loop. */
+void fiber_wake_sleepers(void);
 /* Fibers alive (started, not finished). */
 unsigned fiber_count(void);
 

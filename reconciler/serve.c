@@ -470,6 +470,7 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	s->stopping = true; /* no new work; running applies stop after their current call */
+	fiber_wake_sleepers(); /* a backoff or Retry-After wait ends now */
 	serve_log(s, "info", "signal %d: stopping after %u running work item%s (queued keys are "
 	      "reconciled again at the next start)", w->signum, s->running, s->running == 1 ? "" : "s");
 	if (!s->running)

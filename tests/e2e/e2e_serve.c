@@ -478,6 +478,56 @@ static void test_sigterm_finishes_the_call_in_flight(void **state)
 	assert_int_equal(e2e_plan_exit(&s->t), 0);          /* nothing left in doubt */
 }
 
+/* SIGTERM during a 25 s Retry-After wait: the wait ends, no new attempt
+ * is made, the process exits 0 long before the 25 s are over (the poll
+ * gives up at 10 s); the next start creates the tenant. */
+static void test_sigterm_cuts_a_retry_after_wait(void **state)
+{
+	struct srv *s = *state;
+	json_t *reqs;
+	int i, st = -1;
+	pid_t done = 0;
+
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 10));
+	for (i = 0; i < 100 && metric(s, "reconcile_workers_busy ") != 0; i++)
+		usleep(100000);
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:b}]",
+		"method", "POST", "path_contains", "/opentech/facilities/101/visitors", "status", 429,
+		"retry_after", 25, "times", -1, "commit", 0)));
+	sim_clear_requests(&s->t);
+	insert_rental(s, "r4", "u4", "c4");
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"ra-1\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"unitRentalId\":\"r4\"}}",
+		false, NULL), 200);
+	for (i = 0; i < 100; i++) {
+		reqs = sim_requests(&s->t);
+		st = (int)count_requests(reqs, "POST", "/opentech/facilities/101/visitors");
+		json_decref(reqs);
+		if (st)
+			break;
+		usleep(100000);
+	}
+	assert_int_equal(st, 1);                      /* the 429 came: now waiting */
+	kill(s->pid, SIGTERM);
+	for (i = 0; i < 100 && !done; i++) {
+		done = waitpid(s->pid, &st, WNOHANG);
+		if (!done)
+			usleep(100000);
+	}
+	assert_int_equal(done, s->pid);
+	s->pid = 0;
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	reqs = sim_requests(&s->t);
+	assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/101/visitors"), 1);
+	json_decref(reqs);
+	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
+	assert_int_equal(sim_tenants_on(&s->t, "U4"), 0);
+	serve_start(s);
+	assert_true(wait_tenants(s, "U4", 1, 15));
+	assert_int_equal(serve_stop(s), 0);
+}
+
 /* OpenTech tokens are renewed before they expire: with 4 s tokens, one
  * grant serves the whole start-up; 2.5 s later the next call is preceded by
  * a new grant although the old token still works, and no call meets a 401. */
@@ -750,6 +800,7 @@ int main(void)
 		cmocka_unit_test(test_sighup_reload),
 		cmocka_unit_test(test_sigterm_finishes_the_call_in_flight),
 		cmocka_unit_test_setup_teardown(test_token_renewed_before_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_cuts_a_retry_after_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_hundred_units, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_R10_scoped_move_outs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),

@@ -98,6 +98,53 @@ static void wake_cb(struct ev_loop *loop, ev_timer *tm, int revents)
 	fiber_wake(w->self); /* a second wake while queued is one wake */
 }
 
+static void long_sleep(void *arg)
+{
+	fiber_sleep(60);
+	(*(int *)arg)++;
+}
+
+static void stop_cb(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	(void)loop;
+	(void)tm;
+	(void)revents;
+	fiber_wake_sleepers();
+	fiber_wake_sleepers(); /* twice: still one wake each */
+}
+
+static void watchdog_cb(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	(void)tm;
+	(void)revents;
+	ev_break(loop, EVBREAK_ALL); /* the sleeps were not cut short */
+}
+
+/* fiber_wake_sleepers ends every sleep at once (a SIGTERM must not wait
+ * out a 60 s Retry-After); the watchdog only fires if it did not. */
+static void test_wake_sleepers(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	int woke = 0;
+	ev_timer stop, dog;
+
+	(void)state;
+	fiber_attach(loop);
+	assert_int_equal(fiber_spawn(long_sleep, &woke, NULL), 0);
+	assert_int_equal(fiber_spawn(long_sleep, &woke, NULL), 0);
+	ev_timer_init(&stop, stop_cb, 0.01, 0.);
+	ev_timer_start(loop, &stop);
+	ev_timer_init(&dog, watchdog_cb, 20., 0.);
+	ev_timer_start(loop, &dog);
+	while (fiber_count() && ev_run(loop, EVRUN_ONCE) && ev_is_active(&dog))
+		;
+	ev_timer_stop(loop, &dog);
+	assert_int_equal(woke, 2);
+	assert_int_equal(fiber_count(), 0);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
 /* A yielded fiber runs again only once it is woken, and only once. */
 static void test_fiber_wake(void **state)
 {
@@ -136,6 +183,7 @@ int main(void)
 		cmocka_unit_test(test_no_loop_blocks),
 		cmocka_unit_test(test_fibers_interleave),
 		cmocka_unit_test(test_fiber_wake),
+		cmocka_unit_test(test_wake_sleepers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
