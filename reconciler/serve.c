@@ -531,8 +531,7 @@ void serve_reload(struct serve *s)
 	engine_reset_pms(&s->e);
 	rc_free_secret(s->secret);
 	s->secret = secret;
-	free(s->sites);
-	s->sites = rc_calloc(ns->nsites + 1, sizeof(*s->sites));
+	s->sites = serve_sites_carry(s->sites, s->spec, ns);
 	rc_map_free(&s->rental_site); /* site indexes change */
 	rc_map_init(&s->rental_site);
 	rc_arena_free(&s->rental_arena);
@@ -659,7 +658,7 @@ out:
 	rc_arena_free(&s.arena);
 	rc_arena_free(&s.rental_arena);
 	rc_free_secret(s.secret);
-	free(s.sites);
+	serve_sites_free(s.sites, s.spec ? s.spec->nsites : 0);
 	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */
 	return rc;
 }

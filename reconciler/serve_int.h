@@ -36,10 +36,12 @@ struct site_lock {
 /* What serve keeps per spec site between work items. */
 struct serve_site {
 	unsigned long drift;         /* operations still planned */
-	/* units vacated or revoked by this site's runs since window_start
-	 * (monotonic s): they count against R10 with its next plans */
+	/* units vacated or revoked by this site's runs in the last hour (the
+	 * sum of marks, one per apply): they count against R10 with its next
+	 * plans */
 	unsigned vacated;
-	double window_start;
+	struct r10_mark { double t; unsigned n; } *marks; /* oldest first */
+	size_t nmarks, capmarks;
 	unsigned managed;            /* managed units at the last whole-site plan */
 };
 
@@ -75,6 +77,14 @@ struct serve {
 	double hist_sum;
 	struct serve_site *sites;    /* per spec site (index as in the spec) */
 };
+
+/* The per-site state for spec ns (new), taking over what old (whose
+ * array it frees) knew of sites of the same name: a SIGHUP does not reset
+ * R10's count. */
+struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *old_spec,
+				     const struct spec *ns);
+/* Free what sites[0..n) own, then the array. */
+void serve_sites_free(struct serve_site *sites, size_t n);
 
 /* One log line (JSON or text) on stderr; never give it a secret. */
 void serve_log(struct serve *s, const char *level, const char *fmt, ...)

@@ -143,26 +143,73 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 }
 
 /* R10 over time: every plan of a site is held to the limit of the whole
- * site, counting the units its runs vacated in the current window (an
- * hour): a PMS that ends every rental, one webhook or one periodic run at a
- * time, is stopped as one big plan would be, whatever the run's scope. */
+ * site, counting the units its runs vacated in the last hour (a sliding
+ * window): a PMS that ends every rental, one webhook or one periodic run
+ * at a time, is stopped as one big plan would be, whatever the run's scope. */
 #define R10_WINDOW_S 3600.
+
+void serve_sites_free(struct serve_site *sites, size_t n)
+{
+	size_t i;
+
+	for (i = 0; sites && i < n; i++)
+		free(sites[i].marks);
+	free(sites);
+}
+
+struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *old_spec,
+				     const struct spec *ns)
+{
+	struct serve_site *sites = rc_calloc(ns->nsites + 1, sizeof(*sites));
+	const struct spec_site *os;
+	size_t i;
+
+	for (i = 0; i < ns->nsites; i++) {
+		os = spec_find_site(old_spec, ns->sites[i].name);
+		if (!os)
+			continue;
+		sites[i] = old[os - old_spec->sites];
+		memset(&old[os - old_spec->sites], 0, sizeof(*old)); /* moved */
+	}
+	serve_sites_free(old, old_spec->nsites);
+	return sites;
+}
+
+static void r10_forget_old(struct serve_site *st, double now)
+{
+	size_t k = 0;
+
+	while (k < st->nmarks && now - st->marks[k].t >= R10_WINDOW_S)
+		st->vacated -= st->marks[k++].n;
+	if (k) {
+		st->nmarks -= k;
+		memmove(st->marks, st->marks + k, st->nmarks * sizeof(*st->marks));
+	}
+}
+
+static void r10_mark(struct serve_site *st, double now, unsigned n)
+{
+	if (!n)
+		return;
+	if (st->nmarks == st->capmarks) {
+		st->capmarks = st->capmarks ? st->capmarks * 2 : 8;
+		st->marks = rc_realloc(st->marks, st->capmarks * sizeof(*st->marks));
+	}
+	st->marks[st->nmarks].t = now;
+	st->marks[st->nmarks++].n = n;
+	st->vacated += n;
+}
 
 static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 		      struct apply_opts *ao)
 {
-	double now = rc_now_mono();
-
 	if (!scoped) {
 		st->drift = sp->nops;
 		st->managed = sp->managed;
 	} else if (st->managed > sp->managed) {
 		engine_set_r10_limit(sp, st->managed);
 	}
-	if (now - st->window_start >= R10_WINDOW_S) {
-		st->window_start = now;
-		st->vacated = 0;
-	}
+	r10_forget_old(st, rc_now_mono());
 	ao->destructive_before = st->vacated;
 }
 
@@ -171,7 +218,7 @@ static void count_apply(struct serve_site *st, const struct site_plan *sp, bool 
 			const struct apply_result *res, const struct rc_err *err, bool ok)
 {
 	if (ok || err->code != RC_EREFUSED)
-		st->vacated += sp->destructive; /* ran, perhaps in part: count it all */
+		r10_mark(st, rc_now_mono(), sp->destructive); /* ran, perhaps in part: count it all */
 	if (!scoped)
 		st->drift = ok ? 0 : sp->nops - (res->ok < sp->nops ? res->ok : sp->nops);
 	else
