@@ -247,6 +247,10 @@ static char *metrics(struct serve *s)
 		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
 		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n",
 		      s->reconcile_errors, s->running, s->site_max);
+	rc_buf_printf(&b, "# HELP reconcile_resolve_errors_total Events whose rental, job, unit or "
+		      "customer the PMS could not give (retried with backoff).\n"
+		      "# TYPE reconcile_resolve_errors_total counter\nreconcile_resolve_errors_total %lu\n",
+		      s->resolve_errors);
 	rc_buf_printf(&b, "# HELP reconcile_pruned_total Entries dropped by retention.\n"
 		      "# TYPE reconcile_pruned_total counter\n"
 		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",

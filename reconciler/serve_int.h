@@ -72,6 +72,7 @@ struct serve {
 	bool reload;                 /* SIGHUP: reload once no work item runs */
 	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;
 	unsigned long reconciles, reconcile_errors;
+	unsigned long resolve_errors; /* events whose objects the PMS could not give */
 	unsigned long ops_ok[VENDOR_SLOTS], ops_failed[VENDOR_SLOTS];
 	unsigned long hist[NBUCKETS + 1];
 	double hist_sum;

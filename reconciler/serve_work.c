@@ -357,6 +357,7 @@ static bool process_ref(struct serve *s, const char *kind, const char *id)
 		return true;
 	}
 	if (rc) {
+		s->resolve_errors++;
 		serve_log(s, "error", "%s %s: %s (tried again later)", kind, id, err.msg);
 		return false;
 	}
@@ -369,6 +370,7 @@ static bool process_ref(struct serve *s, const char *kind, const char *id)
 	if (!r.nrentals && !r.site_id && r.unit_id) {
 		rc = sg_resolve_unit(s->e.sg, r.unit_id, &u, &err);
 		if (rc && rc != RC_ENOTFOUND) {
+			s->resolve_errors++;
 			serve_log(s, "error", "%s %s: its unit %s: %s (tried again later)", kind, id,
 				  r.unit_id, err.msg);
 			sg_refs_free(&r);
@@ -396,6 +398,7 @@ static bool process(struct serve *s, const char *key)
 		return reconcile(s, key, key + 5, NULL);
 	if (!strncmp(key, "rental:", 7)) {
 		if (rental_site(s, key + 7, &site, &err)) {
+			s->resolve_errors++;
 			serve_log(s, "error", "rental %s: %s (tried again later)", key + 7, err.msg);
 			return false;
 		}

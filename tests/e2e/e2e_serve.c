@@ -771,6 +771,30 @@ static void test_job_user_and_unit_events(void **state)
 	reqs = sim_requests(&s->t);
 	assert_int_equal(count_requests(reqs, "GET", "/opentech/facilities/101/"), 0);
 	json_decref(reqs);
+
+	/* the PMS cannot give a job for a while: counted, retried, not dropped */
+	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:{}, s:{s:s}}}",
+		"collection", "storeganise.jobs", "object", "id", "j2", "type", "unit_moveIn",
+		"state", "completed", "data", "result", "unitRentalId", "q3")));
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
+		"method", "GET", "path_contains", "/admin/jobs/j2", "status", 500, "times", 6)));
+	sim_clear_requests(&s->t);
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"job-2\",\"type\":\"job.unit_moveIn.completed\",\"data\":{\"jobId\":\"j2\"}}",
+		false, NULL), 200);
+	{
+		int i;
+		size_t n = 0;
+
+		for (i = 0; i < 150 && n < 7; i++) {   /* 6 failures, then the answer */
+			reqs = sim_requests(&s->t);
+			n = count_exact(reqs, "GET", "/storeganise/api/v1/admin/jobs/j2");
+			json_decref(reqs);
+			usleep(100000);
+		}
+		assert_int_equal(n, 7);
+	}
+	assert_true(metric(s, "reconcile_resolve_errors_total ") >= 1);
 	assert_int_equal(serve_stop(s), 0);
 	assert_int_equal(e2e_plan_exit(&s->t), 0);
 }
