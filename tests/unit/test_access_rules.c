@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "reconciler/diff.h"
@@ -837,6 +838,48 @@ static void test_OA2_validity(void **state)
 	assert_string_equal(f->sp.ops[2].t.valid_to, "2036-01-03T23:59:59Z"); /* open-ended */
 }
 
+/* today + days, end of day, UTC (as diff_openapp writes it). */
+static void day_after(long days, char *out, size_t n)
+{
+	time_t t = time(NULL) + days * 86400;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, n, "%Y-%m-%dT23:59:59Z", &tm);
+}
+
+/* OA2 rolling window (spec validity_days): a new invite runs to today +
+ * 30 days; one with more than half its window left is left alone; one
+ * with less is renewed to today + 30. */
+static void test_OA2_rolling_validity(void **state)
+{
+	struct fx *f = *state;
+	char d30[32], d20[32], d10[32], x2[160], x3[160];
+
+	openapp_site(f);
+	f->site.openapp.validity_days = 30;
+	day_after(30, d30, sizeof(d30));
+	day_after(20, d20, sizeof(d20));
+	day_after(10, d10, sizeof(d10));
+	oa_unit(f, "u1", "A1", "P1");
+	oa_unit(f, "u2", "A2", "P2");
+	oa_unit(f, "u3", "A3", "P3");
+	rental(f, "r1", "u1", "c1", false)->start_date = "2026-01-05";
+	rental(f, "r2", "u2", "c2", false)->start_date = "2026-01-05";
+	rental(f, "r3", "u3", "c3", false)->start_date = "2026-01-05";
+	snprintf(x2, sizeof(x2), "{\"f\":\"2026-01-05T00:00:00Z\",\"p\":\"L,P2\",\"t\":\"%s\"}", d20);
+	snprintf(x3, sizeof(x3), "{\"f\":\"2026-01-05T00:00:00Z\",\"p\":\"L,P3\",\"t\":\"%s\"}", d10);
+	oa_invite(f, "r2", true, x2);
+	oa_invite(f, "r3", true, x3);
+	plan_oa(f);
+	assert_string_equal(ops(f), "create,write,update");
+	assert_string_equal(f->sp.ops[0].rental_id, "r1");
+	assert_string_equal(f->sp.ops[0].t.valid_to, d30);
+	assert_string_equal(f->sp.ops[2].rental_id, "r3");
+	assert_int_equal(f->sp.ops[2].changed, TF_WINDOW);
+	assert_string_equal(f->sp.ops[2].t.valid_to, d30);
+}
+
 static void test_OA3_delinquent_and_vacant(void **state)
 {
 	struct fx *f = *state;
@@ -1180,6 +1223,7 @@ int main(void)
 		T(test_OT6_credentials),
 		T(test_OA1_invite_per_rental),
 		T(test_OA2_validity),
+		T(test_OA2_rolling_validity),
 		T(test_OA3_delinquent_and_vacant),
 		T(test_OA3_scoped_plan_leaves_other_invites),
 		T(test_OA4_invite_url_written_back_and_masked),
