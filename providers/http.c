@@ -312,22 +312,35 @@ static int on_timer(CURLM *multi, long ms, void *userp)
 
 int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err)
 {
-	size_t i;
-
 	global_init_once();
 	g_ev.multi = curl_multi_init();
 	if (!g_ev.multi)
 		return rc_errf(err, RC_ENOMEM, "cannot create the HTTP multi handle");
 	g_ev.loop = loop;
-	g_ev.default_limit = vendor_limit ? vendor_limit : 4;
-	for (i = 0; i < g_npools; i++)
-		g_pools[i].limit = g_ev.default_limit;
 	ev_timer_init(&g_ev.timer, timer_cb, 0., 0.);
 	curl_multi_setopt(g_ev.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(g_ev.multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	/* the idle connections kept for reuse: every vendor's limit */
-	curl_multi_setopt(g_ev.multi, CURLMOPT_MAXCONNECTS, (long)(g_ev.default_limit * HTTP_MAX_POOLS));
+	http_loop_set_limit(vendor_limit);
 	return RC_OK;
+}
+
+void http_loop_set_limit(unsigned vendor_limit)
+{
+	struct waiter *w;
+	size_t i;
+
+	g_ev.default_limit = vendor_limit ? vendor_limit : 4;
+	for (i = 0; i < g_npools; i++) {
+		g_pools[i].limit = g_ev.default_limit;
+		/* a raised limit admits waiters now (each re-checks on waking) */
+		for (w = g_pools[i].head; w; w = w->next)
+			fiber_wake(w->f);
+		g_pools[i].head = g_pools[i].tail = NULL;
+	}
+	/* the idle connections kept for reuse: every vendor's limit */
+	if (g_ev.multi)
+		curl_multi_setopt(g_ev.multi, CURLMOPT_MAXCONNECTS,
+				  (long)(g_ev.default_limit * HTTP_MAX_POOLS));
 }
 
 void http_loop_detach(void)

@@ -61,6 +61,9 @@ void http_resp_free(struct http_resp *r);
  * cache (keep-alive). Elsewhere requests block, as in the CLI. */
 struct ev_loop;
 int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err *err);
+/* Change the per-vendor limit (SIGHUP): a lower one applies as requests
+ * end, a higher one at once. */
+void http_loop_set_limit(unsigned vendor_limit);
 /* Call when no fiber has a request in flight. */
 void http_loop_detach(void);
 /* While *flag (borrowed; NULL: none) is true, no retry and no Retry-After

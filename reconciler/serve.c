@@ -526,7 +526,7 @@ void serve_reload(struct serve *s)
 	if (strcmp(ns->state_dir, s->spec->state_dir))
 		serve_log(s, "warn", "SIGHUP: state_dir changes only at restart");
 	if (ns->serve.vendor_concurrency != s->spec->serve.vendor_concurrency)
-		serve_log(s, "warn", "SIGHUP: serve.vendor_concurrency changes only at restart");
+		http_loop_set_limit(ns->serve.vendor_concurrency);
 	stop_timers(s);
 	engine_close_providers(&s->e); /* credentials may have changed */
 	sg_client_free(s->e.sg);

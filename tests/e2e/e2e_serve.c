@@ -800,10 +800,11 @@ static void test_job_user_and_unit_events(void **state)
 }
 
 /* serve.vendor_concurrency caps the requests in flight per vendor even
- * when several sites run at once. */
+ * when several sites run at once, and a SIGHUP changes it. */
 static void test_vendor_concurrency_limit(void **state)
 {
 	struct srv *s = *state;
+	int i;
 
 	set_serve(s, 8, 1);
 	add_delay(s, "/", 100); /* every call takes a while: overlaps are certain */
@@ -813,6 +814,14 @@ static void test_vendor_concurrency_limit(void **state)
 	assert_true(metric(s, "reconcile_queue_running_max ") >= 2); /* the sites ran at once */
 	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") == 1);
 	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"opentech\"} ") == 1);
+	/* SIGHUP with a higher limit: the reload's reconcile of both sites
+	 * reads the PMS twice at once */
+	set_serve(s, 8, 3);
+	kill(s->pid, SIGHUP);
+	for (i = 0; i < 150 && metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") < 2; i++)
+		usleep(100000);
+	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") >= 2);
+	assert_true(metric(s, "reconcile_http_in_flight_max{peer=\"storeganise\"} ") <= 3);
 	assert_int_equal(serve_stop(s), 0);
 }
 
