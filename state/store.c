@@ -95,6 +95,8 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc = mdb_dbi_open(txn, "events", MDB_CREATE, &s->events);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "evtime", MDB_CREATE, &s->evtime);
+	if (!rc)
+		rc = st_events_backfill(txn, s);
 	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;

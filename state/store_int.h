@@ -43,6 +43,10 @@ typedef int (*prefix_cb)(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, v
 int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
 		   void *payload, struct rc_err *err);
 
+/* Events stored before the evtime index existed get an entry dated now,
+ * so that retention reaches them (once: only while evtime is empty). */
+int st_events_backfill(MDB_txn *txn, struct store *s);
+
 void st_u64_be(uint64_t x, unsigned char b[8]);
 uint64_t st_be_u64(const unsigned char b[8]);
 

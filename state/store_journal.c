@@ -68,6 +68,14 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 		*out = st_be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
 	free(kp);
 	mdb_cursor_close(c);
+	if (rc && rc != MDB_NOTFOUND)
+		return st_lmdb_err(err, t->s, "journal seq", rc);
+	/* what retention dropped still counts */
+	st_make_key(&k, "jseq", site, strlen(site));
+	rc = mdb_get(t->txn, t->s->meta, &k, &v);
+	free(k.mv_data);
+	if (rc == 0 && v.mv_size == 8 && st_be_u64(v.mv_data) > *out)
+		*out = st_be_u64(v.mv_data);
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal seq", rc) : RC_OK;
 }
 
@@ -214,6 +222,37 @@ int store_event_put(struct store *s, const char *id, const char *json,
 	return store_txn_commit(t, err);
 }
 
+int st_events_backfill(MDB_txn *txn, struct store *s)
+{
+	MDB_stat ev, tm;
+	MDB_cursor *c;
+	MDB_val k, v, tk, empty = { 0, "" };
+	uint64_t now = (uint64_t)time(NULL);
+	char *id;
+	int rc;
+
+	rc = mdb_stat(txn, s->events, &ev);
+	if (!rc)
+		rc = mdb_stat(txn, s->evtime, &tm);
+	if (rc || !ev.ms_entries || tm.ms_entries)
+		return rc;
+	rc = mdb_cursor_open(txn, s->events, &c);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		id = rc_strndup(k.mv_data, k.mv_size);
+		evtime_key(&tk, now, id);
+		rc = mdb_put(txn, s->evtime, &tk, &empty, 0);
+		free(tk.mv_data);
+		free(id);
+		if (!rc)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* --------------------------------------------------------- retention */
 
 /* Delete the cursor's record, count it, and read the one after it (LMDB
@@ -276,6 +315,22 @@ static int next_site(MDB_cursor *c, MDB_val *k, MDB_val *v)
 	return rc;
 }
 
+/* meta "jseq\0<site>": the highest seq retention dropped, so that the
+ * numbering never restarts when a quiet site's journal empties (seqs are
+ * dropped in order: the last one written is the highest). */
+static int keep_seq(struct store_txn *t, const char *site, uint64_t seq)
+{
+	unsigned char b[8];
+	MDB_val k, v = { 8, b };
+	int rc;
+
+	st_u64_be(seq, b);
+	st_make_key(&k, "jseq", site, strlen(site));
+	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	free(k.mv_data);
+	return rc;
+}
+
 /* Closed journal entries written before cutoff (an ISO time), per site in
  * seq order up to the first newer one. Open entries (intent, unknown)
  * stay whatever their age: R7 settles them. */
@@ -309,7 +364,9 @@ static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 			continue;
 		}
-		rc = del_current(c, &k, &v, budget, n);
+		rc = keep_seq(t, k.mv_data, e.seq);
+		if (!rc)
+			rc = del_current(c, &k, &v, budget, n);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "state/store.h"
 
 struct fx {
@@ -244,6 +246,36 @@ static void test_prune_events(void **state)
 	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), 1);
 }
 
+/* A state written before the evtime index (events only): the next open
+ * indexes them, so retention reaches them too. */
+static void test_prune_events_of_an_older_state(void **state)
+{
+	struct fx *f = *state;
+	struct store_retention r = { 3600, 0, 0 };
+	struct store_pruned out;
+	struct rc_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	assert_int_equal(store_event_put(f->s, "old-1", "{}", &err), 0);
+	assert_int_equal(store_event_put(f->s, "old-2", "{}", &err), 0);
+	store_close(f->s);
+	/* empty the index, as an older version left it */
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
+	assert_int_equal(mdb_env_set_maxreaders(env, 512), 0);
+	assert_int_equal(mdb_env_open(env, f->dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "evtime", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	assert_int_equal(store_prune(f->s, &r, time(NULL) + 7200, &out, &err), 0);
+	assert_int_equal(out.events, 2);
+}
+
 static void put_entry(struct fx *f, const char *site, uint64_t seq, enum journal_state st,
 		      const char *time)
 {
@@ -308,6 +340,14 @@ static void test_prune_journal(void **state)
 	assert_string_equal(seqs, "2,");
 	journal_seqs(f, "s2", seqs);
 	assert_string_equal(seqs, "");
+	{
+		/* s2's journal is empty now: its numbering goes on, never reused */
+		struct journal_entry n = { 0 };
+
+		snprintf(n.op, sizeof(n.op), "tenant.create");
+		assert_int_equal(store_journal_intent(f->s, "s2", &n, &err), 0);
+		assert_int_equal(n.seq, 2);
+	}
 	r.journal_s = 0;                            /* 0 keeps everything */
 	assert_int_equal(store_prune(f->s, &r, 1767225600 + 86400 * 365, &out, &err), 0);
 	assert_int_equal(out.journal, 0);
@@ -380,6 +420,7 @@ int main(void)
 		T(test_pms_keep_only),
 		T(test_journal),
 		T(test_prune_events),
+		T(test_prune_events_of_an_older_state),
 		T(test_prune_journal),
 		T(test_hash_key_is_stable_and_private),
 		T(test_lock_is_exclusive),
