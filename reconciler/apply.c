@@ -357,6 +357,8 @@ static int run_op(struct apply_site *a, struct provider *prov,
 	rc_now_iso(je.time, sizeof(je.time));
 	if (store_journal_result(a->e->store, a->sp->site->name, &je, err))
 		return err->code;
+	if ((!rc || r.in_doubt) && op_is_destructive(op->kind))
+		res->vacated++; /* it may have happened: R10 counts it */
 	if (rc) {
 		if (r.in_doubt)
 			res->in_doubt++;

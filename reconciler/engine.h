@@ -51,6 +51,7 @@ struct apply_opts {
 struct apply_result {
 	unsigned ok, failed, in_doubt, skipped;
 	unsigned sites_failed;
+	unsigned vacated;               /* R10 ops done or in doubt (not failed) */
 };
 
 int engine_open(struct engine *e, const struct spec *spec,

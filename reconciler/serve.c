@@ -301,7 +301,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req *r = *ctx;
 
 	(void)version;
-	if (!r && declared_too_big(s, c)) { /* do not read what would be refused */
+	if (!r && !strcmp(url, "/webhooks/storeganise") && declared_too_big(s, c)) { /* do not read what would be refused */
 		s->ev_received++;
 		s->ev_rejected++;
 		return reply(c, 413, "application/json", rc_strdup("{\"error\":\"body too large\"}"));

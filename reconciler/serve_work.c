@@ -215,10 +215,9 @@ static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 
 /* After an apply: what the site's counters learn from it. */
 static void count_apply(struct serve_site *st, const struct site_plan *sp, bool scoped,
-			const struct apply_result *res, const struct rc_err *err, bool ok)
+			const struct apply_result *res, bool ok)
 {
-	if (ok || err->code != RC_EREFUSED)
-		r10_mark(st, rc_now_mono(), sp->destructive); /* ran, perhaps in part: count it all */
+	r10_mark(st, rc_now_mono(), res->vacated); /* what ran, not what was planned */
 	if (!scoped)
 		st->drift = ok ? 0 : sp->nops - (res->ok < sp->nops ? res->ok : sp->nops);
 	else
@@ -264,9 +263,11 @@ static bool reconcile(struct serve *s, const char *key, const char *site, const 
 	if (ok) {
 		remember_rentals(s, &e);
 		limit_r10(&s->sites[si], &p.sites[0], scoped, &ao);
-		if (p.sites[0].nops) {
+		/* a whole-site run commits even without operations: last sync,
+		 * and the records of rentals that ended go (pmslast) */
+		if (p.sites[0].nops || !scoped) {
 			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-			count_apply(&s->sites[si], &p.sites[0], scoped, &res, &err, ok);
+			count_apply(&s->sites[si], &p.sites[0], scoped, &res, ok);
 		}
 	}
 	if (!ok && scoped && err.code != RC_EREFUSED) {
