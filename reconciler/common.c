@@ -66,29 +66,29 @@ void rc_utf8_scrub(char *s)
 
 char *rc_redact(const char *text, const char *const *secrets, size_t n)
 {
-	struct rc_buf b = { 0 };
-	const char *p = text, *hit, *first;
-	size_t i, len = 0;
+	size_t len = strlen(text), i, k, sl;
+	unsigned char *hit = rc_calloc(len + 1, 1);
+	const char *p;
+	struct rc_buf b;
 
-	rc_buf_add(&b, "", 0);
-	for (;;) {
-		first = NULL;
-		for (i = 0; i < n; i++) {
-			if (!secrets[i] || !*secrets[i])
-				continue;
-			hit = strstr(p, secrets[i]);
-			if (hit && (!first || hit < first || (hit == first && strlen(secrets[i]) > len))) {
-				first = hit;
-				len = strlen(secrets[i]);
-			}
-		}
-		if (!first)
-			break;
-		rc_buf_add(&b, p, (size_t)(first - p));
-		rc_buf_puts(&b, "[redacted]");
-		p = first + len;
+	/* mark every byte any occurrence of any secret covers (overlaps too),
+	 * then write each marked run once */
+	for (i = 0; i < n; i++) {
+		if (!secrets[i] || !*secrets[i])
+			continue;
+		sl = strlen(secrets[i]);
+		for (p = strstr(text, secrets[i]); p; p = strstr(p + 1, secrets[i]))
+			memset(hit + (p - text), 1, sl);
 	}
-	rc_buf_puts(&b, p);
+	rc_buf_init(&b);
+	rc_buf_add(&b, "", 0);
+	for (k = 0; k < len; k++) {
+		if (!hit[k])
+			rc_buf_add(&b, text + k, 1);
+		else if (!k || !hit[k - 1])
+			rc_buf_puts(&b, "[redacted]");
+	}
+	free(hit);
 	return b.p;
 }
 

@@ -283,22 +283,25 @@ static int load_pms(struct ld *l, json_t *o, struct spec_pms *p)
 static int parse_duration(const char *s, long *out)
 {
 	char *end;
-	long n = 0;
+	long n, mult;
 
 	errno = 0;
 	n = strtol(s, &end, 10);
 	if (errno || end == s || n < 0)
 		return -1;
 	if (!strcmp(end, "s") || !*end)
-		*out = n;
+		mult = 1;
 	else if (!strcmp(end, "m"))
-		*out = n * 60;
+		mult = 60;
 	else if (!strcmp(end, "h"))
-		*out = n * 3600;
+		mult = 3600;
 	else if (!strcmp(end, "d"))
-		*out = n * 86400;
+		mult = 86400;
 	else
 		return -1;
+	if (n > LONG_MAX / mult)
+		return -1;
+	*out = n * mult;
 	return 0;
 }
 

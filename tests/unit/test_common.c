@@ -75,6 +75,13 @@ static void test_redact(void **state)
 	r = rc_redact("nothing here", secrets, 5);
 	assert_string_equal(r, "nothing here");
 	free(r);
+	{
+		const char *ov[] = { "4821", "8213", "Ana Maria", "Maria Lopes" };
+
+		r = rc_redact("x48213y Ana Maria Lopes.", ov, 4);   /* overlapping secrets */
+		assert_string_equal(r, "x[redacted]y [redacted].");
+		free(r);
+	}
 	r = rc_redact("482913", NULL, 0);
 	assert_string_equal(r, "482913");
 	free(r);

@@ -138,6 +138,8 @@ static void test_retention(void **state)
 		 "$.retention: events: a duration");
 	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"journal\":\"1w\"},\"sites\":[]}",
 		 "$.retention: journal");
+	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"events\":\"213503982334603d\"},\"sites\":[]}",
+		 "$.retention: events");                    /* overflows: refused, not wrapped */
 	load_bad("{\"version\":1," BASE_PMS ",\"retention\":{\"audit\":\"1d\"},\"sites\":[]}",
 		 "unknown key \"audit\"");
 	load_bad("{\"version\":1," BASE_PMS ",\"retention\":\"7d\",\"sites\":[]}",
