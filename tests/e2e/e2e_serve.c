@@ -407,6 +407,34 @@ static void test_R10_scoped_move_outs(void **state)
 	assert_int_equal(sim_tenants_on(&s->t, "U1"), 1);
 }
 
+/* R10 counts vacates that ran, not attempts: a move-out whose vacate the
+ * vendor refuses, retried more times than the site's limit (3), still
+ * goes through once the vendor accepts it. */
+static void test_R10_failed_vacates_do_not_count(void **state)
+{
+	struct srv *s = *state;
+	int i;
+
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 10));
+	for (i = 0; i < 100 && metric(s, "reconcile_workers_busy ") != 0; i++)
+		usleep(100000);
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b}]",
+		"method", "POST", "path_contains", "/vacate", "status", 400, "times", -1, "commit", 0)));
+	sim_patch(&s->t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
+	assert_int_equal(post_event(s, "/webhooks/storeganise",
+		"{\"id\":\"fv-1\",\"type\":\"job.unit_moveOut.completed\",\"data\":{\"unitRentalId\":\"r1\"}}",
+		false, NULL), 200);
+	for (i = 0; i < 300 && metric(s, "reconcile_errors_total ") < 5; i++)
+		usleep(100000);
+	assert_true(metric(s, "reconcile_errors_total ") >= 5); /* 5 refused vacates */
+	assert_int_equal(sim_tenants_on(&s->t, "U1"), 1);
+	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
+	assert_true(wait_tenants(s, "U1", 0, 60));
+	assert_false(log_line_has(s, "site site1", "in the last hour"));
+	assert_int_equal(serve_stop(s), 0);
+}
+
 /* SIGHUP reloads the spec; an invalid one is logged and the old one kept. */
 static void test_sighup_reload(void **state)
 {
@@ -836,6 +864,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sigterm_cuts_a_retry_after_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_burst_hundred_units, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_R10_scoped_move_outs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_R10_failed_vacates_do_not_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
