@@ -416,6 +416,38 @@ bool rc_map_get(const struct rc_map *m, const char *key, size_t *val)
 	return false;
 }
 
+const char *rc_map_del(struct rc_map *m, const char *key)
+{
+	size_t mask, i, j, h;
+	const char *gone;
+
+	if (!m->cap || !key)
+		return NULL;
+	mask = m->cap - 1;
+	i = rc_hash_str(key) & mask;
+	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
+		i = (i + 1) & mask;
+	if (!m->keys[i])
+		return NULL;
+	gone = m->keys[i];
+	/* backward shift: pull later keys of the probe run into the hole,
+	 * unless their home slot lies cyclically in (hole, their slot] */
+	for (j = i;;) {
+		j = (j + 1) & mask;
+		if (!m->keys[j])
+			break;
+		h = rc_hash_str(m->keys[j]) & mask;
+		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
+			continue;
+		m->keys[i] = m->keys[j];
+		m->vals[i] = m->vals[j];
+		i = j;
+	}
+	m->keys[i] = NULL;
+	m->n--;
+	return gone;
+}
+
 void rc_map_free(struct rc_map *m)
 {
 	free(m->keys);

@@ -98,6 +98,9 @@ void rc_map_init(struct rc_map *m);
 void rc_map_put(struct rc_map *m, const char *key, size_t val);
 /* Returns true and sets *val when found. */
 bool rc_map_get(const struct rc_map *m, const char *key, size_t *val);
+/* Remove key: the stored key (borrowed by the map until now, so the
+ * caller may free it), NULL when absent. No tombstones (backward shift). */
+const char *rc_map_del(struct rc_map *m, const char *key);
 void rc_map_free(struct rc_map *m);
 
 /* ---- misc ---- */

@@ -5,13 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* idx value of a forgotten key (its slot may already hold another key). */
-#define WORKQ_GONE SIZE_MAX
-/* Forgotten keys tolerated beyond the live ones before the map is rebuilt:
- * rebuilding costs O(live + dead), so waiting for dead > live keeps it O(1)
- * per key amortized; the floor spares tiny queues constant rebuilds. */
-#define WORKQ_DEAD_MIN 1024
-
 void workq_init(struct workq *q, double qps, double burst)
 {
 	memset(q, 0, sizeof(*q));
@@ -29,12 +22,9 @@ void workq_free(struct workq *q)
 
 	for (i = 0; i < q->n; i++)
 		free(q->items[i].key);
-	for (i = 0; i < q->ndead; i++)
-		free(q->dead[i]);
 	free(q->items);
 	free(q->heap);
 	free(q->free_slots);
-	free(q->dead);
 	rc_map_free(&q->idx);
 	memset(q, 0, sizeof(*q));
 }
@@ -110,7 +100,7 @@ static struct workq_item *find(struct workq *q, const char *key)
 {
 	size_t i;
 
-	if (!rc_map_get(&q->idx, key, &i) || i == WORKQ_GONE)
+	if (!rc_map_get(&q->idx, key, &i))
 		return NULL;
 	return &q->items[i];
 }
@@ -140,46 +130,23 @@ static struct workq_item *get(struct workq *q, const char *key)
 	}
 	it = &q->items[i];
 	memset(it, 0, sizeof(*it));
-	/* items may move on grow, the key strings do not: the map borrows them.
-	 * A forgotten key's entry keeps its dead string and gets the new slot. */
+	/* items may move on grow, the key strings do not: the map borrows them */
 	it->key = rc_strdup(key);
 	rc_map_put(&q->idx, it->key, i);
 	q->live++;
 	return it;
 }
 
-/* Build the map again from the live keys only, then drop the dead strings. */
-static void idx_rebuild(struct workq *q)
-{
-	struct rc_map old = q->idx;
-	size_t i;
-
-	rc_map_init(&q->idx);
-	for (i = 0; i < old.cap; i++)
-		if (old.keys[i] && old.vals[i] != WORKQ_GONE)
-			rc_map_put(&q->idx, q->items[old.vals[i]].key, old.vals[i]);
-	rc_map_free(&old);
-	for (i = 0; i < q->ndead; i++)
-		free(q->dead[i]);
-	q->ndead = 0;
-}
-
-/* Forget an idle key: its slot is reused, its string waits in dead. */
+/* Forget an idle key: its map entry and string go, its slot is reused. */
 static void forget(struct workq *q, struct workq_item *it)
 {
 	size_t slot = (size_t)(it - q->items);
 
-	if (q->ndead == q->dead_cap) {
-		q->dead_cap = q->dead_cap ? q->dead_cap * 2 : 64;
-		q->dead = rc_realloc(q->dead, q->dead_cap * sizeof(*q->dead));
-	}
-	q->dead[q->ndead++] = it->key;
-	rc_map_put(&q->idx, it->key, WORKQ_GONE);
+	rc_map_del(&q->idx, it->key);
+	free(it->key);
 	memset(it, 0, sizeof(*it));
 	q->free_slots[q->nfree++] = slot;
 	q->live--;
-	if (q->ndead > q->live + WORKQ_DEAD_MIN)
-		idx_rebuild(q);
 }
 
 /* ---- the public operations ---- */

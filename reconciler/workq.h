@@ -32,12 +32,7 @@ struct workq {
 	size_t live;             /* keys held (queued, running or dirty) */
 	size_t *heap, nheap;     /* queued slots: min-heap on (not_before, seq) */
 	size_t *free_slots, nfree;
-	/* key -> slot, or a sentinel for a forgotten key: rc_map cannot
-	 * delete, so the strings of forgotten keys stay in dead (the map
-	 * borrows them) until the map is rebuilt from the live keys. */
-	struct rc_map idx;
-	char **dead;
-	size_t ndead, dead_cap;
+	struct rc_map idx;       /* key -> slot (borrows items[].key) */
 	uint64_t seq;
 	double base, cap_s;      /* backoff: base * 2^failures, at most cap_s */
 	double qps, burst, tokens, last_fill;
