@@ -15,16 +15,11 @@
 #define HTTP_MAX_POOLS 16
 
 /* Requests in flight to one vendor, and the fibers waiting for a slot. */
-struct waiter {
-	struct fiber *f;
-	struct waiter *next;
-};
-
 struct http_pool {
 	char name[32];
 	unsigned limit, inflight, max_inflight;
 	unsigned long requests, connects;  /* connects: new connections (keep-alive saves them) */
-	struct waiter *head, *tail;
+	struct fiber_waitq waiters;
 };
 
 /* The loop-driven mode (serve): one multi handle, so one connection cache
@@ -326,16 +321,13 @@ int http_loop_attach(struct ev_loop *loop, unsigned vendor_limit, struct rc_err 
 
 void http_loop_set_limit(unsigned vendor_limit)
 {
-	struct waiter *w;
 	size_t i;
 
 	g_ev.default_limit = vendor_limit ? vendor_limit : 4;
 	for (i = 0; i < g_npools; i++) {
 		g_pools[i].limit = g_ev.default_limit;
 		/* a raised limit admits waiters now (each re-checks on waking) */
-		for (w = g_pools[i].head; w; w = w->next)
-			fiber_wake(w->f);
-		g_pools[i].head = g_pools[i].tail = NULL;
+		fiber_waitq_wake_all(&g_pools[i].waiters);
 	}
 	/* the idle connections kept for reuse: every vendor's limit */
 	if (g_ev.multi)
@@ -370,18 +362,8 @@ void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload),
 /* Wait for a slot of the vendor's limit; never more in flight than it. */
 static void pool_acquire(struct http_pool *p)
 {
-	struct waiter w;
-
-	while (p->inflight >= p->limit) {
-		w.f = fiber_current();
-		w.next = NULL;
-		if (p->tail)
-			p->tail->next = &w;
-		else
-			p->head = &w;
-		p->tail = &w;
-		fiber_yield(); /* pool_release wakes us, dequeued */
-	}
+	while (p->inflight >= p->limit)
+		fiber_waitq_wait(&p->waiters); /* pool_release wakes us */
 	p->inflight++;
 	if (p->inflight > p->max_inflight)
 		p->max_inflight = p->inflight;
@@ -389,15 +371,8 @@ static void pool_acquire(struct http_pool *p)
 
 static void pool_release(struct http_pool *p)
 {
-	struct waiter *w = p->head;
-
 	p->inflight--;
-	if (!w)
-		return;
-	p->head = w->next;
-	if (!p->head)
-		p->tail = NULL;
-	fiber_wake(w->f);
+	fiber_waitq_wake_one(&p->waiters);
 }
 
 /* On a fiber with the loop attached, the transfer runs on the multi handle

@@ -73,8 +73,7 @@ void http_set_cancel(const bool *flag);
  * made, new connections opened (fewer than requests: keep-alive works). */
 struct http_pool_stats {
 	const char *name;
-	unsigned inflight, max_inflight;
-	unsigned long requests, connects;
+	unsigned long inflight, max_inflight, requests, connects;
 };
 void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload), void *payload);
 

@@ -195,6 +195,47 @@ void fiber_sleep(double s)
 		f->sleep_next->sleep_prev = f->sleep_prev;
 }
 
+struct fiber_waiter {
+	struct fiber *f;
+	struct fiber_waiter *next;
+};
+
+/* The node lives on this frame while it is queued: the waker dequeues it
+ * before this fiber runs again, which GCC cannot see across the yield. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdangling-pointer"
+void fiber_waitq_wait(struct fiber_waitq *q)
+{
+	struct fiber_waiter w = { g_cur, NULL };
+
+	if (q->tail)
+		q->tail->next = &w;
+	else
+		q->head = &w;
+	q->tail = &w;
+	fiber_yield(); /* q may have moved meanwhile: not touched again */
+}
+#pragma GCC diagnostic pop
+
+bool fiber_waitq_wake_one(struct fiber_waitq *q)
+{
+	struct fiber_waiter *w = q->head;
+
+	if (!w)
+		return false;
+	q->head = w->next;
+	if (!q->head)
+		q->tail = NULL;
+	fiber_wake(w->f);
+	return true;
+}
+
+void fiber_waitq_wake_all(struct fiber_waitq *q)
+{
+	while (fiber_waitq_wake_one(q))
+		;
+}
+
 void fiber_wake_sleepers(void)
 {
 	struct fiber *f;

@@ -48,6 +48,20 @@ void fiber_sleep(double s);
 /* End every fiber_sleep now (serve's SIGTERM: no backoff or Retry-After
  * wait outlasts the stop). Call on the loop. */
 void fiber_wake_sleepers(void);
+/* A FIFO of fibers waiting for something (a site, a connection slot).
+ * Zero-initialised is empty. The waiters' nodes live on their stacks, so
+ * the queue itself may move (realloc) while they wait. */
+struct fiber_waiter;
+struct fiber_waitq {
+	struct fiber_waiter *head, *tail;
+};
+/* On a fiber: queue up and yield until fiber_waitq_wake_* dequeues us.
+ * The caller re-checks its condition afterwards (wakes are hints). */
+void fiber_waitq_wait(struct fiber_waitq *q);
+/* Wake the longest waiter (true) or nobody (false). */
+bool fiber_waitq_wake_one(struct fiber_waitq *q);
+void fiber_waitq_wake_all(struct fiber_waitq *q);
+
 /* Fibers alive (started, not finished). */
 unsigned fiber_count(void);
 

@@ -30,6 +30,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,29 +182,40 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
 }
 
-static void pool_requests(const struct http_pool_stats *st, void *b)
-{
-	rc_buf_printf(b, "reconcile_http_requests_total{peer=\"%s\"} %lu\n", st->name, st->requests);
-}
+/* The per-peer HTTP metrics: one field of http_pool_stats each. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} pool_metrics[] = {
+	{ "reconcile_http_requests_total", "counter", "HTTP requests by peer.",
+	  offsetof(struct http_pool_stats, requests) },
+	{ "reconcile_http_connections_total", "counter", "New HTTP connections by peer "
+	  "(far fewer than requests: connections are kept alive).",
+	  offsetof(struct http_pool_stats, connects) },
+	{ "reconcile_http_in_flight", "gauge", "HTTP requests in flight by peer.",
+	  offsetof(struct http_pool_stats, inflight) },
+	{ "reconcile_http_in_flight_max", "gauge", "Most HTTP requests ever in flight at once "
+	  "by peer (bounded by serve.vendor_concurrency).",
+	  offsetof(struct http_pool_stats, max_inflight) },
+};
 
-static void pool_connects(const struct http_pool_stats *st, void *b)
-{
-	rc_buf_printf(b, "reconcile_http_connections_total{peer=\"%s\"} %lu\n", st->name, st->connects);
-}
+struct pool_line {
+	struct rc_buf *b;
+	size_t m;
+};
 
-static void pool_inflight(const struct http_pool_stats *st, void *b)
+static void pool_metric(const struct http_pool_stats *st, void *payload)
 {
-	rc_buf_printf(b, "reconcile_http_in_flight{peer=\"%s\"} %u\n", st->name, st->inflight);
-}
+	const struct pool_line *pl = payload;
 
-static void pool_inflight_max(const struct http_pool_stats *st, void *b)
-{
-	rc_buf_printf(b, "reconcile_http_in_flight_max{peer=\"%s\"} %u\n", st->name, st->max_inflight);
+	rc_buf_printf(pl->b, "%s{peer=\"%s\"} %lu\n", pool_metrics[pl->m].name, st->name,
+		      *(const unsigned long *)((const char *)st + pool_metrics[pl->m].off));
 }
 
 static char *metrics(struct serve *s)
 {
 	struct rc_buf b;
+	struct pool_line pl = { &b, 0 };
 	unsigned long cum = 0;
 	size_t i;
 	int v;
@@ -255,20 +267,11 @@ static char *metrics(struct serve *s)
 		      "# TYPE reconcile_pruned_total counter\n"
 		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",
 		      s->pruned_events, s->pruned_journal);
-	rc_buf_puts(&b, "# HELP reconcile_http_requests_total HTTP requests by peer.\n"
-		    "# TYPE reconcile_http_requests_total counter\n");
-	http_pool_each(pool_requests, &b);
-	rc_buf_puts(&b, "# HELP reconcile_http_connections_total New HTTP connections by peer "
-		    "(far fewer than requests: connections are kept alive).\n"
-		    "# TYPE reconcile_http_connections_total counter\n");
-	http_pool_each(pool_connects, &b);
-	rc_buf_puts(&b, "# HELP reconcile_http_in_flight HTTP requests in flight by peer.\n"
-		    "# TYPE reconcile_http_in_flight gauge\n");
-	http_pool_each(pool_inflight, &b);
-	rc_buf_puts(&b, "# HELP reconcile_http_in_flight_max Most HTTP requests ever in flight at once "
-		    "by peer (bounded by serve.vendor_concurrency).\n"
-		    "# TYPE reconcile_http_in_flight_max gauge\n");
-	http_pool_each(pool_inflight_max, &b);
+	for (pl.m = 0; pl.m < sizeof(pool_metrics) / sizeof(pool_metrics[0]); pl.m++) {
+		rc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", pool_metrics[pl.m].name,
+			      pool_metrics[pl.m].help, pool_metrics[pl.m].name, pool_metrics[pl.m].type);
+		http_pool_each(pool_metric, &pl);
+	}
 	rc_buf_puts(&b, "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
 		    "# TYPE reconcile_drift_operations gauge\n");
 	for (i = 0; i < s->spec->nsites; i++)

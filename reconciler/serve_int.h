@@ -20,15 +20,10 @@ struct site_timer {
 	char *site;
 };
 
-struct lock_waiter {
-	struct fiber *f;
-	struct lock_waiter *next;
-};
-
 struct site_lock {
 	bool busy;
 	unsigned holders;        /* work items inside (the lock keeps it at 1) */
-	struct lock_waiter *head, *tail;
+	struct fiber_waitq waiters;
 };
 
 #define VENDOR_SLOTS 8

@@ -49,18 +49,11 @@ static struct site_lock *site_lock_get(struct serve *s, const char *site)
 
 static void site_lock(struct serve *s, const char *site)
 {
-	struct lock_waiter w = { fiber_current(), NULL };
 	struct site_lock *l = site_lock_get(s, site);
 
 	while (l->busy) {
-		if (l->tail)
-			l->tail->next = &w;
-		else
-			l->head = &w;
-		l->tail = &w;
-		fiber_yield(); /* site_unlock dequeues and wakes us */
-		l = site_lock_get(s, site);
-		w.next = NULL;
+		fiber_waitq_wait(&l->waiters); /* site_unlock wakes us */
+		l = site_lock_get(s, site);    /* s->locks may have moved */
 	}
 	l->busy = true;
 	if (++l->holders > s->site_max)
@@ -70,16 +63,10 @@ static void site_lock(struct serve *s, const char *site)
 static void site_unlock(struct serve *s, const char *site)
 {
 	struct site_lock *l = site_lock_get(s, site);
-	struct lock_waiter *w = l->head;
 
 	l->busy = false;
 	l->holders--;
-	if (!w)
-		return;
-	l->head = w->next;
-	if (!l->head)
-		l->tail = NULL;
-	fiber_wake(w->f);
+	fiber_waitq_wake_one(&l->waiters);
 }
 
 static void remember_rentals(struct serve *s, const struct engine *e)

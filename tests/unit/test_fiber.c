@@ -145,6 +145,46 @@ static void test_wake_sleepers(void **state)
 	ev_loop_destroy(loop);
 }
 
+struct queued {
+	struct fiber_waitq *q;
+	struct trace *t;
+	char name;
+};
+
+static void wait_in_queue(void *arg)
+{
+	struct queued *w = arg;
+
+	fiber_waitq_wait(w->q);
+	note(w->t, w->name);
+}
+
+/* A wait queue wakes in arrival order, one at a time or all at once. */
+static void test_waitq_fifo(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct fiber_waitq q = { 0 };
+	struct trace t = { 0 };
+	struct queued a = { &q, &t, 'a' }, b = { &q, &t, 'b' }, c = { &q, &t, 'c' };
+
+	(void)state;
+	fiber_attach(loop);
+	assert_int_equal(fiber_spawn(wait_in_queue, &a, NULL), 0);
+	assert_int_equal(fiber_spawn(wait_in_queue, &b, NULL), 0);
+	assert_int_equal(fiber_spawn(wait_in_queue, &c, NULL), 0);
+	assert_true(fiber_waitq_wake_one(&q));     /* a */
+	ev_run(loop, EVRUN_NOWAIT);
+	assert_int_equal(t.n, 1);
+	fiber_waitq_wake_all(&q);                   /* b, c */
+	assert_false(fiber_waitq_wake_one(&q));
+	ev_run(loop, 0);
+	t.log[t.n] = '\0';
+	assert_string_equal(t.log, "abc");
+	assert_int_equal(fiber_count(), 0);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
 /* A yielded fiber runs again only once it is woken, and only once. */
 static void test_fiber_wake(void **state)
 {
@@ -183,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_no_loop_blocks),
 		cmocka_unit_test(test_fibers_interleave),
 		cmocka_unit_test(test_fiber_wake),
+		cmocka_unit_test(test_waitq_fifo),
 		cmocka_unit_test(test_wake_sleepers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
