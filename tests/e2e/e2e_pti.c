@@ -38,24 +38,9 @@ static int teardown(void **state)
 
 
 
-static json_t *pti_state(struct e2e *t)
+static json_t *user_by_interface(json_t *p, const char *v)
 {
-	json_t *st = sim_get(t, "/_sim/state");
-	json_t *p = json_incref(json_object_get(st, "pti"));
-
-	json_decref(st);
-	return p;
-}
-
-static json_t *user_by_interface(json_t *p, const char *iid)
-{
-	json_t *u;
-	size_t i;
-
-	json_array_foreach(json_object_get(p, "users"), i, u)
-		if (!strcmp(json_string_value(json_object_get(u, "interface_id")) ?: "", iid))
-			return u;
-	return NULL;
+	return json_find_by(json_object_get(p, "users"), "interface_id", v);
 }
 
 static size_t count_users(json_t *p, const char *iid)
@@ -68,15 +53,9 @@ static size_t count_users(json_t *p, const char *iid)
 	return n;
 }
 
-static json_t *unit_named(json_t *p, const char *name)
+static json_t *unit_named(json_t *p, const char *v)
 {
-	json_t *u;
-	size_t i;
-
-	json_array_foreach(json_object_get(p, "units"), i, u)
-		if (!strcmp(json_string_value(json_object_get(u, "name")) ?: "", name))
-			return u;
-	return NULL;
+	return json_find_by(json_object_get(p, "units"), "name", v);
 }
 
 /* The code on the user's card in PTI (new string). */
@@ -127,7 +106,7 @@ static void test_PT_fresh_site_converges(void **state)
 	char *code, *c1, *uid;
 
 	assert_int_equal(e2e_converge(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_int_equal(count_users(p, "c1"), 1);
 	assert_int_equal(count_users(p, "c2"), 1);
 	u1 = user_by_interface(p, "c1");
@@ -175,7 +154,7 @@ static void test_PT_move_in_overdue_payment_move_out(void **state)
 	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "overdue", "2026-11-22T00:00:00Z"));
 	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(pti_writes(t), 1);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_true(json_is_true(json_object_get(user_by_interface(p, "c3"), "suspended")));
 	json_decref(p);
 	/* payment: unsuspend */
@@ -187,7 +166,7 @@ static void test_PT_move_in_overdue_payment_move_out(void **state)
 	sim_clear_requests(t);
 	sim_patch(t, "storeganise.unitRentals", "r4", json_pack("{s:s}", "state", "ended"));
 	assert_int_equal(e2e_apply(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_string_equal(json_string_value(json_object_get(unit_named(p, "P-4"), "status")), "vacant");
 	assert_null(card_code(p, json_integer_value(json_object_get(user_by_interface(p, "c3"), "id"))));
 	json_decref(p);
@@ -203,7 +182,7 @@ static void test_PT_transfer_keeps_the_code(void **state)
 	json_int_t uid;
 
 	assert_int_equal(e2e_converge(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
 	before = card_code(p, uid);
 	json_decref(p);
@@ -212,7 +191,7 @@ static void test_PT_transfer_keeps_the_code(void **state)
 		"collection", "storeganise.unitRentals", "object", "id", "r5", "unitId", "u5",
 		"siteId", "pt1", "ownerId", "c1", "state", "occupied", "customFields")));
 	assert_int_equal(e2e_apply(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_int_equal(count_users(p, "c1"), 1);
 	after = card_code(p, uid);
 	assert_string_equal(before, after);
@@ -236,12 +215,12 @@ static void test_PT4_suspension_stays_while_another_unit_is_overdue(void **state
 	assert_int_equal(e2e_apply(t), 0);
 	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:n}", "overdue"));
 	assert_int_equal(e2e_apply(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_true(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
 	json_decref(p);
 	sim_patch(t, "storeganise.unitRentals", "r2", json_pack("{s:n}", "overdue"));
 	assert_int_equal(e2e_apply(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_false(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
 	json_decref(p);
 	assert_int_equal(e2e_plan_exit(t), 0);
@@ -256,13 +235,13 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	json_int_t uid;
 
 	assert_int_equal(e2e_converge(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c2"), "id"));
 	before = card_code(p, uid);
 	json_decref(p);
 	sim_patch(t, "storeganise.users", "c2", json_pack("{s:{s:b}}", "customFields", "pti_regenerateCode", 1));
 	assert_int_equal(e2e_apply(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	after = card_code(p, uid);
 	assert_string_not_equal(before, after);
 	json_decref(p);
@@ -301,7 +280,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	struct run r;
 
 	assert_int_equal(e2e_converge(t), 0);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
 	before = card_code(p, uid);
 	json_decref(p);
@@ -309,7 +288,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, before));
 	run_free(&r);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	after = card_code(p, uid);
 	json_decref(p);
 	assert_string_not_equal(before, after);
@@ -372,7 +351,7 @@ static void test_PT_saved_plan_applies(void **state)
 		fprintf(stderr, "%s\n%s\n", r.out, r.err);
 	assert_int_equal(r.status, 0);
 	run_free(&r);
-	p = pti_state(t);
+	p = sim_state_of(t, "pti");
 	assert_int_equal(count_users(p, "c1"), 1);
 	uid = user_field(t, "c1", "pti_userId");
 	assert_non_null(uid);

@@ -23,15 +23,9 @@
 
 #define SECRET "e2e-webhook-secret"   /* E2E_SG_WEBHOOK_SECRET of the harness */
 
-struct srv {
-	struct e2e t;
-	pid_t pid;
-	int port;
-};
-
 /* The harness's vendor specs have no webhook secret: add it, and make the
  * periodic run rare so that only webhooks drive the work. */
-static void serve_spec(struct srv *s)
+static void serve_spec(struct e2e_srv *s)
 {
 	json_t *spec = json_load_file(s->t.spec, 0, NULL);
 
@@ -46,7 +40,7 @@ static void serve_spec(struct srv *s)
 
 static int setup_pti(void **state)
 {
-	struct srv *s = calloc(1, sizeof(*s));
+	struct e2e_srv *s = calloc(1, sizeof(*s));
 
 	e2e_start_pti(&s->t, "tests/e2e/data/pti.json", "pt1", "pt1");
 	serve_spec(s);
@@ -56,7 +50,7 @@ static int setup_pti(void **state)
 
 static int setup_openapp(void **state)
 {
-	struct srv *s = calloc(1, sizeof(*s));
+	struct e2e_srv *s = calloc(1, sizeof(*s));
 
 	e2e_start_openapp(&s->t, "tests/e2e/data/openapp.json", "oa1", "oa1",
 			  "01ORG0000000000000000000AA", "01INT0000000000000000000BB", "P-LOBBY");
@@ -67,18 +61,11 @@ static int setup_openapp(void **state)
 
 static int teardown(void **state)
 {
-	struct srv *s = *state;
-
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-	}
-	e2e_stop(&s->t);
-	free(s);
+	e2e_srv_free(*state);
 	return 0;
 }
 
-static void event(struct srv *s, const char *id, const char *type, const char *rental)
+static void event(struct e2e_srv *s, const char *id, const char *type, const char *rental)
 {
 	char body[256];
 
@@ -87,27 +74,9 @@ static void event(struct srv *s, const char *id, const char *type, const char *r
 	assert_int_equal(e2e_serve_post(s->port, "/webhooks/storeganise", body, SECRET, NULL), 200);
 }
 
-/* Wait until the work queue is empty and nothing runs. */
-static void settle(struct srv *s)
+static void settle(struct e2e_srv *s)
 {
-	int i;
-
-	for (i = 0; i < 200; i++) {
-		usleep(100000);
-		if (e2e_serve_metric(s->port, "reconcile_queue_depth ") == 0 &&
-		    e2e_serve_metric(s->port, "reconcile_workers_busy ") == 0)
-			return;
-	}
-	fail_msg("serve did not settle");
-}
-
-static json_t *pti_state(struct srv *s)
-{
-	json_t *st = sim_get(&s->t, "/_sim/state");
-	json_t *p = json_incref(json_object_get(st, "pti"));
-
-	json_decref(st);
-	return p;
+	assert_true(e2e_serve_settle(s->port));
 }
 
 static json_int_t pti_user(json_t *p, const char *iid, size_t *count)
@@ -127,13 +96,7 @@ static json_int_t pti_user(json_t *p, const char *iid, size_t *count)
 
 static json_t *pti_unit(json_t *p, const char *name)
 {
-	json_t *u;
-	size_t i;
-
-	json_array_foreach(json_object_get(p, "units"), i, u)
-		if (!strcmp(json_string_value(json_object_get(u, "name")) ?: "", name))
-			return u;
-	return NULL;
+	return json_find_by(json_object_get(p, "units"), "name", name);
 }
 
 static const char *status_of(json_t *p, const char *unit)
@@ -141,34 +104,27 @@ static const char *status_of(json_t *p, const char *unit)
 	return json_string_value(json_object_get(pti_unit(p, unit), "status")) ?: "?";
 }
 
-static void insert_rental(struct srv *s, const char *site, const char *id, const char *unit,
-			  const char *owner)
-{
-	json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
-		"collection", "storeganise.unitRentals", "object", "id", id, "unitId", unit,
-		"siteId", site, "ownerId", owner, "state", "occupied", "customFields")));
-}
 
 /* PT1/PT5 through webhooks: a customer's new unit joins its one user; a
  * move-out vacates that unit only; the last one removes the user. */
 static void test_pti_webhooks_keep_the_customer_whole(void **state)
 {
-	struct srv *s = *state;
+	struct e2e_srv *s = *state;
 	json_int_t c1, again;
 	size_t n;
 	json_t *p;
 
 	e2e_serve_start(&s->t, &s->pid, &s->port);
 	settle(s);
-	p = pti_state(s);
+	p = sim_state_of(&s->t, "pti");
 	c1 = pti_user(p, "c1", &n);
 	assert_int_equal(n, 1);
 	json_decref(p);
 
-	insert_rental(s, "pt1", "r4", "u4", "c1");       /* c1 rents a third unit */
+	sim_insert_rental(&s->t, "pt1", "r4", "u4", "c1");       /* c1 rents a third unit */
 	event(s, "pti-1", "job.unit_moveIn.completed", "r4");
 	settle(s);
-	p = pti_state(s);
+	p = sim_state_of(&s->t, "pti");
 	again = pti_user(p, "c1", &n);
 	assert_int_equal(n, 1);                          /* still one user */
 	assert_true(again == c1);
@@ -180,7 +136,7 @@ static void test_pti_webhooks_keep_the_customer_whole(void **state)
 	sim_patch(&s->t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "state", "ended"));
 	event(s, "pti-2", "job.unit_moveOut.completed", "r1");
 	settle(s);
-	p = pti_state(s);
+	p = sim_state_of(&s->t, "pti");
 	assert_string_equal(status_of(p, "P-1"), "vacant");
 	assert_string_equal(status_of(p, "P-2"), "rented");   /* the customer keeps the others */
 	assert_string_equal(status_of(p, "P-4"), "rented");
@@ -190,7 +146,7 @@ static void test_pti_webhooks_keep_the_customer_whole(void **state)
 	sim_patch(&s->t, "storeganise.unitRentals", "r3", json_pack("{s:s}", "state", "ended"));
 	event(s, "pti-3", "job.unit_moveOut.completed", "r3");
 	settle(s);
-	p = pti_state(s);
+	p = sim_state_of(&s->t, "pti");
 	assert_string_equal(status_of(p, "P-3"), "vacant");
 	assert_string_equal(status_of(p, "P-2"), "rented");
 	json_decref(p);
@@ -199,7 +155,7 @@ static void test_pti_webhooks_keep_the_customer_whole(void **state)
 }
 
 /* Invites of a rental that are not revoked. */
-static size_t invites_of(struct srv *s, const char *rental)
+static size_t invites_of(struct e2e_srv *s, const char *rental)
 {
 	json_t *st = sim_get(&s->t, "/_sim/state"), *inv, *rev;
 	size_t i, n = 0;
@@ -219,7 +175,7 @@ static size_t invites_of(struct srv *s, const char *rental)
  * revokes (or deletes) that rental's invite and no other. */
 static void test_openapp_webhooks_touch_one_invite(void **state)
 {
-	struct srv *s = *state;
+	struct e2e_srv *s = *state;
 	json_t *st, *units, *u;
 	const char *unit = NULL, *other = NULL;
 	size_t i;
@@ -238,7 +194,7 @@ static void test_openapp_webhooks_touch_one_invite(void **state)
 	assert_non_null(other);
 	assert_int_equal(invites_of(s, other), 1);
 
-	insert_rental(s, "oa1", "rx", unit, "c1");
+	sim_insert_rental(&s->t, "oa1", "rx", unit, "c1");
 	event(s, "oa-1", "job.unit_moveIn.completed", "rx");
 	settle(s);
 	assert_int_equal(invites_of(s, "rx"), 1);

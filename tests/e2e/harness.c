@@ -395,15 +395,21 @@ size_t count_requests(json_t *reqs, const char *method, const char *contains)
 	return n;
 }
 
-static json_t *ot_unit(json_t *state, const char *num)
+json_t *json_find_by(json_t *array, const char *key, const char *value)
 {
-	json_t *units = json_object_get(json_object_get(state, "opentech"), "units"), *u;
+	json_t *o;
 	size_t i;
 
-	json_array_foreach(units, i, u)
-		if (!strcmp(json_string_value(json_object_get(u, "unitNumber")) ?: "", num))
-			return u;
+	json_array_foreach(array, i, o)
+		if (!strcmp(json_string_value(json_object_get(o, key)) ?: "", value))
+			return o;
 	return NULL;
+}
+
+static json_t *ot_unit(json_t *state, const char *num)
+{
+	return json_find_by(json_object_get(json_object_get(state, "opentech"), "units"),
+			    "unitNumber", num);
 }
 
 size_t sim_tenants_on(struct e2e *t, const char *unit_number)
@@ -596,4 +602,44 @@ double e2e_serve_metric(int port, const char *name)
 		v = strtod(p + strlen(name), NULL);
 	free(m);
 	return v;
+}
+
+bool e2e_serve_settle(int port)
+{
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		if (e2e_serve_metric(port, "reconcile_queue_depth ") == 0 &&
+		    e2e_serve_metric(port, "reconcile_workers_busy ") == 0)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+void e2e_srv_free(struct e2e_srv *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	e2e_stop(&s->t);
+	free(s);
+}
+
+void sim_insert_rental(struct e2e *t, const char *site, const char *id, const char *unit,
+		       const char *owner)
+{
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", id, "unitId", unit,
+		"siteId", site, "ownerId", owner, "state", "occupied", "customFields")));
+}
+
+json_t *sim_state_of(struct e2e *t, const char *api)
+{
+	json_t *st = sim_get(t, "/_sim/state");
+	json_t *p = json_incref(json_object_get(st, api));
+
+	json_decref(st);
+	return p;
 }

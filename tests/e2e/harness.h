@@ -65,12 +65,30 @@ long e2e_serve_post(int port, const char *path, const char *body, const char *se
  * space), -1 when absent. */
 double e2e_serve_metric(int port, const char *name);
 
+/* Wait (up to 20 s) until serve's queue is empty and no work item runs:
+ * false when it did not happen. */
+bool e2e_serve_settle(int port);
+
+/* A serve under test: the simulator and spec (t), its pid and port. */
+struct e2e_srv {
+	struct e2e t;
+	pid_t pid;
+	int port;
+};
+/* Kill serve if it still runs, stop the simulator, free s. */
+void e2e_srv_free(struct e2e_srv *s);
+
 /* HTTP to the simulator. Return new references (NULL on failure). */
 json_t *sim_get(struct e2e *t, const char *path);
 json_t *sim_post(struct e2e *t, const char *path, json_t *body /* stolen */);
 int sim_delete(struct e2e *t, const char *path);
 /* Patch an object of a collection ("storeganise.unitRentals", ...). */
 void sim_patch(struct e2e *t, const char *collection, const char *id, json_t *set /* stolen */);
+/* An occupied rental of owner on unit at a PMS site. */
+void sim_insert_rental(struct e2e *t, const char *site, const char *id, const char *unit,
+		       const char *owner);
+/* One API's part of the simulator state ("pti", "openapp", ...) (new). */
+json_t *sim_state_of(struct e2e *t, const char *api);
 /* Requests the simulator received since the last sim_clear_requests. */
 json_t *sim_requests(struct e2e *t);
 void sim_clear_requests(struct e2e *t);
@@ -82,6 +100,10 @@ size_t sim_tenants_on(struct e2e *t, const char *unit_number);
 char *sim_unit_status(struct e2e *t, const char *unit_number);
 /* A rental custom field from the simulator (new string or NULL). */
 char *sim_rental_field(struct e2e *t, const char *rental_id, const char *field);
+
+/* The first object of array whose string member key equals value
+ * (borrowed), NULL when none. */
+json_t *json_find_by(json_t *array, const char *key, const char *value);
 
 /* Operations of a plan JSON ("tenant.create", ...), counted by kind. */
 size_t plan_ops(json_t *plan, const char *kind);
