@@ -4,13 +4,14 @@
 
 #include <curl/curl.h>
 #include <ev.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include "../reconciler/fiber.h"
+#include "core/fiber.h"
 
 #define HTTP_MAX_POOLS 16
 
@@ -135,11 +136,7 @@ static void handle_put(struct http_client *c, CURL *e)
 {
 	if (!e)
 		return;
-	if (c->nidle == c->cap) {
-		c->cap *= 2;
-		c->idle = rc_realloc(c->idle, c->cap * sizeof(*c->idle));
-	}
-	c->idle[c->nidle++] = e;
+	*RC_PUSH(c->idle, c->nidle, c->cap) = e;
 }
 
 void http_resp_init(struct http_resp *r)
@@ -510,4 +507,140 @@ int http_do(struct http_client *c, const struct http_req *req,
 	}
 	curl_slist_free_all(hdrs);
 	return rc;
+}
+
+/* ------------------------------------------------------------ answers */
+
+/* The message member of a parsed error body (borrowed), NULL when none. */
+static const char *json_message(json_t *j, char *pair, size_t n)
+{
+	const char *code = json_string_value(json_object_get(j, "error_code"));
+	static const char *const keys[] = { "message", "error_description", "error", "detail",
+					    "title", NULL };
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; keys[i]; i++) {
+		v = json_object_get(j, keys[i]);
+		if (json_is_object(v))
+			v = json_object_get(v, "message");
+		if (json_is_string(v) && json_string_length(v) && code) {
+			snprintf(pair, n, "%s (%s)", code, json_string_value(v));
+			return pair;
+		}
+		if (json_is_string(v) && json_string_length(v))
+			return json_string_value(v);
+	}
+	if (code)
+		return code;
+	json_object_foreach(j, k, v) { /* ASP.NET model state */
+		json_t *m = json_is_array(v) ? json_array_get(v, 0) : v;
+
+		if (json_is_string(m)) {
+			snprintf(pair, n, "%s: %s", k, json_string_value(m));
+			return pair;
+		}
+	}
+	return NULL;
+}
+
+void http_error_text(const struct rc_buf *body, const char *const *secrets, size_t nsecrets,
+		     char *buf, size_t n)
+{
+	json_t *j = body->p ? json_loadb(body->p, body->len, 0, NULL) : NULL;
+	char pair[512];
+	const char *text = j ? json_message(j, pair, sizeof(pair)) : NULL;
+	char *safe;
+
+	buf[0] = '\0';
+	if (!text && !j && body->p && body->len && body->len < 200 && !strchr(body->p, '<'))
+		text = body->p; /* a short plain-text answer, not an HTML page */
+	if (text) {
+		safe = rc_redact(text, secrets, nsecrets); /* whole, then cut */
+		snprintf(buf, n, "%s", safe);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		rc_free_secret(safe);
+	}
+	json_decref(j);
+}
+
+int http_status_error(const char *peer, const char *what, const struct http_resp *r,
+		      const char *const *secrets, size_t nsecrets, struct rc_err *err)
+{
+	char msg[256];
+	int code = r->status == 404 || r->status == 410 ? RC_ENOTFOUND
+		 : r->status == 401 || r->status == 403 ? RC_EAUTH : RC_EVENDOR;
+
+	http_error_text(&r->body, secrets, nsecrets, msg, sizeof(msg));
+	return rc_errf(err, code, "%s: %s: HTTP %ld%s%s", peer, what, r->status,
+		       *msg ? ": " : "", msg);
+}
+
+/* -------------------------------------------------------- bearer tokens */
+
+static int token_renew(struct http_token *t, http_token_fetch_fn fetch, void *payload,
+		       struct rc_err *err)
+{
+	char *v = NULL;
+	double ttl = 0;
+	int rc = fetch(payload, &v, &ttl, err);
+
+	if (rc)
+		return rc;
+	if (ttl <= 0)
+		ttl = 3600;
+	rc_free_secret(t->value);
+	t->value = v;
+	t->renew_at = rc_now_mono() + ttl - (ttl > 120 ? 60.0 : ttl / 2);
+	return RC_OK;
+}
+
+int http_do_bearer(struct http_client *c, struct http_token *t, http_token_fetch_fn fetch,
+		   void *payload, const struct http_req *req, struct http_resp *resp,
+		   struct rc_err *err)
+{
+	const char *hdrs[16];
+	struct http_req r = *req;
+	char *auth = NULL;
+	size_t n;
+	int rc = RC_OK, attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		if (attempt || !t->value || rc_now_mono() >= t->renew_at)
+			rc = token_renew(t, fetch, payload, err);
+		if (rc)
+			break;
+		rc_free_secret(auth);
+		auth = rc_sprintf("Authorization: Bearer %s", t->value);
+		hdrs[0] = auth;
+		for (n = 0; req->headers && req->headers[n] && n < 14; n++)
+			hdrs[n + 1] = req->headers[n];
+		hdrs[n + 1] = NULL;
+		r.headers = hdrs;
+		http_resp_free(resp);
+		http_resp_init(resp);
+		rc = http_do(c, &r, resp, err);
+		if (rc || resp->status != 401)
+			break;
+	}
+	rc_free_secret(auth);
+	return rc;
+}
+
+void http_token_free(struct http_token *t)
+{
+	rc_free_secret(t->value);
+	t->value = NULL;
+	t->renew_at = 0;
+}
+
+char *http_base_url(const char *url)
+{
+	char *s = rc_strdup(url ? url : "");
+	size_t n = strlen(s);
+
+	while (n && s[n - 1] == '/')
+		s[--n] = '\0';
+	return s;
 }

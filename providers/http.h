@@ -11,7 +11,7 @@
 #ifndef RC_HTTP_H
 #define RC_HTTP_H
 
-#include "../reconciler/common.h"
+#include "core/common.h"
 
 struct http_client;
 
@@ -77,6 +77,43 @@ struct http_pool_stats {
 };
 void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload), void *payload);
 
+/* ---- answers ---- */
+/* The best human message of an error body: {"message"}, {"error"} (a
+ * string, or an object with a message), {"error_description"}, an ASP.NET
+ * model state {"Field": ["msg"]}, else a short plain-text body. Every
+ * non-empty secret[i] is redacted whole before the cut. Into buf (always
+ * terminated; empty when the body says nothing). */
+void http_error_text(const struct rc_buf *body, const char *const *secrets, size_t nsecrets,
+		     char *buf, size_t n);
+/* The error for a non-2xx answer r of peer ("OpenTech") to what ("the
+ * update of visitor 7"): RC_ENOTFOUND for 404 and 410, RC_EAUTH for 401 and
+ * 403, RC_EVENDOR otherwise; the message carries the status and the
+ * body's text (secrets redacted as for http_error_text). */
+int http_status_error(const char *peer, const char *what, const struct http_resp *r,
+		      const char *const *secrets, size_t nsecrets, struct rc_err *err);
+
+/* ---- bearer tokens (OAuth2) ---- */
+/* A token and when to renew it: a minute before it expires, half-way
+ * through lifetimes under two minutes, so that no call meets a 401 for a
+ * token that ran out. Zero-initialised is "none yet". */
+struct http_token {
+	char *value;                 /* secret */
+	double renew_at;             /* monotonic seconds */
+};
+/* Obtain a new token: *value new (a secret), *ttl its lifetime in seconds
+ * (<= 0: unknown, taken as an hour). */
+typedef int (*http_token_fetch_fn)(void *payload, char **value, double *ttl,
+				   struct rc_err *err);
+/* http_do with "Authorization: Bearer <token>" before req's headers: a
+ * token is fetched when none is held or it is due; a 401 answer fetches a
+ * new one and sends the request once more. */
+int http_do_bearer(struct http_client *c, struct http_token *t, http_token_fetch_fn fetch,
+		   void *payload, const struct http_req *req, struct http_resp *resp,
+		   struct rc_err *err);
+void http_token_free(struct http_token *t);
+
+/* url with trailing slashes cut (new string). */
+char *http_base_url(const char *url);
 /* URL-encode s (new string). */
 char *http_escape(const char *s);
 /* The URL without query string, for messages (new string). */

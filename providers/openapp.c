@@ -19,22 +19,84 @@
  *  - 429 + Retry-After is waited out by http_do.
  */
 #define _GNU_SOURCE
-#include "provider.h"
+#include "openapp.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "vendor.h"
 
 struct provider {
 	const struct spec_site *site;
+	const struct openapp_conf *conf;
 	struct http_client *http;
 	char *base;           /* .../api/v1/integrations/<id> */
 	char *auth;           /* "Authorization: Bearer ..." (secret) */
 	char *org;            /* "X-Org: ..." */
 };
+
+/* ------------------------------------------------------------ settings */
+
+static const struct spec_field_def oa_fields[OA_NFIELDS] = {
+	[OA_F_PORTAL_IDS] = { "oa_portal_ids", "openapp_portalIds", PMS_OBJ_UNIT },
+	[OA_F_INVITE_URL] = { "oa_invite_url", "openapp_inviteUrl", PMS_OBJ_RENTAL },
+};
+
+static void oa_conf_free(void *conf)
+{
+	struct openapp_conf *a = conf;
+
+	free(a->base_url);
+	spec_secret_free(&a->api_key);
+	free(a->org_id);
+	free(a->integration_id);
+	spec_strs_free(a->lobby_portal_ids, a->nlobby_portal_ids);
+	free(a);
+}
+
+static int oa_conf_load(struct spec_ld *l, json_t *o, const char *path, void **out)
+{
+	static const char *const keys[] = { "base_url", "api_key_env", "api_key_file", "org_id",
+		"integration_id", "lobby_portal_ids", "max_uses", "validity_days",
+		"delete_on_vacate", NULL };
+	struct openapp_conf *a = rc_calloc(1, sizeof(*a));
+	int rc = spec_check_keys(l, o, path, keys);
+
+	if (!rc)
+		rc = spec_get_url(l, o, path, "base_url", true, &a->base_url);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "api_key", false, true, &a->api_key);
+	if (!rc)
+		rc = spec_get_str(l, o, path, "org_id", true, &a->org_id);
+	if (!rc)
+		rc = spec_get_str(l, o, path, "integration_id", true, &a->integration_id);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "max_uses", 1, LONG_MAX, -1, &a->max_uses);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "validity_days", 0, 36500, 0, &a->validity_days);
+	if (!rc)
+		rc = spec_get_bool(l, o, path, "delete_on_vacate", false, &a->delete_on_vacate);
+	if (!rc)
+		rc = spec_get_strs(l, o, path, "lobby_portal_ids", &a->lobby_portal_ids,
+				   &a->nlobby_portal_ids);
+	if (rc) {
+		oa_conf_free(a);
+		return rc;
+	}
+	*out = a;
+	return RC_OK;
+}
+
+static void oa_conf_secrets(const void *conf, spec_secret_cb fn, void *payload)
+{
+	fn(&((const struct openapp_conf *)conf)->api_key, "openapp.api_key", payload);
+}
+
+/* ------------------------------------------------------------ session */
 
 static void oa_close(struct provider *p)
 {
@@ -50,14 +112,14 @@ static void oa_close(struct provider *p)
 static int oa_open(struct provider **out, const struct spec_site *site,
 		   const struct pms_site *pms_site, struct rc_err *err)
 {
-	const struct spec_openapp *o = &site->openapp;
+	const struct openapp_conf *o = site->conf;
 	struct provider *p = rc_calloc(1, sizeof(*p));
 	char *key = NULL;
-	size_t n;
 	int rc;
 
 	(void)pms_site;
 	p->site = site;
+	p->conf = o;
 	rc = spec_secret_read(&o->api_key, "the OpenApp API token", NULL, &key, err);
 	if (!rc)
 		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "openapp" }, err);
@@ -66,12 +128,7 @@ static int oa_open(struct provider **out, const struct spec_site *site,
 		oa_close(p);
 		return rc_err_prefix(err, "site %s", site->name);
 	}
-	p->base = rc_sprintf("%s", o->base_url);
-	n = strlen(p->base);
-	while (n && p->base[n - 1] == '/')
-		p->base[--n] = '\0';
-	free(p->base);
-	p->base = rc_sprintf("%.*s/integrations/%s", (int)n, o->base_url, o->integration_id);
+	p->base = rc_sprintf("%s/integrations/%s", o->base_url, o->integration_id);
 	p->auth = rc_sprintf("Authorization: Bearer %s", key);
 	p->org = rc_sprintf("X-Org: %s", o->org_id);
 	rc_free_secret(key);
@@ -113,17 +170,7 @@ static int call(struct provider *p, const char *method, const char *path, json_t
 
 static int api_error(const char *what, const struct http_resp *r, struct rc_err *err)
 {
-	json_t *j = json_loadb(r->body.p ? r->body.p : "", r->body.len, 0, NULL);
-	const char *code = json_string_value(json_object_get(j, "error_code"));
-	const char *msg = json_string_value(json_object_get(j, "message"));
-	int rc;
-
-	rc = rc_errf(err, r->status == 401 || r->status == 403 ? RC_EAUTH
-			  : r->status == 404 ? RC_ENOTFOUND : RC_EVENDOR,
-		     "OpenApp: %s: HTTP %ld%s%s%s%s%s", what, r->status, code ? " " : "",
-		     code ? code : "", msg ? " (" : "", msg ? msg : "", msg ? ")" : "");
-	json_decref(j);
-	return rc;
+	return http_status_error("OpenApp", what, r, NULL, 0, err);
 }
 
 static const char *js(json_t *o, const char *k)
@@ -200,8 +247,7 @@ static void add_invite(const struct provider *p, struct obs_site *o, json_t *inv
 }
 
 static int oa_refresh(struct provider *p, struct obs_site *o,
-		      void (*hash_fn)(const char *, unsigned char *, void *), void *hp,
-		      struct rc_err *err)
+		      const struct rc_hasher *hash, struct rc_err *err)
 {
 	struct http_resp resp;
 	size_t offset = 0, total = 0, i;
@@ -209,8 +255,7 @@ static int oa_refresh(struct provider *p, struct obs_site *o,
 	json_t *j = NULL, *items, *inv;
 	int rc = RC_OK;
 
-	(void)hash_fn;
-	(void)hp;
+	(void)hash;
 	do {
 		snprintf(path, sizeof(path), "access-invites?external_source=storeganise&limit=200&offset=%zu",
 			 offset);
@@ -326,14 +371,14 @@ static int oa_apply(struct provider *p, const struct op *op, provider_code_fn co
 		snprintf(what, sizeof(what), "updating invite %s (rental %s)", op->tenant_vid, op->rental_id);
 		break;
 	case OP_UNIT_VACATE:
-		if (p->site->openapp.delete_on_vacate) {
+		if (p->conf->delete_on_vacate) {
 			snprintf(path, sizeof(path), "access-invites/%s", op->tenant_vid);
 			method = "DELETE";
 		} else {
 			snprintf(path, sizeof(path), "access-invites/%s/revoke", op->tenant_vid);
 		}
 		snprintf(what, sizeof(what), "%s invite %s (rental %s)",
-			 p->site->openapp.delete_on_vacate ? "deleting" : "revoking", op->tenant_vid,
+			 p->conf->delete_on_vacate ? "deleting" : "revoking", op->tenant_vid,
 			 op->unit);
 		break;
 	default:
@@ -362,11 +407,88 @@ static int oa_apply(struct provider *p, const struct op *op, provider_code_fn co
 	return rc;
 }
 
-const struct provider_ops openapp_provider = {
-	.name = "openapp",
-	.caps = PROV_CAN_READ,
+/* ----------------------------------------------------------- descriptor */
+
+vendor_diff_fn diff_openapp; /* reconciler/diff_openapp.c */
+
+/* The invite's portals and window, as refresh records them in extra. */
+static void invite_extra(struct obs_site *o, struct obs_tenant *t, const struct op *op)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "p", op->t.portals ? op->t.portals : "", "f",
+			      op->t.valid_from ? op->t.valid_from : "", "t",
+			      op->t.valid_to ? op->t.valid_to : "");
+	char *s;
+
+	if (op->t.max_uses > 0)
+		json_object_set_new(j, "m", json_integer(op->t.max_uses));
+	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	t->extra = rc_arena_strdup(&o->arena, s);
+	free(s);
+	json_decref(j);
+}
+
+/* An invite created or changed also holds its portals and window. */
+static void oa_effect(struct obs_site *o, const struct op *op, const struct op_effect *e)
+{
+	struct obs_unit *u;
+	size_t i;
+
+	op_effect_default(o, op, e);
+	if ((op->kind != OP_TENANT_CREATE && op->kind != OP_TENANT_UPDATE) ||
+	    !(op->changed & (TF_PORTALS | TF_WINDOW)))
+		return;
+	u = obs_find_unit_mut(o, op->unit);
+	for (i = 0; u && i < u->ntenants; i++)
+		if (rc_streq(u->tenants[i].vendor_id,
+			     op->kind == OP_TENANT_CREATE ? e->vendor_id : e->tenant_vid))
+			invite_extra(o, &u->tenants[i], op);
+}
+
+static const struct vendor_label oa_labels[] = {
+	{ TF_ENABLED, "status_mismatch", "OA3", "invite" },
+	{ TF_PORTALS, "portals_mismatch", "OA1", "portals" },
+	{ TF_WINDOW, "validity_mismatch", "OA2", "validity" },
+};
+
+/* The demo: each invite, its rental and portals. */
+static void oa_sim_describe(json_t *state, struct rc_buf *out)
+{
+	json_t *x;
+	size_t i;
+
+	json_array_foreach(json_object_get(state, "invites"), i, x)
+		rc_buf_printf(out, "OpenApp: invite %s for rental %s on %zu portals (door + lobby), %s; "
+			      "its one-time URL went to the rental's custom field only\n",
+			      js(x, "id") ?: "?", js(json_object_get(x, "external_ref"), "record_id") ?: "?",
+			      json_array_size(json_object_get(x, "granted_portals")),
+			      json_is_true(json_object_get(x, "is_enabled")) ? "enabled" : "disabled");
+}
+
+const struct vendor openapp_vendor = {
+	.spec = {
+		.name = "openapp",
+		.title = "OpenApp",
+		.fields = oa_fields,
+		.nfields = OA_NFIELDS,
+		.conf_load = oa_conf_load,
+		.conf_free = oa_conf_free,
+		.conf_secrets = oa_conf_secrets,
+	},
+	.caps = VENDOR_CAN_READ,
 	.open = oa_open,
 	.refresh = oa_refresh,
 	.apply = oa_apply,
 	.close = oa_close,
+	.diff = diff_openapp,
+	.effect = oa_effect,
+	.map_field = OA_F_PORTAL_IDS,
+	.overlock_field = -1, /* delinquent = overdue: the invite is disabled (OA3) */
+	.map_flags = 0,       /* units may share portals */
+	.code_on = PMS_OBJ_NONE,
+	.code_field = -1,
+	.scope = VENDOR_SCOPE_RENTAL,
+	.tenant_word = "invite",
+	.labels = oa_labels,
+	.nlabels = sizeof(oa_labels) / sizeof(oa_labels[0]),
+	.sim_describe = oa_sim_describe,
 };

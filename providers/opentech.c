@@ -19,45 +19,117 @@
  *  - 409 counts as "already in the requested state" (success).
  */
 #define _GNU_SOURCE
-#include "provider.h"
+#include "opentech.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "vendor.h"
 
 struct provider {
 	const struct spec_site *site;
+	const struct opentech_conf *conf;
 	struct http_client *http;
 	char *auth_base;
 	char *ac_base;
 	char *api_key, *api_secret, *client_id, *client_secret; /* secrets */
-	char *token;          /* secret */
-	double token_expiry;  /* monotonic seconds */
+	struct http_token token;
 	char facility_id[32];
 };
 
-static void strip_slash(char *s)
-{
-	size_t n = strlen(s);
+/* ------------------------------------------------------------ settings */
 
-	while (n && s[n - 1] == '/')
-		s[--n] = '\0';
+static const struct spec_field_def ot_fields[OT_NFIELDS] = {
+	[OT_F_UNIT_ID] = { "ot_unit_id", "opentech_unitId", PMS_OBJ_UNIT },
+	[OT_F_ACCESS_PROFILE] = { "ot_access_profile", "opentech_accessProfileId", PMS_OBJ_UNIT },
+	[OT_F_TIME_GROUP] = { "ot_time_group", "opentech_timeGroupId", PMS_OBJ_UNIT },
+	[OT_F_ACCESS_CODE] = { "ot_access_code", "opentech_accessCode", PMS_OBJ_RENTAL },
+	[OT_F_OVERLOCKED] = { "ot_overlocked", "opentech_overlocked", PMS_OBJ_RENTAL },
+	[OT_F_RESYNC] = { "ot_resync", "opentech_resync", PMS_OBJ_RENTAL },
+};
+
+static void ot_conf_free(void *conf)
+{
+	struct opentech_conf *ot = conf;
+
+	free(ot->environment);
+	free(ot->base_url);
+	free(ot->property_number);
+	spec_secret_free(&ot->api_key);
+	spec_secret_free(&ot->api_secret);
+	spec_secret_free(&ot->client_id);
+	spec_secret_free(&ot->client_secret);
+	free(ot);
 }
+
+static int ot_conf_load(struct spec_ld *l, json_t *o, const char *path, void **out)
+{
+	static const char *const keys[] = { "environment", "base_url", "property_number",
+		"api_key_env", "api_key_file", "api_secret_env", "api_secret_file",
+		"client_id_env", "client_id_file", "client_secret_env", "client_secret_file",
+		"access_profile_id", "time_group_id", NULL };
+	struct opentech_conf *ot = rc_calloc(1, sizeof(*ot));
+	int rc = spec_check_keys(l, o, path, keys);
+
+	if (!rc)
+		rc = spec_get_str(l, o, path, "environment", false, &ot->environment);
+	if (!rc)
+		rc = spec_get_url(l, o, path, "base_url", false, &ot->base_url);
+	if (!rc && !!ot->environment == !!ot->base_url)
+		rc = spec_fail(l, path, "give exactly one of \"environment\" (production or testing) or \"base_url\"");
+	if (!rc && ot->environment && strcmp(ot->environment, "production") &&
+	    strcmp(ot->environment, "testing"))
+		rc = spec_fail(l, path, "environment must be \"production\" or \"testing\"");
+	if (!rc)
+		rc = spec_get_str(l, o, path, "property_number", true, &ot->property_number);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "api_key", false, true, &ot->api_key);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "api_secret", false, true, &ot->api_secret);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "client_id", false, true, &ot->client_id);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "client_secret", false, true, &ot->client_secret);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "access_profile_id", 0, LONG_MAX, -1, &ot->access_profile_id);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "time_group_id", 0, LONG_MAX, -1, &ot->time_group_id);
+	if (rc) {
+		ot_conf_free(ot);
+		return rc;
+	}
+	*out = ot;
+	return RC_OK;
+}
+
+static void ot_conf_secrets(const void *conf, spec_secret_cb fn, void *payload)
+{
+	const struct opentech_conf *ot = conf;
+
+	fn(&ot->api_key, "opentech.api_key", payload);
+	fn(&ot->api_secret, "opentech.api_secret", payload);
+	fn(&ot->client_id, "opentech.client_id", payload);
+	fn(&ot->client_secret, "opentech.client_secret", payload);
+}
+
+/* ------------------------------------------------------------ session */
 
 static void ot_close(struct provider *p);
 
 static int ot_open(struct provider **out, const struct spec_site *site,
 		   const struct pms_site *pms_site, struct rc_err *err)
 {
-	const struct spec_opentech *o = &site->opentech;
+	const struct opentech_conf *o = site->conf;
 	struct provider *p = rc_calloc(1, sizeof(*p));
 	int rc;
 
 	(void)pms_site;
 	p->site = site;
+	p->conf = o;
 	if (o->base_url) {
 		p->auth_base = rc_strdup(o->base_url);
 		p->ac_base = rc_strdup(o->base_url);
@@ -68,8 +140,6 @@ static int ot_open(struct provider **out, const struct spec_site *site,
 		p->auth_base = rc_strdup("https://auth.insomniaccia.com");
 		p->ac_base = rc_strdup("https://accesscontrol.insomniaccia.com");
 	}
-	strip_slash(p->auth_base);
-	strip_slash(p->ac_base);
 	rc = spec_secret_read(&o->api_key, "the OpenTech API key", NULL, &p->api_key, err);
 	if (!rc)
 		rc = spec_secret_read(&o->api_secret, "the OpenTech API secret",
@@ -102,63 +172,25 @@ static void ot_close(struct provider *p)
 	rc_free_secret(p->api_secret);
 	rc_free_secret(p->client_id);
 	rc_free_secret(p->client_secret);
-	rc_free_secret(p->token);
+	http_token_free(&p->token);
 	free(p);
 }
 
-/* Best human message from an OpenTech error body: {"message":..} or an
- * ASP.NET model state {"Field":["msg"]}. Any occurrence of `secret` is
- * masked so that a vendor echoing a code cannot leak it. */
-static void vendor_message(const struct rc_buf *body, const char *secret,
-			   char *buf, size_t n)
-{
-	json_t *j = json_loadb(body->p ? body->p : "", body->len, 0, NULL);
-	json_t *v;
-	const char *k;
-	char *text = NULL, *safe;
-
-	buf[0] = '\0';
-	if (json_is_string(json_object_get(j, "message"))) {
-		text = rc_strdup(json_string_value(json_object_get(j, "message")));
-	} else if (json_is_string(json_object_get(j, "error"))) {
-		text = rc_strdup(json_string_value(json_object_get(j, "error")));
-	} else if (json_is_object(j)) {
-		json_object_foreach(j, k, v) {
-			json_t *m = json_is_array(v) ? json_array_get(v, 0) : v;
-
-			if (json_is_string(m)) {
-				text = rc_sprintf("%s: %s", k, json_string_value(m));
-				break;
-			}
-		}
-	}
-	json_decref(j);
-	if (!text)
-		return;
-	safe = rc_redact(text, &secret, 1); /* whole, then cut to size */
-	snprintf(buf, n, "%s", safe);
-	rc_free_secret(text);
-	rc_free_secret(safe);
-}
-
-static int get_token(struct provider *p, bool force, struct rc_err *err)
+/* The token grant (http_token_fetch_fn): a password grant of the
+ * operator's key and secret for the integrator's application. */
+static int fetch_token(void *payload, char **value, double *ttl, struct rc_err *err)
 {
 	const char *hdrs[] = { "Content-Type: application/x-www-form-urlencoded",
 			       "Accept: application/json", NULL };
+	struct provider *p = payload;
 	struct http_req req = { 0 };
 	struct http_resp resp;
-	char *u = NULL, *pw = NULL, *ci = NULL, *cs = NULL, *body = NULL, *url;
+	char *u = http_escape(p->api_key), *pw = http_escape(p->api_secret);
+	char *ci = http_escape(p->client_id), *cs = http_escape(p->client_secret);
+	char *body, *url, msg[200];
 	json_t *j = NULL, *tok, *exp;
-	double ttl;
-	char msg[200];
 	int rc;
 
-	if (!force && p->token && rc_now_mono() < p->token_expiry)
-		return RC_OK;
-	u = http_escape(p->api_key);
-	pw = http_escape(p->api_secret);
-	ci = http_escape(p->client_id);
-	cs = http_escape(p->client_secret);
 	body = rc_sprintf("grant_type=password&username=%s&password=%s&client_id=%s&client_secret=%s",
 			  u, pw, ci, cs);
 	url = rc_sprintf("%s/auth/token", p->auth_base);
@@ -175,7 +207,7 @@ static int get_token(struct provider *p, bool force, struct rc_err *err)
 		goto out;
 	}
 	if (resp.status != 200) {
-		vendor_message(&resp.body, NULL, msg, sizeof(msg));
+		http_error_text(&resp.body, NULL, 0, msg, sizeof(msg));
 		rc = rc_errf(err, RC_EAUTH,
 			     "OpenTech authentication failed (HTTP %ld%s%s): check the API key/secret "
 			     "and the client id/secret of site %s",
@@ -189,15 +221,12 @@ static int get_token(struct provider *p, bool force, struct rc_err *err)
 		rc = rc_errf(err, RC_EPARSE, "OpenTech authentication: no access_token in the answer");
 		goto out;
 	}
-	rc_free_secret(p->token);
-	p->token = rc_strdup(json_string_value(tok));
-	ttl = json_is_integer(exp) && json_integer_value(exp) > 0 ?
-		(double)json_integer_value(exp) : 3600.0;
-	/* renew a minute early (half-way for short tokens), so that no call
-	 * of a long serve run meets a 401 */
-	p->token_expiry = rc_now_mono() + ttl - (ttl > 120 ? 60.0 : ttl / 2);
+	*value = rc_strdup(json_string_value(tok));
+	*ttl = json_is_integer(exp) ? (double)json_integer_value(exp) : 0;
 out:
 	json_decref(j);
+	if (resp.body.p)
+		explicit_bzero(resp.body.p, resp.body.len);
 	http_resp_free(&resp);
 	rc_free_secret(u);
 	rc_free_secret(pw);
@@ -213,48 +242,33 @@ static int ac_call(struct provider *p, const char *method, const char *path,
 		   const char *body, bool idempotent, struct http_resp *resp,
 		   struct rc_err *err)
 {
+	const char *hdrs[] = { "api-version: 2.0", "Accept: application/json",
+			       "Content-Type: application/json", NULL };
 	struct http_req req = { 0 };
-	char *auth = NULL, *url = rc_sprintf("%s%s", p->ac_base, path);
-	int rc, attempt;
+	char *url = rc_sprintf("%s%s", p->ac_base, path);
+	int rc;
 
-	for (attempt = 0; attempt < 2; attempt++) {
-		rc = get_token(p, attempt > 0, err);
-		if (rc)
-			break;
-		rc_free_secret(auth);
-		auth = rc_sprintf("Authorization: Bearer %s", p->token);
-		const char *hdrs[] = { auth, "api-version: 2.0",
-				       "Accept: application/json",
-				       "Content-Type: application/json", NULL };
-		req.method = method;
-		req.url = url;
-		req.headers = hdrs;
-		req.body = body;
-		req.body_len = body ? strlen(body) : 0;
-		req.idempotent = idempotent;
-		http_resp_free(resp);
-		http_resp_init(resp);
-		rc = http_do(p->http, &req, resp, err);
-		if (rc) {
-			rc_err_prefix(err, "OpenTech");
-			break;
-		}
-		if (resp->status != 401)
-			break;
-	}
-	rc_free_secret(auth);
+	req.method = method;
+	req.url = url;
+	req.headers = hdrs;
+	req.body = body;
+	req.body_len = body ? strlen(body) : 0;
+	req.idempotent = idempotent;
+	rc = http_do_bearer(p->http, &p->token, fetch_token, p, &req, resp, err);
+	if (rc)
+		rc_err_prefix(err, "OpenTech");
 	free(url);
 	return rc;
 }
 
-/* Map a non-2xx answer to an error naming what failed. */
-static int ac_error(struct provider *p, const char *what,
-		    const struct http_resp *r, const char *secret,
-		    struct rc_err *err)
+/* Map a non-2xx answer to an error naming what failed (the code sent,
+ * if any, redacted from the vendor's text). */
+static int ac_error(struct provider *p, const char *what, const struct http_resp *r,
+		    const char *secret, struct rc_err *err)
 {
 	char msg[256];
 
-	vendor_message(&r->body, secret, msg, sizeof(msg));
+	http_error_text(&r->body, &secret, 1, msg, sizeof(msg));
 	switch (r->status) {
 	case 400:
 		return rc_errf(err, RC_EVENDOR, "OpenTech rejected %s: %s", what,
@@ -271,8 +285,7 @@ static int ac_error(struct provider *p, const char *what,
 		return rc_errf(err, RC_ENOTFOUND,
 			       "OpenTech: %s: not found (deleted or renamed in OpenTech?)", what);
 	default:
-		return rc_errf(err, RC_EVENDOR, "OpenTech: %s: HTTP %ld%s%s", what,
-			       r->status, *msg ? ": " : "", msg);
+		return http_status_error("OpenTech", what, r, &secret, 1, err);
 	}
 }
 
@@ -300,7 +313,7 @@ static int ac_get_json(struct provider *p, const char *path, json_t **out,
 
 static int resolve_facility(struct provider *p, struct rc_err *err)
 {
-	const char *want = p->site->opentech.property_number;
+	const char *want = p->conf->property_number;
 	json_t *arr = NULL, *f;
 	size_t i;
 	int rc;
@@ -372,8 +385,7 @@ static enum vu_status parse_status(const char *s)
 }
 
 static int ot_refresh(struct provider *p, struct obs_site *o,
-		      void (*hash_fn)(const char *, unsigned char *, void *),
-		      void *hp, struct rc_err *err)
+		      const struct rc_hasher *hash, struct rc_err *err)
 {
 	json_t *units = NULL, *vis = NULL, *it;
 	struct rc_map by_id;
@@ -432,7 +444,7 @@ static int ot_refresh(struct provider *p, struct obs_site *o,
 		t->time_group = jlong(it, "timeGroupId", -1);
 		t->enabled = !json_is_false(json_object_get(it, "isEnabled"));
 		if (code) {
-			hash_fn(code, t->code_hash, hp);
+			hash->fn(hash->payload, o->site, code, t->code_hash);
 			t->code_known = true;
 		}
 	}
@@ -557,11 +569,57 @@ static int ot_apply(struct provider *p, const struct op *op,
 	return rc;
 }
 
-const struct provider_ops opentech_provider = {
-	.name = "opentech",
-	.caps = PROV_CAN_READ | PROV_RETURNS_CODES,
+/* ----------------------------------------------------------- descriptor */
+
+vendor_diff_fn diff_opentech; /* reconciler/diff_opentech.c */
+
+static const struct vendor_label ot_labels[] = {
+	{ TF_ACCESS_PROFILE, "access_profile_mismatch", "OT2", "access profile" },
+	{ TF_TIME_GROUP, "time_group_mismatch", "OT2", "time group" },
+};
+
+/* The demo: what the simulator's OpenTech units show. */
+static void ot_sim_describe(json_t *state, struct rc_buf *out)
+{
+	json_t *u;
+	size_t i, rented = 0, delinquent = 0, n = 0;
+
+	json_array_foreach(json_object_get(state, "units"), i, u) {
+		const char *st = json_string_value(json_object_get(u, "status"));
+
+		n++;
+		rented += st && !strcmp(st, "Rented");
+		delinquent += st && !strcmp(st, "Delinquent");
+	}
+	rc_buf_printf(out, "OpenTech: %zu units, %zu Rented, %zu Delinquent (overlocked)\n",
+		      n, rented, delinquent);
+}
+
+const struct vendor opentech_vendor = {
+	.spec = {
+		.name = "opentech",
+		.title = "OpenTech",
+		.fields = ot_fields,
+		.nfields = OT_NFIELDS,
+		.conf_load = ot_conf_load,
+		.conf_free = ot_conf_free,
+		.conf_secrets = ot_conf_secrets,
+	},
+	.caps = VENDOR_CAN_READ | VENDOR_RETURNS_CODES,
 	.open = ot_open,
 	.refresh = ot_refresh,
 	.apply = ot_apply,
 	.close = ot_close,
+	.diff = diff_opentech,
+	.map_field = OT_F_UNIT_ID,
+	.overlock_field = OT_F_OVERLOCKED,
+	.map_flags = VENDOR_MAP_NAME_CHECK | VENDOR_MAP_UNIQUE,
+	.code_on = PMS_OBJ_RENTAL,
+	.code_field = OT_F_ACCESS_CODE,
+	.scope = VENDOR_SCOPE_RENTAL,
+	.tenant_word = "tenant visitor",
+	.code_rule = "OT4",
+	.labels = ot_labels,
+	.nlabels = sizeof(ot_labels) / sizeof(ot_labels[0]),
+	.sim_describe = ot_sim_describe,
 };

@@ -20,25 +20,106 @@
  * fields (seed 001).
  */
 #define _GNU_SOURCE
-#include "provider.h"
+#include "pti.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
+#include "vendor.h"
 
 struct provider {
 	const struct spec_site *site;
+	const struct pti_conf *conf;
 	struct http_client *http;
 	char *base;
 	char *basic;     /* "Authorization: Basic ..." (secret) */
 	char *form;      /* grant form (secret) */
-	char *token;     /* secret */
-	double expiry;
+	struct http_token token;
 };
+
+/* ------------------------------------------------------------ settings */
+
+static const struct spec_field_def pti_fields[PTI_NFIELDS] = {
+	[PTI_F_UNIT_NAME] = { "pti_unit_name", "pti_unitName", PMS_OBJ_UNIT },
+	[PTI_F_ACCESS_CODE] = { "pti_access_code", "pti_accessCode", PMS_OBJ_USER },
+	[PTI_F_USER_ID] = { "pti_user_id", "pti_userId", PMS_OBJ_USER },
+	[PTI_F_ZONE] = { "pti_zone", "pti_zone", PMS_OBJ_USER },
+	[PTI_F_ACCESS_LEVEL] = { "pti_access_level", "pti_accessLevel", PMS_OBJ_USER },
+	[PTI_F_REGENERATE] = { "pti_regenerate", "pti_regenerateCode", PMS_OBJ_USER },
+	[PTI_F_SYNCED] = { "pti_synced", "pti_synced", PMS_OBJ_RENTAL },
+	[PTI_F_OVERLOCKED] = { "pti_overlocked", "pti_overlocked", PMS_OBJ_RENTAL },
+};
+
+static void pti_conf_free(void *conf)
+{
+	struct pti_conf *p = conf;
+
+	free(p->base_url);
+	spec_secret_free(&p->client_id);
+	spec_secret_free(&p->api_key);
+	spec_secret_free(&p->site_key);
+	spec_secret_free(&p->site_code);
+	spec_secret_free(&p->username);
+	spec_secret_free(&p->password);
+	free(p);
+}
+
+static int pti_conf_load(struct spec_ld *l, json_t *o, const char *path, void **out)
+{
+	static const char *const keys[] = { "base_url", "client_id_env", "client_id_file",
+		"api_key_env", "api_key_file", "site_key_env", "site_key_file", "site_key_site_field",
+		"site_code_env", "site_code_file", "site_code_site_field", "username_env",
+		"username_file", "username_site_field", "password_env", "password_file",
+		"password_site_field", "access_level", "zone", NULL };
+	struct pti_conf *p = rc_calloc(1, sizeof(*p));
+	int rc = spec_check_keys(l, o, path, keys);
+
+	if (!rc)
+		rc = spec_get_url(l, o, path, "base_url", true, &p->base_url);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "client_id", false, true, &p->client_id);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "api_key", false, true, &p->api_key);
+	/* the site's own credentials may live in PMS site custom fields, as
+	 * the Storeganise PTI add-on keeps them (seed 001) */
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "site_key", true, true, &p->site_key);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "site_code", true, true, &p->site_code);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "username", true, true, &p->username);
+	if (!rc)
+		rc = spec_get_secret(l, o, path, "password", true, true, &p->password);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "access_level", 0, LONG_MAX, -1, &p->access_level);
+	if (!rc)
+		rc = spec_get_int(l, o, path, "zone", 0, LONG_MAX, -1, &p->zone);
+	if (rc) {
+		pti_conf_free(p);
+		return rc;
+	}
+	*out = p;
+	return RC_OK;
+}
+
+static void pti_conf_secrets(const void *conf, spec_secret_cb fn, void *payload)
+{
+	const struct pti_conf *p = conf;
+
+	fn(&p->client_id, "pti.client_id", payload);
+	fn(&p->api_key, "pti.api_key", payload);
+	fn(&p->site_key, "pti.site_key", payload);
+	fn(&p->site_code, "pti.site_code", payload);
+	fn(&p->username, "pti.username", payload);
+	fn(&p->password, "pti.password", payload);
+}
+
+/* ------------------------------------------------------------ session */
 
 static void pti_close(struct provider *p)
 {
@@ -48,7 +129,7 @@ static void pti_close(struct provider *p)
 	free(p->base);
 	rc_free_secret(p->basic);
 	rc_free_secret(p->form);
-	rc_free_secret(p->token);
+	http_token_free(&p->token);
 	free(p);
 }
 
@@ -64,7 +145,7 @@ static char *b64(const char *s)
 static int read_creds(struct provider *p, const struct pms_site *ps, char *v[6],
 		      struct rc_err *err)
 {
-	const struct spec_pti *o = &p->site->pti;
+	const struct pti_conf *o = p->conf;
 	const struct spec_secret *sec[6] = { &o->client_id, &o->api_key, &o->site_key,
 					     &o->site_code, &o->username, &o->password };
 	static const char *const what[6] = { "the PTI client id", "the PTI API key",
@@ -84,18 +165,15 @@ static int pti_open(struct provider **out, const struct spec_site *site,
 	struct provider *p = rc_calloc(1, sizeof(*p));
 	char *v[6] = { 0 }, *pair = NULL, *enc = NULL, *oper = NULL, *oper64 = NULL, *oe = NULL;
 	char *sk = NULL;
-	size_t n;
 	int rc, i;
 
 	p->site = site;
+	p->conf = site->conf;
 	rc = read_creds(p, pms_site, v, err);
 	if (!rc)
 		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "pti" }, err);
 	if (!rc) {
-		p->base = rc_strdup(site->pti.base_url);
-		n = strlen(p->base);
-		while (n && p->base[n - 1] == '/')
-			p->base[--n] = '\0';
+		p->base = http_base_url(p->conf->base_url);
 		pair = rc_sprintf("%s:%s", v[0], v[1]);
 		enc = b64(pair);
 		p->basic = rc_sprintf("Authorization: Basic %s", enc);
@@ -121,19 +199,19 @@ static int pti_open(struct provider **out, const struct spec_site *site,
 	return RC_OK;
 }
 
-static int get_token(struct provider *p, bool force, struct rc_err *err)
+/* The token grant (http_token_fetch_fn): the integrator's Basic
+ * credentials and the site's key and operator token. */
+static int fetch_token(void *payload, char **value, double *ttl, struct rc_err *err)
 {
+	struct provider *p = payload;
 	const char *hdrs[] = { p->basic, "Content-Type: application/x-www-form-urlencoded",
 			       "Accept: application/json", NULL };
 	struct http_req req = { 0 };
 	struct http_resp resp;
-	char *url;
-	json_t *j;
+	char *url = rc_sprintf("%s/authtoken", p->base), msg[200];
+	json_t *j = NULL;
 	int rc;
 
-	if (!force && p->token && rc_now_mono() < p->expiry)
-		return RC_OK;
-	url = rc_sprintf("%s/authtoken", p->base);
 	http_resp_init(&resp);
 	req.method = "POST";
 	req.url = url;
@@ -145,64 +223,55 @@ static int get_token(struct provider *p, bool force, struct rc_err *err)
 	if (rc) {
 		rc_err_prefix(err, "PTI authentication");
 	} else if (resp.status != 200) {
-		j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
-		rc = rc_errf(err, RC_EAUTH, "PTI authentication failed (HTTP %ld: %s): check the integrator "
+		http_error_text(&resp.body, NULL, 0, msg, sizeof(msg));
+		rc = rc_errf(err, RC_EAUTH, "PTI authentication failed (HTTP %ld%s%s): check the integrator "
 			     "credentials and the site key, site code, username and password of site %s",
-			     resp.status, json_string_value(json_object_get(j, "error_description")) ?: "-",
-			     p->site->name);
-		json_decref(j);
+			     resp.status, *msg ? ": " : "", msg, p->site->name);
 	} else {
 		j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
 		if (!json_is_string(json_object_get(j, "access_token"))) {
 			rc = rc_errf(err, RC_EPARSE, "PTI authentication: no access_token in the answer");
 		} else {
-			rc_free_secret(p->token);
-			p->token = rc_strdup(json_string_value(json_object_get(j, "access_token")));
-			p->expiry = rc_now_mono() - 60 +
-				(json_is_integer(json_object_get(j, "expires_in"))
-				 ? (double)json_integer_value(json_object_get(j, "expires_in")) : 3600.0);
+			*value = rc_strdup(json_string_value(json_object_get(j, "access_token")));
+			*ttl = json_is_integer(json_object_get(j, "expires_in"))
+				? (double)json_integer_value(json_object_get(j, "expires_in")) : 0;
 		}
 		json_decref(j);
+		explicit_bzero(resp.body.p, resp.body.len);
 	}
 	http_resp_free(&resp);
 	free(url);
 	return rc;
 }
 
-/* One call; answers the ResultCode (or an error). */
+/* One call; answers the ResultCode (or an error). *doubt: the request
+ * went out and no answer came back (the vendor may have acted). */
 static int call(struct provider *p, const char *method, const char *path, const char *form,
-		bool idem, long *result, json_t **body, struct rc_err *err)
+		bool idem, long *result, json_t **body, bool *doubt, struct rc_err *err)
 {
+	const char *hdrs[] = { "Content-Type: application/x-www-form-urlencoded",
+			       "Accept: application/json", NULL };
 	struct http_req req = { 0 };
 	struct http_resp resp;
-	char *url = rc_sprintf("%s/%s", p->base, path), *auth = NULL;
-	int rc = RC_OK, attempt;
+	char *url = rc_sprintf("%s/%s", p->base, path), *what;
 	json_t *j = NULL;
+	int rc;
 
 	http_resp_init(&resp);
-	for (attempt = 0; attempt < 2; attempt++) {
-		rc = get_token(p, attempt > 0, err);
-		if (rc)
-			break;
-		rc_free_secret(auth);
-		auth = rc_sprintf("Authorization: Bearer %s", p->token);
-		const char *hdrs[] = { auth, "Content-Type: application/x-www-form-urlencoded",
-				       "Accept: application/json", NULL };
-		req.method = method;
-		req.url = url;
-		req.headers = hdrs;
-		req.body = form;
-		req.body_len = form ? strlen(form) : 0;
-		req.idempotent = idem;
-		http_resp_free(&resp);
-		http_resp_init(&resp);
-		rc = http_do(p->http, &req, &resp, err);
-		if (rc || resp.status != 401)
-			break;
+	req.method = method;
+	req.url = url;
+	req.headers = hdrs;
+	req.body = form;
+	req.body_len = form ? strlen(form) : 0;
+	req.idempotent = idem;
+	rc = http_do_bearer(p->http, &p->token, fetch_token, p, &req, &resp, err);
+	if (doubt)
+		*doubt = rc == RC_EHTTP && resp.timed_out;
+	if (!rc && resp.status != 200) {
+		what = rc_sprintf("%s %s", method, path);
+		rc = http_status_error("PTI", what, &resp, NULL, 0, err);
+		free(what);
 	}
-	if (!rc && resp.status != 200)
-		rc = rc_errf(err, resp.status == 401 ? RC_EAUTH : RC_EVENDOR, "PTI %s %s: HTTP %ld",
-			     method, path, resp.status);
 	if (!rc) {
 		j = json_loadb(resp.body.p, resp.body.len, JSON_DECODE_ANY, NULL);
 		if (!j)
@@ -214,10 +283,7 @@ static int call(struct provider *p, const char *method, const char *path, const 
 		*body = j;
 	else
 		json_decref(j);
-	if (rc && resp.timed_out)
-		rc_err_prefix(err, "(outcome unknown)");
 	http_resp_free(&resp);
-	rc_free_secret(auth);
 	free(url);
 	return rc;
 }
@@ -294,7 +360,7 @@ static int remove_cards(struct provider *p, const char *uid, const struct op *op
 	int rc;
 
 	snprintf(path, sizeof(path), "users/%s/cards", uid);
-	rc = call(p, "GET", path, NULL, true, &res, &cards, err);
+	rc = call(p, "GET", path, NULL, true, &res, &cards, NULL, err);
 	if (!rc && !json_is_array(cards))
 		rc = res < 0 ? result_error(res, op, err) : rc_errf(err, RC_EPARSE, "PTI: cards: not a list");
 	json_array_foreach(cards, i, c) {
@@ -302,7 +368,7 @@ static int remove_cards(struct provider *p, const char *uid, const struct op *op
 			break;
 		snprintf(path, sizeof(path), "cards/%s",
 			 json_string_value(json_object_get(c, "ObjectId")) ?: "");
-		rc = call(p, "DELETE", path, NULL, true, &res, NULL, err);
+		rc = call(p, "DELETE", path, NULL, true, &res, NULL, NULL, err);
 		if (!rc && res < 0 && res != -404)
 			rc = result_error(res, op, err);
 	}
@@ -328,25 +394,25 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	switch (op->kind) {
 	case OP_TENANT_CREATE:
 		form = user_form(op, TF_ALL, code, true);
-		rc = call(p, "POST", "users/add", form, false, &result, NULL, err);
+		rc = call(p, "POST", "users/add", form, false, &result, NULL, &res->in_doubt, err);
 		if (!rc && result > 0)
 			snprintf(res->vendor_id, sizeof(res->vendor_id), "%ld", result);
 		break;
 	case OP_TENANT_UPDATE:
 		snprintf(path, sizeof(path), "users/edit/%s", uid);
 		form = user_form(op, op->changed, code, false);
-		rc = call(p, "PUT", path, form, true, &result, NULL, err);
+		rc = call(p, "PUT", path, form, true, &result, NULL, NULL, err);
 		break;
 	case OP_UNIT_RENT:
 		unit = http_escape(op->unit);
 		snprintf(path, sizeof(path), "units/rent/%s", unit);
 		form = rc_sprintf("StorLogixId=%s", uid);
-		rc = call(p, "POST", path, form, true, &result, NULL, err);
+		rc = call(p, "POST", path, form, true, &result, NULL, NULL, err);
 		break;
 	case OP_UNIT_VACATE:
 		unit = http_escape(op->unit);
 		snprintf(path, sizeof(path), "units/vacate/%s", unit);
-		rc = call(p, "DELETE", path, NULL, true, &result, NULL, err);
+		rc = call(p, "DELETE", path, NULL, true, &result, NULL, NULL, err);
 		if (result == -22)
 			result = 0; /* already vacant: the goal is reached */
 		break;
@@ -354,7 +420,7 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	case OP_UNIT_ENABLE:
 		snprintf(path, sizeof(path), "users/%s/suspended/%s", uid,
 			 op->kind == OP_UNIT_DISABLE ? "true" : "false");
-		rc = call(p, "POST", path, NULL, true, &result, NULL, err);
+		rc = call(p, "POST", path, NULL, true, &result, NULL, NULL, err);
 		break;
 	case OP_TENANT_REMOVE:
 		rc = remove_cards(p, uid, op, err);
@@ -364,8 +430,8 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	}
 	if (!rc && result < 0)
 		rc = result_error(result, op, err);
-	if (rc && op->kind == OP_TENANT_CREATE && strstr(err->msg, "outcome unknown"))
-		res->in_doubt = true;
+	if (!rc || op->kind != OP_TENANT_CREATE)
+		res->in_doubt = false;
 	if (form) {
 		explicit_bzero(form, strlen(form));
 		free(form);
@@ -374,22 +440,88 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	return rc;
 }
 
-static int pti_refresh(struct provider *p, struct obs_site *o,
-		       void (*hash_fn)(const char *, unsigned char *, void *), void *hp,
-		       struct rc_err *err)
+/* ----------------------------------------------------------- descriptor */
+
+vendor_diff_fn diff_pti; /* reconciler/diff_pti.c */
+
+/* A customer's user record (PTI_USER_PREFIX + PMS user id) keeps the user
+ * when its cards go (PT5) and carries the suspension (PT4); the rest as
+ * for any vendor. */
+static void pti_effect(struct obs_site *o, const struct op *op, const struct op_effect *e)
 {
-	(void)o;
-	(void)hash_fn;
-	(void)hp;
-	return rc_errf(err, RC_EINVAL, "PTI has no read API (PT8): site %s keeps what was applied",
-		       p->site->name);
+	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
+
+	if (!u || op->unit[0] != PTI_USER_PREFIX) {
+		op_effect_default(o, op, e);
+		return;
+	}
+	switch (op->kind) {
+	case OP_TENANT_REMOVE:
+		if (u->ntenants)
+			u->tenants[0].code_known = false;
+		break;
+	case OP_UNIT_DISABLE:
+	case OP_UNIT_ENABLE:
+		op_effect_default(o, op, e);
+		if (u->ntenants)
+			u->tenants[0].enabled = op->kind == OP_UNIT_ENABLE;
+		break;
+	default:
+		op_effect_default(o, op, e);
+	}
 }
 
-const struct provider_ops pti_provider = {
-	.name = "pti",
-	.caps = 0,  /* PT8: cannot read its state back */
+static const struct vendor_label pti_labels[] = {
+	{ TF_ACCESS_PROFILE, "access_level_mismatch", "PT3", "access level" },
+	{ TF_TIME_GROUP, "zone_mismatch", "PT3", "zone" },
+};
+
+/* The demo: each user with its units. */
+static void pti_sim_describe(json_t *state, struct rc_buf *out)
+{
+	json_t *x, *y;
+	size_t i, k, n;
+
+	json_array_foreach(json_object_get(state, "users"), i, x) {
+		n = 0;
+		json_array_foreach(json_object_get(state, "units"), k, y)
+			n += json_integer_value(json_object_get(y, "user")) ==
+			     json_integer_value(json_object_get(x, "id"));
+		rc_buf_printf(out, "PTI: user %" JSON_INTEGER_FORMAT " for customer %s rents %zu unit%s with one code%s\n",
+			      json_integer_value(json_object_get(x, "id")),
+			      json_string_value(json_object_get(x, "interface_id")) ?: "?", n,
+			      n == 1 ? "" : "s",
+			      json_is_true(json_object_get(x, "suspended")) ? " (suspended: overdue)" : "");
+	}
+}
+
+const struct vendor pti_vendor = {
+	.spec = {
+		.name = "pti",
+		.title = "PTI StorLogix",
+		.fields = pti_fields,
+		.nfields = PTI_NFIELDS,
+		.conf_load = pti_conf_load,
+		.conf_free = pti_conf_free,
+		.conf_secrets = pti_conf_secrets,
+	},
+	.caps = 0, /* PT8: no read API */
 	.open = pti_open,
-	.refresh = pti_refresh,
 	.apply = pti_apply,
 	.close = pti_close,
+	.diff = diff_pti,
+	.effect = pti_effect,
+	.map_field = PTI_F_UNIT_NAME,
+	.overlock_field = PTI_F_OVERLOCKED,
+	.map_flags = VENDOR_MAP_UNIQUE,
+	.code_on = PMS_OBJ_USER,
+	.code_field = PTI_F_ACCESS_CODE,
+	.scope = VENDOR_SCOPE_CUSTOMER,
+	.tenant_word = "user",
+	.unreadable_rule = "PT8",
+	.code_rule = "PT2",
+	.regen_rule = "PT6",
+	.labels = pti_labels,
+	.nlabels = sizeof(pti_labels) / sizeof(pti_labels[0]),
+	.sim_describe = pti_sim_describe,
 };

@@ -23,7 +23,6 @@ int sg_client_new(struct sg_client **out, const struct spec *spec,
 {
 	struct sg_client *c;
 	char *key = NULL;
-	size_t n;
 	int rc;
 
 	rc = spec_secret_read(&spec->pms.api_key, "the Storeganise API key",
@@ -37,10 +36,7 @@ int sg_client_new(struct sg_client **out, const struct spec *spec,
 		free(c);
 		return rc;
 	}
-	c->base = rc_strdup(spec->pms.base_url);
-	n = strlen(c->base);
-	while (n && c->base[n - 1] == '/')
-		c->base[--n] = '\0';
+	c->base = http_base_url(spec->pms.base_url);
 	c->auth_header = rc_sprintf("Authorization: ApiKey %s", key);
 	c->page_size = spec->pms.page_size ? spec->pms.page_size : 1000;
 	rc_free_secret(key);
@@ -58,21 +54,8 @@ void sg_client_free(struct sg_client *c)
 	free(c);
 }
 
-/* Message from a Storeganise error body {"error":{"message":...}}. */
-/* The PMS's error.message, with the values we sent (secrets) redacted. */
-static void error_message(const struct http_resp *r, const char *const *secrets, size_t nsecrets,
-			  char *buf, size_t n)
-{
-	json_t *j = json_loadb(r->body.p, r->body.len, 0, NULL);
-	json_t *m = json_object_get(json_object_get(j, "error"), "message");
-	char *safe = rc_redact(json_is_string(m) ? json_string_value(m) : "", secrets, nsecrets);
-
-	snprintf(buf, n, "%s", safe);
-	rc_free_secret(safe);
-	json_decref(j);
-}
-
-/* GET path (relative to /v1/admin/) and parse the JSON answer. *out new. */
+/* GET path (relative to /v1/admin/) and parse the JSON answer. *out new.
+ * RC_ENOTFOUND on 404, RC_EAUTH on 401/403, RC_EVENDOR on other statuses. */
 static int sg_get(struct sg_client *c, const char *path, json_t **out,
 		  struct rc_err *err)
 {
@@ -80,8 +63,7 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 	struct http_resp resp;
 	struct http_req req = { 0 };
 	json_error_t je;
-	char *url = rc_sprintf("%s/v1/admin/%s", c->base, path);
-	char msg[200];
+	char *url = rc_sprintf("%s/v1/admin/%s", c->base, path), *what;
 	int rc;
 
 	*out = NULL;
@@ -96,10 +78,9 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 		goto out;
 	}
 	if (resp.status != 200) {
-		error_message(&resp, NULL, 0, msg, sizeof(msg));
-		rc = rc_errf(err, resp.status == 401 || resp.status == 403 ? RC_EAUTH : RC_EHTTP,
-			     "Storeganise GET /v1/admin/%s: HTTP %ld%s%s%s", path,
-			     resp.status, *msg ? " (" : "", msg, *msg ? ")" : "");
+		what = rc_sprintf("GET /v1/admin/%s", path);
+		rc = http_status_error("Storeganise", what, &resp, NULL, 0, err);
+		free(what);
 		goto out;
 	}
 	*out = json_loadb(resp.body.p, resp.body.len, 0, &je);
@@ -176,8 +157,8 @@ static int get_one(struct sg_client *c, const char *collection, const char *id,
 	snprintf(where, sizeof(where), "Storeganise GET /v1/admin/%s/%s", collection, esc);
 	p->where = where;
 	rc = sg_get(c, path, &o, p->err);
-	if (rc == RC_EHTTP && strstr(p->err->msg, "HTTP 404")) {
-		rc = rc_errf(p->err, RC_ENOTFOUND, "%s: not found", where);
+	if (rc == RC_ENOTFOUND) {
+		rc_err_prefix(p->err, "not found");
 	} else if (!rc && !json_is_object(o)) {
 		rc = rc_errf(p->err, RC_EPARSE, "%s: expected an object", where);
 	} else if (!rc) {
@@ -284,8 +265,6 @@ static int rental_refs(struct sg_client *c, const char *rental_id, const char *s
 	*unit_id = *owner_id = NULL;
 	path = rc_sprintf("unit-rentals/%s", esc);
 	rc = sg_get(c, path, &o, err);
-	if (rc == RC_EHTTP && strstr(err->msg, "HTTP 404"))
-		rc = rc_errf(err, RC_ENOTFOUND, "Storeganise rental %s: not found", esc);
 	if (!rc) {
 		u = json_string_value(json_object_get(o, "unitId"));
 		w = json_string_value(json_object_get(o, "ownerId"));
@@ -326,7 +305,7 @@ static int scope_unit(struct sg_client *c, const char *unit_id, struct sg_parse 
 
 int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
 		   const char *const *rental_ids, size_t n, bool owners_rentals,
-		   struct pms_snapshot *out, struct rc_map *touched, struct rc_err *err)
+		   struct pms_snapshot *out, struct sg_touched *touched, struct rc_err *err)
 {
 	struct sg_wanted w;
 	struct sg_parse p = { 0 };
@@ -355,11 +334,8 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 			continue;
 		rc_map_put(&owners, owner_id, 1);
 		if (touched) { /* an ended rental is in no list: its customer may be leaving */
-			char *at = rc_sprintf("@%s", owner_id);
-
-			rc_map_put(touched, rc_arena_strdup(&out->arena, rental_ids[i]), 1);
-			rc_map_put(touched, rc_arena_strdup(&out->arena, at), 1);
-			free(at);
+			rc_map_put(&touched->rentals, rc_arena_strdup(&out->arena, rental_ids[i]), 1);
+			rc_map_put(&touched->owners, owner_id, 1);
 		}
 		rc = scope_unit(c, unit_id, &p, &units, &rentals);
 		nunits++;
@@ -368,7 +344,7 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 		rc = rc_errf(err, RC_ENOTFOUND, "no rental of site %s among those asked for", site->name);
 	for (i = 0; !rc && i < out->nrentals; i++)
 		rc_map_put(&owners, out->rentals[i].owner_id, 1);
-	/* PTI: one user per customer holds all its units here */
+	/* one vendor user per customer holds all its units here (PTI) */
 	for (i = 0; !rc && owners_rentals && i < owners.cap; i++) {
 		if (!owners.keys[i])
 			continue;
@@ -436,9 +412,7 @@ static int get_raw(struct sg_client *c, const char *collection, const char *id, 
 	char *esc = http_escape(id), *path = rc_sprintf("%s/%s", collection, esc);
 	int rc = sg_get(c, path, out, err);
 
-	if (rc == RC_EHTTP && strstr(err->msg, "HTTP 404"))
-		rc = rc_errf(err, RC_ENOTFOUND, "Storeganise %s/%s: not found", collection, esc);
-	else if (!rc && !json_is_object(*out))
+	if (!rc && !json_is_object(*out))
 		rc = rc_errf(err, RC_EPARSE, "Storeganise GET /v1/admin/%s/%s: expected an object",
 			     collection, esc);
 	free(path);
@@ -536,8 +510,6 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 	snprintf(where, sizeof(where), "Storeganise GET /v1/admin/unit-rentals/%s", esc);
 	p.where = where;
 	rc = sg_get(c, path, &o, err);
-	if (rc == RC_EHTTP && strstr(err->msg, "HTTP 404"))
-		rc = rc_errf(err, RC_ENOTFOUND, "%s: not found", where);
 	if (rc)
 		goto out;
 	if (!json_is_object(o)) {
@@ -642,8 +614,7 @@ int sg_put_custom_fields(struct sg_client *c, const char *collection,
 	struct http_req req = { 0 };
 	struct http_resp resp;
 	json_t *body = json_object(), *cf = json_object();
-	char *esc = http_escape(id), *url, *text;
-	char msg[200];
+	char *esc = http_escape(id), *url, *text, *what;
 	unsigned i;
 	int rc;
 
@@ -674,11 +645,10 @@ int sg_put_custom_fields(struct sg_client *c, const char *collection,
 		for (i = 0; i < n; i++)
 			if (w[i].type == SG_VAL_STRING)
 				sent[ns++] = w[i].str; /* a gate code the PMS may echo */
-		error_message(&resp, sent, ns, msg, sizeof(msg));
+		what = rc_sprintf("PUT /v1/admin/%s/%s", collection, esc);
+		rc = http_status_error("Storeganise", what, &resp, sent, ns, err);
+		free(what);
 		free(sent);
-		rc = rc_errf(err, RC_EHTTP, "Storeganise PUT /v1/admin/%s/%s: HTTP %ld%s%s%s",
-			     collection, esc, resp.status, *msg ? " (" : "", msg,
-			     *msg ? ")" : "");
 	}
 	http_resp_free(&resp);
 	explicit_bzero(text, strlen(text));

@@ -14,8 +14,8 @@
 #ifndef RC_STOREGANISE_H
 #define RC_STOREGANISE_H
 
-#include "../reconciler/model.h"
-#include "../specs/spec.h"
+#include "core/model.h"
+#include "specs/spec.h"
 
 struct sg_client;
 
@@ -35,17 +35,23 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		    const char *rental_id, struct pms_snapshot *out,
 		    struct rc_err *err);
 
+/* What a scoped read was asked about: the site's rentals among those
+ * asked, and their owners, even when a rental has ended (its customer
+ * may be leaving). Keys live in the snapshot's arena. */
+struct sg_touched {
+	struct rc_map rentals, owners;
+};
+
 /* The part of a site that some rentals touch, for event-driven work: the
  * site; each rental's unit with that unit's occupied rentals; with
- * owners_rentals (PTI: one user per customer holds all its units) every
+ * owners_rentals (a vendor user per customer holds all its units) every
  * occupied rental of those owners at the site and its unit; and the
  * owners. Rentals of another site are ignored. Appends to out and indexes
- * it. touched (may be NULL) gets the asked rentals of the site and their
- * owners as "@id", even when a rental has ended (keys in out's arena). RC_ENOTFOUND when a rental is gone or none is of the site: the
- * caller then reads the whole site. */
+ * it; fills touched (may be NULL). RC_ENOTFOUND when a rental is gone or
+ * none is of the site: the caller then reads the whole site. */
 int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
 		   const char *const *rental_ids, size_t n, bool owners_rentals,
-		   struct pms_snapshot *out, struct rc_map *touched, struct rc_err *err);
+		   struct pms_snapshot *out, struct sg_touched *touched, struct rc_err *err);
 /* What a webhook's object points at (new strings; sg_refs_free). */
 #define SG_REFS_MAX 16
 struct sg_refs {

@@ -15,28 +15,24 @@ static void wanted_add(struct sg_wanted *w, const char *code)
 		rc_map_put(&w->codes, code, 1);
 }
 
+static void wanted_secret(const struct spec_secret *sec, const char *what, void *payload)
+{
+	(void)what;
+	wanted_add(payload, sec->site_field); /* a credential kept on the PMS site */
+}
+
 void sg_wanted_build(struct sg_wanted *w, const struct spec *spec)
 {
-	const struct spec_fields *f;
+	const struct spec_site *s;
 	size_t i;
+	unsigned k;
 
 	rc_map_init(&w->codes);
 	for (i = 0; i < spec->nsites; i++) {
-		f = &spec->sites[i].fields;
-		const char *all[] = {
-			f->ot_unit_id, f->ot_access_profile, f->ot_time_group,
-			f->ot_access_code, f->ot_overlocked, f->ot_resync,
-			f->pti_unit_name, f->pti_access_code, f->pti_user_id,
-			f->pti_zone, f->pti_access_level, f->pti_regenerate,
-			f->pti_synced, f->pti_overlocked, f->oa_portal_ids,
-			f->oa_invite_url,
-		};
-		for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++)
-			wanted_add(w, all[k]);
-		wanted_add(w, spec->sites[i].pti.site_key.site_field);
-		wanted_add(w, spec->sites[i].pti.site_code.site_field);
-		wanted_add(w, spec->sites[i].pti.username.site_field);
-		wanted_add(w, spec->sites[i].pti.password.site_field);
+		s = &spec->sites[i];
+		for (k = 0; k < s->vendor->nfields; k++)
+			wanted_add(w, s->fields[k]);
+		s->vendor->conf_secrets(s->conf, wanted_secret, w);
 	}
 }
 

@@ -17,8 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-#include "../providers/provider.h"
+#include "desired.h"
+#include "r10.h"
+#include "providers/vendor.h"
 
 struct apply_site {
 	struct engine *e;
@@ -77,16 +78,16 @@ static void build_in_use(struct apply_site *a)
 {
 	const struct pms_snapshot *s = &a->e->snap;
 	const struct snap_groups *g = &a->e->groups;
-	const struct spec_fields *f = &a->sp->site->fields;
+	const struct vendor *v = vendor_of(a->sp->site);
+	const char *field = vendor_field(a->sp->site, v->code_field);
 	unsigned char h[RC_HASH_LEN];
-	size_t i, pos, ri;
-	unsigned k;
+	size_t i, pos, ri, k;
 
 	for (i = 0; i < a->sp->obs.nunits; i++)
 		for (k = 0; k < a->sp->obs.units[i].ntenants; k++)
 			if (a->sp->obs.units[i].tenants[k].code_known)
 				mark_in_use(a, a->sp->obs.units[i].tenants[k].code_hash);
-	if (!a->e->snap_loaded || !rc_map_get(&g->site_pos, a->sp->site->pms_site_id, &pos))
+	if (!field || !a->e->snap_loaded || !rc_map_get(&g->site_pos, a->sp->site->pms_site_id, &pos))
 		return;
 	for (i = 0; i < g->counts[pos]; i++) {
 		const struct pms_unit *u = &s->units[g->order[g->starts[pos] + i]];
@@ -94,12 +95,12 @@ static void build_in_use(struct apply_site *a)
 
 		if (!rc_map_get(&g->occ, u->id, &ri))
 			continue;
-		if (a->sp->site->vendor == VENDOR_PTI) { /* PTI codes live on the customer */
+		if (v->code_on == PMS_OBJ_USER) { /* one code per customer */
 			const struct pms_user *cu = pms_find_user(s, s->rentals[ri].owner_id);
 
-			c = cu ? pms_cf_get(&cu->cf, f->pti_access_code) : NULL;
+			c = cu ? pms_cf_get(&cu->cf, field) : NULL;
 		} else {
-			c = pms_cf_get(&s->rentals[ri].cf, f->ot_access_code);
+			c = pms_cf_get(&s->rentals[ri].cf, field);
 		}
 		if (c && *c) {
 			store_secret_hash(a->e->store, a->sp->site->name, c, h);
@@ -136,121 +137,33 @@ static const char *resolve_code(const struct code_ref *r, void *payload)
 
 /* ----------------------------------------------------------- effects */
 
-/* The invite's portals and window as refresh records them (OpenApp). */
-static void invite_extra(struct obs_site *o, struct obs_tenant *t, const struct op *op)
-{
-	json_t *j = json_pack("{s:s, s:s, s:s}", "p", op->t.portals ? op->t.portals : "", "f",
-			      op->t.valid_from ? op->t.valid_from : "", "t",
-			      op->t.valid_to ? op->t.valid_to : "");
-	char *s;
-
-	if (op->t.max_uses > 0)
-		json_object_set_new(j, "m", json_integer(op->t.max_uses));
-	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	t->extra = rc_arena_strdup(&o->arena, s);
-	free(s);
-	json_decref(j);
-}
-
 /* Keep the observed model in step with what the vendor now holds. */
 static void apply_effect(struct apply_site *a, const struct op *op,
 			 const struct op_result *res)
 {
-	struct obs_site *o = &a->sp->obs;
-	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
-	struct obs_tenant *t = NULL;
+	const struct vendor *v = vendor_of(a->sp->site);
+	unsigned char h[RC_HASH_LEN];
+	struct op_effect e = { res->vendor_id, op->tenant_vid, NULL };
 	const char *code;
-	unsigned i;
 
-	if (!u && (op->kind == OP_TENANT_CREATE || op->kind == OP_UNIT_RENT) && op->unit) {
-		/* OpenApp: the observed "unit" of an invite is its rental;
-		 * PTI: what was applied is all that is known of a unit (PT8) */
-		obs_add_unit(o, op->unit);
-		obs_site_index(o);
-		u = obs_find_unit_mut(o, op->unit);
-		u->status = VU_VACANT;
-	}
-	if (!u || op->kind == OP_PMS_WRITE)
+	if (op->kind == OP_PMS_WRITE)
 		return;
-	for (i = 0; op->tenant_vid && i < u->ntenants; i++)
-		if (rc_streq(u->tenants[i].vendor_id, op->tenant_vid))
-			t = &u->tenants[i];
-	switch (op->kind) {
-	case OP_TENANT_CREATE:
-		t = obs_add_tenant(o, u);
-		t->vendor_id = rc_arena_strdup(&o->arena, res->vendor_id);
-		t->rental_id = rc_arena_strdup(&o->arena, op->rental_id);
-		if (u->status == VU_VACANT || u->status == VU_UNKNOWN)
-			u->status = VU_RENTED;
-		/* the create carries every field */
-		__attribute__((fallthrough));
-	case OP_TENANT_UPDATE:
-		if (!t)
-			return;
-		if (op->changed & TF_FIRST_NAME)
-			t->first_name = rc_arena_strdup(&o->arena, op->t.first_name);
-		if (op->changed & TF_LAST_NAME)
-			t->last_name = rc_arena_strdup(&o->arena, op->t.last_name);
-		if (op->changed & TF_EMAIL)
-			t->email = rc_arena_strdup(&o->arena, op->t.email);
-		if (op->changed & TF_PHONE)
-			t->phone = rc_arena_strdup(&o->arena, op->t.phone);
-		if ((op->changed & TF_ACCESS_PROFILE) && op->t.access_profile >= 0)
-			t->access_profile = op->t.access_profile;
-		if ((op->changed & TF_TIME_GROUP) && op->t.time_group >= 0)
-			t->time_group = op->t.time_group;
-		if (op->changed & TF_ENABLED) {
-			t->enabled = op->t.enabled;
-			u->status = t->enabled ? VU_RENTED : VU_DELINQUENT;
-		}
-		if (op->changed & (TF_PORTALS | TF_WINDOW))
-			invite_extra(o, t, op);
-		code = (op->changed & TF_CODE) ? resolve_code(&op->t.code, a) : NULL;
-		if (code) {
-			store_secret_hash(a->e->store, o->site, code, t->code_hash);
-			t->code_known = true;
-		}
-		break;
-	case OP_TENANT_REMOVE:
-		if (t && op->unit[0] == '@') {
-			t->code_known = false; /* PTI: the user stays, its cards go */
-		} else if (t) {
-			*t = u->tenants[u->ntenants - 1];
-			u->ntenants--;
-		}
-		break;
-	case OP_UNIT_RENT: {
-		const char *uid = op->tenant_vid ? op->tenant_vid : resolve_code(&op->id_ref, a);
-
-		u->status = VU_RENTED;
-		if (!u->ntenants)
-			obs_add_tenant(o, u);
-		u->tenants[0].vendor_id = rc_arena_strdup(&o->arena, uid);
-		u->tenants[0].rental_id = rc_arena_strdup(&o->arena, op->rental_id);
-		break;
+	if (!e.tenant_vid && op->id_ref.src != CODE_NONE)
+		e.tenant_vid = resolve_code(&op->id_ref, a); /* a user an earlier op created */
+	code = (op->changed & TF_CODE) ? resolve_code(&op->t.code, a) : NULL;
+	if (code) {
+		store_secret_hash(a->e->store, a->sp->site->name, code, h);
+		e.code_hash = h;
 	}
-	case OP_TENANT_ENABLE:
-		if (t)
-			t->enabled = true;
-		break;
-	case OP_UNIT_VACATE:
-		u->ntenants = 0;
-		u->status = VU_VACANT;
-		break;
-	case OP_UNIT_DISABLE:
-	case OP_UNIT_ENABLE:
-		u->status = op->kind == OP_UNIT_ENABLE ? VU_RENTED : VU_DELINQUENT;
-		if (op->unit[0] == '@' && u->ntenants) /* PTI: the user is (un)suspended */
-			u->tenants[0].enabled = op->kind == OP_UNIT_ENABLE;
-		break;
-	default:
-		break;
-	}
+	if (v->effect)
+		v->effect(&a->sp->obs, op, &e);
+	else
+		op_effect_default(&a->sp->obs, op, &e);
 }
 
 /* -------------------------------------------------------------- run */
 
-/* PT7: remember the pti_synced value the engine wrote for this rental. */
+/* PT7: remember the sync stamp the engine wrote for this rental. */
 static void note_synced(struct apply_site *a, const struct op *op, const char *now)
 {
 	size_t i;
@@ -328,7 +241,7 @@ static void journal_fill(struct journal_entry *je, const struct op *op,
 }
 
 static int run_op(struct apply_site *a, struct provider *prov,
-		  const struct provider_ops *po, const struct op *op,
+		  const struct vendor *v, const struct op *op,
 		  const char *plan_id, struct apply_result *res, struct rc_err *err)
 {
 	struct journal_entry je;
@@ -345,7 +258,7 @@ static int run_op(struct apply_site *a, struct provider *prov,
 	if (op->kind == OP_PMS_WRITE)
 		rc = pms_write(a, op, &cerr);
 	else
-		rc = po->apply(prov, op, resolve_code, a, &r, &cerr);
+		rc = v->apply(prov, op, resolve_code, a, &r, &cerr);
 	if (rc) {
 		rc_free_secret(r.secret);
 		r.secret = NULL;
@@ -459,7 +372,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 		      size_t nops, const char *plan_id, struct apply_result *res,
 		      struct rc_err *err)
 {
-	const struct provider_ops *po = provider_for(sp->site->vendor);
+	const struct vendor *v = vendor_of(sp->site);
 	struct provider *prov = NULL;
 	struct apply_site a;
 	struct rc_err cerr;
@@ -478,7 +391,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_map_init(&a.in_use);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
-	if (nops && po)
+	if (nops)
 		rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	for (i = 0; !rc && i < nops; i++) {
 		if (e->cancel && *e->cancel) {
@@ -489,10 +402,9 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 			res->skipped += (unsigned)(nops - i);
 			break;
 		}
-		if (e->progress)
-			fprintf(stderr, "reconcile: site %s: %zu/%zu %s %s\n", sp->site->name,
-				i + 1, nops, op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "");
-		rc = run_op(&a, prov, po, &ops[i], plan_id, res, err);
+		rc_log(e->log, RC_LOG_INFO, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, nops,
+		       op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "");
+		rc = run_op(&a, prov, v, &ops[i], plan_id, res, err);
 		if (rc)
 			res->skipped += (unsigned)(nops - i - 1);
 	}
@@ -542,28 +454,6 @@ static const struct site_plan *saved_site(const struct plan *saved, const char *
 	return NULL;
 }
 
-/* R10: too many units vacated or revoked at once (serr set). */
-static bool refused_r10(const struct site_plan *sp, const struct apply_opts *ao,
-			struct rc_err *serr)
-{
-	unsigned before = sp->destructive ? ao->destructive_before : 0;
-
-	if (ao->allow_destructive || sp->destructive + before <= sp->limit_destructive)
-		return false;
-	if (before)
-		rc_errf(serr, RC_EREFUSED,
-			"site %s: the plan would vacate %u more of %u managed units after %u in the last hour, "
-			"more than the limit of %u (max_destructive); check the PMS, then stop serve and run "
-			"`reconcile apply --allow-destructive` if it is right (R10)",
-			sp->site->name, sp->destructive, sp->managed, before, sp->limit_destructive);
-	else
-		rc_errf(serr, RC_EREFUSED,
-			"site %s: the plan would vacate %u of %u managed units, more than the limit of %u "
-			"(max_destructive); check the PMS, then re-run with --allow-destructive if it is right (R10)",
-			sp->site->name, sp->destructive, sp->managed, sp->limit_destructive);
-	return true;
-}
-
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 		 struct apply_result *res, struct rc_err *err)
 {
@@ -585,14 +475,14 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 			rc = rc_errf(&serr, RC_ERR, "site %s: %s", sp->site->name, sp->fail_msg);
 		} else if (sv && check_fresh(sv, sp, &serr)) {
 			rc = serr.code;
-		} else if (refused_r10(sp, ao, &serr)) {
+		} else if (r10_refused(sp, ao->allow_destructive, ao->destructive_before, &serr)) {
 			rc = serr.code;
 		} else {
 			rc = apply_site(e, sp, ops, nops, ao->saved ? ao->saved->id : p->id, res, &serr);
 		}
 		if (rc) {
 			res->sites_failed++;
-			fprintf(stderr, "reconcile: error: %s\n", serr.msg);
+			rc_log(e->log, RC_LOG_ERROR, "%s", serr.msg);
 			if (!first) {
 				first = rc;
 				*err = serr;

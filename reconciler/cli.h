@@ -4,6 +4,9 @@
 
 #include <stdbool.h>
 
+#include "core/log.h"
+#include "specs/spec.h"
+
 /* Stable exit codes (README "Exit codes"). */
 enum {
 	EXIT_OK = 0,          /* success, no changes */
@@ -23,5 +26,10 @@ int cmd_serve(int argc, char **argv);
 bool cli_color(int fd, bool no_color_flag);
 /* Print "reconcile: error: msg" (+ hint) on stderr. Returns EXIT_ERROR. */
 int cli_error(const char *msg, const char *hint);
+/* The commands' logger: text on stderr; progress (info) only when stderr
+ * is a terminal, warnings and errors always (borrowed, static). */
+const struct rc_log *cli_log(void);
+/* Load the spec at path with every vendor of vendor_table (*out new). */
+int cli_load_spec(const char *path, struct spec **out, struct rc_err *err);
 
 #endif

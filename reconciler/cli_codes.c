@@ -1,4 +1,4 @@
-/* cli_codes.c: reconcile codes regenerate (PT6 by command). */
+/* cli_codes.c: reconcile codes regenerate (a new code on request, by command). */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
@@ -8,18 +8,21 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "providers/vendor.h"
 
 static const char codes_usage[] =
 "Usage: reconcile codes regenerate -c SPEC --site NAME --user USER_ID [options]\n"
 "\n"
-"Gives a customer a new access code at a PTI site (PT6): a new code is\n"
-"generated, written to the customer's pti_accessCode, and pushed for every\n"
-"unit the customer rents at the site, through the usual plan/apply flow (the\n"
-"plan is shown first; the code itself never is).\n"
+"Gives a customer a new access code at a site whose vendor keeps one code\n"
+"per customer (the code lives on the PMS customer, not on a rental): a new\n"
+"code is generated, written to the customer's code field, and pushed for\n"
+"every unit the customer rents at the site, through the usual plan/apply\n"
+"flow (the plan is shown first; the code itself never is). Where the code\n"
+"lives on the rental, clear the rental's code field in the PMS instead.\n"
 "\n"
 "Options:\n"
 "  -c, --config SPEC    the spec file (required)\n"
-"  -s, --site NAME      the PTI site (required)\n"
+"  -s, --site NAME      the site (required)\n"
 "  -u, --user USER_ID   the Storeganise user id of the customer (required)\n"
 "      --auto-approve   do not ask for confirmation\n"
 "      --no-color      no colour\n"
@@ -56,15 +59,27 @@ static int run(const char *specf, const char *site, const char *user, bool yes, 
 
 	memset(&e, 0, sizeof(e));
 	rc_err_clear(&err);
-	if (spec_load(specf, &spec, &err))
+	if (cli_load_spec(specf, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
 	ss = spec_find_site(spec, site);
-	if (!ss || ss->vendor != VENDOR_PTI) {
-		cli_error(ss ? "codes regenerate works on PTI sites (PT6)" : "no such site in the spec",
-			  "for OpenTech, edit the rental's opentech_accessCode (or clear it for a new one)");
+	if (!ss) {
+		cli_error("no such site in the spec", "sites are named by their \"name\"");
 		goto out;
 	}
-	if (engine_open(&e, spec, NULL, &err) || store_lock(e.store, &err)) {
+	if (!vendor_of(ss)->regen_rule) {
+		char *msg = rc_sprintf("site %s: %s keeps a code per rental, not per customer",
+				       ss->name, vendor_of(ss)->spec.title);
+		char *hint = vendor_field(ss, vendor_of(ss)->code_field)
+			? rc_sprintf("clear the rental's %s field in the PMS: a new code is generated",
+				     vendor_field(ss, vendor_of(ss)->code_field))
+			: rc_sprintf("%s sites have no access codes", vendor_of(ss)->spec.title);
+
+		cli_error(msg, hint);
+		free(msg);
+		free(hint);
+		goto out;
+	}
+	if (engine_open(&e, spec, NULL, cli_log(), &err) || store_lock(e.store, &err)) {
 		cli_error(err.msg, NULL);
 		goto out;
 	}

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "engine.h"
+#include "providers/vendor.h"
 
 static const char plan_usage[] =
 "Usage: reconcile plan -c SPEC [options]\n"
@@ -145,15 +146,28 @@ int cli_error(const char *msg, const char *hint)
 	return EXIT_ERROR;
 }
 
+const struct rc_log *cli_log(void)
+{
+	static struct rc_log log = { rc_log_stderr, NULL, RC_LOG_INFO };
+
+	log.min = isatty(STDERR_FILENO) ? RC_LOG_INFO : RC_LOG_WARN;
+	return &log;
+}
+
+int cli_load_spec(const char *path, struct spec **out, struct rc_err *err)
+{
+	return spec_load(path, vendor_specs(), out, err);
+}
+
 static int load(const struct cli_opts *o, struct spec **spec, struct engine *e,
 		bool lock)
 {
 	struct rc_err err;
 
 	rc_err_clear(&err);
-	if (spec_load(o->spec, spec, &err))
+	if (cli_load_spec(o->spec, spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
-	if (engine_open(e, *spec, o->snapshot, &err)) {
+	if (engine_open(e, *spec, o->snapshot, cli_log(), &err)) {
 		engine_close(e);
 		return cli_error(err.msg, NULL);
 	}
@@ -297,7 +311,7 @@ static void retention(struct engine *e, const struct spec *spec)
 
 	for (i = 0; i < 100; i++) {
 		if (store_prune(e->store, &r, time(NULL), &out, &err)) {
-			fprintf(stderr, "reconcile: warning: retention: %s\n", err.msg);
+			rc_log(cli_log(), RC_LOG_WARN, "retention: %s", err.msg);
 			break;
 		}
 		sum.events += out.events;
@@ -384,40 +398,23 @@ out:
 	return rc;
 }
 
-/* Warn about credentials this machine cannot resolve (validate). */
-static unsigned check_secret(const struct spec_secret *sec, const char *where)
+/* Warn about credentials this machine cannot resolve (validate); those
+ * kept in PMS site custom fields are read at plan time. */
+static void check_secret(const struct spec_secret *sec, const char *what, void *payload)
 {
+	unsigned *n = payload;
 	struct rc_err err;
 	char *v = NULL;
 
 	if (!spec_secret_set(sec) || sec->site_field)
-		return 0;
+		return;
 	rc_err_clear(&err);
-	if (spec_secret_read(sec, where, NULL, &v, &err) == RC_OK) {
+	if (spec_secret_read(sec, what, NULL, &v, &err) == RC_OK) {
 		rc_free_secret(v);
-		return 0;
+		return;
 	}
 	printf("  warning: %s\n", err.msg);
-	return 1;
-}
-
-static unsigned check_secrets(const struct spec *spec)
-{
-	unsigned n = check_secret(&spec->pms.api_key, "pms.api_key");
-	size_t i;
-
-	n += check_secret(&spec->pms.webhook_secret, "pms.webhook_secret");
-	for (i = 0; i < spec->nsites; i++) {
-		const struct spec_site *s = &spec->sites[i];
-
-		if (s->vendor == VENDOR_OPENTECH) {
-			n += check_secret(&s->opentech.api_key, "opentech.api_key");
-			n += check_secret(&s->opentech.api_secret, "opentech.api_secret");
-			n += check_secret(&s->opentech.client_id, "opentech.client_id");
-			n += check_secret(&s->opentech.client_secret, "opentech.client_secret");
-		}
-	}
-	return n;
+	(*n)++;
 }
 
 int cmd_validate(int argc, char **argv)
@@ -425,6 +422,7 @@ int cmd_validate(int argc, char **argv)
 	struct cli_opts o;
 	struct spec *spec = NULL;
 	struct rc_err err;
+	unsigned nwarn = 0;
 	size_t i;
 	int rc;
 
@@ -432,13 +430,14 @@ int cmd_validate(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	rc_err_clear(&err);
-	if (spec_load(o.spec, &spec, &err))
+	if (cli_load_spec(o.spec, &spec, &err))
 		return cli_error(err.msg, NULL);
 	printf("%s: valid spec, %zu site%s\n", o.spec, spec->nsites, spec->nsites == 1 ? "" : "s");
 	for (i = 0; i < spec->nsites; i++)
 		printf("  %-20s %-9s PMS site %s\n", spec->sites[i].name,
-		       vendor_kind_name(spec->sites[i].vendor), spec->sites[i].pms_site_id);
-	if (check_secrets(spec))
+		       spec->sites[i].vendor->name, spec->sites[i].pms_site_id);
+	spec_secrets_each(spec, check_secret, &nwarn);
+	if (nwarn)
 		printf("  (credentials are read when plan or apply run; set them before)\n");
 	spec_free(spec);
 	return EXIT_OK;

@@ -132,9 +132,9 @@ int cmd_report(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	rc_err_clear(&err);
-	if (spec_load(o.spec, &spec, &err))
+	if (cli_load_spec(o.spec, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
-	if (engine_open(&e, spec, o.snapshot, &err)) {
+	if (engine_open(&e, spec, o.snapshot, cli_log(), &err)) {
 		rc = cli_error(err.msg, NULL);
 		goto out;
 	}

@@ -66,7 +66,7 @@ int cmd_serve(int argc, char **argv)
 	if (!specf)
 		return cli_error("-c SPEC is required", "see --help");
 	rc_err_clear(&err);
-	if (spec_load(specf, &spec, &err))
+	if (cli_load_spec(specf, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
 	if (serve_run(spec, &so, &err))
 		return cli_error(err.msg, NULL);

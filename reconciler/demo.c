@@ -1,7 +1,9 @@
 /*
- * demo.c: reconcile demo. Starts the bundled simulator (Storeganise +
- * OpenTech) on a sample of two sites, writes a spec pointing at it, and runs
- * plan, apply and plan again with this very binary, showing each command.
+ * demo.c: reconcile demo. Starts the bundled simulator seeded with
+ * contrib/demo/seed.json, writes contrib/demo/spec.json.in pointing at it
+ * with the credentials of contrib/demo/demo.env, and runs plan, apply and
+ * plan again with this very binary, showing each command; then each
+ * vendor's descriptor says what the simulator now holds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,35 +21,23 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "common.h"
-#include "../providers/http.h"
+#include "core/common.h"
+#include "providers/http.h"
+#include "providers/vendor.h"
 
 static const char demo_usage[] =
 "Usage: reconcile demo [--dir DIR] [--keep]\n"
 "\n"
-"Runs reconcile against the bundled simulator of Storeganise, OpenTech\n"
-"Alliance, PTI StorLogix and OpenApp (contrib/sim) seeded with\n"
-"contrib/demo/seed.json: two OpenTech sites of 25 units (rented, vacant,\n"
-"overdue, a hand-made drift, a mapping error), a PTI site with a customer\n"
-"renting three units, and an OpenApp site with door + lobby invites.\n"
+"Runs reconcile against the bundled simulator of Storeganise and the\n"
+"access-control vendors (contrib/sim) seeded with contrib/demo/seed.json:\n"
+"two OpenTech sites of 25 units (rented, vacant, overdue, a hand-made drift,\n"
+"a mapping error), a PTI site with a customer renting three units, and an\n"
+"OpenApp site with door + lobby invites; the spec is contrib/demo/spec.json.in.\n"
 "It shows 'reconcile plan', 'reconcile apply' and 'reconcile plan' again.\n"
 "\n"
 "  --dir DIR   where the spec and the LMDB state go (default ./demo-out;\n"
 "              its state is reset)\n"
 "  --keep      leave the simulator running at the end (its pid is printed)\n";
-
-/* Demo credentials: they match the seed, and only ever reach the simulator. */
-static const char *const demo_env[][2] = {
-	{ "DEMO_SG_API_KEY", "demo-storeganise-key" },
-	{ "DEMO_SG_WEBHOOK_SECRET", "demo-webhook-secret" },
-	{ "DEMO_OT_API_KEY", "demo-opentech-key" },
-	{ "DEMO_OT_API_SECRET", "demo-opentech-secret" },
-	{ "DEMO_OT_CLIENT_ID", "demo-integrator" },
-	{ "DEMO_OT_CLIENT_SECRET", "demo-integrator-secret" },
-	{ "DEMO_PTI_CLIENT_ID", "demo-pti-partner" },
-	{ "DEMO_PTI_API_KEY", "demo-pti-partner-key" },
-	{ "DEMO_OPENAPP_API_KEY", "demo-openapp-key" },
-};
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -72,22 +62,47 @@ static char *self_dir(void)
 	return rc_strdup(buf);
 }
 
-static char *find_seed(void)
+/* contrib/demo/<name> of the source tree (new path), NULL when absent. */
+static char *find_demo_file(const char *name)
 {
 	const char *src = getenv("RECONCILE_SOURCE_DIR");
 	char *p;
 
 	if (src) {
-		p = rc_sprintf("%s/contrib/demo/seed.json", src);
+		p = rc_sprintf("%s/contrib/demo/%s", src, name);
 		if (access(p, R_OK) == 0)
 			return p;
 		free(p);
 	}
-	p = rc_sprintf("%s/contrib/demo/seed.json", RECONCILE_SOURCE_DIR);
+	p = rc_sprintf("%s/contrib/demo/%s", RECONCILE_SOURCE_DIR, name);
 	if (access(p, R_OK) == 0)
 		return p;
 	free(p);
 	return NULL;
+}
+
+/* The demo's credentials (demo.env) into the environment; with out, the
+ * export lines too. */
+static int demo_env(const char *path, struct rc_buf *out)
+{
+	struct rc_err err;
+	char *text = NULL, *line, *save = NULL, *eq;
+
+	if (rc_read_file(path, &text, NULL, &err)) {
+		fprintf(stderr, "reconcile demo: %s\n", err.msg);
+		return -1;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		eq = strchr(line, '=');
+		if (line[0] == '#' || !eq)
+			continue;
+		*eq = '\0';
+		setenv(line, eq + 1, 1);
+		if (out)
+			rc_buf_printf(out, "    export %s=%s\n", line, eq + 1);
+	}
+	free(text);
+	return 0;
 }
 
 /* Start the simulator; returns its pid and port. */
@@ -121,45 +136,30 @@ static pid_t start_sim(const char *sim, const char *seed, int *port)
 	return pid;
 }
 
-static int write_spec(const char *path, int port)
+/* spec.json.in with "@SIM@" replaced by the simulator's URL. */
+static int write_spec(const char *tmpl_path, const char *path, int port)
 {
 	struct rc_err err;
-	char *s = rc_sprintf(
-"{\n"
-"  \"version\": 1,\n"
-"  \"state_dir\": \"state\",\n"
-"  \"pms\": {\n"
-"    \"type\": \"storeganise\",\n"
-"    \"base_url\": \"http://127.0.0.1:%d/storeganise/api\",\n"
-"    \"api_key_env\": \"DEMO_SG_API_KEY\",\n"
-"    \"webhook_secret_env\": \"DEMO_SG_WEBHOOK_SECRET\"\n"
-"  },\n"
-"  \"sites\": [\n"
-"    { \"name\": \"lisbon\", \"pms_site_id\": \"5e1700000000000000000001\", \"vendor\": \"opentech\",\n"
-"      \"opentech\": { \"base_url\": \"http://127.0.0.1:%d/opentech\", \"property_number\": \"LIS-001\",\n"
-"        \"api_key_env\": \"DEMO_OT_API_KEY\", \"api_secret_env\": \"DEMO_OT_API_SECRET\",\n"
-"        \"client_id_env\": \"DEMO_OT_CLIENT_ID\", \"client_secret_env\": \"DEMO_OT_CLIENT_SECRET\",\n"
-"        \"access_profile_id\": 1, \"time_group_id\": 0 } },\n"
-"    { \"name\": \"porto\", \"pms_site_id\": \"5e1700000000000000000002\", \"vendor\": \"opentech\",\n"
-"      \"opentech\": { \"base_url\": \"http://127.0.0.1:%d/opentech\", \"property_number\": \"POR-002\",\n"
-"        \"api_key_env\": \"DEMO_OT_API_KEY\", \"api_secret_env\": \"DEMO_OT_API_SECRET\",\n"
-"        \"client_id_env\": \"DEMO_OT_CLIENT_ID\", \"client_secret_env\": \"DEMO_OT_CLIENT_SECRET\" } },\n"
-"    { \"name\": \"faro\", \"pms_site_id\": \"5e1700000000000000000003\", \"vendor\": \"pti\",\n"
-"      \"pti\": { \"base_url\": \"http://127.0.0.1:%d/pti\", \"client_id_env\": \"DEMO_PTI_CLIENT_ID\",\n"
-"        \"api_key_env\": \"DEMO_PTI_API_KEY\", \"site_key_site_field\": \"pti_siteKey\",\n"
-"        \"site_code_site_field\": \"pti_siteCode\", \"username_site_field\": \"pti_username\",\n"
-"        \"password_site_field\": \"pti_password\", \"access_level\": 1, \"zone\": 1 } },\n"
-"    { \"name\": \"braga\", \"pms_site_id\": \"5e1700000000000000000004\", \"vendor\": \"openapp\",\n"
-"      \"openapp\": { \"base_url\": \"http://127.0.0.1:%d/openapp/api/v1\", \"api_key_env\": \"DEMO_OPENAPP_API_KEY\",\n"
-"        \"org_id\": \"01DEMOORG00000000000000000\", \"integration_id\": \"01DEMOINTEGRATION000000000\",\n"
-"        \"lobby_portal_ids\": [\"01PORTALLOBBY0000000000000\"], \"max_uses\": 50 } }\n"
-"  ]\n"
-"}\n", port, port, port, port, port);
-	int rc = rc_write_file(path, s, strlen(s), &err);
+	struct rc_buf b;
+	char sim[64], *tmpl = NULL, *p, *at;
+	int rc;
 
-	free(s);
+	if (rc_read_file(tmpl_path, &tmpl, NULL, &err)) {
+		fprintf(stderr, "reconcile demo: %s\n", err.msg);
+		return -1;
+	}
+	snprintf(sim, sizeof(sim), "http://127.0.0.1:%d", port);
+	rc_buf_init(&b);
+	for (p = tmpl; (at = strstr(p, "@SIM@")); p = at + 5) {
+		rc_buf_add(&b, p, (size_t)(at - p));
+		rc_buf_puts(&b, sim);
+	}
+	rc_buf_puts(&b, p);
+	rc = rc_write_file(path, b.p, b.len, &err);
 	if (rc)
 		fprintf(stderr, "reconcile demo: %s\n", err.msg);
+	rc_buf_free(&b);
+	free(tmpl);
 	return rc;
 }
 
@@ -213,47 +213,59 @@ static int run_steps(const char *self, const char *spec)
 	return rc == 0 ? 0 : 1;
 }
 
-/* What the vendors now hold, from the simulator: the PTI customer with
- * several units (one user, one code) and the OpenApp invites. */
+/* What the vendors now hold, from the simulator: each vendor's part of
+ * its state, described by the vendor's descriptor. */
 static void story(int port)
 {
 	struct http_client *c = NULL;
 	struct http_resp r;
 	struct http_req q = { 0 };
 	struct rc_err err;
+	struct rc_buf out;
 	char url[96];
-	json_t *st, *x, *y;
-	size_t i, k, n;
+	json_t *st;
+	size_t i;
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/_sim/state", port);
 	q.method = "GET";
 	q.url = url;
 	http_resp_init(&r);
+	rc_buf_init(&out);
 	if (http_client_new(&c, NULL, &err) || http_do(c, &q, &r, &err) || r.status != 200)
 		goto out;
 	st = json_loadb(r.body.p, r.body.len, 0, NULL);
-	printf("\n==> What the vendors hold now (from the simulator)\n");
-	json_array_foreach(json_object_get(json_object_get(st, "pti"), "users"), i, x) {
-		n = 0;
-		json_array_foreach(json_object_get(json_object_get(st, "pti"), "units"), k, y)
-			n += json_integer_value(json_object_get(y, "user")) ==
-			     json_integer_value(json_object_get(x, "id"));
-		printf("  PTI (faro): user %" JSON_INTEGER_FORMAT " for customer %s rents %zu unit%s with one code%s\n",
-		       json_integer_value(json_object_get(x, "id")),
-		       json_string_value(json_object_get(x, "interface_id")) ?: "?", n, n == 1 ? "" : "s",
-		       json_is_true(json_object_get(x, "suspended")) ? " (suspended: overdue)" : "");
-	}
-	json_array_foreach(json_object_get(json_object_get(st, "openapp"), "invites"), i, x)
-		printf("  OpenApp (braga): invite %s for rental %s on %zu portals (door + lobby), %s; "
-		       "its one-time URL went to the rental's openapp_inviteUrl only\n",
-		       json_string_value(json_object_get(x, "id")) ?: "?",
-		       json_string_value(json_object_get(json_object_get(x, "external_ref"), "record_id")) ?: "?",
-		       json_array_size(json_object_get(x, "granted_portals")),
-		       json_is_true(json_object_get(x, "is_enabled")) ? "enabled" : "disabled");
+	for (i = 0; vendor_table[i]; i++)
+		if (vendor_table[i]->sim_describe)
+			vendor_table[i]->sim_describe(json_object_get(st, vendor_table[i]->spec.name), &out);
 	json_decref(st);
+	printf("\n==> What the vendors hold now (from the simulator)\n");
+	for (char *line = out.p; line && *line;) {
+		char *nl = strchr(line, '\n');
+
+		printf("  %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
+		line = nl ? nl + 1 : NULL;
+	}
 out:
+	rc_buf_free(&out);
 	http_resp_free(&r);
 	http_client_free(c);
+}
+
+/* The demo's data files: seed, spec template, credentials. */
+struct demo_files {
+	char *seed, *spec_in, *env;
+};
+
+static int find_files(struct demo_files *f)
+{
+	f->seed = find_demo_file("seed.json");
+	f->spec_in = find_demo_file("spec.json.in");
+	f->env = find_demo_file("demo.env");
+	if (f->seed && f->spec_in && f->env)
+		return 0;
+	cli_error("cannot find contrib/demo/seed.json, spec.json.in and demo.env",
+		  "set RECONCILE_SOURCE_DIR to the source tree");
+	return -1;
 }
 
 int cmd_demo(int argc, char **argv)
@@ -261,10 +273,11 @@ int cmd_demo(int argc, char **argv)
 	static const struct option lo[] = { { "dir", required_argument, 0, 'd' },
 		{ "keep", no_argument, 0, 'k' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = "demo-out";
-	char *bindir = self_dir(), *sim, *seed, *self, *spec, *state;
+	char *bindir = self_dir(), *sim, *self, *spec, *state;
+	struct demo_files files = { 0 };
+	struct rc_buf exports;
 	bool keep = false;
 	int c, port = 0, rc = EXIT_ERROR;
-	size_t i;
 	pid_t pid;
 
 	optind = 1;
@@ -279,28 +292,24 @@ int cmd_demo(int argc, char **argv)
 			return c == 'h' ? EXIT_OK : EXIT_ERROR;
 		}
 	}
+	rc_buf_init(&exports);
 	sim = rc_sprintf("%s/reconcile-sim", bindir);
 	self = rc_sprintf("%s/reconcile", bindir);
 	spec = rc_sprintf("%s/spec.json", dir);
 	state = rc_sprintf("%s/state", dir);
-	seed = find_seed();
-	if (!seed) {
-		cli_error("cannot find contrib/demo/seed.json", "set RECONCILE_SOURCE_DIR to the source tree");
+	if (find_files(&files) || demo_env(files.env, &exports))
 		goto out;
-	}
 	mkdir(dir, 0700);
 	nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	pid = start_sim(sim, seed, &port);
+	pid = start_sim(sim, files.seed, &port);
 	if (pid < 0) {
 		cli_error("the simulator did not start", "build it: cmake --build build (target reconcile-sim)");
 		goto out;
 	}
-	for (i = 0; i < sizeof(demo_env) / sizeof(demo_env[0]); i++)
-		setenv(demo_env[i][0], demo_env[i][1], 1);
-	printf("reconcile demo: simulator of Storeganise, OpenTech, PTI and OpenApp on http://127.0.0.1:%d (pid %d)\n"
+	printf("reconcile demo: simulator of the PMS and the vendors on http://127.0.0.1:%d (pid %d)\n"
 	       "reconcile demo: spec written to %s (credentials by environment variable)\n",
 	       port, (int)pid, spec);
-	if (write_spec(spec, port) == 0)
+	if (write_spec(files.spec_in, spec, port) == 0)
 		rc = run_steps(self, spec);
 	if (rc == 0)
 		story(port);
@@ -313,19 +322,21 @@ int cmd_demo(int argc, char **argv)
 	       spec, state, state, spec);
 	if (keep) {
 		printf("  the simulator keeps running (pid %d): curl http://127.0.0.1:%d/_sim/requests\n"
-		       "  to run reconcile against it, first export:\n", (int)pid, port);
-		for (i = 0; i < sizeof(demo_env) / sizeof(demo_env[0]); i++)
-			printf("    export %s=%s\n", demo_env[i][0], demo_env[i][1]);
+		       "  to run reconcile against it, first export:\n%s", (int)pid, port,
+		       exports.p ? exports.p : "");
 	} else {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
 	}
 out:
+	rc_buf_free(&exports);
 	free(bindir);
 	free(sim);
 	free(self);
 	free(spec);
 	free(state);
-	free(seed);
+	free(files.seed);
+	free(files.spec_in);
+	free(files.env);
 	return rc;
 }

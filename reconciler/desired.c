@@ -100,28 +100,18 @@ static void fp_unit(struct rc_buf *fp, const struct dunit *d)
 }
 
 /* R4: delinquency and the overlock mirror, against the last PMS record. */
-static int delinquency(struct site_plan *sp, struct dunit *d,
-		       const char *overlock_field, struct store_txn *t,
-		       struct rc_err *err)
+static void delinquency(struct dunit *d, const char *overlock_field,
+			const struct pms_recs *last)
 {
-	struct store_pms_rec prev;
-	bool prev_overdue = false;
-	int rc;
+	const struct pms_rec *prev = pms_recs_find(last, d->rental->id);
+	bool prev_overdue = prev && prev->overdue;
 
 	d->overdue = d->rental->overdue;
 	if (!overlock_field) {
 		d->status = d->overdue ? VU_DELINQUENT : VU_RENTED;
-		return RC_OK;
+		return;
 	}
 	d->flag = pms_cf_true(&d->rental->cf, overlock_field);
-	if (t) {
-		rc = store_pms_get(t, sp->site->name, d->rental->id, &prev, err);
-		if (rc == RC_OK)
-			prev_overdue = prev.overdue;
-		else if (rc != RC_ENOTFOUND)
-			return rc;
-		rc_err_clear(err);
-	}
 	if (d->overdue && !prev_overdue && !d->flag) {
 		d->flag = true;          /* overdue turned on */
 		d->write_flag = true;
@@ -130,7 +120,6 @@ static int delinquency(struct site_plan *sp, struct dunit *d,
 		d->write_flag = true;
 	}
 	d->status = (d->overdue || d->flag) ? VU_DELINQUENT : VU_RENTED;
-	return RC_OK;
 }
 
 /* R2: two PMS units mapping to one vendor unit: an error on both. */
@@ -153,22 +142,20 @@ static void flag_duplicates(struct site_plan *sp, struct desired_site *d)
 	}
 }
 
-static void add_dunit(struct desired_site *out, size_t *cap, const struct dunit *d)
-{
-	if (out->n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		out->units = rc_realloc(out->units, *cap * sizeof(*out->units));
-	}
-	out->units[out->n++] = *d;
-}
+/* What one unit's rules need of its vendor: field codes and checks. */
+struct unit_rules {
+	const char *map_field;
+	const char *overlock_field;   /* NULL: delinquent = overdue */
+	unsigned flags;               /* VENDOR_MAP_* */
+	const struct pms_recs *last;
+};
 
-/* Fill d for one unit; returns false when the unit is not managed. */
-static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
-		    const struct snap_groups *g, const struct pms_unit *pu,
-		    const char *map_field, const char *overlock_field, unsigned flags,
-		    struct store_txn *t, struct dunit *d, bool *managed,
-		    struct rc_err *err)
+/* Fill d for one unit; *managed false when the unit is not managed. */
+static void one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
+		     const struct snap_groups *g, const struct pms_unit *pu,
+		     const struct unit_rules *r, struct dunit *d, bool *managed)
 {
+	const char *map_field = r->map_field;
 	size_t ri;
 
 	memset(d, 0, sizeof(*d));
@@ -184,9 +171,9 @@ static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 				       NULL, "R1",
 				       "unit is rented but its mapping field %s is empty: not synced",
 				       map_field);
-		return RC_OK;
+		return;
 	}
-	if ((flags & DC_NAME_CHECK) && strcmp(d->vname, pu->name) != 0)
+	if ((r->flags & VENDOR_MAP_NAME_CHECK) && strcmp(d->vname, pu->name) != 0)
 		sp_add_finding(sp, FIND_NAME_MISMATCH, SEV_WARNING, pu->name, d->vname,
 			       "R2", "mapping field %s is \"%s\" but the unit is named \"%s\" (synced by the field)",
 			       map_field, d->vname, pu->name);
@@ -195,54 +182,50 @@ static int one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 		sp_add_finding(sp, FIND_DOUBLE_OCCUPANCY, SEV_ERROR, pu->name, d->vname,
 			       "R3", "two occupied rentals (%s, %s) on one unit: no operation until one ends",
 			       d->rental->id, snap->rentals[ri].id);
-		return RC_OK;
+		return;
 	}
 	if (!d->rental)
-		return RC_OK;
+		return;
 	d->user = pms_find_user(snap, d->rental->owner_id);
 	if (!d->user) {
 		d->error = true;
 		sp_add_finding(sp, FIND_MISSING_OWNER, SEV_ERROR, pu->name, d->vname,
 			       "R10", "customer %s of rental %s is missing from the PMS answer: unit left as it is",
 			       d->rental->owner_id, d->rental->id);
-		return RC_OK;
+		return;
 	}
-	return delinquency(sp, d, overlock_field, t, err);
+	delinquency(d, r->overlock_field, r->last);
 }
 
-int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
-		    const struct snap_groups *g, const char *map_field,
-		    const char *overlock_field, unsigned flags, struct store_txn *t,
-		    struct desired_site *out, struct rc_buf *fp,
-		    struct rc_err *err)
+void desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
+		     const struct snap_groups *g, const struct vendor *v,
+		     const struct pms_recs *last, struct desired_site *out,
+		     struct rc_buf *fp)
 {
+	struct unit_rules r = { vendor_field(sp->site, v->map_field),
+				vendor_field(sp->site, v->overlock_field), v->map_flags, last };
 	size_t pos, i, cap = 0;
 	struct dunit d;
 	bool managed;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (!sp->pms_site || !rc_map_get(&g->site_pos, sp->pms_site->id, &pos))
-		return RC_OK; /* no units: the caller applies R10 */
+		return; /* no units: the caller applies R10 */
 	out->pms_units = g->counts[pos];
 	for (i = 0; i < g->counts[pos]; i++) {
 		const struct pms_unit *pu = &snap->units[g->order[g->starts[pos] + i]];
 
-		rc = one_unit(sp, snap, g, pu, map_field, overlock_field, flags, t, &d,
-			      &managed, err);
-		if (rc)
-			return rc;
+		one_unit(sp, snap, g, pu, &r, &d, &managed);
 		if (managed)
-			add_dunit(out, &cap, &d);
+			*RC_PUSH(out->units, out->n, cap) = d;
 	}
 	if (out->n > 1)
 		qsort(out->units, out->n, sizeof(*out->units), cmp_dunit);
 	for (i = 0; i < out->n; i++)
 		fp_unit(fp, &out->units[i]);
-	if (flags & DC_UNIQUE_MAP)
+	if (r.flags & VENDOR_MAP_UNIQUE)
 		flag_duplicates(sp, out);
 	sp->managed = (unsigned)out->n;
-	return RC_OK;
 }
 
 void desired_free(struct desired_site *d)

@@ -1,15 +1,18 @@
 /*
- * desired.h: the vendor-neutral part of the desired state (access-rules.md
+ * desired.h: the vendor-neutral part of the desired state (docs/rules.md
  * R1-R6): which units are managed and how they map (R1, R2), who occupies
  * them (R3), whether they are delinquent and which overlock mirror to write
  * (R4), their status (R5), and code helpers (R6). The per-vendor diff
  * (diff_<vendor>.c) turns these into operations.
+ *
+ * Pure: plain inputs in, desired state out; no LMDB, no HTTP.
  */
 #ifndef RC_DESIRED_H
 #define RC_DESIRED_H
 
-#include "model.h"
+#include "core/model.h"
 #include "plan.h"
+#include "providers/vendor.h"
 
 /* Units of each site and occupied rentals of each unit, built once per
  * snapshot so that planning a site costs O(units of that site). */
@@ -43,23 +46,15 @@ struct desired_site {
 	size_t pms_units;                  /* all units of the site in the PMS */
 };
 
-/* How the vendor's mapping field is checked (R2). */
-enum desired_flags {
-	DC_NAME_CHECK = 1u << 0,   /* the field should equal the PMS unit name */
-	DC_UNIQUE_MAP = 1u << 1    /* two units may not map to one vendor unit */
-};
-
-/* Build the managed units of sp's site (R1-R5), adding findings to sp and
- * the PMS fingerprint input to fp (may be NULL). map_field and
- * overlock_field are the vendor's custom-field codes (overlock_field NULL:
- * the vendor has no overlock flag, delinquent = overdue); t is a read txn
- * for the last PMS records (may be NULL: no edges known); flags are
- * enum desired_flags. */
-int desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
-		    const struct snap_groups *g, const char *map_field,
-		    const char *overlock_field, unsigned flags, struct store_txn *t,
-		    struct desired_site *out, struct rc_buf *fp,
-		    struct rc_err *err);
+/* Build the managed units of sp's site (R1-R5) as its vendor v maps them
+ * (mapping and overlock fields, VENDOR_MAP_* checks), adding findings to
+ * sp and the PMS fingerprint input to fp (may be NULL). last holds the
+ * PMS records of the site's rentals when it last converged (R4 edges; may
+ * be NULL: no edges known). */
+void desired_collect(struct site_plan *sp, const struct pms_snapshot *snap,
+		     const struct snap_groups *g, const struct vendor *v,
+		     const struct pms_recs *last, struct desired_site *out,
+		     struct rc_buf *fp);
 void desired_free(struct desired_site *d);
 
 /* R6 ---------------------------------------------------------------- */

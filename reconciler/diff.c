@@ -6,7 +6,7 @@
 
 void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN])
 {
-	store_secret_hash(c->store, c->sp->site->name, code, out);
+	c->hash.fn(c->hash.payload, c->sp->site->name, code, out);
 }
 
 struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
@@ -30,7 +30,7 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		op->w[i].str = sp_str(c->sp, w[i].str);
 		switch (w[i].type) {
 		case WB_CODE:
-			json_object_set_new(after, w[i].field, json_string(DIFF_SENSITIVE));
+			json_object_set_new(after, w[i].field, json_string(PLAN_SENSITIVE));
 			json_object_set_new(sens, w[i].field, json_true());
 			break;
 		case WB_BOOL:
@@ -64,6 +64,7 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		}
 	}
 	rc = sp_add_change(c->sp, type, id, ACT_UPDATE, rule, op->reason);
+	rc->writeback = true;
 	rc->after = after;
 	rc->after_sensitive = sens;
 	return op;
@@ -72,12 +73,16 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 void diff_remember(struct diff_ctx *c, const struct dunit *d,
 		   const unsigned char *code_hash)
 {
-	struct store_pms_rec r;
+	const struct pms_rec *prev;
+	struct pms_rec r;
 
 	if (!d->rental)
 		return;
 	memset(&r, 0, sizeof(r));
 	snprintf(r.rental_id, sizeof(r.rental_id), "%s", d->rental->id);
+	prev = pms_recs_find(c->last, d->rental->id);
+	if (prev)
+		memcpy(r.synced, prev->synced, sizeof(r.synced));
 	r.overdue = d->overdue;
 	r.overlocked = d->flag;
 	if (code_hash) {
@@ -87,7 +92,17 @@ void diff_remember(struct diff_ctx *c, const struct dunit *d,
 	sp_add_rec(c->sp, &r);
 }
 
-bool diff_in_scope(const struct diff_ctx *c, const char *obs_name)
+bool diff_unit_in_scope(const struct diff_ctx *c, const char *vendor_unit)
 {
-	return !c->scope || rc_map_get(c->scope, obs_name, NULL);
+	return !c->scope || rc_map_get(&c->scope->units, vendor_unit, NULL);
+}
+
+bool diff_rental_in_scope(const struct diff_ctx *c, const char *rental_id)
+{
+	return !c->scope || rc_map_get(&c->scope->rentals, rental_id, NULL);
+}
+
+bool diff_owner_in_scope(const struct diff_ctx *c, const char *user_id)
+{
+	return !c->scope || rc_map_get(&c->scope->owners, user_id, NULL);
 }

@@ -1,6 +1,12 @@
 /*
  * diff.h: desired x observed -> ordered minimal operations (R7), one
- * function per vendor. Shared helpers for the vendor diffs live in diff.c.
+ * function per vendor (diff_<vendor>.c, named by its descriptor), and the
+ * helpers they share (diff.c).
+ *
+ * Pure: a diff reads the snapshot, the observed state in sp->obs and the
+ * last PMS records, and writes operations, resource changes, findings and
+ * the records to keep into sp. It does no I/O; codes are compared by the
+ * keyed hash the context gives.
  */
 #ifndef RC_DIFF_H
 #define RC_DIFF_H
@@ -8,22 +14,29 @@
 #include "desired.h"
 #include "plan.h"
 
-#define DIFF_SENSITIVE "(sensitive)"
+/* What a scoped plan (serve: some rentals' webhooks) may vacate or
+ * revoke: the vendor units of its PMS units, its rentals (even ended
+ * ones), and their customers. Keys borrowed. */
+struct diff_scope {
+	struct rc_map units, rentals, owners;
+};
 
 struct diff_ctx {
 	struct site_plan *sp;
-	struct store *store;     /* keyed hashes of codes (R6) */
 	const struct pms_snapshot *snap;
 	const struct snap_groups *groups;
-	const char *regen_user;  /* PT6 by command: a new code for this user */
-	size_t mark;             /* first op of the unit being diffed */
-	/* a scoped plan: observed entries (vendor unit names, PTI "@user",
-	 * OpenApp rental ids) that may be vacated; NULL = the whole site */
-	const struct rc_map *scope;
+	const struct pms_recs *last;  /* the site's rentals when last converged */
+	struct rc_hasher hash;        /* keyed hashes of codes (R6) */
+	const char *regen_user;       /* PT6 by command: a new code for this user */
+	size_t mark;                  /* first op of the unit being diffed */
+	const struct diff_scope *scope; /* NULL: the whole site */
 };
 
-/* May the diff vacate or remove this observed entry? */
-bool diff_in_scope(const struct diff_ctx *c, const char *obs_name);
+/* May the diff vacate or remove what belongs to this vendor unit, rental
+ * or customer? Always, unless the plan is scoped. */
+bool diff_unit_in_scope(const struct diff_ctx *c, const char *vendor_unit);
+bool diff_rental_in_scope(const struct diff_ctx *c, const char *rental_id);
+bool diff_owner_in_scope(const struct diff_ctx *c, const char *user_id);
 
 /* Keyed hash of a code for this site. */
 void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN]);
@@ -31,13 +44,9 @@ void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_L
 struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 			  const char *id, const char *unit_name,
 			  const struct op_write *w, unsigned n, const char *rule);
-/* Remember the rental's PMS state for edge detection once applied (R4). */
+/* Remember the rental's PMS state for edge detection once applied (R4);
+ * the sync stamp the engine last wrote is carried over. */
 void diff_remember(struct diff_ctx *c, const struct dunit *d,
 		   const unsigned char *code_hash);
-
-int diff_opentech(struct diff_ctx *c, const struct desired_site *d);
-int diff_openapp(struct diff_ctx *c, const struct desired_site *d);
-/* t: read txn for the last PMS records (PT7), may be NULL. */
-int diff_pti(struct diff_ctx *c, const struct desired_site *d, struct store_txn *t);
 
 #endif

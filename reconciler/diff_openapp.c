@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "diff.h"
+#include "providers/openapp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +41,7 @@ static int cmp_str(const void *a, const void *b)
 /* Unit portals + lobby portals: trimmed, sorted, unique, comma-joined. */
 static const char *portal_set(struct site_plan *sp, const char *unit_list)
 {
-	const struct spec_openapp *o = &sp->site->openapp;
+	const struct openapp_conf *o = sp->site->conf;
 	char *copy = rc_strdup(unit_list), *tok, *save = NULL;
 	const char *v[128];
 	struct rc_buf b;
@@ -95,7 +96,7 @@ static const char *today(struct site_plan *sp, long days)
 static bool want_invite(struct diff_ctx *c, const struct dunit *d, const json_t *obs_extra,
 			struct oa_want *w)
 {
-	const struct spec_openapp *o = &c->sp->site->openapp;
+	const struct openapp_conf *o = c->sp->site->conf;
 	const char *start = d->rental->start_date ? d->rental->start_date : "2000-01-01";
 	const char *seen_to = json_string_value(json_object_get(obs_extra, "t"));
 
@@ -129,7 +130,7 @@ static json_t *invite_json(const struct oa_want *w, bool url)
 
 	json_object_set_new(j, "max_uses", w->max_uses > 0 ? json_integer(w->max_uses) : json_null());
 	if (url)
-		json_object_set_new(j, "invite_url", json_string(DIFF_SENSITIVE));
+		json_object_set_new(j, "invite_url", json_string(PLAN_SENSITIVE));
 	return j;
 }
 
@@ -184,7 +185,8 @@ static void rented(struct diff_ctx *c, const struct dunit *d)
 	if (!want_invite(c, d, ex, &w))
 		goto out;
 	if (!t) {
-		struct op_write wr = { .field = c->sp->site->fields.oa_invite_url, .type = WB_CODE };
+		struct op_write wr = { .field = spec_field(c->sp->site, OA_F_INVITE_URL),
+				       .type = WB_CODE };
 
 		op = invite_op(c, OP_TENANT_CREATE, d, d->rental->id, &w, "OA1",
 			       w.enabled ? "occupied rental without an invite: create it"
@@ -239,9 +241,11 @@ static void occupied_set(struct diff_ctx *c, struct rc_map *occ)
 	}
 }
 
+vendor_diff_fn diff_openapp; /* the descriptor's (providers/openapp.c) */
+
 int diff_openapp(struct diff_ctx *c, const struct desired_site *d)
 {
-	const bool del = c->sp->site->openapp.delete_on_vacate;
+	const bool del = ((const struct openapp_conf *)c->sp->site->conf)->delete_on_vacate;
 	struct rc_map occ;
 	size_t i;
 
@@ -254,7 +258,7 @@ int diff_openapp(struct diff_ctx *c, const struct desired_site *d)
 		struct rchange *rc;
 		struct op *op;
 
-		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL) || !diff_in_scope(c, ou->name))
+		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL) || !diff_rental_in_scope(c, ou->name))
 			continue;
 		op = invite_op(c, OP_UNIT_VACATE, NULL, ou->name, NULL, "OA3",
 			       del ? "the rental is no longer occupied: delete its invite"

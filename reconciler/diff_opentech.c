@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "diff.h"
+#include "providers/opentech.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +64,7 @@ static json_t *tenant_json(const char *status, const struct op_tenant *t,
 		json_object_set_new(j, "visitor_id", json_string(o->vendor_id ? o->vendor_id : ""));
 	}
 	if (has_code)
-		json_object_set_new(j, "access_code", json_string(DIFF_SENSITIVE));
+		json_object_set_new(j, "access_code", json_string(PLAN_SENSITIVE));
 	return j;
 }
 
@@ -95,34 +96,37 @@ static void pick_tenant(struct ot_unit *u)
 static bool want_tenant(struct diff_ctx *c, struct ot_unit *u)
 {
 	const struct spec_site *s = c->sp->site;
-	const struct spec_fields *f = &s->fields;
+	const struct opentech_conf *ot = s->conf;
 	const struct dunit *d = u->d;
-	const char *code = pms_cf_get(&d->rental->cf, f->ot_access_code);
-	long ap = parse_override(pms_cf_get(&d->pu->cf, f->ot_access_profile));
-	long tg = parse_override(pms_cf_get(&d->pu->cf, f->ot_time_group));
+	const char *code_field = spec_field(s, OT_F_ACCESS_CODE);
+	const char *ap_field = spec_field(s, OT_F_ACCESS_PROFILE);
+	const char *tg_field = spec_field(s, OT_F_TIME_GROUP);
+	const char *code = pms_cf_get(&d->rental->cf, code_field);
+	long ap = parse_override(pms_cf_get(&d->pu->cf, ap_field));
+	long tg = parse_override(pms_cf_get(&d->pu->cf, tg_field));
 
 	if (ap == -2 || tg == -2) {
 		sp_add_finding(c->sp, FIND_BAD_VALUE, SEV_ERROR, d->pu->name, d->vname, "OT2",
 			       "%s must be a whole number: unit left as it is",
-			       ap == -2 ? f->ot_access_profile : f->ot_time_group);
+			       ap == -2 ? ap_field : tg_field);
 		return false;
 	}
 	if (code && *code && !code_valid(code, OT_CODE_MAX)) {
 		sp_add_finding(c->sp, FIND_BAD_VALUE, SEV_ERROR, d->pu->name, d->vname, "OT4",
 			       "rental %s: %s must be 1 to %d digits: unit left as it is",
-			       d->rental->id, f->ot_access_code, OT_CODE_MAX);
+			       d->rental->id, code_field, OT_CODE_MAX);
 		return false;
 	}
 	u->want.first_name = d->user->first_name;
 	u->want.last_name = d->user->last_name;
 	u->want.email = d->user->email;
 	u->want.phone = d->user->phone;
-	u->want.access_profile = ap >= 0 ? ap : s->opentech.access_profile_id;
-	u->want.time_group = tg >= 0 ? tg : s->opentech.time_group_id;
+	u->want.access_profile = ap >= 0 ? ap : ot->access_profile_id;
+	u->want.time_group = tg >= 0 ? tg : ot->time_group_id;
 	if (code && *code) {
 		u->want.code.src = CODE_PMS_RENTAL;
 		u->want.code.ref_id = d->rental->id;
-		u->want.code.field = f->ot_access_code;
+		u->want.code.field = code_field;
 		diff_hash(c, code, u->want_hash);
 		u->want_hash_known = true;
 	} else {
@@ -130,9 +134,9 @@ static bool want_tenant(struct diff_ctx *c, struct ot_unit *u)
 		u->want.code.src = CODE_GENERATED;
 		u->want.code.slot = c->sp->ngen++;
 		u->want.code.ref_id = d->rental->id;
-		u->want.code.field = f->ot_access_code;
+		u->want.code.field = code_field;
 	}
-	u->force = pms_cf_true(&d->rental->cf, f->ot_resync);
+	u->force = pms_cf_true(&d->rental->cf, spec_field(s, OT_F_RESYNC));
 	return true;
 }
 
@@ -181,7 +185,7 @@ static struct op *unit_op(struct diff_ctx *c, const struct ot_unit *u,
  * generated (with the overlock mirror), otherwise after them. */
 static void pms_writes(struct diff_ctx *c, const struct ot_unit *u, bool before)
 {
-	const struct spec_fields *f = &c->sp->site->fields;
+	const struct spec_site *s = c->sp->site;
 	const struct dunit *d = u->d;
 	struct op_write w[3];
 	unsigned n = 0;
@@ -190,20 +194,20 @@ static void pms_writes(struct diff_ctx *c, const struct ot_unit *u, bool before)
 	if (before != u->generate)
 		goto resync;
 	if (u->generate) {
-		w[n].field = f->ot_access_code;
+		w[n].field = spec_field(s, OT_F_ACCESS_CODE);
 		w[n].type = WB_CODE;
 		w[n].code = u->want.code;
 		n++;
 	}
 	if (d->write_flag) {
-		w[n].field = f->ot_overlocked;
+		w[n].field = spec_field(s, OT_F_OVERLOCKED);
 		w[n].type = WB_BOOL;
 		w[n].b = d->flag;
 		n++;
 	}
 resync:
 	if (!before && u->force) {
-		w[n].field = f->ot_resync;
+		w[n].field = spec_field(s, OT_F_RESYNC);
 		w[n].type = WB_BOOL;
 		w[n].b = false;
 		n++;
@@ -236,7 +240,8 @@ static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
 	const char *st = vu_status_name(u->d->status);
 	struct rchange *rc;
 	enum vu_status cur = u->ou->status;
-	unsigned i, changed = 0;
+	size_t i;
+	unsigned changed = 0;
 	const struct op *first;
 	struct op *op;
 
@@ -313,6 +318,8 @@ static void vacant_unit(struct diff_ctx *c, struct ot_unit *u)
 	rc->after = tenant_json("Vacant", NULL, NULL, false);
 }
 
+vendor_diff_fn diff_opentech; /* the descriptor's (providers/opentech.c) */
+
 int diff_opentech(struct diff_ctx *c, const struct desired_site *d)
 {
 	size_t i;
@@ -329,7 +336,7 @@ int diff_opentech(struct diff_ctx *c, const struct desired_site *d)
 			sp_add_finding(c->sp, FIND_NO_VENDOR_UNIT, SEV_ERROR, u.d->pu->name,
 				       u.d->vname, "R2",
 				       "no OpenTech unit is named \"%s\": create it in OpenTech or fix %s",
-				       u.d->vname, c->sp->site->fields.ot_unit_id);
+				       u.d->vname, spec_field(c->sp->site, OT_F_UNIT_ID));
 			continue;
 		}
 		c->mark = c->sp->nops;

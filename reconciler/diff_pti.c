@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "diff.h"
+#include "providers/pti.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,29 +36,26 @@ struct pcust {
 
 struct pstate {
 	struct diff_ctx *c;
-	struct store_txn *t;
 	struct pcust *cust;
 	size_t ncust;
 	struct rc_map idx;       /* user id -> cust index */
 };
 
-static const struct spec_fields *F(struct pstate *s)
+/* The site's code of PTI custom field f. */
+static const char *F(const struct pstate *s, enum pti_field f)
 {
-	return &s->c->sp->site->fields;
+	return spec_field(s->c->sp->site, f);
 }
 
 /* PT7: a pti_synced newer than what the engine last wrote forces a push. */
 static bool repush(struct pstate *s, const struct dunit *d)
 {
-	const char *v = pms_cf_get(&d->rental->cf, F(s)->pti_synced);
-	struct store_pms_rec rec;
-	struct rc_err err;
+	const char *v = pms_cf_get(&d->rental->cf, F(s, PTI_F_SYNCED));
+	const struct pms_rec *rec = pms_recs_find(s->c->last, d->rental->id);
 
 	if (!v || !*v)
 		return false;
-	if (!s->t || store_pms_get(s->t, s->c->sp->site->name, d->rental->id, &rec, &err))
-		return true;
-	return strcmp(v, rec.synced) > 0;
+	return !rec || strcmp(v, rec->synced) > 0;
 }
 
 static void group(struct pstate *s, const struct desired_site *d)
@@ -124,21 +122,21 @@ static unsigned changed(const struct op_tenant *w, const struct obs_tenant *t,
 static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant *w,
 		      unsigned char hash[RC_HASH_LEN], bool *hash_known, bool *regen, bool *flag)
 {
-	const struct spec_pti *o = &s->c->sp->site->pti;
+	const struct pti_conf *o = s->c->sp->site->conf;
 	const struct pms_user *u = pc->user;
-	const char *code = pms_cf_get(&u->cf, F(s)->pti_access_code);
-	long lvl = parse_override(pms_cf_get(&u->cf, F(s)->pti_access_level));
-	long zone = parse_override(pms_cf_get(&u->cf, F(s)->pti_zone));
+	const char *code = pms_cf_get(&u->cf, F(s, PTI_F_ACCESS_CODE));
+	long lvl = parse_override(pms_cf_get(&u->cf, F(s, PTI_F_ACCESS_LEVEL)));
+	long zone = parse_override(pms_cf_get(&u->cf, F(s, PTI_F_ZONE)));
 
 	memset(w, 0, sizeof(*w));
-	*flag = pms_cf_true(&u->cf, F(s)->pti_regenerate);
+	*flag = pms_cf_true(&u->cf, F(s, PTI_F_REGENERATE));
 	*regen = *flag || rc_streq(s->c->regen_user, u->id);
 	if (lvl == -2 || zone == -2 || (code && *code && !*regen && !code_valid(code, PTI_CODE_MAX))) {
 		sp_add_finding(s->c->sp, FIND_BAD_VALUE, SEV_ERROR, pc->units[0]->pu->name,
 			       pc->units[0]->vname, lvl == -2 || zone == -2 ? "PT3" : "PT2",
 			       "customer %s: %s is not usable: customer left as it is", u->id,
-			       lvl == -2 ? F(s)->pti_access_level : zone == -2 ? F(s)->pti_zone
-								  : F(s)->pti_access_code);
+			       lvl == -2 ? F(s, PTI_F_ACCESS_LEVEL) : zone == -2 ? F(s, PTI_F_ZONE)
+								  : F(s, PTI_F_ACCESS_CODE));
 		return false;
 	}
 	w->first_name = u->first_name;
@@ -149,7 +147,7 @@ static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant
 	w->time_group = zone >= 0 ? zone : o->zone;
 	w->max_uses = -1;
 	w->code.ref_id = u->id;
-	w->code.field = F(s)->pti_access_code;
+	w->code.field = F(s, PTI_F_ACCESS_CODE);
 	*hash_known = false;
 	if (code && *code && !*regen) {
 		w->code.src = CODE_PMS_USER;
@@ -170,18 +168,18 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 
 	memset(wr, 0, sizeof(wr));
 	if (before && w->code.src == CODE_GENERATED) {
-		wr[n].field = F(s)->pti_access_code;
+		wr[n].field = F(s, PTI_F_ACCESS_CODE);
 		wr[n].type = WB_CODE;
 		wr[n++].code = w->code;
 	}
 	if (!before && result_slot >= 0) {
-		wr[n].field = F(s)->pti_user_id;
+		wr[n].field = F(s, PTI_F_USER_ID);
 		wr[n].type = WB_RESULT;
 		wr[n].code.src = CODE_VENDOR_RESULT;
 		wr[n++].code.slot = (unsigned)result_slot;
 	}
 	if (!before && flag) {
-		wr[n].field = F(s)->pti_regenerate;
+		wr[n].field = F(s, PTI_F_REGENERATE);
 		wr[n++].type = WB_BOOL;
 	}
 	if (n)
@@ -196,11 +194,11 @@ static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
 
 	memset(wr, 0, sizeof(wr));
 	if (pushed) {
-		wr[n].field = F(s)->pti_synced;
+		wr[n].field = F(s, PTI_F_SYNCED);
 		wr[n++].type = WB_NOW;
 	}
 	if (d->write_flag) {
-		wr[n].field = F(s)->pti_overlocked;
+		wr[n].field = F(s, PTI_F_OVERLOCKED);
 		wr[n].type = WB_BOOL;
 		wr[n++].b = d->flag;
 	}
@@ -225,7 +223,7 @@ static void customer(struct pstate *s, const struct pcust *pc)
 	char uname[96];
 	const struct obs_unit *U;
 	const struct obs_tenant *ut;
-	const char *vid, *pti_id = pms_cf_get(&pc->user->cf, F(s)->pti_user_id);
+	const char *vid, *pti_id = pms_cf_get(&pc->user->cf, F(s, PTI_F_USER_ID));
 	unsigned char hash[RC_HASH_LEN];
 	bool hash_known, regen, flag, cur_susp, pushed;
 	size_t mark = sp->nops, i;
@@ -236,7 +234,7 @@ static void customer(struct pstate *s, const struct pcust *pc)
 
 	if (!want_user(s, pc, &w, hash, &hash_known, &regen, &flag))
 		return;
-	snprintf(uname, sizeof(uname), "@%s", pc->user->id);
+	snprintf(uname, sizeof(uname), "%c%s", PTI_USER_PREFIX, pc->user->id);
 	U = obs_find_unit(&sp->obs, uname);
 	ut = U && U->ntenants ? &U->tenants[0] : NULL;
 	vid = ut ? ut->vendor_id : pti_id;
@@ -290,13 +288,8 @@ static void customer(struct pstate *s, const struct pcust *pc)
 	pushed = sp->nops > mark;
 	user_writes(s, pc, &w, slot, regen, flag, false);
 	for (i = 0; i < pc->n; i++) {
-		struct store_pms_rec prev;
-		struct rc_err err;
-
 		rental_writes(s, pc->units[i], pushed);
 		diff_remember(s->c, pc->units[i], NULL);
-		if (s->t && !store_pms_get(s->t, sp->site->name, pc->units[i]->rental->id, &prev, &err))
-			memcpy(sp->recs[sp->nrecs - 1].synced, prev.synced, sizeof(prev.synced));
 	}
 	if (pushed) {
 		struct rchange *rc = sp_add_change(sp, "pti_user", pc->user->id,
@@ -306,9 +299,9 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		rc->before = ut ? json_pack("{s:b, s:b}", "suspended", cur_susp, "access_code", ut->code_known)
 				: NULL;
 		rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
-				      "access_code", DIFF_SENSITIVE);
+				      "access_code", PLAN_SENSITIVE);
 		if (rc->before)
-			json_object_set_new(rc->before, "access_code", json_string(DIFF_SENSITIVE));
+			json_object_set_new(rc->before, "access_code", json_string(PLAN_SENSITIVE));
 		rc->after_sensitive = (!vid || (sp->ops[mark].changed & TF_CODE))
 			? json_pack("{s:b}", "access_code", 1) : json_object();
 	}
@@ -329,8 +322,8 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 	for (i = 0; i < sp->obs.nunits; i++) {
 		const struct obs_unit *u = &sp->obs.units[i];
 
-		if (u->name[0] == '@' || u->status != VU_RENTED || rc_map_get(&keep, u->name, NULL) ||
-		    !diff_in_scope(s->c, u->name))
+		if (u->name[0] == PTI_USER_PREFIX || u->status != VU_RENTED ||
+		    rc_map_get(&keep, u->name, NULL) || !diff_unit_in_scope(s->c, u->name))
 			continue;
 		op = pop(s, OP_UNIT_VACATE, u->name, "PT5", "no occupied rental: vacate the unit");
 		sp->destructive++;
@@ -339,8 +332,8 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 	for (i = 0; i < sp->obs.nunits; i++) {
 		const struct obs_unit *u = &sp->obs.units[i];
 
-		if (u->name[0] != '@' || !u->ntenants || !u->tenants[0].code_known ||
-		    rc_map_get(&s->idx, u->name + 1, NULL) || !diff_in_scope(s->c, u->name))
+		if (u->name[0] != PTI_USER_PREFIX || !u->ntenants || !u->tenants[0].code_known ||
+		    rc_map_get(&s->idx, u->name + 1, NULL) || !diff_owner_in_scope(s->c, u->name + 1))
 			continue;
 		op = pop(s, OP_TENANT_REMOVE, u->name, "PT5",
 			 "the customer has no rented unit left here: remove its access");
@@ -351,9 +344,11 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 	rc_map_free(&keep);
 }
 
-int diff_pti(struct diff_ctx *c, const struct desired_site *d, struct store_txn *t)
+vendor_diff_fn diff_pti; /* the descriptor's (providers/pti.c) */
+
+int diff_pti(struct diff_ctx *c, const struct desired_site *d)
 {
-	struct pstate s = { c, t, NULL, 0, { 0 } };
+	struct pstate s = { c, NULL, 0, { 0 } };
 	size_t i;
 
 	group(&s, d);

@@ -9,19 +9,19 @@
 
 #include <openssl/rand.h>
 
-#include "diff.h"
-#include "../providers/provider.h"
+#include "rules.h"
+#include "providers/vendor.h"
 
-int engine_open(struct engine *e, const struct spec *spec,
-		const char *snapshot_file, struct rc_err *err)
+int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_file,
+		const struct rc_log *log, struct rc_err *err)
 {
 	int rc;
 
 	memset(e, 0, sizeof(*e));
 	e->spec = spec;
 	e->snapshot_file = snapshot_file;
+	e->log = log;
 	pms_snapshot_init(&e->snap);
-	e->progress = isatty(STDERR_FILENO);
 	rc = store_open(&e->store, spec->state_dir, err);
 	if (rc)
 		return rc;
@@ -38,6 +38,7 @@ void engine_child(struct engine *child, struct engine *parent)
 	child->store = parent->store;
 	child->sg = parent->sg;
 	child->cancel = parent->cancel;
+	child->log = parent->log;
 	pms_snapshot_init(&child->snap);
 }
 
@@ -45,16 +46,13 @@ int engine_provider(struct engine *e, const struct spec_site *site,
 		    const struct pms_site *pms_site, struct provider **out,
 		    struct rc_err *err)
 {
-	const struct provider_ops *po = provider_for(site->vendor);
+	const struct vendor *v = vendor_of(site);
 	size_t i = (size_t)(site - e->spec->sites);
 	int rc;
 
 	if (e->root)
 		e = e->root; /* sessions are shared: one token per site */
 	*out = NULL;
-	if (!po)
-		return rc_errf(err, RC_EINVAL, "vendor %s is not supported",
-			       vendor_kind_name(site->vendor));
 	if (!e->provs) {
 		e->nprovs = e->spec->nsites;
 		e->provs = rc_calloc(e->nprovs + 1, sizeof(*e->provs));
@@ -62,7 +60,7 @@ int engine_provider(struct engine *e, const struct spec_site *site,
 	if (i >= e->nprovs)
 		return rc_errf(err, RC_EINVAL, "site %s is not of this spec", site->name);
 	if (!e->provs[i]) {
-		rc = po->open(&e->provs[i], site, pms_site, err);
+		rc = v->open(&e->provs[i], site, pms_site, err);
 		if (rc)
 			return rc;
 	}
@@ -78,7 +76,7 @@ void engine_close_providers(struct engine *e)
 		return; /* the root's */
 	for (i = 0; i < e->nprovs; i++)
 		if (e->provs[i])
-			provider_for(e->spec->sites[i].vendor)->close(e->provs[i]);
+			vendor_of(&e->spec->sites[i])->close(e->provs[i]);
 	free(e->provs);
 	e->provs = NULL;
 	e->nprovs = 0;
@@ -91,7 +89,8 @@ void engine_close(struct engine *e)
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
-	rc_map_free(&e->touched);
+	rc_map_free(&e->touched.rentals);
+	rc_map_free(&e->touched.owners);
 	if (!e->root) {
 		sg_client_free(e->sg);
 		store_close(e->store);
@@ -130,7 +129,8 @@ int engine_select_sites(const struct spec *spec, const struct engine_opts *o,
 
 void engine_reset_pms(struct engine *e)
 {
-	rc_map_free(&e->touched);
+	rc_map_free(&e->touched.rentals);
+	rc_map_free(&e->touched.owners);
 	if (e->snap_loaded)
 		snap_groups_free(&e->groups);
 	pms_snapshot_free(&e->snap);
@@ -150,9 +150,7 @@ int engine_load_pms(struct engine *e, const struct engine_opts *o,
 	rc = engine_select_sites(e->spec, o, &sites, &n, err);
 	if (rc)
 		return rc;
-	if (e->progress)
-		fprintf(stderr, "reconcile: reading the PMS (%zu site%s)...\n", n,
-			n == 1 ? "" : "s");
+	rc_log(e->log, RC_LOG_INFO, "reading the PMS (%zu site%s)...", n, n == 1 ? "" : "s");
 	if (e->snapshot_file)
 		rc = sg_load_snapshot_file(e->snapshot_file, e->spec, &e->snap, err);
 	else
@@ -167,25 +165,11 @@ int engine_load_pms(struct engine *e, const struct engine_opts *o,
 
 /* ---------------------------------------------------------- observed */
 
-struct hash_payload {
-	struct store *store;
-	const char *site;
-};
-
-/* Codes from a refresh are hashed on arrival and never kept. */
-static void hash_cb(const char *code, unsigned char out[RC_HASH_LEN], void *p)
-{
-	const struct hash_payload *h = p;
-
-	store_secret_hash(h->store, h->site, code, out);
-}
-
 /* Carry what only we know (which rental a tenant belongs to; the code hash
  * when the vendor hides codes) from the cached state into a refresh. */
 static void merge_cache(struct obs_site *fresh, const struct obs_site *cache)
 {
-	size_t i;
-	unsigned a, b;
+	size_t i, a, b;
 
 	for (i = 0; i < fresh->nunits; i++) {
 		struct obs_unit *u = &fresh->units[i];
@@ -220,10 +204,9 @@ static int settle_doubt(const struct journal_entry *je, void *payload)
 	struct doubt_ctx *d = payload;
 	struct site_plan *sp = d->sp;
 	struct obs_unit *u;
-	unsigned i;
+	size_t i, cap = sp->nresolved;
 
-	sp->resolved = rc_realloc(sp->resolved, (sp->nresolved + 1) * sizeof(uint64_t));
-	sp->resolved[sp->nresolved++] = je->seq;
+	*RC_PUSH(sp->resolved, sp->nresolved, cap) = je->seq;
 	if (strcmp(je->op, op_kind_name(OP_TENANT_CREATE)) != 0)
 		return 0;
 	u = obs_find_unit_mut(&sp->obs, je->unit);
@@ -243,7 +226,8 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 			 const struct engine_opts *o, struct store_txn *t,
 			 bool in_doubt, struct rc_err *err)
 {
-	const struct provider_ops *po = provider_for(sp->site->vendor);
+	const struct vendor *v = vendor_of(sp->site);
+	const struct rc_hasher hash = store_hasher(e->store);
 	struct provider *prov = NULL;
 	struct obs_site cache;
 	bool have_cache;
@@ -256,21 +240,16 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		goto out;
 	rc_err_clear(err);
 	rc = RC_OK;
-	if (!po) {
-		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",
-			     vendor_kind_name(sp->site->vendor));
-		goto out;
-	}
-	if (!(po->caps & PROV_CAN_READ)) {
+	if (!(v->caps & VENDOR_CAN_READ)) {
 		/* PT8: the observed state is what was last applied */
 		obs_site_free(&sp->obs);
 		sp->obs = cache;
 		obs_site_init(&cache, sp->site->name);
 		sp->obs.readable = false;
 		sp->have_obs = true;
-		sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, "PT8",
+		sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, v->unreadable_rule,
 			       "%s has no read API: the plan compares with what reconcile last applied; "
-			       "changes made by hand in %s cannot be seen", po->name, po->name);
+			       "changes made by hand in %s cannot be seen", v->spec.title, v->spec.title);
 		goto out;
 	}
 	if (!o->refresh && !in_doubt) {
@@ -288,16 +267,14 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 	}
 	if (e->cancel && *e->cancel) { /* a signal while the PMS was read: no vendor read */
 		rc = rc_errf(err, RC_ERR, "site %s: stopped by a signal before reading %s",
-			     sp->site->name, po->name);
+			     sp->site->name, v->spec.title);
 		goto out;
 	}
 	rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
 	if (rc)
 		goto out;
-	if (e->progress)
-		fprintf(stderr, "reconcile: site %s: reading %s...\n", sp->site->name, po->name);
-	rc = po->refresh(prov, &sp->obs, hash_cb,
-			 &(struct hash_payload){ e->store, sp->site->name }, err);
+	rc_log(e->log, RC_LOG_INFO, "site %s: reading %s...", sp->site->name, v->spec.title);
+	rc = v->refresh(prov, &sp->obs, &hash, err);
 	if (rc)
 		goto out;
 	if (have_cache)
@@ -365,65 +342,40 @@ static int count_open(const struct journal_entry *je, void *payload)
 	return 0;
 }
 
-/* R10: an empty PMS answer where units existed before is a failure. */
-static int check_empty(struct site_plan *sp, const struct desired_site *d,
-		       struct store_txn *t, struct rc_err *err)
+/* The records of the site's rentals when they last converged: all of
+ * them for a whole-site plan (R10 counts them), those of the snapshot's
+ * rentals for a scoped one (O(what it touches)). */
+static int load_last(struct engine *e, struct store_txn *t, const struct site_plan *sp,
+		     struct pms_recs *out, struct rc_err *err)
 {
-	size_t before = 0, i;
-
-	if (d->pms_units)
-		return RC_OK;
-	if (store_pms_count(t, sp->site->name, &before, err))
-		rc_err_clear(err);
-	for (i = 0; i < sp->obs.nunits; i++)
-		if (sp->obs.units[i].status != VU_VACANT)
-			before++;
-	if (!before)
-		return RC_OK;
-	return rc_errf(err, RC_EREFUSED,
-		       "the PMS returned no units for site %s (PMS id %s) where rented units existed before: "
-		       "refusing to treat that as \"everything is vacant\" (R10)",
-		       sp->site->name, sp->site->pms_site_id);
-}
-
-/* What a scoped plan may vacate: the vendor units of its PMS units, and
- * the PTI users ("@id") and OpenApp invites (rental ids) of its rentals. */
-static void scope_build(struct rc_map *scope, struct rc_arena *a, const struct desired_site *d,
-			const struct pms_snapshot *snap, const struct rc_map *touched)
-{
+	const char **ids;
 	size_t i;
+	int rc;
 
-	for (i = 0; i < touched->cap; i++)
-		if (touched->keys[i])
-			rc_map_put(scope, touched->keys[i], 1);
-
-	for (i = 0; i < d->n; i++)
-		rc_map_put(scope, rc_arena_strdup(a, d->units[i].vname), 1);
-	for (i = 0; i < snap->nrentals; i++) {
-		char *at = rc_sprintf("@%s", snap->rentals[i].owner_id);
-
-		rc_map_put(scope, rc_arena_strdup(a, snap->rentals[i].id), 1);
-		rc_map_put(scope, rc_arena_strdup(a, at), 1);
-		free(at);
-	}
+	if (!sp->scoped)
+		return store_pms_load(t, sp->site->name, out, err);
+	ids = rc_calloc(e->snap.nrentals + 1, sizeof(*ids));
+	for (i = 0; i < e->snap.nrentals; i++)
+		ids[i] = e->snap.rentals[i].id;
+	rc = store_pms_load_ids(t, sp->site->name, ids, e->snap.nrentals, out, err);
+	free(ids);
+	return rc;
 }
 
+/* One site: the LMDB reads and the vendor refresh around the rules. */
 static int plan_site(struct engine *e, const struct engine_opts *o,
 		     struct site_plan *sp, struct rc_err *err)
 {
 	struct store_txn *t = NULL;
-	struct desired_site d = { 0 };
-	struct diff_ctx dc = { 0 };
 	struct doubt_ctx dd = { sp };
+	struct pms_recs last;
+	struct rules_in in;
 	struct rc_buf fp;
-	struct rc_map scope;
-	struct rc_arena arena;
 	unsigned open = 0;
 	int rc;
 
 	rc_buf_init(&fp);
-	rc_map_init(&scope);
-	rc_arena_init(&arena);
+	pms_recs_init(&last);
 	sp->pms_site = pms_find_site(&e->snap, sp->site->pms_site_id);
 	if (!sp->pms_site) {
 		rc = rc_errf(err, RC_ENOTFOUND,
@@ -440,70 +392,31 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		rc = load_observed(e, sp, o, t, open > 0, err);
 	if (!rc && open)
 		rc = store_journal_each(t, sp->site->name, true, settle_doubt, &dd, err);
-	if (!rc) {
-		const struct spec_fields *f = &sp->site->fields;
-		bool ot = sp->site->vendor == VENDOR_OPENTECH;
-
-		/* OpenTech maps by unit name; PTI by its own unit name;
-		 * OpenApp by the unit's portals, which units may share, and
-		 * has no overlock flag */
-		bool pti = sp->site->vendor == VENDOR_PTI;
-
-		rc = desired_collect(sp, &e->snap, &e->groups,
-				     ot ? f->ot_unit_id : pti ? f->pti_unit_name : f->oa_portal_ids,
-				     ot ? f->ot_overlocked : pti ? f->pti_overlocked : NULL,
-				     ot ? DC_NAME_CHECK | DC_UNIQUE_MAP : pti ? DC_UNIQUE_MAP : 0,
-				     t, &d, &fp, err);
-	}
-	if (!rc && !sp->scoped)
-		rc = check_empty(sp, &d, t, err);
+	if (!rc)
+		rc = load_last(e, t, sp, &last, err);
 	if (rc)
 		goto out;
-	if (sp->scoped)
-		scope_build(&scope, &arena, &d, &e->snap, &e->touched);
-	dc.sp = sp;
-	dc.store = e->store;
-	dc.snap = &e->snap;
-	dc.groups = &e->groups;
-	dc.regen_user = o->regen_user;
-	dc.scope = sp->scoped ? &scope : NULL;
-	switch (sp->site->vendor) {
-	case VENDOR_OPENTECH:
-		rc = diff_opentech(&dc, &d);
-		break;
-	case VENDOR_OPENAPP:
-		rc = diff_openapp(&dc, &d);
-		break;
-	case VENDOR_PTI:
-		rc = diff_pti(&dc, &d, t);
-		break;
-	default:
-		rc = rc_errf(err, RC_EINVAL, "vendor %s is not supported yet",
-			     vendor_kind_name(sp->site->vendor));
-	}
+	memset(&in, 0, sizeof(in));
+	in.snap = &e->snap;
+	in.groups = &e->groups;
+	in.last = &last;
+	in.hash = store_hasher(e->store);
+	in.regen_user = o->regen_user;
+	in.touched = sp->scoped ? &e->touched : NULL;
+	in.fp = &fp;
+	rc = rules_plan_site(sp, &in, err);
 	if (rc)
 		goto out;
 	set_fp(e, &fp, sp->pms_fp);
 	rc_buf_free(&fp);
 	obs_fingerprint(&sp->obs, &fp);
 	set_fp(e, &fp, sp->obs_fp);
-	engine_set_r10_limit(sp, sp->managed);
 out:
 	if (t)
 		store_txn_abort(t);
-	desired_free(&d);
+	pms_recs_free(&last);
 	rc_buf_free(&fp);
-	rc_map_free(&scope);
-	rc_arena_free(&arena);
 	return rc;
-}
-
-void engine_set_r10_limit(struct site_plan *sp, unsigned managed)
-{
-	double share = sp->site->max_destructive * managed;
-
-	sp->limit_destructive = (unsigned)share > sp->site->max_destructive_min
-		? (unsigned)share : sp->site->max_destructive_min;
 }
 
 static int plan_new(struct plan *out, size_t n, struct rc_err *err)
@@ -529,8 +442,8 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 
 	if (!e->sg || e->snap_loaded)
 		return rc_errf(err, RC_EINVAL, "a scoped plan needs the PMS API and a fresh engine");
-	rc = sg_fetch_scope(e->sg, e->spec, site, rental_ids, n, site->vendor == VENDOR_PTI,
-			    &e->snap, &e->touched, err);
+	rc = sg_fetch_scope(e->sg, e->spec, site, rental_ids, n,
+			    vendor_of(site)->scope == VENDOR_SCOPE_CUSTOMER, &e->snap, &e->touched, err);
 	if (rc)
 		return rc;
 	snap_groups_build(&e->groups, &e->snap);

@@ -10,9 +10,11 @@
 #ifndef RC_ENGINE_H
 #define RC_ENGINE_H
 
+#include "core/log.h"
 #include "desired.h"
 #include "plan.h"
-#include "../providers/storeganise.h"
+#include "providers/storeganise.h"
+#include "state/store.h"
 
 struct engine {
 	const struct spec *spec;        /* borrowed */
@@ -22,7 +24,7 @@ struct engine {
 	struct pms_snapshot snap;
 	bool snap_loaded;
 	struct snap_groups groups;
-	bool progress;                  /* progress lines on stderr */
+	const struct rc_log *log;       /* borrowed: progress, errors (NULL: none) */
 	/* open vendor sessions by spec site index: a token and connections
 	 * are reused by every plan and apply of this engine */
 	struct provider **provs;
@@ -30,7 +32,7 @@ struct engine {
 	/* a child (engine_child) borrows store, sg and sessions from root */
 	struct engine *root;
 	const bool *cancel;             /* set: apply stops after the current call */
-	struct rc_map touched;          /* a scoped plan: rentals and "@owners" asked about */
+	struct sg_touched touched;      /* a scoped plan: rentals and owners asked about */
 };
 
 struct engine_opts {
@@ -54,8 +56,10 @@ struct apply_result {
 	unsigned vacated;               /* R10 ops done or in doubt (not failed) */
 };
 
-int engine_open(struct engine *e, const struct spec *spec,
-		const char *snapshot_file, struct rc_err *err);
+/* Open the state directory (and the PMS client unless a snapshot file is
+ * read). log (borrowed, may be NULL) gets progress and per-site errors. */
+int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_file,
+		const struct rc_log *log, struct rc_err *err);
 void engine_close(struct engine *e);
 /* A child engine for one concurrent work item (serve): its own PMS
  * snapshot, the parent's store, PMS client and vendor sessions (borrowed:
@@ -77,9 +81,6 @@ void engine_close_providers(struct engine *e);
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err);
-/* Set sp's R10 limit for a site of `managed` units (a scoped plan sees
- * only its own units: serve passes the count of the last whole plan). */
-void engine_set_r10_limit(struct site_plan *sp, unsigned managed);
 /* Plan one site for some rentals only (serve's webhooks): the PMS objects
  * they touch (sg_fetch_scope), compared with the cached observed state (no
  * vendor read); operations only for their units. e must be fresh (a child

@@ -3,14 +3,17 @@
 #include <string.h>
 
 #include "cli.h"
+#include "providers/vendor.h"
 
-static const char usage[] =
+static const char usage_head[] =
 "Usage: reconcile [--version] [--help] <command> [options]\n"
 "\n"
-"Keeps the access-control systems of self-storage facilities (OpenTech\n"
-"Alliance, PTI StorLogix, OpenApp) in line with the property-management\n"
-"system (Storeganise): compute the desired state, diff it against the\n"
-"observed state, preview and apply the minimal operations.\n"
+"Keeps the access-control systems of self-storage facilities in line with\n"
+"the property-management system (Storeganise): compute the desired state,\n"
+"diff it against the observed state, preview and apply the minimal\n"
+"operations.\n";
+
+static const char usage[] =
 "\n"
 "Commands:\n"
 "  plan      Show what apply would change (refreshes vendor state first)\n"
@@ -19,7 +22,7 @@ static const char usage[] =
 "  report    Show every mismatch between the vendors and the PMS (text,\n"
 "            JSON, CSV or HTML); changes nothing\n"
 "  validate  Check a spec file\n"
-"  codes     codes regenerate: a new access code for a PTI customer\n"
+"  codes     codes regenerate: a new access code for a customer\n"
 "  demo      Run plan/apply/plan against the bundled simulators\n"
 "\n"
 "Run 'reconcile <command> --help' for a command's options.\n"
@@ -27,17 +30,30 @@ static const char usage[] =
 "Exit codes: 0 success (no changes), 1 error, 2 changes present\n"
 "(plan --detailed-exitcode).\n";
 
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs(usage_head, f);
+	fputs("Vendors:", f);
+	for (i = 0; vendor_table[i]; i++)
+		fprintf(f, "%s %s (\"%s\")", i ? "," : "", vendor_table[i]->spec.title,
+			vendor_table[i]->spec.name);
+	fputs(".\n", f);
+	fputs(usage, f);
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
 
 	if (argc < 2) {
-		fputs(usage, stderr);
+		print_usage(stderr);
 		return EXIT_ERROR;
 	}
 	cmd = argv[1];
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		fputs(usage, stdout);
+		print_usage(stdout);
 		return EXIT_OK;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
@@ -58,6 +74,7 @@ int main(int argc, char **argv)
 		return cmd_validate(argc - 1, argv + 1);
 	if (!strcmp(cmd, "demo"))
 		return cmd_demo(argc - 1, argv + 1);
-	fprintf(stderr, "reconcile: unknown command \"%s\"\n\n%s", cmd, usage);
+	fprintf(stderr, "reconcile: unknown command \"%s\"\n\n", cmd);
+	print_usage(stderr);
 	return EXIT_ERROR;
 }

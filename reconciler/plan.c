@@ -85,12 +85,7 @@ struct op *sp_add_op(struct site_plan *sp, enum op_kind kind)
 {
 	struct op *op;
 
-	if (sp->nops == sp->capops) {
-		sp->capops = sp->capops ? sp->capops * 2 : 16;
-		sp->ops = rc_realloc(sp->ops, sp->capops * sizeof(*sp->ops));
-	}
-	op = &sp->ops[sp->nops++];
-	memset(op, 0, sizeof(*op));
+	op = RC_PUSH(sp->ops, sp->nops, sp->capops);
 	op->kind = kind;
 	op->seq = (unsigned)sp->nops;
 	op->t.access_profile = -1;
@@ -106,13 +101,7 @@ struct rchange *sp_add_change(struct site_plan *sp, const char *type,
 {
 	struct rchange *c;
 
-	if (sp->nchanges == sp->capchanges) {
-		sp->capchanges = sp->capchanges ? sp->capchanges * 2 : 16;
-		sp->changes = rc_realloc(sp->changes,
-					 sp->capchanges * sizeof(*sp->changes));
-	}
-	c = &sp->changes[sp->nchanges++];
-	memset(c, 0, sizeof(*c));
+	c = RC_PUSH(sp->changes, sp->nchanges, sp->capchanges);
 	c->type = sp_str(sp, type);
 	c->name = sp_str(sp, name);
 	c->address = sp_printf(sp, "%s.%s[\"%s\"]", type, sp->site->name, name);
@@ -140,12 +129,7 @@ void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
 	struct rc_buf b;
 	va_list ap;
 
-	if (sp->nfindings == sp->capfindings) {
-		sp->capfindings = sp->capfindings ? sp->capfindings * 2 : 8;
-		sp->findings = rc_realloc(sp->findings,
-					  sp->capfindings * sizeof(*sp->findings));
-	}
-	f = &sp->findings[sp->nfindings++];
+	f = RC_PUSH(sp->findings, sp->nfindings, sp->capfindings);
 	f->kind = kind;
 	f->sev = sev;
 	f->unit = sp_str(sp, unit);
@@ -159,13 +143,9 @@ void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
 	rc_buf_free(&b);
 }
 
-void sp_add_rec(struct site_plan *sp, const struct store_pms_rec *r)
+void sp_add_rec(struct site_plan *sp, const struct pms_rec *r)
 {
-	if (sp->nrecs == sp->caprecs) {
-		sp->caprecs = sp->caprecs ? sp->caprecs * 2 : 16;
-		sp->recs = rc_realloc(sp->recs, sp->caprecs * sizeof(*sp->recs));
-	}
-	sp->recs[sp->nrecs++] = *r;
+	*RC_PUSH(sp->recs, sp->nrecs, sp->caprecs) = *r;
 }
 
 void plan_totals(struct plan *p)

@@ -9,10 +9,12 @@
 
 #include <jansson.h>
 
-#include "model.h"
-#include "op.h"
-#include "../specs/spec.h"
-#include "../state/store.h"
+#include "core/model.h"
+#include "core/op.h"
+#include "specs/spec.h"
+
+/* What resource changes show for a secret: rendered "(sensitive value)". */
+#define PLAN_SENSITIVE "(sensitive)"
 
 enum rc_action {
 	ACT_NOOP = 0,
@@ -49,6 +51,7 @@ struct finding {
 struct rchange {
 	const char *address;       /* opentech_unit.lisbon-1["A-101"] */
 	const char *type;          /* "opentech_unit", "storeganise_rental" */
+	bool writeback;            /* a PMS object the engine writes back to (R8) */
 	const char *name;          /* unit or rental */
 	enum rc_action action;
 	const char *rule;
@@ -83,8 +86,8 @@ struct site_plan {
 	uint64_t generation;
 	char pms_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the PMS input */
 	char obs_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the observed input */
-	/* PMS state to remember once the site converges (R4, OT5) */
-	struct store_pms_rec *recs;
+	/* PMS state to remember once the site converges (R4, PT7) */
+	struct pms_rec *recs;
 	size_t nrecs, caprecs;
 	/* in-doubt journal entries this plan settles */
 	uint64_t *resolved;
@@ -117,7 +120,7 @@ void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
 const char *sp_str(struct site_plan *sp, const char *s);
 const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void sp_add_rec(struct site_plan *sp, const struct store_pms_rec *r);
+void sp_add_rec(struct site_plan *sp, const struct pms_rec *r);
 
 /* Count operations and changes; recompute totals of p. */
 void plan_totals(struct plan *p);

@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
-
 /* ------------------------------------------------------------- text */
 
 struct colors {
@@ -36,7 +34,7 @@ static void value_text(json_t *v, bool sensitive, struct rc_buf *out)
 {
 	char *s;
 
-	if (sensitive || (json_is_string(v) && !strcmp(json_string_value(v), DIFF_SENSITIVE))) {
+	if (sensitive || (json_is_string(v) && !strcmp(json_string_value(v), PLAN_SENSITIVE))) {
 		rc_buf_puts(out, "(sensitive value)");
 		return;
 	}
@@ -80,7 +78,7 @@ static void attrs_update(const struct rchange *c, const struct colors *col,
 		if (old && json_equal(old, v) && !sens)
 			continue;
 		if (old && !json_equal(old, v) && !sens && json_is_string(v) &&
-		    !strcmp(json_string_value(v), DIFF_SENSITIVE))
+		    !strcmp(json_string_value(v), PLAN_SENSITIVE))
 			continue;
 		if (!old) {
 			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, k);
@@ -323,7 +321,7 @@ static json_t *change_json(const struct site_plan *sp, const struct rchange *c)
 static json_t *site_json(const struct site_plan *sp)
 {
 	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s?}",
-			 "name", sp->site->name, "vendor", vendor_kind_name(sp->site->vendor),
+			 "name", sp->site->name, "vendor", sp->site->vendor->name,
 			 "pms_site_id", sp->site->pms_site_id, "generation",
 			 (json_int_t)sp->generation, "pms_fingerprint", sp->pms_fp,
 			 "observed_fingerprint", sp->obs_fp, "refreshed", sp->refreshed,

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/vendor.h"
+
 const char *severity_name(enum severity s)
 {
 	return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "info";
@@ -45,14 +47,8 @@ static const char *F(struct report *r, const char *fmt, ...)
 static struct report_row *add_row(struct report *r, enum severity sev, const char *cls,
 				  const char *site, const char *unit, const char *rule)
 {
-	struct report_row *x;
+	struct report_row *x = RC_PUSH(r->rows, r->nrows, r->caprows);
 
-	if (r->nrows == r->caprows) {
-		r->caprows = r->caprows ? r->caprows * 2 : 32;
-		r->rows = rc_realloc(r->rows, r->caprows * sizeof(*r->rows));
-	}
-	x = &r->rows[r->nrows++];
-	memset(x, 0, sizeof(*x));
 	x->sev = sev;
 	x->cls = cls;
 	x->site = S(r, site);
@@ -115,8 +111,7 @@ static const struct rchange *unit_change(const struct site_plan *sp, const char 
 	size_t i;
 
 	for (i = 0; unit && i < sp->nchanges; i++)
-		if (!strcmp(sp->changes[i].name, unit) && strcmp(sp->changes[i].type, "storeganise_rental") &&
-		    strcmp(sp->changes[i].type, "storeganise_user"))
+		if (!strcmp(sp->changes[i].name, unit) && !sp->changes[i].writeback)
 			return &sp->changes[i];
 	return NULL;
 }
@@ -145,13 +140,66 @@ static const char *status_of(json_t *o, const char *dflt)
 	return dflt;
 }
 
+/* The PMS's value of a compared tenant field, and the key of the
+ * vendor's in a resource change's "before". */
+static const char *field_text(struct report *r, const struct op *op, unsigned bit,
+			      const char **key)
+{
+	*key = NULL;
+	switch (bit) {
+	case TF_ACCESS_PROFILE:
+		*key = "access_profile";
+		return F(r, "%ld", op->t.access_profile);
+	case TF_TIME_GROUP:
+		*key = "time_group";
+		return F(r, "%ld", op->t.time_group);
+	case TF_PORTALS:
+		*key = "portals";
+		return S(r, op->t.portals);
+	case TF_WINDOW:
+		*key = "valid_from";
+		return F(r, "%s .. %s", op->t.valid_from ? op->t.valid_from : "",
+			 op->t.valid_to ? op->t.valid_to : "");
+	default:
+		return "";
+	}
+}
+
+/* One row for a compared field the vendor names (its label). */
+static void label_row(struct report *r, const struct site_plan *sp, const struct vendor *v,
+		      const struct op *op, const struct rchange *c, const struct vendor_label *l)
+{
+	json_t *before = c ? c->before : NULL;
+	struct report_row *x;
+	const char *key;
+
+	if (l->bit == TF_ENABLED) {
+		x = add_row(r, SEV_ERROR, l->cls, sp->site->name, op->unit, l->rule);
+		x->pms = op->t.enabled ? "Rented (in good standing)" : "Delinquent";
+		x->vendor = F(r, "%s %s", l->what, op->t.enabled ? "disabled" : "enabled");
+		x->action = F(r, "tenant.update: %s the %s", op->t.enabled ? "enable" : "disable",
+			      l->what);
+		return;
+	}
+	x = add_row(r, SEV_WARNING, l->cls, sp->site->name, op->unit, l->rule);
+	x->pms = F(r, "%s %s", l->what, field_text(r, op, l->bit, &key));
+	if (l->bit == TF_WINDOW && before)
+		x->vendor = F(r, "%s %s .. %s", l->what, attr(before, "valid_from"),
+			      attr(before, "valid_to"));
+	else if (key && (json_object_get(before, key) || (v->caps & VENDOR_CAN_READ)))
+		x->vendor = F(r, "%s %s", l->what, attr(before, key));
+	else
+		x->vendor = F(r, "another %s", l->what);
+	x->action = "tenant.update";
+}
+
 static void update_rows(struct report *r, const struct site_plan *sp, const struct op *op,
 			const struct rchange *c)
 {
+	const struct vendor *v = vendor_of(sp->site);
 	const char *site = sp->site->name;
 	struct report_row *x;
-
-	bool pti = sp->site->vendor == VENDOR_PTI;
+	unsigned i;
 
 	if ((op->changed & TF_ALL) == TF_ALL) {
 		/* a requested re-push (OT5, PT7) or an adoption: not a mismatch */
@@ -162,50 +210,16 @@ static void update_rows(struct report *r, const struct site_plan *sp, const stru
 		return;
 	}
 	if (op->changed & TF_CODE) {
-		x = add_row(r, SEV_ERROR, "code_mismatch", site, op->unit, pti ? "PT2" : "OT4");
-		x->pms = pti ? F(r, "the customer's code (user %s)", op->user_id ? op->user_id : "-")
-			     : F(r, "the rental's code (rental %s)", op->rental_id ? op->rental_id : "-");
+		x = add_row(r, SEV_ERROR, "code_mismatch", site, op->unit, v->code_rule);
+		x->pms = v->code_on == PMS_OBJ_USER
+			? F(r, "the customer's code (user %s)", op->user_id ? op->user_id : "-")
+			: F(r, "the rental's code (rental %s)", op->rental_id ? op->rental_id : "-");
 		x->vendor = "a different or unknown code";
 		x->action = "tenant.update: push the PMS code";
 	}
-
-	if (op->changed & TF_ACCESS_PROFILE) {
-		x = add_row(r, SEV_WARNING, pti ? "access_level_mismatch" : "access_profile_mismatch",
-			    site, op->unit, pti ? "PT3" : "OT2");
-		x->pms = F(r, "%s %ld", pti ? "access level" : "access profile", op->t.access_profile);
-		x->vendor = pti ? "another access level"
-				: F(r, "access profile %s", attr(c ? c->before : NULL, "access_profile"));
-		x->action = "tenant.update";
-	}
-	if (op->changed & TF_TIME_GROUP) {
-		x = add_row(r, SEV_WARNING, pti ? "zone_mismatch" : "time_group_mismatch", site,
-			    op->unit, pti ? "PT3" : "OT2");
-		x->pms = F(r, "%s %ld", pti ? "zone" : "time group", op->t.time_group);
-		x->vendor = pti ? "another zone"
-				: F(r, "time group %s", attr(c ? c->before : NULL, "time_group"));
-		x->action = "tenant.update";
-	}
-	if (op->changed & TF_ENABLED) {
-		x = add_row(r, SEV_ERROR, "status_mismatch", site, op->unit, "OA3");
-		x->pms = op->t.enabled ? "Rented (in good standing)" : "Delinquent";
-		x->vendor = op->t.enabled ? "invite disabled" : "invite enabled";
-		x->action = op->t.enabled ? "tenant.update: enable the invite"
-					  : "tenant.update: disable the invite";
-	}
-	if (op->changed & TF_PORTALS) {
-		x = add_row(r, SEV_WARNING, "portals_mismatch", site, op->unit, "OA1");
-		x->pms = F(r, "portals %s", op->t.portals ? op->t.portals : "");
-		x->vendor = F(r, "portals %s", attr(c ? c->before : NULL, "portals"));
-		x->action = "tenant.update";
-	}
-	if (op->changed & TF_WINDOW) {
-		x = add_row(r, SEV_WARNING, "validity_mismatch", site, op->unit, "OA2");
-		x->pms = F(r, "%s .. %s", op->t.valid_from ? op->t.valid_from : "",
-			   op->t.valid_to ? op->t.valid_to : "");
-		x->vendor = F(r, "%s .. %s", attr(c ? c->before : NULL, "valid_from"),
-			      c ? attr(c->before, "valid_to") : "");
-		x->action = "tenant.update";
-	}
+	for (i = 0; i < v->nlabels; i++)
+		if (op->changed & v->labels[i].bit)
+			label_row(r, sp, v, op, c, &v->labels[i]);
 	if (op->changed & (TF_FIRST_NAME | TF_LAST_NAME | TF_EMAIL | TF_PHONE)) {
 		x = add_row(r, SEV_WARNING, "tenant_details_mismatch", site, op->unit, op->rule);
 		x->pms = F(r, "%s %s", op->t.first_name ? op->t.first_name : "",
@@ -259,12 +273,13 @@ static void from_ops(struct report *r, const struct site_plan *sp)
 		} else if (op->kind == OP_TENANT_REMOVE) {
 			x = add_row(r, SEV_WARNING, "extra_tenant", sp->site->name, op->unit, op->rule);
 			x->pms = "one tenant";
-			x->vendor = F(r, "another tenant visitor (%s)", op->tenant_vid);
+			x->vendor = F(r, "another %s (%s)", vendor_of(sp->site)->tenant_word,
+				      op->tenant_vid);
 			x->action = "tenant.remove";
 		} else if (op->kind == OP_TENANT_ENABLE) {
 			x = add_row(r, SEV_ERROR, "tenant_locked_out", sp->site->name, op->unit, op->rule);
 			x->pms = "rented, in good standing";
-			x->vendor = "the tenant visitor is locked out";
+			x->vendor = F(r, "the %s is locked out", vendor_of(sp->site)->tenant_word);
 			x->action = "tenant.enable";
 		}
 	}
@@ -283,22 +298,18 @@ struct jctx {
 static int journal_cb(const struct journal_entry *e, void *p)
 {
 	struct jctx *j = p;
+	size_t at = j->n;
 	char key[160];
 
 	if (!strcmp(e->op, "settled"))
 		return 0;
-	if (j->n == j->cap) {
-		j->cap = j->cap ? j->cap * 2 : 64;
-		j->entries = rc_realloc(j->entries, j->cap * sizeof(*j->entries));
-	}
-	j->entries[j->n] = *e;
+	*RC_PUSH(j->entries, j->n, j->cap) = *e;
 	/* the last entry of each (operation, unit, rental) tells its state */
 	snprintf(key, sizeof(key), "%s %s %s", e->op, e->unit, e->rental_id);
 	if (rc_map_get(&j->last, key, NULL))
-		rc_map_put(&j->last, key, j->n); /* the slot keeps its own key */
+		rc_map_put(&j->last, key, at); /* the slot keeps its own key */
 	else
-		rc_map_put(&j->last, rc_arena_strdup(&j->r->arena, key), j->n);
-	j->n++;
+		rc_map_put(&j->last, rc_arena_strdup(&j->r->arena, key), at);
 	return 0;
 }
 
@@ -369,7 +380,7 @@ static void summarize(struct report *r, struct engine *e, const struct site_plan
 	size_t i;
 
 	s->name = S(r, sp->site->name);
-	s->vendor = vendor_kind_name(sp->site->vendor);
+	s->vendor = sp->site->vendor->name;
 	s->managed = sp->managed;
 	s->readable = sp->obs.readable;
 	s->error = sp->failed ? S(r, sp->fail_msg) : NULL;

@@ -37,29 +37,29 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fiber.h"
+#include "core/fiber.h"
 #include "serve_int.h"
-#include "../providers/http.h"
+#include "providers/http.h"
+#include "providers/vendor.h"
 
 /* ------------------------------------------------------------- logs */
 
-void serve_log(struct serve *s, const char *level, const char *fmt, ...)
+/* The serve logger's emit: "<ts> <level> msg" text, or one JSON object
+ * per line with --log-format json. */
+static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
 {
-	char ts[40], msg[1024];
-	va_list ap;
+	const struct serve *s = payload;
+	const char *lv = rc_log_level_name(level);
+	char ts[40];
 	json_t *j;
 	char *line;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	rc_utf8_scrub(msg);
 	rc_now_iso(ts, sizeof(ts));
 	if (!s->o.log_json) {
-		fprintf(stderr, "%s %-5s %s\n", ts, level, msg);
+		fprintf(stderr, "%s %-5s %s\n", ts, lv, msg);
 		return;
 	}
-	j = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", level, "msg", msg);
+	j = json_pack("{s:s, s:s, s:s}", "ts", ts, "level", lv, "msg", msg);
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	fprintf(stderr, "%s\n", line ? line : "{\"level\":\"error\",\"msg\":\"(a log line could not be encoded)\"}");
 	free(line);
@@ -100,29 +100,30 @@ static bool access_event(const char *type)
  * else, for an access-related type, every site. */
 static int route_event(struct serve *s, json_t *ev)
 {
-	static const char *const refs[][2] = {
-		{ "unitRentalId", "rental" }, { "oldRentalId", "rental" }, { "newRentalId", "rental" },
-		{ "jobId", "job" }, { "unitId", "unit" }, { "userId", "user" },
+	static const struct {
+		const char *field;
+		enum serve_key_kind kind;
+	} refs[] = {
+		{ "unitRentalId", KEY_RENTAL }, { "oldRentalId", KEY_RENTAL }, { "newRentalId", KEY_RENTAL },
+		{ "jobId", KEY_JOB }, { "unitId", KEY_UNIT }, { "userId", KEY_USER },
 	};
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_t *d = json_object_get(ev, "data");
-	char key[160];
 	int n = 0;
 	size_t i;
 
 	if (!type)
 		return -1;
 	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		const char *id = json_string_value(json_object_get(d, refs[i][0]));
+		const char *id = json_string_value(json_object_get(d, refs[i].field));
 
 		if (!id || !*id || (i >= 3 && n) || strlen(id) > 100)
 			continue; /* a rental id says it all */
-		snprintf(key, sizeof(key), "%s:%s", refs[i][1], id);
-		serve_enqueue(s, key);
+		serve_enqueue(s, refs[i].kind, id);
 		n++;
 	}
 	if (!n && access_event(type)) {
-		serve_enqueue(s, "all"); /* nothing named: every site looks again */
+		serve_enqueue(s, KEY_ALL, NULL); /* nothing named: every site looks again */
 		n++;
 	}
 	return n;
@@ -152,7 +153,7 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 	s->ev_received++;
 	if (!signature_ok(s, body, len, sig)) {
 		s->ev_rejected++;
-		serve_log(s, "warn", "webhook rejected: bad or missing sg-signature");
+		serve_log(s, RC_LOG_WARN, "webhook rejected: bad or missing sg-signature");
 		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));
 	}
 	ev = json_loadb(body, len, 0, NULL);
@@ -163,20 +164,20 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const 
 		return reply(c, 400, "application/json", rc_strdup("{\"error\":\"not an event\"}"));
 	}
 	rc = store_event_put(s->e.store, id, body, &err);
-	if (rc == 1) {
+	if (rc == RC_EEXIST) {
 		s->ev_duplicate++;
 		json_decref(ev);
 		return reply(c, 200, "application/json", rc_strdup("{\"status\":\"duplicate\"}"));
 	}
 	if (rc) {
-		serve_log(s, "error", "webhook %s not stored: %s", id, err.msg);
+		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, err.msg);
 		json_decref(ev);
 		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
 	}
 	n = route_event(s, ev);
 	if (n <= 0)
 		s->ev_ignored++;
-	serve_log(s, "info", "webhook %s (%s): %d key%s queued", id,
+	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
 	      json_string_value(json_object_get(ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
 	json_decref(ev);
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
@@ -218,7 +219,6 @@ static char *metrics(struct serve *s)
 	struct pool_line pl = { &b, 0 };
 	unsigned long cum = 0;
 	size_t i;
-	int v;
 
 	rc_buf_init(&b);
 	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
@@ -248,10 +248,11 @@ static char *metrics(struct serve *s)
 	rc_buf_puts(&b, "# HELP reconcile_operations_total Operations applied, by the site's vendor "
 		    "(its calls and their PMS write-backs) and outcome.\n"
 		    "# TYPE reconcile_operations_total counter\n");
-	for (v = VENDOR_OPENTECH; v <= VENDOR_OPENAPP; v++)
+	for (i = 0; vendor_table[i]; i++)
 		rc_buf_printf(&b, "reconcile_operations_total{vendor=\"%s\",outcome=\"ok\"} %lu\n"
 			      "reconcile_operations_total{vendor=\"%s\",outcome=\"failed\"} %lu\n",
-			      vendor_kind_name(v), s->ops_ok[v], vendor_kind_name(v), s->ops_failed[v]);
+			      vendor_table[i]->spec.name, s->ops_ok[i], vendor_table[i]->spec.name,
+			      s->ops_failed[i]);
 	rc_buf_printf(&b, "# HELP reconcile_errors_total Site reconciles that failed.\n"
 		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
 		      "# HELP reconcile_workers_busy Work items running now.\n"
@@ -276,7 +277,7 @@ static char *metrics(struct serve *s)
 		    "# TYPE reconcile_drift_operations gauge\n");
 	for (i = 0; i < s->spec->nsites; i++)
 		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
-			      s->spec->sites[i].name, vendor_kind_name(s->spec->sites[i].vendor),
+			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
 			      s->sites[i].drift);
 	return rc_buf_steal(&b);
 }
@@ -396,12 +397,10 @@ static double jitter(double interval)
 static void periodic_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct site_timer *t = (struct site_timer *)w;
-	char key[128];
 
 	(void)loop;
 	(void)revents;
-	snprintf(key, sizeof(key), "site:%s", t->site);
-	serve_enqueue(t->s, key);
+	serve_enqueue(t->s, KEY_SITE, t->site);
 	/* the next period, with up to 10 % jitter so sites spread out */
 	ev_timer_stop(t->s->loop, &t->w);
 	ev_timer_set(&t->w, w->repeat + jitter(w->repeat), w->repeat);
@@ -451,13 +450,13 @@ static void prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->stopping)
 		return;
 	if (store_prune(s->e.store, &r, time(NULL), &out, &err)) {
-		serve_log(s, "error", "retention: %s (tried again in an hour)", err.msg);
+		serve_log(s, RC_LOG_ERROR, "retention: %s (tried again in an hour)", err.msg);
 		out.more = false;
 	} else {
 		s->pruned_events += out.events;
 		s->pruned_journal += out.journal;
 		if (out.events || out.journal)
-			serve_log(s, "info", "retention: dropped %zu webhook event%s and %zu journal entr%s",
+			serve_log(s, RC_LOG_INFO, "retention: dropped %zu webhook event%s and %zu journal entr%s",
 				  out.events, out.events == 1 ? "" : "s", out.journal,
 				  out.journal == 1 ? "y" : "ies");
 	}
@@ -472,13 +471,13 @@ static void on_stop(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)revents;
 	if (s->stopping) { /* a second signal: stop now, in-flight calls are settled at start (R7) */
-		serve_log(s, "warn", "signal %d again: stopping now", w->signum);
+		serve_log(s, RC_LOG_WARN, "signal %d again: stopping now", w->signum);
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
 	s->stopping = true; /* no new work; running applies stop after their current call */
 	fiber_wake_sleepers(); /* a backoff or Retry-After wait ends now */
-	serve_log(s, "info", "signal %d: stopping after %u running work item%s (queued keys are "
+	serve_log(s, RC_LOG_INFO, "signal %d: stopping after %u running work item%s (queued keys are "
 	      "reconciled again at the next start)", w->signum, s->running, s->running == 1 ? "" : "s");
 	if (!s->running)
 		ev_break(loop, EVBREAK_ALL);
@@ -505,7 +504,7 @@ static void on_hup(struct ev_loop *loop, ev_signal *w, int revents)
 	if (!s->running)
 		serve_reload(s);
 	else
-		serve_log(s, "info", "SIGHUP: the spec is reloaded once %u running work item%s end",
+		serve_log(s, RC_LOG_INFO, "SIGHUP: the spec is reloaded once %u running work item%s end",
 		      s->running, s->running == 1 ? "" : "s");
 }
 
@@ -518,16 +517,16 @@ void serve_reload(struct serve *s)
 
 	s->reload = false;
 	rc_err_clear(&err);
-	if (spec_load(s->spec->path, &ns, &err) || load_secret(s, ns, &secret, &err) ||
+	if (spec_load(s->spec->path, vendor_specs(), &ns, &err) || load_secret(s, ns, &secret, &err) ||
 	    sg_client_new(&sg, ns, &err)) {
-		serve_log(s, "error", "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
+		serve_log(s, RC_LOG_ERROR, "SIGHUP: the new spec is not used, the old one stays: %s", err.msg);
 		rc_free_secret(secret);
 		spec_free(ns);
 		serve_schedule(s, 0);
 		return;
 	}
 	if (strcmp(ns->state_dir, s->spec->state_dir))
-		serve_log(s, "warn", "SIGHUP: state_dir changes only at restart");
+		serve_log(s, RC_LOG_WARN, "SIGHUP: state_dir changes only at restart");
 	if (ns->serve.vendor_concurrency != s->spec->serve.vendor_concurrency)
 		http_loop_set_limit(ns->serve.vendor_concurrency);
 	stop_timers(s);
@@ -546,8 +545,8 @@ void serve_reload(struct serve *s)
 	spec_free(s->spec);
 	s->spec = ns;
 	start_timers(s);
-	serve_enqueue(s, "all");
-	serve_log(s, "info", "SIGHUP: spec reloaded (%zu sites)", ns->nsites);
+	serve_enqueue(s, KEY_ALL, NULL);
+	serve_log(s, RC_LOG_INFO, "SIGHUP: spec reloaded (%zu sites)", ns->nsites);
 }
 
 /* ---------------------------------------------------------------- run */
@@ -607,15 +606,16 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	s.o = *o;
 	s.spec = spec;
 	s.loop = ev_default_loop(0);
-	rc_arena_init(&s.arena);
+	s.log = (struct rc_log){ serve_emit, &s, RC_LOG_INFO };
 	rc_arena_init(&s.rental_arena);
 	rc_map_init(&s.rental_site);
-	rc_map_init(&s.lock_idx);
 	workq_init(&s.q, 10, 100);
 	s.sites = rc_calloc(spec->nsites + 1, sizeof(*s.sites));
+	s.ops_ok = rc_calloc(vendor_count() + 1, sizeof(*s.ops_ok));
+	s.ops_failed = rc_calloc(vendor_count() + 1, sizeof(*s.ops_failed));
 	rc = load_secret(&s, spec, &s.secret, err);
 	if (!rc)
-		rc = engine_open(&s.e, spec, NULL, err);
+		rc = engine_open(&s.e, spec, NULL, &s.log, err);
 	if (!rc)
 		rc = store_lock(s.e.store, err);
 	if (!rc)
@@ -625,7 +625,6 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	if (rc)
 		goto out;
 	fiber_attach(s.loop);
-	s.e.progress = false;
 	s.e.cancel = &s.stopping;
 	http_set_cancel(&s.stopping);
 	ev_timer_init(&s.work_timer, serve_work_cb, 0., 0.);
@@ -641,10 +640,10 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_timer_init(&s.prune_timer, prune_cb, 1., 0.);
 	s.prune_timer.data = &s;
 	ev_timer_start(s.loop, &s.prune_timer);
-	serve_enqueue(&s, "all"); /* converge at start: nothing is lost across restarts */
-	serve_log(&s, "info", "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
+	serve_enqueue(&s, KEY_ALL, NULL); /* converge at start: nothing is lost across restarts */
+	serve_log(&s, RC_LOG_INFO, "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
 	ev_run(s.loop, 0);
-	serve_log(&s, "info", "stopped");
+	serve_log(&s, RC_LOG_INFO, "stopped");
 out:
 	if (s.mhd) {
 		ev_io_stop(s.loop, &s.mhd_io);
@@ -660,10 +659,9 @@ out:
 	engine_close(&s.e);
 	workq_free(&s.q);
 	rc_map_free(&s.rental_site);
-	rc_map_free(&s.lock_idx);
-	free(s.locks);
-	rc_arena_free(&s.arena);
 	rc_arena_free(&s.rental_arena);
+	free(s.ops_ok);
+	free(s.ops_failed);
 	rc_free_secret(s.secret);
 	serve_sites_free(s.sites, s.spec ? s.spec->nsites : 0);
 	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */

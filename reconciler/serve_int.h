@@ -8,8 +8,10 @@
 #include <ev.h>
 #include <microhttpd.h>
 
+#include "core/log.h"
+#include "core/workq.h"
+#include "r10.h"
 #include "serve.h"
-#include "workq.h"
 
 #define NBUCKETS 8
 extern const double serve_buckets[NBUCKETS]; /* duration histogram, seconds */
@@ -20,24 +22,36 @@ struct site_timer {
 	char *site;
 };
 
-struct site_lock {
-	bool busy;
-	unsigned holders;        /* work items inside (the lock keeps it at 1) */
-	struct fiber_waitq waiters;
+/* What a work key names: every site, one site, or a PMS object whose
+ * sites are found when it runs. Keys are queued as text "kind:id" (the
+ * queue is keyed by string); serve_key_* is the one place that builds
+ * and reads that text. */
+enum serve_key_kind {
+	KEY_ALL = 0,      /* every site of the spec */
+	KEY_SITE,         /* id: a spec site name */
+	KEY_RENTAL,       /* id: a PMS unit rental */
+	KEY_JOB,          /* id: a PMS job (move-in, move-out, transfer) */
+	KEY_UNIT,         /* id: a PMS unit */
+	KEY_USER          /* id: a PMS customer */
 };
-
-#define VENDOR_SLOTS 8
+struct serve_key {
+	enum serve_key_kind kind;
+	const char *id;   /* borrowed; NULL for KEY_ALL */
+};
+#define SERVE_KEY_MAX 160
+/* The text of k into buf (SERVE_KEY_MAX bytes); false when the id is too
+ * long to be a key. */
+bool serve_key_format(const struct serve_key *k, char *buf, size_t n);
+/* Read text into *out (out->id points into text); false when unknown. */
+bool serve_key_parse(const char *text, struct serve_key *out);
 
 /* What serve keeps per spec site between work items. */
 struct serve_site {
 	unsigned long drift;         /* operations still planned */
-	/* units vacated or revoked by this site's runs in the last hour (the
-	 * sum of marks, one per apply): they count against R10 with its next
-	 * plans */
-	unsigned vacated;
-	struct r10_mark { double t; unsigned n; } *marks; /* oldest first */
-	size_t nmarks, capmarks;
+	struct r10_window vacated;   /* R10: this site's vacates in the last hour */
 	unsigned managed;            /* managed units at the last whole-site plan */
+	bool busy;                   /* a work item reconciles the site now */
+	unsigned inside;             /* work items inside (busy keeps it at 1) */
 };
 
 struct serve {
@@ -57,10 +71,7 @@ struct serve {
 	char *secret;
 	struct rc_map rental_site;   /* rental id -> site index (last plans) */
 	struct rc_arena rental_arena;/* rental_site's keys: dropped with it on SIGHUP */
-	struct rc_arena arena;
-	struct site_lock *locks;     /* by site name (lock_idx) */
-	size_t nlocks;
-	struct rc_map lock_idx;
+	struct rc_log log;           /* JSON lines or text on stderr (serve_log) */
 	unsigned running;            /* work items on fibers now */
 	unsigned site_max;           /* most work items ever inside one site at once */
 	bool stopping;
@@ -68,7 +79,7 @@ struct serve {
 	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;
 	unsigned long reconciles, reconcile_errors;
 	unsigned long resolve_errors; /* events whose objects the PMS could not give */
-	unsigned long ops_ok[VENDOR_SLOTS], ops_failed[VENDOR_SLOTS];
+	unsigned long *ops_ok, *ops_failed; /* by vendor_index */
 	unsigned long hist[NBUCKETS + 1];
 	double hist_sum;
 	struct serve_site *sites;    /* per spec site (index as in the spec) */
@@ -83,10 +94,9 @@ struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *
 void serve_sites_free(struct serve_site *sites, size_t n);
 
 /* One log line (JSON or text) on stderr; never give it a secret. */
-void serve_log(struct serve *s, const char *level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* Queue key ("site:NAME", "rental:ID", or "all" = every site). */
-void serve_enqueue(struct serve *s, const char *key);
+#define serve_log(s, level, ...) rc_log(&(s)->log, (level), __VA_ARGS__)
+/* Queue a key: KEY_ALL queues every site. */
+void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id);
 /* Run serve_work_cb after `after` seconds. */
 void serve_schedule(struct serve *s, double after);
 /* The work timer: start queued keys on fibers, up to serve.workers. */

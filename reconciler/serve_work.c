@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fiber.h"
+#include "core/fiber.h"
 #include "serve_int.h"
 
 const double serve_buckets[NBUCKETS] = { 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
@@ -17,56 +17,54 @@ void serve_schedule(struct serve *s, double after)
 	ev_timer_start(s->loop, &s->work_timer);
 }
 
-void serve_enqueue(struct serve *s, const char *key)
-{
-	size_t i;
-	char k[160];
+static const char *const key_kinds[] = {
+	[KEY_ALL] = "all", [KEY_SITE] = "site", [KEY_RENTAL] = "rental",
+	[KEY_JOB] = "job", [KEY_UNIT] = "unit", [KEY_USER] = "user",
+};
 
-	if (strcmp(key, "all")) {
-		workq_add(&s->q, key, rc_now_mono());
-	} else {
-		for (i = 0; i < s->spec->nsites; i++) {
-			snprintf(k, sizeof(k), "site:%s", s->spec->sites[i].name);
-			workq_add(&s->q, k, rc_now_mono());
-		}
+bool serve_key_format(const struct serve_key *k, char *buf, size_t n)
+{
+	int w;
+
+	if (k->kind == KEY_ALL)
+		w = snprintf(buf, n, "all");
+	else
+		w = snprintf(buf, n, "%s:%s", key_kinds[k->kind], k->id ? k->id : "");
+	return w > 0 && (size_t)w < n;
+}
+
+bool serve_key_parse(const char *text, struct serve_key *out)
+{
+	const char *colon = strchr(text, ':');
+	size_t i, n = colon ? (size_t)(colon - text) : strlen(text);
+
+	for (i = 0; i < sizeof(key_kinds) / sizeof(key_kinds[0]); i++) {
+		if (strlen(key_kinds[i]) != n || strncmp(text, key_kinds[i], n))
+			continue;
+		out->kind = (enum serve_key_kind)i;
+		out->id = colon ? colon + 1 : NULL;
+		return (i == KEY_ALL) == !colon && (!colon || colon[1]);
 	}
+	return false;
+}
+
+void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id)
+{
+	struct serve_key k = { kind, id };
+	char text[SERVE_KEY_MAX];
+	size_t i;
+
+	if (kind == KEY_ALL) {
+		for (i = 0; i < s->spec->nsites; i++)
+			serve_enqueue(s, KEY_SITE, s->spec->sites[i].name);
+		return;
+	}
+	if (!serve_key_format(&k, text, sizeof(text))) {
+		serve_log(s, RC_LOG_WARN, "%s id too long to be queued: dropped", key_kinds[kind]);
+		return;
+	}
+	workq_add(&s->q, text, rc_now_mono());
 	serve_schedule(s, 0);
-}
-
-/* One site is reconciled by one work item at a time: the others wait. */
-static struct site_lock *site_lock_get(struct serve *s, const char *site)
-{
-	size_t i;
-
-	if (!rc_map_get(&s->lock_idx, site, &i)) {
-		i = s->nlocks++;
-		s->locks = rc_realloc(s->locks, s->nlocks * sizeof(*s->locks));
-		memset(&s->locks[i], 0, sizeof(s->locks[i]));
-		rc_map_put(&s->lock_idx, rc_arena_strdup(&s->arena, site), i);
-	}
-	return &s->locks[i];
-}
-
-static void site_lock(struct serve *s, const char *site)
-{
-	struct site_lock *l = site_lock_get(s, site);
-
-	while (l->busy) {
-		fiber_waitq_wait(&l->waiters); /* site_unlock wakes us */
-		l = site_lock_get(s, site);    /* s->locks may have moved */
-	}
-	l->busy = true;
-	if (++l->holders > s->site_max)
-		s->site_max = l->holders;
-}
-
-static void site_unlock(struct serve *s, const char *site)
-{
-	struct site_lock *l = site_lock_get(s, site);
-
-	l->busy = false;
-	l->holders--;
-	fiber_waitq_wake_one(&l->waiters);
 }
 
 static void remember_rentals(struct serve *s, const struct engine *e)
@@ -93,8 +91,8 @@ static void observe(struct serve *s, const struct spec_site *ss, double dt, bool
 	s->hist[b]++;
 	s->hist_sum += dt;
 	s->reconciles++;
-	s->ops_ok[ss->vendor % VENDOR_SLOTS] += res->ok;
-	s->ops_failed[ss->vendor % VENDOR_SLOTS] += res->failed + res->in_doubt;
+	s->ops_ok[vendor_index(vendor_of(ss))] += res->ok;
+	s->ops_failed[vendor_index(vendor_of(ss))] += res->failed + res->in_doubt;
 	if (!ok)
 		s->reconcile_errors++;
 }
@@ -116,7 +114,7 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 			*scoped = true;
 			return rc;
 		}
-		serve_log(s, "info", "site %s: rental %s: the whole site is planned (%s)", ss->name,
+		serve_log(s, RC_LOG_INFO, "site %s: rental %s: the whole site is planned (%s)", ss->name,
 			  rental, err->msg);
 		rc_err_clear(err);
 		plan_free(p);
@@ -130,17 +128,16 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 }
 
 /* R10 over time: every plan of a site is held to the limit of the whole
- * site, counting the units its runs vacated in the last hour (a sliding
- * window): a PMS that ends every rental, one webhook or one periodic run
- * at a time, is stopped as one big plan would be, whatever the run's scope. */
-#define R10_WINDOW_S 3600.
+ * site, counting the units its runs vacated in the last hour (r10.h): a
+ * PMS that ends every rental, one webhook or one periodic run at a time,
+ * is stopped as one big plan would be, whatever the run's scope. */
 
 void serve_sites_free(struct serve_site *sites, size_t n)
 {
 	size_t i;
 
 	for (i = 0; sites && i < n; i++)
-		free(sites[i].marks);
+		r10_window_free(&sites[i].vacated);
 	free(sites);
 }
 
@@ -162,31 +159,6 @@ struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *
 	return sites;
 }
 
-static void r10_forget_old(struct serve_site *st, double now)
-{
-	size_t k = 0;
-
-	while (k < st->nmarks && now - st->marks[k].t >= R10_WINDOW_S)
-		st->vacated -= st->marks[k++].n;
-	if (k) {
-		st->nmarks -= k;
-		memmove(st->marks, st->marks + k, st->nmarks * sizeof(*st->marks));
-	}
-}
-
-static void r10_mark(struct serve_site *st, double now, unsigned n)
-{
-	if (!n)
-		return;
-	if (st->nmarks == st->capmarks) {
-		st->capmarks = st->capmarks ? st->capmarks * 2 : 8;
-		st->marks = rc_realloc(st->marks, st->capmarks * sizeof(*st->marks));
-	}
-	st->marks[st->nmarks].t = now;
-	st->marks[st->nmarks++].n = n;
-	st->vacated += n;
-}
-
 static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 		      struct apply_opts *ao)
 {
@@ -194,17 +166,17 @@ static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 		st->drift = sp->nops;
 		st->managed = sp->managed;
 	} else if (st->managed > sp->managed) {
-		engine_set_r10_limit(sp, st->managed);
+		/* a scoped plan sees only its own units: the whole site's limit */
+		sp->limit_destructive = r10_limit(sp->site, st->managed);
 	}
-	r10_forget_old(st, rc_now_mono());
-	ao->destructive_before = st->vacated;
+	ao->destructive_before = r10_window_count(&st->vacated, rc_now_mono());
 }
 
 /* After an apply: what the site's counters learn from it. */
 static void count_apply(struct serve_site *st, const struct site_plan *sp, bool scoped,
 			const struct apply_result *res, bool ok)
 {
-	r10_mark(st, rc_now_mono(), res->vacated); /* what ran, not what was planned */
+	r10_window_mark(&st->vacated, rc_now_mono(), res->vacated); /* what ran, not what was planned */
 	if (!scoped)
 		st->drift = ok ? 0 : sp->nops - (res->ok < sp->nops ? res->ok : sp->nops);
 	else
@@ -214,69 +186,63 @@ static void count_apply(struct serve_site *st, const struct site_plan *sp, bool 
 /* One site, or one rental's part of it: plan and apply, as `reconcile
  * apply --auto-approve`, on the calling fiber with an engine of its own
  * (the PMS snapshot is per work item; store, PMS client and vendor
- * sessions are shared). */
-static bool reconcile(struct serve *s, const char *key, const char *site, const char *rental)
+ * sessions are shared). One work item per site at a time: a key whose
+ * site is busy is queued again (it merges, and can_run, which now knows
+ * its site, holds it back) rather than holding a worker. */
+static bool reconcile(struct serve *s, const struct serve_key *key, const struct spec_site *ss,
+		      const char *rental)
 {
 	struct apply_opts ao = { 0 };
 	struct apply_result res = { 0 };
 	struct plan p = { 0 };
+	struct serve_site *st = &s->sites[ss - s->spec->sites];
 	struct engine e;
 	struct rc_err err;
 	double t0, dt;
-	const struct spec_site *ss = spec_find_site(s->spec, site);
-	char skey[160];
-	size_t si;
 	bool ok, scoped = false;
 
-	if (!ss)
-		return true; /* the site left the spec (SIGHUP) */
-	si = (size_t)(ss - s->spec->sites);
-	if (site_lock_get(s, site)->busy) {
-		/* the site is being reconciled: queue the key again (it merges,
-		 * and can_run, which now knows its site, holds it back) rather
-		 * than hold a worker while waiting */
-		serve_enqueue(s, key);
+	if (st->busy) {
+		serve_enqueue(s, key->kind, key->id);
 		return true;
 	}
-	site_lock(s, site);
-	if (s->stopping) { /* waited for the lock past a signal: the next start covers it */
-		site_unlock(s, site);
+	if (s->stopping) /* the next start covers it */
 		return false;
-	}
+	st->busy = true;
+	if (++st->inside > s->site_max)
+		s->site_max = st->inside;
 	t0 = rc_now_mono();
 	rc_err_clear(&err);
 	engine_child(&e, &s->e);
 	ok = plan(s, &e, ss, rental, &p, &scoped, &err) == RC_OK;
 	if (ok) {
 		remember_rentals(s, &e);
-		limit_r10(&s->sites[si], &p.sites[0], scoped, &ao);
+		limit_r10(st, &p.sites[0], scoped, &ao);
 		/* a whole-site run commits even without operations: last sync,
 		 * and the records of rentals that ended go (pmslast) */
 		if (p.sites[0].nops || !scoped) {
 			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-			count_apply(&s->sites[si], &p.sites[0], scoped, &res, ok);
+			count_apply(st, &p.sites[0], scoped, &res, ok);
 		}
 	}
-	if (!ok && scoped && err.code != RC_EREFUSED) {
+	if (!ok && scoped && err.code != RC_EREFUSED)
 		/* the cached vendor state may be stale: read it all again (not
 		 * after R10 said no: a whole plan must not get past it) */
-		snprintf(skey, sizeof(skey), "site:%s", site);
-		serve_enqueue(s, skey);
-	}
+		serve_enqueue(s, KEY_SITE, ss->name);
 	dt = rc_now_mono() - t0;
 	observe(s, ss, dt, ok, &res);
-	serve_log(s, ok ? "info" : "error", "site %s%s%s: reconciled in %.3f s: %u operation%s%s%s",
-		  site, scoped ? ", rental " : "", scoped ? rental : "", dt, res.ok,
+	serve_log(s, ok ? RC_LOG_INFO : RC_LOG_ERROR, "site %s%s%s: reconciled in %.3f s: %u operation%s%s%s",
+		  ss->name, scoped ? ", rental " : "", scoped ? rental : "", dt, res.ok,
 		  res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
 	plan_free(&p);
 	engine_close(&e);
-	site_unlock(s, site);
+	st->inside--;
+	st->busy = false;
 	return ok;
 }
 
-/* "rental:<id>" -> its site (from the last plans, else the PMS): RC_OK
- * with *site NULL when it is of no site of the spec. */
-static int rental_site(struct serve *s, const char *rental, const char **site,
+/* A rental's site (from the last plans, else the PMS): RC_OK with *site
+ * NULL when it is of no site of the spec. */
+static int rental_site(struct serve *s, const char *rental, const struct spec_site **site,
 		       struct rc_err *err)
 {
 	struct pms_snapshot snap;
@@ -286,7 +252,7 @@ static int rental_site(struct serve *s, const char *rental, const char **site,
 
 	*site = NULL;
 	if (rc_map_get(&s->rental_site, rental, &i) && i < s->spec->nsites) {
-		*site = s->spec->sites[i].name;
+		*site = &s->spec->sites[i];
 		return RC_OK;
 	}
 	if (!s->e.sg)
@@ -304,28 +270,26 @@ static int rental_site(struct serve *s, const char *rental, const char **site,
 	if (ss && !rc_map_get(&s->rental_site, rental, NULL)) /* for can_run */
 		rc_map_put(&s->rental_site, rc_arena_strdup(&s->rental_arena, rental),
 			   (size_t)(ss - s->spec->sites));
-	*site = ss ? ss->name : NULL;
+	*site = ss;
 	return rc;
 }
 
 static void enqueue_site(struct serve *s, const char *pms_site_id)
 {
 	const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, pms_site_id);
-	char key[160];
 
-	if (!ss)
-		return;
-	snprintf(key, sizeof(key), "site:%s", ss->name);
-	serve_enqueue(s, key);
+	if (ss)
+		serve_enqueue(s, KEY_SITE, ss->name);
 }
 
 /* A job, unit or customer that an event names without a rental: its
- * rentals are queued as "rental:" keys, else its unit's site as a whole. */
-static bool process_ref(struct serve *s, const char *kind, const char *id)
+ * rentals are queued, else its unit's site as a whole. */
+static bool process_ref(struct serve *s, const struct serve_key *k)
 {
+	const char *kind = k->kind == KEY_JOB ? "job" : k->kind == KEY_UNIT ? "unit" : "customer";
+	const char *id = k->id;
 	struct sg_refs r, u;
 	struct rc_err err;
-	char key[160];
 	size_t i;
 	int rc;
 
@@ -333,33 +297,31 @@ static bool process_ref(struct serve *s, const char *kind, const char *id)
 		return true;
 	rc_err_clear(&err);
 	memset(&u, 0, sizeof(u));
-	if (!strcmp(kind, "job"))
+	if (k->kind == KEY_JOB)
 		rc = sg_resolve_job(s->e.sg, id, &r, &err);
-	else if (!strcmp(kind, "unit"))
+	else if (k->kind == KEY_UNIT)
 		rc = sg_resolve_unit(s->e.sg, id, &r, &err);
 	else
 		rc = sg_resolve_user(s->e.sg, id, &r, &err);
 	if (rc == RC_ENOTFOUND) {
-		serve_log(s, "info", "%s %s: not found in the PMS; every site looks again", kind, id);
-		serve_enqueue(s, "all");
+		serve_log(s, RC_LOG_INFO, "%s %s: not found in the PMS; every site looks again", kind, id);
+		serve_enqueue(s, KEY_ALL, NULL);
 		return true;
 	}
 	if (rc) {
 		s->resolve_errors++;
-		serve_log(s, "error", "%s %s: %s (tried again later)", kind, id, err.msg);
+		serve_log(s, RC_LOG_ERROR, "%s %s: %s (tried again later)", kind, id, err.msg);
 		return false;
 	}
-	for (i = 0; i < r.nrentals; i++) {
-		snprintf(key, sizeof(key), "rental:%s", r.rentals[i]);
-		serve_enqueue(s, key);
-	}
+	for (i = 0; i < r.nrentals; i++)
+		serve_enqueue(s, KEY_RENTAL, r.rentals[i]);
 	if (r.truncated)
-		serve_enqueue(s, "all");
+		serve_enqueue(s, KEY_ALL, NULL);
 	if (!r.nrentals && !r.site_id && r.unit_id) {
 		rc = sg_resolve_unit(s->e.sg, r.unit_id, &u, &err);
 		if (rc && rc != RC_ENOTFOUND) {
 			s->resolve_errors++;
-			serve_log(s, "error", "%s %s: its unit %s: %s (tried again later)", kind, id,
+			serve_log(s, RC_LOG_ERROR, "%s %s: its unit %s: %s (tried again later)", kind, id,
 				  r.unit_id, err.msg);
 			sg_refs_free(&r);
 			return false;
@@ -368,42 +330,46 @@ static bool process_ref(struct serve *s, const char *kind, const char *id)
 			enqueue_site(s, u.site_id);
 	} else if (!r.nrentals && r.site_id)
 		enqueue_site(s, r.site_id); /* a unit remapped, a job without rental: the whole site */
-	serve_log(s, "info", "%s %s: %zu rental%s%s", kind, id, r.nrentals, r.nrentals == 1 ? "" : "s",
-		  r.nrentals || r.site_id || u.site_id ? "" : " (nothing to do)");
+	serve_log(s, RC_LOG_INFO, "%s %s: %zu rental%s%s", kind, id, r.nrentals,
+		  r.nrentals == 1 ? "" : "s", r.nrentals || r.site_id || u.site_id ? "" : " (nothing to do)");
 	sg_refs_free(&r);
 	sg_refs_free(&u);
 	return true;
 }
 
-static bool process(struct serve *s, const char *key)
+static bool process(struct serve *s, const char *text)
 {
+	const struct spec_site *site;
+	struct serve_key k;
 	struct rc_err err;
-	const char *site;
-	const char *colon = strchr(key, ':');
 
 	rc_err_clear(&err);
-	if (!strncmp(key, "site:", 5))
-		return reconcile(s, key, key + 5, NULL);
-	if (!strncmp(key, "rental:", 7)) {
-		if (rental_site(s, key + 7, &site, &err)) {
+	if (!serve_key_parse(text, &k)) {
+		serve_log(s, RC_LOG_WARN, "work key %s not understood: dropped", text);
+		return true;
+	}
+	switch (k.kind) {
+	case KEY_SITE:
+		site = spec_find_site(s->spec, k.id);
+		return site ? reconcile(s, &k, site, NULL) : true; /* it left the spec (SIGHUP) */
+	case KEY_RENTAL:
+		if (rental_site(s, k.id, &site, &err)) {
 			s->resolve_errors++;
-			serve_log(s, "error", "rental %s: %s (tried again later)", key + 7, err.msg);
+			serve_log(s, RC_LOG_ERROR, "rental %s: %s (tried again later)", k.id, err.msg);
 			return false;
 		}
 		if (site)
-			return reconcile(s, key, site, key + 7);
-		serve_log(s, "info", "rental %s belongs to no site of the spec: ignored", key + 7);
+			return reconcile(s, &k, site, k.id);
+		serve_log(s, RC_LOG_INFO, "rental %s belongs to no site of the spec: ignored", k.id);
+		return true;
+	case KEY_JOB:
+	case KEY_UNIT:
+	case KEY_USER:
+		return process_ref(s, &k);
+	default:
+		serve_enqueue(s, KEY_ALL, NULL);
 		return true;
 	}
-	if (colon && (!strncmp(key, "job:", 4) || !strncmp(key, "unit:", 5) ||
-		      !strncmp(key, "user:", 5))) {
-		char kind[8];
-
-		snprintf(kind, sizeof(kind), "%.*s", (int)(colon - key), key);
-		return process_ref(s, kind, colon + 1);
-	}
-	serve_log(s, "warn", "work key %s not understood: dropped", key);
-	return true;
 }
 
 struct work {
@@ -439,20 +405,20 @@ static void work_done(void *arg)
 }
 
 /* A key may start unless it names a site that is being reconciled. */
-static bool can_run(const char *key, void *payload)
+static bool can_run(const char *text, void *payload)
 {
 	struct serve *s = payload;
-	const char *site = NULL;
+	const struct spec_site *site = NULL;
+	struct serve_key k;
 	size_t i;
 
-	if (!strncmp(key, "site:", 5))
-		site = key + 5;
-	else if (!strncmp(key, "rental:", 7) && rc_map_get(&s->rental_site, key + 7, &i) &&
-		 i < s->spec->nsites)
-		site = s->spec->sites[i].name;
-	if (!site || !rc_map_get(&s->lock_idx, site, &i))
+	if (!serve_key_parse(text, &k))
 		return true;
-	return !s->locks[i].busy;
+	if (k.kind == KEY_SITE)
+		site = spec_find_site(s->spec, k.id);
+	else if (k.kind == KEY_RENTAL && rc_map_get(&s->rental_site, k.id, &i) && i < s->spec->nsites)
+		site = &s->spec->sites[i];
+	return !site || !s->sites[site - s->spec->sites].busy;
 }
 
 void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
@@ -476,7 +442,7 @@ void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
 		w->key = rc_strdup(key);
 		s->running++;
 		if (fiber_spawn(work_run, w, work_done)) {
-			serve_log(s, "error", "no memory for a work item: %s is tried again later", key);
+			serve_log(s, RC_LOG_ERROR, "no memory for a work item: %s is tried again later", key);
 			w->ok = false;
 			work_done(w);
 			return;

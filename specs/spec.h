@@ -8,26 +8,23 @@
  *
  * The loader rejects unknown keys, wrong types, inline secrets and
  * out-of-range values; every error names the file, the JSON path
- * ("$.sites[1].opentech.api_key_env") and the problem.
+ * ("$.sites[1].opentech.api_key_env") and the problem. It knows no vendor:
+ * it is given a table of them (struct spec_vendor), and each reads its
+ * own settings object with the helpers at the end of this file.
  */
 #ifndef RC_SPEC_H
 #define RC_SPEC_H
 
-#include "../reconciler/common.h"
+#include <jansson.h>
 
-enum vendor_kind {
-	VENDOR_NONE = 0,
-	VENDOR_OPENTECH,
-	VENDOR_PTI,
-	VENDOR_OPENAPP
-};
-const char *vendor_kind_name(enum vendor_kind v); /* "opentech", ... */
+#include "core/common.h"
+#include "core/model.h"
 
 /* A secret reference: exactly one of env / file / site_field is set. */
 struct spec_secret {
 	char *env;        /* name of an environment variable */
 	char *file;       /* path of a file (first line, trailing newline cut) */
-	char *site_field; /* PTI only: code of a PMS *site* custom field */
+	char *site_field; /* code of a PMS *site* custom field (where the vendor allows it) */
 };
 
 /* Resolve a secret reference. *out is new (free with rc_free_secret).
@@ -38,77 +35,50 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 		     const char *site_cf_value, char **out, struct rc_err *err);
 bool spec_secret_set(const struct spec_secret *s);
 
-/* Custom-field codes. Defaults are those of access-rules.md. */
-struct spec_fields {
-	/* OpenTech */
-	char *ot_unit_id;            /* unit: opentech_unitId */
-	char *ot_access_profile;     /* unit: opentech_accessProfileId */
-	char *ot_time_group;         /* unit: opentech_timeGroupId */
-	char *ot_access_code;        /* rental: opentech_accessCode */
-	char *ot_overlocked;         /* rental: opentech_overlocked */
-	char *ot_resync;             /* rental: opentech_resync */
-	/* PTI */
-	char *pti_unit_name;         /* unit: pti_unitName */
-	char *pti_access_code;       /* user: pti_accessCode */
-	char *pti_user_id;           /* user: pti_userId */
-	char *pti_zone;              /* user: pti_zone */
-	char *pti_access_level;      /* user: pti_accessLevel */
-	char *pti_regenerate;        /* user: pti_regenerateCode */
-	char *pti_synced;            /* rental: pti_synced */
-	char *pti_overlocked;        /* rental: pti_overlocked */
-	/* OpenApp */
-	char *oa_portal_ids;         /* unit: openapp_portalIds */
-	char *oa_invite_url;         /* rental: openapp_inviteUrl */
+/* One custom field a vendor reads or writes: the key under a site's
+ * "fields" that renames it, its default code (docs/rules.md), and the PMS
+ * object it lives on. */
+struct spec_field_def {
+	const char *key;             /* "ot_unit_id" */
+	const char *dflt;            /* "opentech_unitId" */
+	enum pms_obj obj;
 };
 
-struct spec_opentech {
-	char *environment;           /* "production" | "testing" (or NULL) */
-	char *base_url;              /* overrides environment (simulator) */
-	char *property_number;       /* facility's Property Number */
-	struct spec_secret api_key;       /* operator */
-	struct spec_secret api_secret;
-	struct spec_secret client_id;     /* integrator */
-	struct spec_secret client_secret;
-	long access_profile_id;      /* site default; -1 = vendor default */
-	long time_group_id;          /* site default; -1 = vendor default */
-};
+/* A spec being loaded: its file, directory and error (spec.c). */
+struct spec_ld;
 
-struct spec_pti {
-	char *base_url;
-	struct spec_secret client_id;     /* integrator (partner) */
-	struct spec_secret api_key;
-	struct spec_secret site_key;      /* per site; may be site_field */
-	struct spec_secret site_code;
-	struct spec_secret username;
-	struct spec_secret password;
-	long access_level;           /* site default */
-	long zone;                   /* site default time zone */
-};
+/* Called with each credential reference of a vendor's settings. */
+typedef void (*spec_secret_cb)(const struct spec_secret *s, const char *what, void *payload);
 
-struct spec_openapp {
-	char *base_url;              /* e.g. https://api.openapp.house/api/v1 */
-	struct spec_secret api_key;
-	char *org_id;
-	char *integration_id;
-	char **lobby_portal_ids;
-	size_t nlobby_portal_ids;
-	long max_uses;               /* -1 = unlimited */
-	long validity_days;          /* 0 = open-ended when no move-out date */
-	bool delete_on_vacate;       /* DELETE instead of revoke (OA3) */
+/*
+ * What the loader needs to know of a vendor: the first member of the
+ * vendor's descriptor (providers/vendor.h), so that the spec layer stays
+ * below the providers. The loader is given the table of them.
+ */
+struct spec_vendor {
+	const char *name;            /* the site's "vendor" value and the key of its settings */
+	const char *title;           /* "OpenTech Alliance", for people */
+	const struct spec_field_def *fields;
+	unsigned nfields;
+	/* Read the vendor's settings object o (borrowed) found at JSON path
+	 * path into *conf (new, freed with conf_free). Errors through the
+	 * spec_get_* helpers below. */
+	int (*conf_load)(struct spec_ld *l, json_t *o, const char *path, void **conf);
+	void (*conf_free)(void *conf);
+	/* Call fn for every credential of conf, with what it is for. */
+	void (*conf_secrets)(const void *conf, spec_secret_cb fn, void *payload);
 };
 
 struct spec_site {
 	char *name;                  /* address label, unique: [A-Za-z0-9_.-]+ */
 	char *pms_site_id;
-	enum vendor_kind vendor;
+	const struct spec_vendor *vendor; /* borrowed from the loader's table */
+	void *conf;                  /* the vendor's settings (owned: vendor->conf_free) */
+	char **fields;               /* custom-field codes, indexed as vendor->fields */
 	double max_destructive;      /* share of managed units, default 0.10 */
 	unsigned max_destructive_min;/* at least this many units, default 3 */
 	unsigned code_length;        /* generated codes, default 6 (4..10) */
 	unsigned sync_interval_s;    /* serve: full reconcile period, default 900 */
-	struct spec_fields fields;
-	struct spec_opentech opentech;
-	struct spec_pti pti;
-	struct spec_openapp openapp;
 };
 
 struct spec_pms {
@@ -144,14 +114,56 @@ struct spec {
 	size_t nsites;
 };
 
-/* Load and validate. *out is new (spec_free). */
-int spec_load(const char *path, struct spec **out, struct rc_err *err);
+/* The site's code of its vendor's custom field i (borrowed). */
+static inline const char *spec_field(const struct spec_site *s, unsigned i)
+{
+	return s->fields[i];
+}
+
+/* Load and validate against vendors (a NULL-terminated table, borrowed:
+ * it must outlive the spec). *out is new (spec_free). */
+int spec_load(const char *path, const struct spec_vendor *const *vendors,
+	      struct spec **out, struct rc_err *err);
 int spec_load_buf(const char *buf, size_t len, const char *name,
-		  struct spec **out, struct rc_err *err);
+		  const struct spec_vendor *const *vendors, struct spec **out,
+		  struct rc_err *err);
 void spec_free(struct spec *s);
 /* Borrowed; NULL when absent. */
 const struct spec_site *spec_find_site(const struct spec *s, const char *name);
 const struct spec_site *spec_find_site_by_pms_id(const struct spec *s,
 						  const char *pms_site_id);
+
+/* Call fn for every credential of the spec: the PMS's, then each site's
+ * (what is prefixed with the site's name). */
+void spec_secrets_each(const struct spec *s, spec_secret_cb fn, void *payload);
+
+/* ---- for vendors' settings loaders (conf_load) ----
+ * Each returns RC_OK or RC_EINVAL with "<file>: <path>.<key>: <problem>". */
+int spec_fail(struct spec_ld *l, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Every key of o must be in allowed[] (NULL-terminated); a key that looks
+ * like an inline secret gets a message saying how to reference it. */
+int spec_check_keys(struct spec_ld *l, json_t *o, const char *path,
+		    const char *const *allowed);
+/* A non-empty string (*out new, NULL when absent and not required). */
+int spec_get_str(struct spec_ld *l, json_t *o, const char *path, const char *k,
+		 bool required, char **out);
+/* An http:// or https:// URL without trailing slashes (*out new). */
+int spec_get_url(struct spec_ld *l, json_t *o, const char *path, const char *k,
+		 bool required, char **out);
+int spec_get_int(struct spec_ld *l, json_t *o, const char *path, const char *k,
+		 long min, long max, long dflt, long *out);
+int spec_get_bool(struct spec_ld *l, json_t *o, const char *path, const char *k,
+		  bool dflt, bool *out);
+/* An array of non-empty strings (*out new, NULL-terminated; *n its size). */
+int spec_get_strs(struct spec_ld *l, json_t *o, const char *path, const char *k,
+		  char ***out, size_t *n);
+/* A credential reference: exactly one of <base>_env, <base>_file and, when
+ * site_field, <base>_site_field (a PMS site custom field). Relative files
+ * resolve against the spec's directory. */
+int spec_get_secret(struct spec_ld *l, json_t *o, const char *path, const char *base,
+		    bool site_field, bool required, struct spec_secret *out);
+void spec_secret_free(struct spec_secret *s);
+void spec_strs_free(char **v, size_t n);
 
 #endif

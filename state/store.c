@@ -150,8 +150,10 @@ int store_lock(struct store *s, struct rc_err *err)
 		goto out;
 	}
 	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, strlen(buf), 0) < 0)
-		rc_errf(err, RC_OK, "cannot record the pid in %s", path);
+	/* the pid only names the holder in a second apply's message: failing
+	 * to write it does not make the lock any less held */
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, buf, strlen(buf), 0);
 	s->lock_fd = fd;
 out:
 	free(path);
@@ -165,6 +167,17 @@ void store_unlock(struct store *s)
 		close(s->lock_fd);
 		s->lock_fd = -1;
 	}
+}
+
+static void hasher_fn(void *payload, const char *site, const char *secret,
+		      unsigned char out[RC_HASH_LEN])
+{
+	store_secret_hash(payload, site, secret, out);
+}
+
+struct rc_hasher store_hasher(const struct store *s)
+{
+	return (struct rc_hasher){ hasher_fn, (void *)s };
 }
 
 void store_hmac(const struct store *s, const void *data, size_t len,
@@ -467,22 +480,13 @@ int store_pms_keep_only(struct store_txn *t, const char *site, const struct rc_m
 	return del_prefix(t, t->s->pmslast, site, keep, err);
 }
 
-int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
-		  struct store_pms_rec *out, struct rc_err *err)
+static int pms_rec_from(struct store_txn *t, const char *site, const char *rental_id,
+			const MDB_val *v, struct pms_rec *out, struct rc_err *err)
 {
-	MDB_val k, v;
 	json_t *j;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	st_make_key(&k, site, rental_id, strlen(rental_id));
-	rc = mdb_get(t->txn, t->s->pmslast, &k, &v);
-	free(k.mv_data);
-	if (rc == MDB_NOTFOUND)
-		return RC_ENOTFOUND;
-	if (rc)
-		return st_lmdb_err(err, t->s, "read pmslast", rc);
-	j = st_get_json(&v);
+	j = st_get_json(v);
 	if (!j)
 		return rc_errf(err, RC_EPARSE, "state %s: pmslast %s/%s is corrupt", t->s->dir,
 			       site, rental_id);
@@ -499,8 +503,72 @@ int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
 	return RC_OK;
 }
 
+int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
+		  struct pms_rec *out, struct rc_err *err)
+{
+	MDB_val k, v;
+	int rc;
+
+	st_make_key(&k, site, rental_id, strlen(rental_id));
+	rc = mdb_get(t->txn, t->s->pmslast, &k, &v);
+	free(k.mv_data);
+	if (rc == MDB_NOTFOUND)
+		return rc_errf(err, RC_ENOTFOUND, "no record of rental %s", rental_id);
+	if (rc)
+		return st_lmdb_err(err, t->s, "read pmslast", rc);
+	return pms_rec_from(t, site, rental_id, &v, out, err);
+}
+
+struct pms_load_ctx {
+	struct store_txn *t;
+	const char *site;
+	struct pms_recs *out;
+	struct rc_err *err;
+};
+
+static int pms_load_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct pms_load_ctx *l = p;
+	char *id = rc_strndup(rest->mv_data, rest->mv_size);
+	int rc = pms_rec_from(l->t, l->site, id, v, pms_recs_add(l->out), l->err);
+
+	(void)c;
+	free(id);
+	return rc;
+}
+
+int store_pms_load(struct store_txn *t, const char *site, struct pms_recs *out,
+		   struct rc_err *err)
+{
+	struct pms_load_ctx l = { t, site, out, err };
+	int rc = st_each_prefix(t, t->s->pmslast, site, pms_load_cb, &l, err);
+
+	pms_recs_index(out);
+	return rc;
+}
+
+int store_pms_load_ids(struct store_txn *t, const char *site, const char *const *rental_ids,
+		       size_t n, struct pms_recs *out, struct rc_err *err)
+{
+	struct pms_rec r;
+	size_t i;
+	int rc = RC_OK;
+
+	for (i = 0; !rc && i < n; i++) {
+		rc = store_pms_get(t, site, rental_ids[i], &r, err);
+		if (rc == RC_ENOTFOUND) {
+			rc_err_clear(err);
+			rc = RC_OK;
+		} else if (!rc) {
+			*pms_recs_add(out) = r;
+		}
+	}
+	pms_recs_index(out);
+	return rc;
+}
+
 int store_pms_put(struct store_txn *t, const char *site,
-		  const struct store_pms_rec *r, struct rc_err *err)
+		  const struct pms_rec *r, struct rc_err *err)
 {
 	json_t *j = json_pack("{s:b, s:b}", "od", r->overdue, "ol", r->overlocked);
 	char hex[2 * RC_HASH_LEN + 1];

@@ -21,8 +21,8 @@
 #ifndef RC_STORE_H
 #define RC_STORE_H
 
-#include "../reconciler/common.h"
-#include "../reconciler/model.h"
+#include "core/common.h"
+#include "core/model.h"
 
 #include <time.h>
 
@@ -43,6 +43,8 @@ void store_unlock(struct store *s);
  * HMAC(key, site || 0x00 || secret). */
 void store_secret_hash(const struct store *s, const char *site,
 		       const char *secret, unsigned char out[RC_HASH_LEN]);
+/* store_secret_hash as a struct rc_hasher, for the rules (borrows s). */
+struct rc_hasher store_hasher(const struct store *s);
 /* HMAC of arbitrary bytes with hash.key (plan staleness fingerprints). */
 void store_hmac(const struct store *s, const void *data, size_t len,
 		unsigned char out[RC_HASH_LEN]);
@@ -64,20 +66,18 @@ int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
 int store_observed_put_unit(struct store_txn *t, const char *site,
 			    const struct obs_unit *u, struct rc_err *err);
 
-/* ---- last PMS state per rental (edges: R4, OT5, PT7) ---- */
-struct store_pms_rec {
-	char rental_id[64];
-	bool overdue;          /* PMS overdue at last convergence */
-	bool overlocked;       /* overlock flag at last convergence */
-	char synced[40];       /* PTI: pti_synced value the engine last wrote */
-	unsigned char code_hash[RC_HASH_LEN]; /* last code pushed (hash) */
-	bool has_code;
-};
+/* ---- last PMS state per rental (edges: R4, PT7): struct pms_rec ---- */
 /* RC_ENOTFOUND when absent. */
 int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
-		  struct store_pms_rec *out, struct rc_err *err);
+		  struct pms_rec *out, struct rc_err *err);
+/* Every record of the site into out (pms_recs_init'ed; indexed on return). */
+int store_pms_load(struct store_txn *t, const char *site, struct pms_recs *out,
+		   struct rc_err *err);
+/* The records of these rentals only (absent ones skipped; indexed). */
+int store_pms_load_ids(struct store_txn *t, const char *site, const char *const *rental_ids,
+		       size_t n, struct pms_recs *out, struct rc_err *err);
 int store_pms_put(struct store_txn *t, const char *site,
-		  const struct store_pms_rec *r, struct rc_err *err);
+		  const struct pms_rec *r, struct rc_err *err);
 int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
 		  struct rc_err *err);
 /* Delete the site's records of rentals not in keep (ended or gone). */
@@ -145,7 +145,8 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err);
 
 /* ---- webhook events (serve) ---- */
-/* Returns RC_OK when stored, 1 when an event with this id already exists. */
+/* RC_OK when stored (durably), RC_EEXIST when an event with this id was
+ * stored before. */
 int store_event_put(struct store *s, const char *id, const char *json,
 		    struct rc_err *err);
 

@@ -208,7 +208,7 @@ int store_event_put(struct store *s, const char *id, const char *json,
 	rc = mdb_put(t->txn, s->events, &k, &v, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST) {
 		store_txn_abort(t);
-		return 1;
+		return rc_errf(err, RC_EEXIST, "event %s was received before", id);
 	}
 	if (!rc) {
 		evtime_key(&tk, (uint64_t)time(NULL), id);

@@ -1,6 +1,7 @@
 /*
- * bench_plan.c: planning cost without I/O: desired + diff for S sites of
- * U units each, half of them rented, observed state in sync except 1 %.
+ * bench_plan.c: planning cost without I/O: the rules (rules_plan_site:
+ * desired + diff) for S OpenTech sites of U units each, half of them
+ * rented, observed state in sync except 1 %.
  *
  *   build/bench_plan [sites] [units_per_site]     (default 1000 x 1000)
  *
@@ -12,7 +13,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler/diff.h"
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "providers/vendor.h"
+#include "reconciler/rules.h"
+
+static void hash_fn(void *payload, const char *site, const char *secret,
+		    unsigned char out[RC_HASH_LEN])
+{
+	unsigned int n = 0;
+	char msg[256];
+	int len = snprintf(msg, sizeof(msg), "%s|%s", site, secret);
+
+	(void)payload;
+	HMAC(EVP_sha256(), "bench", 5, (const unsigned char *)msg, (size_t)len, out, &n);
+}
+
+/* A spec of n OpenTech sites "site<i>-0" (PMS id the same). */
+static struct spec *make_spec(size_t n)
+{
+	struct rc_buf b;
+	struct spec *s = NULL;
+	struct rc_err err;
+	size_t i;
+
+	rc_buf_init(&b);
+	rc_buf_puts(&b, "{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"http://x\","
+		    "\"api_key_env\":\"K\"},\"sites\":[");
+	for (i = 0; i < n; i++)
+		rc_buf_printf(&b, "%s{\"name\":\"site%zu-0\",\"pms_site_id\":\"site%zu-0\",\"vendor\":\"opentech\","
+			      "\"opentech\":{\"base_url\":\"http://x\",\"property_number\":\"P\",\"api_key_env\":\"A\","
+			      "\"api_secret_env\":\"B\",\"client_id_env\":\"C\",\"client_secret_env\":\"D\"}}",
+			      i ? "," : "", i, i);
+	rc_buf_puts(&b, "]}");
+	if (spec_load_buf(b.p, b.len, "bench.json", vendor_specs(), &s, &err))
+		fprintf(stderr, "bench: %s\n", err.msg);
+	rc_buf_free(&b);
+	return s;
+}
 
 static const char *dup(struct rc_arena *a, const char *prefix, size_t i, size_t j)
 {
@@ -35,40 +74,22 @@ int main(int argc, char **argv)
 {
 	size_t nsites = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
 	size_t nunits = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
-	char dir[] = "/tmp/reconcile-bench-XXXXXX";
 	struct pms_snapshot snap;
 	struct snap_groups g;
-	struct store *store;
-	struct spec_site *sites;
+	struct spec *spec = make_spec(nsites);
+	const struct rc_hasher hash = { hash_fn, NULL };
 	struct rc_err err;
 	double t0, t1, t2;
 	size_t i, j, ops = 0;
 
-	if (!mkdtemp(dir) || store_open(&store, dir, &err)) {
-		fprintf(stderr, "bench: cannot open a store in %s\n", dir);
+	if (!spec)
 		return 1;
-	}
 	pms_snapshot_init(&snap);
-	sites = rc_calloc(nsites, sizeof(*sites));
 	t0 = rc_now_mono();
 	for (i = 0; i < nsites; i++) {
 		struct pms_site *s = pms_add_site(&snap);
 
 		s->id = dup(&snap.arena, "site", i, 0);
-		sites[i].name = (char *)s->id;
-		sites[i].pms_site_id = (char *)s->id;
-		sites[i].vendor = VENDOR_OPENTECH;
-		sites[i].max_destructive = 0.1;
-		sites[i].max_destructive_min = 3;
-		sites[i].code_length = 6;
-		sites[i].fields.ot_unit_id = "opentech_unitId";
-		sites[i].fields.ot_access_code = "opentech_accessCode";
-		sites[i].fields.ot_overlocked = "opentech_overlocked";
-		sites[i].fields.ot_resync = "opentech_resync";
-		sites[i].fields.ot_access_profile = "opentech_accessProfileId";
-		sites[i].fields.ot_time_group = "opentech_timeGroupId";
-		sites[i].opentech.access_profile_id = -1;
-		sites[i].opentech.time_group_id = -1;
 		for (j = 0; j < nunits; j++) {
 			struct pms_unit *u = pms_add_unit(&snap);
 
@@ -103,10 +124,9 @@ int main(int argc, char **argv)
 	t1 = rc_now_mono();
 	for (i = 0; i < nsites; i++) {
 		struct site_plan sp;
-		struct desired_site d;
-		struct diff_ctx dc;
+		struct rules_in in = { &snap, &g, NULL, hash, NULL, NULL, NULL };
 
-		site_plan_init(&sp, &sites[i]);
+		site_plan_init(&sp, &spec->sites[i]);
 		sp.pms_site = &snap.sites[i];
 		for (j = 0; j < nunits; j++) {
 			struct obs_unit *ou = obs_add_unit(&sp.obs, snap.units[i * nunits + j].name);
@@ -123,19 +143,14 @@ int main(int argc, char **argv)
 				t->access_profile = -1;
 				t->time_group = -1;
 				t->code_known = true;
-				store_secret_hash(store, sites[i].name, "482913", t->code_hash);
+				hash_fn(NULL, spec->sites[i].name, "482913", t->code_hash);
 				t->rental_id = NULL;
 			}
 		}
 		obs_site_index(&sp.obs);
-		desired_collect(&sp, &snap, &g, "opentech_unitId", "opentech_overlocked",
-				DC_NAME_CHECK | DC_UNIQUE_MAP, NULL, &d, NULL, &err);
-		memset(&dc, 0, sizeof(dc));
-		dc.sp = &sp;
-		dc.store = store;
-		diff_opentech(&dc, &d);
+		if (rules_plan_site(&sp, &in, &err))
+			fprintf(stderr, "bench: %s\n", err.msg);
 		ops += sp.nops;
-		desired_free(&d);
 		site_plan_free(&sp);
 	}
 	t2 = rc_now_mono();
@@ -144,7 +159,6 @@ int main(int argc, char **argv)
 	       (double)(nsites * nunits) / (t2 - t1), ops);
 	snap_groups_free(&g);
 	pms_snapshot_free(&snap);
-	free(sites);
-	store_close(store);
+	spec_free(spec);
 	return 0;
 }

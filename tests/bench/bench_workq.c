@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "reconciler/workq.h"
+#include "core/workq.h"
 
 int main(int argc, char **argv)
 {

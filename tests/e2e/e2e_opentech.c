@@ -191,7 +191,7 @@ static void test_overdue_then_payment(void **state)
 /* Whether the state still holds site1's PMS record of a rental. */
 static bool pms_record(struct e2e *t, const char *rental)
 {
-	struct store_pms_rec rec;
+	struct pms_rec rec;
 	struct store *s;
 	struct store_txn *txn;
 	struct rc_err err;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "reconciler/common.h"
+#include "core/common.h"
 
 static int setup(void **state)
 {

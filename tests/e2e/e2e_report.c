@@ -25,7 +25,7 @@
 
 #include "harness.h"
 #include "png.h"
-#include "reconciler/common.h"
+#include "core/common.h"
 
 static const char *const SITES[][3] = {
 	{ "main", "main", "P-MAIN" }, { "jfail", "jfail", "P-FAIL" }, { "jdoubt", "jdoubt", "P-DOUBT" },

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "reconciler/common.h"
+#include "core/common.h"
 
 #define SECRET "e2e-webhook-secret"   /* E2E_SG_WEBHOOK_SECRET of the harness */
 

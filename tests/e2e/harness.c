@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "reconciler/common.h"
+#include "core/common.h"
 
 static void die(const char *what)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "reconciler/common.h"
+#include "core/common.h"
 
 static uint32_t be32(const unsigned char *p)
 {

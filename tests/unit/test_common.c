@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "reconciler/common.h"
+#include "core/common.h"
 
 static void test_map_put_get(void **state)
 {

@@ -8,7 +8,7 @@
 #include <ev.h>
 #include <string.h>
 
-#include "reconciler/fiber.h"
+#include "core/fiber.h"
 
 struct trace {
 	char log[64];

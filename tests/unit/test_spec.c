@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "specs/spec.h"
+#include "providers/opentech.h"
+#include "providers/vendor.h"
 
 static const char *src(void)
 {
@@ -31,7 +33,7 @@ static void test_examples_load(void **state)
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/specs/examples/%s.json", src(), names[i]);
 		rc_err_clear(&err);
-		if (spec_load(path, &s, &err))
+		if (spec_load(path, vendor_specs(), &s, &err))
 			fail_msg("%s", err.msg);
 		assert_true(s->nsites >= 1);
 		spec_free(s);
@@ -48,7 +50,7 @@ static struct spec *load_ok(const char *text)
 	struct rc_err err;
 
 	rc_err_clear(&err);
-	if (spec_load_buf(text, strlen(text), "/etc/reconcile/spec.json", &s, &err))
+	if (spec_load_buf(text, strlen(text), "/etc/reconcile/spec.json", vendor_specs(), &s, &err))
 		fail_msg("%s", err.msg);
 	return s;
 }
@@ -60,7 +62,7 @@ static void load_bad(const char *text, const char *want)
 	struct rc_err err;
 
 	rc_err_clear(&err);
-	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", &s, &err), 0);
+	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", vendor_specs(), &s, &err), 0);
 	assert_null(s);
 	if (!strstr(err.msg, want))
 		fail_msg("message \"%s\" lacks \"%s\"", err.msg, want);
@@ -80,10 +82,13 @@ static void test_defaults(void **state)
 	assert_int_equal(s->sites[0].sync_interval_s, 900);
 	assert_int_equal(s->retention.events_s, 7 * 86400);
 	assert_int_equal(s->retention.journal_s, 180 * 86400);
-	assert_string_equal(s->sites[0].fields.ot_unit_id, "opentech_unitId");
-	assert_string_equal(s->sites[0].fields.pti_regenerate, "pti_regenerateCode");
-	assert_string_equal(s->sites[0].opentech.client_secret.file, "/etc/reconcile/secrets/cs");
-	assert_int_equal(s->sites[0].opentech.access_profile_id, -1);
+	assert_string_equal(s->sites[0].vendor->name, "opentech");
+	assert_ptr_equal(vendor_of(&s->sites[0]), vendor_table[0]);
+	assert_string_equal(spec_field(&s->sites[0], OT_F_UNIT_ID), "opentech_unitId");
+	assert_string_equal(spec_field(&s->sites[0], OT_F_RESYNC), "opentech_resync");
+	assert_string_equal(((struct opentech_conf *)s->sites[0].conf)->client_secret.file,
+			    "/etc/reconcile/secrets/cs");
+	assert_int_equal(((struct opentech_conf *)s->sites[0].conf)->access_profile_id, -1);
 	assert_non_null(spec_find_site(s, "a"));
 	assert_non_null(spec_find_site_by_pms_id(s, "S"));
 	spec_free(s);
@@ -123,6 +128,22 @@ static void test_errors_name_the_path(void **state)
 		 "$.sites[0].fields.ot_unit_id");
 }
 
+/* A site's vendor comes from the table the loader is given: unknown
+ * vendors name the table, other vendors' fields name their owner. */
+static void test_vendors_from_the_table(void **state)
+{
+	(void)state;
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"noke\"}]}",
+		 "vendor: must be \"opentech\", \"pti\" or \"openapp\"");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"fields\":{\"pti_unit_name\":\"x\"}," OT_OK "}]}",
+		 "\"pti_unit_name\" is a field of vendor pti, not of opentech");
+	load_bad("{\"version\":1," BASE_PMS ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+		 "\"vendor\":\"opentech\",\"fields\":{\"nope\":\"x\"}," OT_OK "}]}",
+		 "$.sites[0].fields: unknown key \"nope\"");
+}
+
 static void test_retention(void **state)
 {
 	struct spec *s = load_ok("{\"version\":1," BASE_PMS ",\"retention\":{\"events\":\"2d\","
@@ -154,7 +175,7 @@ static void test_inline_secret_value_never_echoed(void **state)
 	struct rc_err err;
 
 	(void)state;
-	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", &s, &err), 0);
+	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", vendor_specs(), &s, &err), 0);
 	assert_null(strstr(err.msg, "sk-LEAK-ME"));
 	assert_non_null(strstr(err.msg, "$.pms"));
 }
@@ -165,6 +186,7 @@ int main(void)
 		cmocka_unit_test(test_examples_load),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors_name_the_path),
+		cmocka_unit_test(test_vendors_from_the_table),
 		cmocka_unit_test(test_inline_secret_value_never_echoed),
 		cmocka_unit_test(test_retention),
 	};

@@ -122,7 +122,7 @@ static void test_observed_round_trip_and_isolation(void **state)
 static void test_pms_records_and_generation(void **state)
 {
 	struct fx *f = *state;
-	struct store_pms_rec r = { 0 }, back;
+	struct pms_rec r = { 0 }, back;
 	struct store_txn *t;
 	struct rc_err err;
 	uint64_t g;
@@ -154,7 +154,7 @@ static void test_pms_records_and_generation(void **state)
 static void test_pms_keep_only(void **state)
 {
 	struct fx *f = *state;
-	struct store_pms_rec r = { 0 }, back;
+	struct pms_rec r = { 0 }, back;
 	struct store_txn *t;
 	struct rc_err err;
 	struct rc_map keep;
@@ -210,7 +210,7 @@ static void test_journal(void **state)
 	assert_int_equal(open, 1);
 	assert_int_equal(all, 2);
 	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), 0);
-	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), 1);
+	assert_int_equal(store_event_put(f->s, "ev1", "{}", &err), RC_EEXIST);
 }
 
 /* Events older than the retention go, oldest first, in budgeted
@@ -243,7 +243,7 @@ static void test_prune_events(void **state)
 	/* gone: the same ids are new again */
 	assert_int_equal(store_event_put(f->s, "event-00000", "{}", &err), 0);
 	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), 0);
-	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), 1);
+	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), RC_EEXIST);
 }
 
 /* A state written before the evtime index (events only): the next open

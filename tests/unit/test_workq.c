@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "reconciler/workq.h"
+#include "core/workq.h"
 
 static void test_dedup_and_no_key_twice_at_once(void **state)
 {

@@ -47,37 +47,24 @@ void pms_snapshot_free(struct pms_snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-#define GROW(arr, n, cap)                                                     \
-	do {                                                                  \
-		if ((n) == (cap)) {                                           \
-			(cap) = (cap) ? (cap) * 2 : 64;                       \
-			(arr) = rc_realloc((arr), (cap) * sizeof(*(arr)));    \
-		}                                                             \
-		memset(&(arr)[(n)], 0, sizeof(*(arr)));                       \
-	} while (0)
-
 struct pms_site *pms_add_site(struct pms_snapshot *s)
 {
-	GROW(s->sites, s->nsites, s->capsites);
-	return &s->sites[s->nsites++];
+	return RC_PUSH(s->sites, s->nsites, s->capsites);
 }
 
 struct pms_unit *pms_add_unit(struct pms_snapshot *s)
 {
-	GROW(s->units, s->nunits, s->capunits);
-	return &s->units[s->nunits++];
+	return RC_PUSH(s->units, s->nunits, s->capunits);
 }
 
 struct pms_rental *pms_add_rental(struct pms_snapshot *s)
 {
-	GROW(s->rentals, s->nrentals, s->caprentals);
-	return &s->rentals[s->nrentals++];
+	return RC_PUSH(s->rentals, s->nrentals, s->caprentals);
 }
 
 struct pms_user *pms_add_user(struct pms_snapshot *s)
 {
-	GROW(s->users, s->nusers, s->capusers);
-	return &s->users[s->nusers++];
+	return RC_PUSH(s->users, s->nusers, s->capusers);
 }
 
 static int index_one(struct rc_map *m, const char *what, const char *id,
@@ -189,8 +176,7 @@ struct obs_unit *obs_add_unit(struct obs_site *o, const char *name)
 {
 	struct obs_unit *u;
 
-	GROW(o->units, o->nunits, o->capunits);
-	u = &o->units[o->nunits++];
+	u = RC_PUSH(o->units, o->nunits, o->capunits);
 	u->name = rc_arena_strdup(&o->arena, name);
 	u->status = VU_UNKNOWN;
 	return u;
@@ -201,9 +187,7 @@ struct obs_tenant *obs_add_tenant(struct obs_site *o, struct obs_unit *u)
 	struct obs_tenant *t;
 
 	(void)o;
-	u->tenants = rc_realloc(u->tenants, (u->ntenants + 1) * sizeof(*t));
-	t = &u->tenants[u->ntenants++];
-	memset(t, 0, sizeof(*t));
+	t = RC_PUSH(u->tenants, u->ntenants, u->captenants);
 	t->access_profile = -1;
 	t->time_group = -1;
 	t->enabled = true;
@@ -231,4 +215,39 @@ struct obs_unit *obs_find_unit_mut(struct obs_site *o, const char *name)
 	size_t i;
 
 	return rc_map_get(&o->idx, name, &i) ? &o->units[i] : NULL;
+}
+
+/* ---------------------------------------------------------- PMS records */
+
+void pms_recs_init(struct pms_recs *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+void pms_recs_free(struct pms_recs *r)
+{
+	free(r->v);
+	rc_map_free(&r->idx);
+	memset(r, 0, sizeof(*r));
+}
+
+struct pms_rec *pms_recs_add(struct pms_recs *r)
+{
+	return RC_PUSH(r->v, r->n, r->cap);
+}
+
+void pms_recs_index(struct pms_recs *r)
+{
+	size_t i;
+
+	rc_map_free(&r->idx);
+	for (i = 0; i < r->n; i++)
+		rc_map_put(&r->idx, r->v[i].rental_id, i);
+}
+
+const struct pms_rec *pms_recs_find(const struct pms_recs *r, const char *rental_id)
+{
+	size_t i;
+
+	return r && rental_id && rc_map_get(&r->idx, rental_id, &i) ? &r->v[i] : NULL;
 }

@@ -106,6 +106,16 @@ int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
 	return code;
 }
 
+void *rc_grow(void *arr, size_t n, size_t *cap, size_t elem)
+{
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : 8;
+	if (*cap <= n)
+		*cap = n + 1;
+	return rc_realloc(arr, *cap * elem);
+}
+
 int rc_err_prefix(struct rc_err *e, const char *fmt, ...)
 {
 	char pre[256], old[RC_ERR_MSG_LEN];
@@ -137,6 +147,7 @@ const char *rc_code_name(int code)
 	case RC_ENOTFOUND: return "not found";
 	case RC_EREFUSED: return "refused";
 	case RC_EAUTH: return "authentication failed";
+	case RC_EEXIST: return "already exists";
 	default: return "error";
 	}
 }

@@ -11,6 +11,7 @@
 #define RC_OP_H
 
 #include "common.h"
+#include "model.h"
 
 enum op_kind {
 	OP_NONE = 0,
@@ -131,5 +132,21 @@ struct op_result {
 	char *secret;             /* new: a one-time secret the vendor returned
 				   * (invite URL); the caller wipes and frees it */
 };
+
+/* The facts of an operation that succeeded, for its effect on the observed
+ * state (never a clear code). */
+struct op_effect {
+	const char *vendor_id;            /* what the vendor created ("" none) */
+	const char *tenant_vid;           /* the tenant addressed: op->tenant_vid,
+					   * or the id an earlier op returned */
+	const unsigned char *code_hash;   /* keyed hash of the code sent, or NULL */
+};
+
+/* What the vendor holds once op succeeded, as a refresh would show it:
+ * tenants created, updated, removed, units rented, vacated, (dis)abled.
+ * A unit op names that o lacks is added for creates and rents (an
+ * applied state is all that is known of a vendor that cannot be read).
+ * Vendors with more to record wrap it (struct vendor's effect). */
+void op_effect_default(struct obs_site *o, const struct op *op, const struct op_effect *e);
 
 #endif

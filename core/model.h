@@ -25,6 +25,15 @@ enum pms_unit_state {
 	PMS_UNIT_ARCHIVED
 };
 
+/* The PMS objects a custom field may live on. */
+enum pms_obj {
+	PMS_OBJ_NONE = 0,
+	PMS_OBJ_SITE,
+	PMS_OBJ_UNIT,
+	PMS_OBJ_RENTAL,
+	PMS_OBJ_USER
+};
+
 enum pms_rental_state {
 	PMS_RENTAL_OTHER = 0,
 	PMS_RENTAL_RESERVED,
@@ -149,7 +158,7 @@ struct obs_unit {
 	const char *vendor_id;     /* vendor's own unit id, as text */
 	enum vu_status status;
 	struct obs_tenant *tenants;
-	unsigned ntenants;
+	size_t ntenants, captenants;
 };
 
 struct obs_site {
@@ -170,5 +179,40 @@ struct obs_tenant *obs_add_tenant(struct obs_site *o, struct obs_unit *u);
 void obs_site_index(struct obs_site *o);
 const struct obs_unit *obs_find_unit(const struct obs_site *o, const char *name);
 struct obs_unit *obs_find_unit_mut(struct obs_site *o, const char *name);
+
+/* ------------------------------------------------- what the engine keeps */
+
+/* The PMS state a rental had when the engine last converged it: edges of
+ * R4 (overdue turned on or off), PT7 (pti_synced the engine wrote). */
+struct pms_rec {
+	char rental_id[64];
+	bool overdue;          /* PMS overdue at last convergence */
+	bool overlocked;       /* overlock flag at last convergence */
+	char synced[40];       /* the sync stamp the engine last wrote (PT7) */
+	unsigned char code_hash[RC_HASH_LEN]; /* last code pushed (hash) */
+	bool has_code;
+};
+
+/* A set of records, found by rental id once indexed. */
+struct pms_recs {
+	struct pms_rec *v;
+	size_t n, cap;
+	struct rc_map idx;         /* rental id -> index (pms_recs_index) */
+};
+void pms_recs_init(struct pms_recs *r);
+void pms_recs_free(struct pms_recs *r);
+/* A zeroed record appended (valid until the next add); index again after. */
+struct pms_rec *pms_recs_add(struct pms_recs *r);
+void pms_recs_index(struct pms_recs *r);
+/* Borrowed, NULL when absent (r may be NULL). */
+const struct pms_rec *pms_recs_find(const struct pms_recs *r, const char *rental_id);
+
+/* A keyed hash of a secret bound to a site (R6: codes are compared by
+ * hash, never kept). The state holds the key; the rules only call this. */
+struct rc_hasher {
+	void (*fn)(void *payload, const char *site, const char *secret,
+		   unsigned char out[RC_HASH_LEN]);
+	void *payload;
+};
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * common.h: error reporting, arenas, growable buffers and a string map
- * shared by every module of reconcile.
+ * common.h: error reporting, arenas, growable buffers and arrays, a string
+ * map: the ground floor every module of reconcile stands on. Nothing here
+ * (nor anywhere in core/) includes a header of the project above it.
  *
  * Conventions (see README "Code style"):
  *  - functions return an int: 0 (RC_OK) on success, a negative RC_E* code
  *    on failure, with details written to a caller-supplied struct rc_err;
+ *    each header names the RC_E* codes a call returns beyond RC_EINVAL;
  *  - ownership words follow jansson: "new" (caller frees), "borrowed"
  *    (owned elsewhere, valid while the owner lives), "stolen" (the callee
  *    takes ownership).
@@ -16,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum rc_code {
 	RC_OK = 0,
@@ -30,19 +33,28 @@ enum rc_code {
 	RC_EVENDOR = -9,   /* the vendor refused an operation */
 	RC_ENOTFOUND = -10,
 	RC_EREFUSED = -11, /* a safety rule (R10) refused the work */
-	RC_EAUTH = -12     /* credentials rejected */
+	RC_EAUTH = -12,    /* credentials rejected */
+	RC_EEXIST = -13    /* already there (a duplicate webhook event) */
 };
 
 #define RC_ERR_MSG_LEN 512
 
-/* Error detail: the first error written wins unless rc_err_clear is called. */
+/*
+ * Error detail, as libgit2's last error: a failing function sets it with
+ * rc_errf, which replaces whatever an earlier failure left (the innermost
+ * call that knows the cause writes it); callers on the way up add where
+ * with rc_err_prefix. A function that returns RC_OK leaves no message: one
+ * that handles a callee's failure (RC_ENOTFOUND taken as "absent", say)
+ * calls rc_err_clear. Messages never hold a secret and are valid UTF-8.
+ */
 struct rc_err {
 	int code;
 	char msg[RC_ERR_MSG_LEN];
 };
 
 void rc_err_clear(struct rc_err *e);
-/* Format a message into e (if e is not NULL) and return code. */
+/* Set e's detail (if e is not NULL; any earlier one is replaced) and
+ * return code, which must be an RC_E* failure. */
 int rc_errf(struct rc_err *e, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Prefix the existing message with "prefix: ". Returns e->code. */
@@ -72,6 +84,17 @@ void *rc_arena_alloc(struct rc_arena *a, size_t n);     /* zeroed, 8-aligned */
 char *rc_arena_strdup(struct rc_arena *a, const char *s); /* NULL in, NULL out */
 char *rc_arena_strndup(struct rc_arena *a, const char *s, size_t n);
 void rc_arena_free(struct rc_arena *a);  /* wipes then frees every chunk */
+
+/* ---- growable arrays ---- */
+/* Room for element n of arr (n used, *cap allocated, elem bytes each):
+ * arr itself when it has room, else a larger copy (capacity doubles from
+ * 8; the old pointer is invalid). Aborts on out-of-memory. */
+void *rc_grow(void *arr, size_t n, size_t *cap, size_t elem);
+/* Append one zeroed element to arr (n, cap: size_t lvalues) and evaluate
+ * to its address, valid until the next push. */
+#define RC_PUSH(arr, n, cap)                                                 \
+	((arr) = rc_grow((arr), (n), &(cap), sizeof(*(arr))),                \
+	 memset(&(arr)[(n)], 0, sizeof(*(arr))), &(arr)[(n)++])
 
 /* ---- growable byte buffer, always NUL-terminated ---- */
 struct rc_buf {

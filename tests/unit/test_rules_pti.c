@@ -1,0 +1,218 @@
+/*
+ * test_rules_pti.c: PTI StorLogix rules PT1-PT8, one test per rule (docs/rules.md), named
+ * after it. Inputs are built with the fixture (fixture.h) and planned
+ * through the engine's own dispatch (rules_plan_site): no LMDB, no HTTP.
+ */
+#define _GNU_SOURCE
+#include "fixture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "providers/vendor.h"
+#include "providers/pti.h"
+
+/* A PTI unit (pti_unitName "P-<name>"). */
+static void pti_unit(struct fx *f, const char *id, const char *name)
+{
+	char map[32];
+
+	snprintf(map, sizeof(map), "P-%s", name);
+	fx_unit(f, id, name, map);
+}
+
+/* Observed PTI user of customer uid (StorLogix id vid) and unit records. */
+static struct obs_tenant *pti_user_rec(struct fx *f, const char *uid, const char *vid,
+				       const char *code)
+{
+	char name[64];
+	struct obs_tenant *t;
+
+	snprintf(name, sizeof(name), "%c%s", PTI_USER_PREFIX, uid);
+	fx_ounit(f, name, VU_RENTED);
+	t = fx_otenant(f, name, code, NULL);
+	t->vendor_id = vid;
+	t->access_profile = 1;
+	t->time_group = 1;
+	return t;
+}
+
+static void pti_unit_rec(struct fx *f, const char *name, const char *vid)
+{
+	struct obs_unit *u = fx_ounit(f, name, VU_RENTED);
+	struct obs_tenant *t = obs_add_tenant(&f->sp.obs, u);
+
+	t->vendor_id = vid;
+}
+
+static void test_PT1_one_user_per_customer(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r1", "u1", "c1", false);
+	fx_rent_to(f, "r2", "u2", "c1", false);
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write,create,rent,rent,write,write,write");
+	assert_string_equal(f->sp.ops[1].unit, "@c1");
+	assert_string_equal(f->sp.ops[1].user_id, "c1");
+	assert_int_equal(f->sp.ops[2].id_ref.src, CODE_VENDOR_RESULT);  /* the new user's id */
+	assert_string_equal(f->sp.ops[4].collection, "users");
+	assert_int_equal(f->sp.ops[4].w[0].type, WB_RESULT);            /* pti_userId */
+	assert_string_equal(f->sp.ops[4].w[0].field, "pti_userId");
+}
+
+static void test_PT2_one_code_for_all_units(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	fx_rent_to(f, "r2", "u2", "c1", false);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	/* the new unit goes to the same user with the same code: one rent */
+	assert_string_equal(fx_ops(f), "rent,write,write");
+	assert_string_equal(f->sp.ops[0].unit, "P-2");
+	assert_string_equal(f->sp.ops[0].tenant_vid, "101");
+	assert_int_equal(f->sp.ngen, 0);
+}
+
+static void test_PT3_access_level_and_zone(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_accessLevel=5", "pti_zone=2", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "update,write");
+	assert_int_equal(f->sp.ops[0].changed, TF_ACCESS_PROFILE | TF_TIME_GROUP);
+	assert_int_equal(f->sp.ops[0].t.access_profile, 5);
+	assert_int_equal(f->sp.ops[0].t.time_group, 2);
+}
+
+static void test_PT4_suspend_while_any_unit_delinquent(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
+	fx_rent_to(f, "r2", "u2", "c1", true);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	pti_unit_rec(f, "P-2", "101");
+	fx_plan(f);
+	/* suspend the user; mirror the overlock flag of r2 */
+	assert_string_equal(fx_ops(f), "disable,write,write");
+	assert_string_equal(f->sp.ops[0].unit, "@c1");
+	assert_string_equal(f->sp.ops[0].tenant_vid, "101");
+}
+
+static void test_PT5_move_out(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "vacate,remove");
+	assert_string_equal(f->sp.ops[0].unit, "P-1");
+	assert_string_equal(f->sp.ops[1].tenant_vid, "101");
+	assert_int_equal(f->sp.destructive, 1);
+}
+
+static void test_PT5_scoped_plan_leaves_other_units(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r2", "u2", "c2", false);
+	pti_user_rec(f, "c1", "101", "736104");   /* c1 and P-1: not in the snapshot */
+	pti_unit_rec(f, "P-1", "101");
+	fx_touch(f, "r2", "c2");
+	fx_plan(f);
+	assert_null(strstr(fx_ops(f), "vacate"));
+	assert_null(strstr(fx_ops(f), "remove"));
+	assert_int_equal(f->sp.destructive, 0);
+	assert_non_null(strstr(fx_ops(f), "create"));  /* c2 is served */
+}
+
+static void test_PT6_regenerate(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_regenerateCode=true", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write,update,write,write");
+	assert_int_equal(f->sp.ops[0].w[0].code.src, CODE_GENERATED);
+	assert_true(f->sp.ops[1].changed & TF_CODE);
+	assert_string_equal(f->sp.ops[2].w[0].field, "pti_regenerateCode");
+	assert_false(f->sp.ops[2].w[0].b);
+}
+
+static void test_PT7_repush(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+	struct pms_rental *r;
+
+	pti_unit(f, "u1", "1");
+	r = fx_rental(f, "r1", "u1", "c1", false);
+	r->cf = fx_cfs(f, "pti_unitName=P-1", "pti_synced=2999-01-01T00:00:00.000Z", NULL);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "update,rent,write");
+	assert_int_equal(f->sp.ops[0].changed, TF_ALL);
+	assert_int_equal(f->sp.ops[2].w[0].type, WB_NOW);
+}
+
+/* PT8: PTI cannot be read back: its descriptor says so (the engine then
+ * plans against what it last applied and notes PT8), and an applied
+ * state is all the rules see: a unit PTI holds but nobody applied is not
+ * known, so nothing is planned for it. */
+static void test_PT8_not_readable(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+	const struct vendor *v = vendor_of(f->site);
+
+	assert_false(v->caps & VENDOR_CAN_READ);
+	assert_null(v->refresh);
+	assert_string_equal(v->unreadable_rule, "PT8");
+	pti_unit(f, "u1", "1");              /* vacant in the PMS, unknown to the state */
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		FX_TEST(test_PT1_one_user_per_customer),
+		FX_TEST(test_PT2_one_code_for_all_units),
+		FX_TEST(test_PT3_access_level_and_zone),
+		FX_TEST(test_PT4_suspend_while_any_unit_delinquent),
+		FX_TEST(test_PT5_move_out),
+		FX_TEST(test_PT5_scoped_plan_leaves_other_units),
+		FX_TEST(test_PT6_regenerate),
+		FX_TEST(test_PT7_repush),
+		FX_TEST(test_PT8_not_readable),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
