@@ -1,6 +1,6 @@
 /*
- * workq.h: a work queue keyed by string (Kubernetes workqueue semantics,
- * engineering-notes §8.2-8.3): a key is never processed twice at once;
+ * workq.h: a work queue keyed by string (client-go's workqueue semantics,
+ * docs/architecture.md decision 6): a key is never processed twice at once;
  * adding a key already queued is a no-op, adding one that is running marks
  * it dirty so it runs once more after; failures back off per key
  * (base * 2^n, capped) and success resets the backoff; a global token

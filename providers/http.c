@@ -204,7 +204,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 }
 
 /* ------------------------------------------------ curl multi on libev */
-/* The glue of engineering-notes §3.1 (curl's evhiperfifo.c pattern). */
+/* The glue of curl's docs/examples/evhiperfifo.c (multi_socket on libev). */
 
 struct sock {
 	ev_io io;

@@ -1,5 +1,5 @@
 /*
- * openapp.c: the OpenApp provider (access invites, vendor-apis.md §3).
+ * openapp.c: the OpenApp provider (access invites, docs/vendor-apis.md §3).
  *
  * API model (what is UNKNOWN there is decided here and mirrored by
  * contrib/sim/sim_openapp.c):

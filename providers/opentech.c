@@ -1,7 +1,7 @@
 /*
  * opentech.c: the OpenTech Alliance (INSOMNIAC CIA / IoE) provider.
  *
- * API model (vendor-apis.md §1; what is UNKNOWN there is decided here and
+ * API model (docs/vendor-apis.md §1; what is UNKNOWN there is decided here and
  * mirrored by contrib/sim/sim_opentech.c):
  *  - auth: POST {auth}/auth/token, form grant_type=password, username = the
  *    operator's API key, password = API secret, client_id/client_secret =

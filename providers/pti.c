@@ -1,5 +1,5 @@
 /*
- * pti.c: the PTI StorLogix Cloud provider (vendor-apis.md §2).
+ * pti.c: the PTI StorLogix Cloud provider (docs/vendor-apis.md §2).
  *
  * API model (PTI publishes no reference; what is UNKNOWN is decided here
  * and mirrored by contrib/sim/sim_pti.c):

@@ -9,7 +9,7 @@
  *  - the spec loader's part (struct spec_vendor, first member): name,
  *    custom fields with their defaults, its settings loader, its secrets;
  *  - the transport: open a session for a site, refresh (vendor ->
- *    observed state), apply one operation, close (architecture decision 1);
+ *    observed state), apply one operation, close (docs/architecture.md, decision 1);
  *  - the rules: its diff (desired x observed -> operations, in
  *    reconciler/diff_<vendor>.c) and how an applied operation changes what
  *    it holds (effect);

@@ -1,5 +1,5 @@
 /*
- * apply.c: executing a plan (architecture decision 3).
+ * apply.c: executing a plan (docs/architecture.md, decision 3).
  *
  * Per site, operations run in plan order. Before each call the journal
  * records the intent (committed, durable); after it, the result. A call
@@ -423,7 +423,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	return rc;
 }
 
-/* A saved plan's site must match the fresh one exactly (decision 2). */
+/* A saved plan's site must match the fresh one exactly (docs/architecture.md, decision 2). */
 static int check_fresh(const struct site_plan *saved, const struct site_plan *fresh,
 		       struct rc_err *err)
 {

@@ -1,6 +1,6 @@
 /*
  * diff_openapp.c: desired x observed -> operations for OpenApp sites
- * (access-rules.md OA1-OA5 on top of R1-R10).
+ * (docs/rules.md OA1-OA5 on top of R1-R10).
  *
  * A unit is managed when its portal field (openapp_portalIds) is set. Each
  * occupied rental of a managed unit has one invite (observed "unit" = the

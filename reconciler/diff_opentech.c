@@ -1,6 +1,6 @@
 /*
  * diff_opentech.c: desired x observed -> operations for OpenTech sites
- * (access-rules.md OT1-OT5 on top of R1-R9).
+ * (docs/rules.md OT1-OT5 on top of R1-R9).
  *
  * Per managed unit, in mapping-name order:
  *   [PMS write: generated code (+ overlock mirror)]   before the vendor, so

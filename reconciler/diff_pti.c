@@ -1,6 +1,6 @@
 /*
  * diff_pti.c: desired x observed -> operations for PTI StorLogix sites
- * (access-rules.md PT1-PT8 on top of R1-R10).
+ * (docs/rules.md PT1-PT8 on top of R1-R10).
  *
  * The observed state holds two kinds of records: a unit record per PTI unit
  * name (Rented to a StorLogix user id, or Vacant) and a user record

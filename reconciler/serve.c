@@ -1,6 +1,6 @@
 /*
  * serve.c: reconcile serve. One libev loop drives the HTTP server
- * (libmicrohttpd in external mode on its epoll fd, engineering-notes §2.1),
+ * (libmicrohttpd in external mode on its epoll fd; docs/architecture.md, decision 5),
  * the work queue, the periodic reconciles and the signals.
  *
  *   POST /webhooks/storeganise  sg-signature checked (constant time, 401),
@@ -95,7 +95,7 @@ static bool access_event(const char *type)
 	       !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11);
 }
 
-/* Event types of pms-api.md §2.4 -> keys to look at again: the rentals
+/* Event types of docs/pms-api.md §2.4 -> keys to look at again: the rentals
  * named; else the job, unit or customer named (resolved by the work item);
  * else, for an access-related type, every site. */
 static int route_event(struct serve *s, json_t *ev)

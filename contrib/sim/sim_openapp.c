@@ -1,5 +1,5 @@
 /*
- * sim_openapp.c: OpenApp access invites (vendor-apis.md §3), under
+ * sim_openapp.c: OpenApp access invites (docs/vendor-apis.md §3), under
  * /openapp/api/v1/.
  *
  * Modelled: Bearer API key; X-Org required (403 when missing or wrong);

@@ -1,6 +1,6 @@
 /*
  * sim_opentech.c: OpenTech Alliance auth + Access Control v2.0
- * (vendor-apis.md §1, simulator notes §5).
+ * (docs/vendor-apis.md §1, simulator notes §5).
  *
  * Modelled, where the vendor is UNKNOWN (the same choices as
  * providers/opentech.c): token errors as OAuth {"error":"invalid_client"};

@@ -1,5 +1,5 @@
 /*
- * sim_pti.c: PTI StorLogix Cloud (vendor-apis.md §2), under /pti/.
+ * sim_pti.c: PTI StorLogix Cloud (docs/vendor-apis.md §2), under /pti/.
  *
  * PTI publishes no API reference; this models the one public client
  * (HB-PTI) and the Storeganise error page, with these design choices (the

@@ -1,5 +1,5 @@
 /*
- * sim_storeganise.c: the Storeganise admin API subset (pms-api.md §1).
+ * sim_storeganise.c: the Storeganise admin API subset (docs/pms-api.md §1).
  *
  * Modelled: `Authorization: ApiKey <key>`; bare JSON arrays paged by
  * limit (default 100, max 1000) and offset in insertion order; custom
