@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,7 @@
 /* ------------------------------------------------------------ fixture */
 
 struct fx {
-	char dir[64];
+	char dir[4096];
 	struct store *store;
 	struct spec_site site;
 	struct pms_snapshot snap;
@@ -33,14 +34,42 @@ struct fx {
 	const struct rc_map *scope;   /* a scoped plan (serve webhooks) */
 };
 
+/* A new directory under $TMPDIR (/tmp when unset or empty). */
+static void make_tmpdir(char *dir, size_t len, const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, len, "%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	assert_non_null(mkdtemp(dir));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -rf dir, unless E2E_KEEP=1 (then say where it is). */
+static int remove_tmpdir(const char *dir)
+{
+	const char *keep = getenv("E2E_KEEP");
+
+	if (keep && *keep && strcmp(keep, "0") != 0) {
+		fprintf(stderr, "kept %s\n", dir);
+		return 0;
+	}
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct rc_err err;
 	struct pms_site *s;
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/reconcile-rules-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
+	make_tmpdir(f->dir, sizeof(f->dir), "reconcile-rules");
 	assert_int_equal(store_open(&f->store, f->dir, &err), 0);
 	f->site.name = "s1";
 	f->site.pms_site_id = "S1";
@@ -67,7 +96,6 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[128];
 
 	desired_free(&f->d);
 	if (f->built)
@@ -75,8 +103,7 @@ static int teardown(void **state)
 	site_plan_free(&f->sp);
 	pms_snapshot_free(&f->snap);
 	store_close(f->store);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	assert_int_equal(remove_tmpdir(f->dir), 0);
 	free(f);
 	return 0;
 }
@@ -719,12 +746,12 @@ static void test_OT5_resync(void **state)
 static void test_OT6_credentials(void **state)
 {
 	struct spec_secret env = { .env = "RECONCILE_TEST_OT_KEY" };
-	struct spec_secret file = { .file = "/tmp/reconcile-test-ot-secret" };
+	struct fx *f = *state;
+	struct spec_secret file = { .file = rc_sprintf("%s/ot-secret", f->dir) };
 	struct rc_err err;
 	char *v = NULL;
 	FILE *fp;
 
-	(void)state;
 	unsetenv("RECONCILE_TEST_OT_KEY");
 	assert_int_not_equal(spec_secret_read(&env, "the OpenTech API key", NULL, &v, &err), 0);
 	assert_non_null(strstr(err.msg, "RECONCILE_TEST_OT_KEY"));
@@ -742,6 +769,7 @@ static void test_OT6_credentials(void **state)
 	unlink(file.file);
 	assert_int_not_equal(spec_secret_read(&file, "the OpenTech API secret", NULL, &v, &err), 0);
 	assert_null(strstr(err.msg, "s3cr3t"));
+	free(file.file);
 }
 
 /* ------------------------------------------------------------- OpenApp */
