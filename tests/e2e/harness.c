@@ -10,12 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define E2E_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define E2E_SANITIZER 1
+#endif
+#endif
+#ifdef E2E_SANITIZER
+#include <dlfcn.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include "core/common.h"
 
@@ -30,6 +43,350 @@ static const char *env_or(const char *k, const char *dflt)
 	const char *v = getenv(k);
 
 	return v && *v ? v : dflt;
+}
+
+/* E2E_KEEP=1, E2E_VERBOSE=1: set, not empty and not "0". */
+static bool env_flag(const char *k)
+{
+	const char *v = getenv(k);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+/* ------------------------------------------- children and temp dirs */
+
+/*
+ * Every process the harness starts and every temp dir it makes is recorded
+ * with the pid of the process that owns it: a test that forks must not
+ * clean up its parent's. cleanup() kills and reaps this process's children,
+ * then removes its dirs (unless E2E_KEEP). It runs at exit, from the
+ * handlers of fatal signals and from a sanitizer's death, so it makes only
+ * async-signal-safe calls. A SIGKILL of the test runs nothing: the children
+ * have PR_SET_PDEATHSIG(SIGKILL) for that (their dirs stay).
+ */
+#define MAX_CHILDREN 64
+#define MAX_DIRS 16
+#define DIR_LEN 256   /* struct e2e's dir */
+
+static volatile sig_atomic_t child_pid[MAX_CHILDREN], child_owner[MAX_CHILDREN];
+static char dir_path[MAX_DIRS][DIR_LEN];
+static volatile sig_atomic_t dir_owner[MAX_DIRS];
+static volatile sig_atomic_t keep_dirs;  /* E2E_KEEP, read when a dir is made */
+
+/* True while pid is a child of this process not reaped yet: a pid reaped
+ * by a test's own waitpid() may belong to another process by now. */
+static bool is_child(pid_t pid)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	return waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+/* Drop the entries of this process whose child was reaped elsewhere. */
+static void children_prune(pid_t me)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++)
+		if (child_pid[i] > 0 && child_owner[i] == me && !is_child(child_pid[i]))
+			child_pid[i] = 0;
+}
+
+static int child_add(pid_t pid)
+{
+	pid_t me = getpid();
+	int i;
+
+	children_prune(me);
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		if (child_pid[i] > 0)
+			continue;
+		child_owner[i] = me;
+		child_pid[i] = pid;
+		return 0;
+	}
+	return -1;
+}
+
+static void child_forget(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++)
+		if (child_pid[i] == pid && child_owner[i] == getpid())
+			child_pid[i] = 0;
+}
+
+size_t e2e_children(void)
+{
+	pid_t me = getpid();
+	size_t n = 0;
+	int i;
+
+	children_prune(me);
+	for (i = 0; i < MAX_CHILDREN; i++)
+		if (child_pid[i] > 0 && child_owner[i] == me)
+			n++;
+	return n;
+}
+
+pid_t e2e_waitpid(pid_t pid, int *status, int options)
+{
+	int st = 0;
+	pid_t r;
+
+	do
+		r = waitpid(pid, &st, options);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && (WIFEXITED(st) || WIFSIGNALED(st)))
+		child_forget(r);
+	if (r > 0 && status)
+		*status = st;
+	return r;
+}
+
+static void kill_children(pid_t me)
+{
+	pid_t pid;
+	int i;
+
+	for (i = 0; i < MAX_CHILDREN; i++) {
+		pid = child_pid[i];
+		if (pid <= 0 || child_owner[i] != me)
+			continue;
+		child_pid[i] = 0;
+		if (!is_child(pid))
+			continue;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+/*
+ * fork(), with every signal held until the child is recorded. The child
+ * (0 returned) gets SIGKILL when the forking thread ends, even by SIGKILL;
+ * it checks its parent after asking, in case that already happened.
+ */
+static pid_t spawn(void)
+{
+	pid_t parent = getpid(), pid;
+	sigset_t all, old;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+			_exit(125);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	if (pid > 0 && child_add(pid) != 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		errno = EMFILE;
+		pid = -1;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (pid < 0)
+		die("fork (or too many children)");
+	return pid;
+}
+
+static int rm_at(int dirfd, const char *name, int depth);
+
+/* Remove what directory fd holds. Async-signal-safe: no allocation. */
+static int rm_entries(int fd, int depth)
+{
+	char buf[1024] __attribute__((aligned(8)));
+	struct dirent64 *d;
+	ssize_t n, off;
+	int rc = 0;
+
+	for (;;) {
+		n = getdents64(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return n < 0 ? -1 : rc;
+		for (off = 0; off < n; off += d->d_reclen) {
+			d = (struct dirent64 *)(buf + off);
+			if (!strcmp(d->d_name, ".") || !strcmp(d->d_name, ".."))
+				continue;
+			if (rm_at(fd, d->d_name, depth + 1) != 0)
+				rc = -1;
+		}
+	}
+}
+
+/* rm -rf of name under dirfd, without following symbolic links. */
+static int rm_at(int dirfd, const char *name, int depth)
+{
+	int fd, pass, rc = -1;
+
+	if (unlinkat(dirfd, name, 0) == 0 || errno == ENOENT)
+		return 0;
+	if ((errno != EISDIR && errno != EPERM) || depth > 32)
+		return -1;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (pass = 0; pass < 3 && rc != 0; pass++) { /* again if it filled meanwhile */
+		lseek(fd, 0, SEEK_SET);
+		rm_entries(fd, depth);
+		rc = unlinkat(dirfd, name, AT_REMOVEDIR);
+		if (rc != 0 && errno != ENOTEMPTY)
+			break;
+	}
+	close(fd);
+	return rc;
+}
+
+int e2e_rm_rf(const char *path)
+{
+	return rm_at(AT_FDCWD, path, 0);
+}
+
+const char *e2e_tmpdir(void)
+{
+	return env_or("TMPDIR", "/tmp");
+}
+
+static void dir_add(const char *dir)
+{
+	int i;
+
+	keep_dirs = env_flag("E2E_KEEP");
+	for (i = 0; i < MAX_DIRS; i++) {
+		if (dir_owner[i] != 0)
+			continue;
+		memcpy(dir_path[i], dir, strlen(dir) + 1);
+		dir_owner[i] = getpid();
+		return;
+	}
+	e2e_rm_rf(dir);
+	errno = EMFILE;
+	die("more than 16 temp dirs at once");
+}
+
+void e2e_mkdtemp(char *dir, size_t len)
+{
+	char *base = realpath(e2e_tmpdir(), NULL);
+	int n;
+
+	if (!base) {
+		fprintf(stderr, "e2e harness: TMPDIR %s: %s\n", e2e_tmpdir(), strerror(errno));
+		exit(99);
+	}
+	n = snprintf(dir, len, "%s/reconcile-e2e-XXXXXX", base);
+	free(base);
+	if (n < 0 || (size_t)n >= len || n >= DIR_LEN - 64) {
+		fprintf(stderr, "e2e harness: TMPDIR %s: path too long\n", e2e_tmpdir());
+		exit(99);
+	}
+	if (!mkdtemp(dir))
+		die(dir);
+	dir_add(dir);
+}
+
+static void say_kept(const char *dir)
+{
+	static const char pre[] = "e2e harness: kept ";
+
+	if (write(STDERR_FILENO, pre, sizeof(pre) - 1) < 0 ||
+	    write(STDERR_FILENO, dir, strlen(dir)) < 0 || write(STDERR_FILENO, "\n", 1) < 0)
+		return;
+}
+
+/* Remove a dir (kept under E2E_KEEP) and drop it from the record. */
+static int dir_done(int i)
+{
+	dir_owner[i] = 0;
+	if (keep_dirs) {
+		say_kept(dir_path[i]);
+		return 0;
+	}
+	return e2e_rm_rf(dir_path[i]);
+}
+
+int e2e_rmdtemp(const char *dir)
+{
+	int i;
+
+	keep_dirs = env_flag("E2E_KEEP");
+	for (i = 0; i < MAX_DIRS; i++)
+		if (dir_owner[i] == getpid() && !strcmp(dir_path[i], dir))
+			return dir_done(i);
+	return keep_dirs ? 0 : e2e_rm_rf(dir);
+}
+
+static void cleanup(void)
+{
+	pid_t me = getpid();
+	int saved = errno, i;
+
+	kill_children(me);
+	for (i = 0; i < MAX_DIRS; i++)
+		if (dir_owner[i] == me)
+			dir_done(i);
+	errno = saved;
+}
+
+/* Fatal signals: clean up, then let the signal do what it did before
+ * (default action, or the sanitizer's report). A crash inside a cmocka
+ * test is cmocka's (it fails the test); cleanup() then runs at exit. */
+static const int fatal_signals[] = { SIGHUP,  SIGINT,  SIGQUIT, SIGILL,  SIGABRT,
+				     SIGBUS,  SIGFPE,  SIGSEGV, SIGPIPE, SIGALRM,
+				     SIGTERM, SIGXCPU, SIGXFSZ, SIGSYS };
+static struct sigaction old_action[NSIG];
+
+static void on_fatal(int sig)
+{
+	cleanup();
+	sigaction(sig, &old_action[sig], NULL);
+	raise(sig); /* delivered when this returns */
+}
+
+#ifdef E2E_SANITIZER
+/* A sanitizer's report ends in _exit(): clean up before. GCC links libubsan
+ * apart from libasan, each with its own callback. */
+static void on_sanitizer_death(void)
+{
+	void (*set)(void (*)(void));
+	void *ubsan = dlopen("libubsan.so.1", RTLD_LAZY | RTLD_NOLOAD);
+
+	__sanitizer_set_death_callback(cleanup);
+	if (!ubsan)
+		return;
+	set = (void (*)(void (*)(void)))dlsym(ubsan, "__sanitizer_set_death_callback");
+	if (set)
+		set(cleanup);
+	dlclose(ubsan);
+}
+#endif
+
+/* Before main, so that cmocka saves and restores these handlers around
+ * each test rather than the other way round. */
+__attribute__((constructor)) static void harness_init(void)
+{
+	struct sigaction sa;
+	size_t i;
+	int sig;
+
+	atexit(cleanup);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal;
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof(fatal_signals) / sizeof(fatal_signals[0]); i++) {
+		sig = fatal_signals[i];
+		if (sigaction(sig, NULL, &old_action[sig]) != 0 ||
+		    old_action[sig].sa_handler == SIG_IGN)
+			continue;
+		sigaction(sig, &sa, NULL);
+	}
+#ifdef E2E_SANITIZER
+	on_sanitizer_death();
+#endif
 }
 
 static void set_credentials(void)
@@ -128,14 +485,12 @@ static void start_sim(struct e2e *t, const char *seed)
 	FILE *f;
 
 	memset(t, 0, sizeof(*t));
-	snprintf(t->dir, sizeof(t->dir), "/tmp/reconcile-e2e-XXXXXX");
-	if (!mkdtemp(t->dir))
-		die("mkdtemp");
+	e2e_mkdtemp(t->dir, sizeof(t->dir));
 	snprintf(t->spec, sizeof(t->spec), "%s/spec.json", t->dir);
 	snprintf(seedpath, sizeof(seedpath), "%s/%s", src, seed);
 	if (pipe(fd) != 0)
 		die("pipe");
-	t->sim_pid = fork();
+	t->sim_pid = spawn();
 	if (t->sim_pid == 0) {
 		char logp[300];
 		int lfd;
@@ -160,24 +515,16 @@ static void start_sim(struct e2e *t, const char *seed)
 	set_credentials();
 }
 
-static int rm_rf(const char *path)
-{
-	char *cmd = rc_sprintf("rm -rf '%s'", path);
-	int rc = system(cmd);
-
-	free(cmd);
-	return rc;
-}
-
 void e2e_stop(struct e2e *t)
 {
 	if (t->sim_pid > 0) {
 		kill(t->sim_pid, SIGTERM);
-		waitpid(t->sim_pid, NULL, 0);
+		e2e_waitpid(t->sim_pid, NULL, 0);
 		t->sim_pid = 0;
 	}
-	if (!getenv("E2E_KEEP"))
-		rm_rf(t->dir);
+	if (t->dir[0])
+		e2e_rmdtemp(t->dir);
+	t->dir[0] = '\0';
 }
 
 static char *slurp(const char *path)
@@ -225,15 +572,15 @@ struct run e2e_reconcile(struct e2e *t, const char *const *args)
 	n++;
 	snprintf(outp, sizeof(outp), "%s/run%d.out", t->dir, n);
 	snprintf(errp, sizeof(errp), "%s/run%d.err", t->dir, n);
-	pid = fork();
+	pid = spawn();
 	if (pid == 0)
 		exec_reconcile(t, args, outp, errp);
-	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+	if (e2e_waitpid(pid, &st, 0) < 0)
 		die("waitpid");
 	r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r.out = slurp(outp);
 	r.err = slurp(errp);
-	if (getenv("E2E_VERBOSE"))
+	if (env_flag("E2E_VERBOSE"))
 		fprintf(stderr, "--- reconcile exit %d\n%s\n--- stderr\n%s\n", r.status, r.out, r.err);
 	return r;
 }
@@ -265,12 +612,12 @@ int e2e_plan_exit(struct e2e *t)
 
 int e2e_converge(struct e2e *t)
 {
-	char *cmd = rc_sprintf("rm -rf '%s/state'", t->dir);
+	char state[DIR_LEN + 16];
 	int rc;
 
 	json_decref(sim_post(t, "/_sim/reset", NULL));
-	rc = system(cmd);
-	free(cmd);
+	snprintf(state, sizeof(state), "%s/state", t->dir);
+	rc = e2e_rm_rf(state);
 	if (rc == 0)
 		rc = e2e_apply(t);
 	if (rc == 0)
@@ -286,7 +633,7 @@ pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args)
 
 	snprintf(outp, sizeof(outp), "%s/bg.out", t->dir);
 	snprintf(errp, sizeof(errp), "%s/bg.err", t->dir);
-	pid = fork();
+	pid = spawn();
 	if (pid == 0)
 		exec_reconcile(t, args, outp, errp);
 	return pid;
@@ -538,7 +885,8 @@ int e2e_serve_stop(pid_t *pid)
 	int st = -1;
 
 	kill(*pid, SIGTERM);
-	waitpid(*pid, &st, 0);
+	if (e2e_waitpid(*pid, &st, 0) < 0)
+		st = -1;
 	*pid = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -621,7 +969,7 @@ void e2e_srv_free(struct e2e_srv *s)
 {
 	if (s->pid > 0) {
 		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
+		e2e_waitpid(s->pid, NULL, 0);
 	}
 	e2e_stop(&s->t);
 	free(s);

@@ -4,6 +4,14 @@
  * simulator, and captures what reconcile prints.
  *
  * Binaries come from RECONCILE_BIN / RECONCILE_SIM_BIN (set by ctest).
+ *
+ * Temp dirs are made under $TMPDIR (/tmp when unset or empty) and removed
+ * by e2e_stop, or when the test process ends, unless E2E_KEEP=1. Every
+ * process the harness starts is killed when the test process ends, however
+ * it ends: at exit, on a fatal signal (the signal then does what it did
+ * before), on a sanitizer's report, and by PR_SET_PDEATHSIG on a SIGKILL.
+ * The harness must be used from the main thread (PDEATHSIG follows the
+ * thread that forks).
  */
 #ifndef RC_E2E_HARNESS_H
 #define RC_E2E_HARNESS_H
@@ -13,7 +21,7 @@
 #include <sys/types.h>
 
 struct e2e {
-	char dir[256];        /* temp dir: spec.json, state/, outputs */
+	char dir[256];        /* temp dir under $TMPDIR: spec.json, state/, outputs */
 	char spec[300];
 	pid_t sim_pid;
 	int port;
@@ -37,7 +45,24 @@ void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 		       const char *lobby);
 /* Same with one PTI site whose site credentials are PMS site custom fields. */
 void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char *pms_site_id);
+/* Stop the simulator and remove the temp dir (kept under E2E_KEEP=1). */
 void e2e_stop(struct e2e *t);
+
+/* $TMPDIR, or /tmp when it is unset or empty (borrowed). */
+const char *e2e_tmpdir(void);
+/* A new dir $TMPDIR/reconcile-e2e-XXXXXX (absolute, len >= 256), removed
+ * at the end of the process unless e2e_rmdtemp was called first. */
+void e2e_mkdtemp(char *dir, size_t len);
+/* Remove such a dir now (or keep it under E2E_KEEP=1 and say so). */
+int e2e_rmdtemp(const char *dir);
+/* rm -rf path, not following symbolic links: 0, or -1 with errno. */
+int e2e_rm_rf(const char *path);
+
+/* waitpid() for a process the harness started (a plain waitpid is fine
+ * too: reaped children are never killed, whoever reaped them). */
+pid_t e2e_waitpid(pid_t pid, int *status, int options);
+/* Processes of this test process the harness started and nobody reaped. */
+size_t e2e_children(void);
 
 /* Run reconcile with args (NULL-terminated, without argv[0]). */
 struct run e2e_reconcile(struct e2e *t, const char *const *args);
