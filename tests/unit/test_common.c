@@ -1,4 +1,4 @@
-/* Tests of reconciler/common.c: arena, buffer, map. */
+/* Tests of core/common.c: arena, buffer, map. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
