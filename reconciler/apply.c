@@ -28,7 +28,7 @@ struct apply_site {
 	size_t nops;
 	char **gen;                     /* generated codes by slot (secrets) */
 	unsigned ngen;
-	char **results;                 /* vendor one-time secrets by slot (OA4) */
+	char **results;                 /* vendor one-time secrets by slot (an invite link) */
 	unsigned nresults;
 	struct rc_map in_use;           /* hex hashes of the site's codes */
 	struct rc_arena arena;
@@ -163,7 +163,8 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 
 /* -------------------------------------------------------------- run */
 
-/* PT7: remember the sync stamp the engine wrote for this rental. */
+/* Remember the sync stamp the engine wrote for this rental (a re-push
+ * request is a newer stamp than this). */
 static void note_synced(struct apply_site *a, const struct op *op, const char *now)
 {
 	size_t i;

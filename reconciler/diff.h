@@ -27,7 +27,7 @@ struct diff_ctx {
 	const struct snap_groups *groups;
 	const struct pms_recs *last;  /* the site's rentals when last converged */
 	struct rc_hasher hash;        /* keyed hashes of codes (R6) */
-	const char *regen_user;       /* PT6 by command: a new code for this user */
+	const char *regen_user;       /* `codes regenerate`: a new code for this user */
 	size_t mark;                  /* first op of the unit being diffed */
 	const struct diff_scope *scope; /* NULL: the whole site */
 };

@@ -241,7 +241,7 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 	rc_err_clear(err);
 	rc = RC_OK;
 	if (!(v->caps & VENDOR_CAN_READ)) {
-		/* PT8: the observed state is what was last applied */
+		/* not readable: the observed state is what was last applied */
 		obs_site_free(&sp->obs);
 		sp->obs = cache;
 		obs_site_init(&cache, sp->site->name);

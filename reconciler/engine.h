@@ -39,7 +39,7 @@ struct engine_opts {
 	bool refresh;                   /* read vendor state (default true) */
 	const char *const *sites;       /* spec site names; NULL/0 = all */
 	size_t nsites;
-	const char *regen_user;         /* PT6: new code for this PMS user */
+	const char *regen_user;         /* `codes regenerate`: new code for this PMS user */
 };
 
 struct apply_opts {

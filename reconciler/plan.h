@@ -33,7 +33,7 @@ enum finding_kind {
 	FIND_BAD_VALUE,            /* a PMS field the engine cannot use */
 	FIND_MISSING_OWNER,        /* rental whose customer is not in the PMS */
 	FIND_IN_DOUBT,             /* journal entry whose outcome is unknown */
-	FIND_NOT_READABLE          /* PT8: vendor drift cannot be seen */
+	FIND_NOT_READABLE          /* the vendor cannot be read: drift unseen */
 };
 const char *finding_kind_name(enum finding_kind k);
 
@@ -49,8 +49,8 @@ struct finding {
 };
 
 struct rchange {
-	const char *address;       /* opentech_unit.lisbon-1["A-101"] */
-	const char *type;          /* "opentech_unit", "storeganise_rental" */
+	const char *address;       /* <vendor>_unit.<site>["<unit>"] */
+	const char *type;          /* "<vendor>_unit", "storeganise_rental" */
 	bool writeback;            /* a PMS object the engine writes back to (R8) */
 	const char *name;          /* unit or rental */
 	enum rc_action action;
@@ -79,14 +79,14 @@ struct site_plan {
 	unsigned destructive;              /* units vacated/revoked (R10) */
 	unsigned limit_destructive;        /* R10 limit for this site */
 	unsigned ngen;                     /* generated code slots (R6) */
-	unsigned nresults;                 /* vendor-result slots (OA4) */
+	unsigned nresults;                 /* vendor-result slots (one-time secrets) */
 	bool failed;                       /* the site could not be planned */
 	bool scoped;                       /* only some rentals' units (serve) */
 	char fail_msg[RC_ERR_MSG_LEN];
 	uint64_t generation;
 	char pms_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the PMS input */
 	char obs_fp[2 * RC_HASH_LEN + 1];  /* HMAC of the observed input */
-	/* PMS state to remember once the site converges (R4, PT7) */
+	/* PMS state to remember once the site converges (R4) */
 	struct pms_rec *recs;
 	size_t nrecs, caprecs;
 	/* in-doubt journal entries this plan settles */

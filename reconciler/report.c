@@ -202,7 +202,7 @@ static void update_rows(struct report *r, const struct site_plan *sp, const stru
 	unsigned i;
 
 	if ((op->changed & TF_ALL) == TF_ALL) {
-		/* a requested re-push (OT5, PT7) or an adoption: not a mismatch */
+		/* a requested re-push or an adoption: not a mismatch */
 		x = add_row(r, SEV_INFO, "push_pending", site, op->unit, op->rule);
 		x->pms = S(r, op->reason);
 		x->vendor = "-";

@@ -16,7 +16,7 @@ struct report_row {
 	const char *cls;      /* finding class, e.g. "status_mismatch" */
 	const char *site;
 	const char *unit;     /* PMS unit name or vendor unit ("" for the site) */
-	const char *rule;     /* "R2", "OT3" */
+	const char *rule;     /* "R2", or a vendor's rule id */
 	const char *pms;      /* what the PMS says (never a secret) */
 	const char *vendor;   /* what the vendor says */
 	const char *action;   /* what the engine would do */
@@ -29,7 +29,7 @@ struct report_site {
 	unsigned managed, in_sync, mismatched;
 	const char *last_sync;   /* "" when never */
 	const char *error;       /* the site could not be read, or NULL */
-	bool readable;           /* false: vendor drift cannot be seen (PT8) */
+	bool readable;           /* false: vendor drift cannot be seen */
 };
 
 struct report {

@@ -18,7 +18,7 @@ struct rules_in {
 					    * all of them for a whole-site plan (R10
 					    * counts them); may be NULL */
 	struct rc_hasher hash;             /* keyed hash of codes (R6) */
-	const char *regen_user;            /* PT6 by command, or NULL */
+	const char *regen_user;            /* `codes regenerate`, or NULL */
 	/* a scoped plan (serve): the rentals and customers it was asked
 	 * about; NULL: the whole site */
 	const struct sg_touched *touched;

@@ -8,7 +8,7 @@
  *
  * The loader rejects unknown keys, wrong types, inline secrets and
  * out-of-range values; every error names the file, the JSON path
- * ("$.sites[1].opentech.api_key_env") and the problem. It knows no vendor:
+ * ("$.sites[1].<vendor>.api_key_env") and the problem. It knows no vendor:
  * it is given a table of them (struct spec_vendor), and each reads its
  * own settings object with the helpers at the end of this file.
  */
@@ -39,8 +39,8 @@ bool spec_secret_set(const struct spec_secret *s);
  * "fields" that renames it, its default code (docs/rules.md), and the PMS
  * object it lives on. */
 struct spec_field_def {
-	const char *key;             /* "ot_unit_id" */
-	const char *dflt;            /* "opentech_unitId" */
+	const char *key;             /* the key under "fields" */
+	const char *dflt;            /* its default code */
 	enum pms_obj obj;
 };
 
@@ -57,7 +57,7 @@ typedef void (*spec_secret_cb)(const struct spec_secret *s, const char *what, vo
  */
 struct spec_vendor {
 	const char *name;            /* the site's "vendor" value and the key of its settings */
-	const char *title;           /* "OpenTech Alliance", for people */
+	const char *title;           /* the vendor's name, for people */
 	const struct spec_field_def *fields;
 	unsigned nfields;
 	/* Read the vendor's settings object o (borrowed) found at JSON path

@@ -5,7 +5,7 @@
  *   observed  "<site>\0<vendor unit name>"  -> observed unit (JSON, no codes:
  *                                             only keyed hashes)
  *   pmslast   "<site>\0<rental id>"          -> last PMS rental record the
- *                                             engine converged to (R4, OT5, PT7)
+ *                                             engine converged to (R4, sync stamps)
  *   journal   "<site>\0<seq: 8 bytes BE>"    -> journal entry (JSON)
  *   meta      "gen\0<site>"                  -> u64 generation (8 bytes BE)
  *             "site\0<site>"                 -> site meta (JSON: facility id,
@@ -66,7 +66,7 @@ int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
 int store_observed_put_unit(struct store_txn *t, const char *site,
 			    const struct obs_unit *u, struct rc_err *err);
 
-/* ---- last PMS state per rental (edges: R4, PT7): struct pms_rec ---- */
+/* ---- last PMS state per rental (edges: R4, sync stamps): struct pms_rec ---- */
 /* RC_ENOTFOUND when absent. */
 int store_pms_get(struct store_txn *t, const char *site, const char *rental_id,
 		  struct pms_rec *out, struct rc_err *err);

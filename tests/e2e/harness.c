@@ -435,45 +435,58 @@ void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 	write_spec(t, sites, nsites);
 }
 
+void e2e_start_site(struct e2e *t, const char *seed, const char *site_json)
+{
+	struct rc_buf b;
+	const char *p, *at;
+	FILE *f;
+
+	start_sim(t, seed);
+	rc_buf_init(&b);
+	rc_buf_printf(&b, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
+		      "\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\","
+		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},\"sites\":[",
+		      t->base);
+	for (p = site_json; (at = strstr(p, "@SIM@")); p = at + 5) {
+		rc_buf_add(&b, p, (size_t)(at - p));
+		rc_buf_puts(&b, t->base);
+	}
+	rc_buf_printf(&b, "%s]}\n", p);
+	f = fopen(t->spec, "w");
+	if (!f)
+		die(t->spec);
+	fputs(b.p, f);
+	fclose(f);
+	rc_buf_free(&b);
+}
+
 void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 		       const char *pms_site_id, const char *org, const char *integration,
 		       const char *lobby)
 {
-	FILE *f;
+	char *json = rc_sprintf("{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"openapp\","
+				"\"openapp\":{\"base_url\":\"@SIM@/openapp/api/v1\",\"api_key_env\":\"E2E_OA_API_KEY\","
+				"\"org_id\":\"%s\",\"integration_id\":\"%s\",\"lobby_portal_ids\":[\"%s\"],"
+				"\"max_uses\":50}}", site, pms_site_id, org, integration, lobby);
 
-	start_sim(t, seed);
 	setenv("E2E_OA_API_KEY", "demo-openapp-key", 1);
-	f = fopen(t->spec, "w");
-	if (!f)
-		die(t->spec);
-	fprintf(f, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
-		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\",\"page_size\":5},"
-		"\"sites\":[{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"openapp\","
-		"\"openapp\":{\"base_url\":\"%s/openapp/api/v1\",\"api_key_env\":\"E2E_OA_API_KEY\","
-		"\"org_id\":\"%s\",\"integration_id\":\"%s\",\"lobby_portal_ids\":[\"%s\"],"
-		"\"max_uses\":50}}]}\n", t->base, site, pms_site_id, t->base, org, integration, lobby);
-	fclose(f);
+	e2e_start_site(t, seed, json);
+	free(json);
 }
 
 void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char *pms_site_id)
 {
-	FILE *f;
+	char *json = rc_sprintf("{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"pti\","
+				"\"pti\":{\"base_url\":\"@SIM@/pti\",\"client_id_env\":\"E2E_PTI_CLIENT_ID\","
+				"\"api_key_env\":\"E2E_PTI_API_KEY\",\"site_key_site_field\":\"pti_siteKey\","
+				"\"site_code_site_field\":\"pti_siteCode\",\"username_site_field\":\"pti_username\","
+				"\"password_site_field\":\"pti_password\",\"access_level\":1,\"zone\":1}}",
+				site, pms_site_id);
 
-	start_sim(t, seed);
 	setenv("E2E_PTI_CLIENT_ID", "demo-pti-partner", 1);
 	setenv("E2E_PTI_API_KEY", "demo-pti-partner-key", 1);
-	f = fopen(t->spec, "w");
-	if (!f)
-		die(t->spec);
-	fprintf(f, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
-		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\",\"page_size\":5},"
-		"\"sites\":[{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"pti\","
-		"\"pti\":{\"base_url\":\"%s/pti\",\"client_id_env\":\"E2E_PTI_CLIENT_ID\","
-		"\"api_key_env\":\"E2E_PTI_API_KEY\",\"site_key_site_field\":\"pti_siteKey\","
-		"\"site_code_site_field\":\"pti_siteCode\",\"username_site_field\":\"pti_username\","
-		"\"password_site_field\":\"pti_password\",\"access_level\":1,\"zone\":1}}]}\n",
-		t->base, site, pms_site_id, t->base);
-	fclose(f);
+	e2e_start_site(t, seed, json);
+	free(json);
 }
 
 static void start_sim(struct e2e *t, const char *seed)

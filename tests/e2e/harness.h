@@ -39,6 +39,9 @@ struct run {
  * pms_site_id, property_number}. Sets the credential environment. */
 void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
 	       size_t nsites);
+/* Start the simulator with a seed and write a spec whose one site is
+ * site_json (a JSON object; "@SIM@" stands for the simulator's URL). */
+void e2e_start_site(struct e2e *t, const char *seed, const char *site_json);
 /* Same with one OpenApp site (org, integration, comma list of lobby portals). */
 void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 		       const char *pms_site_id, const char *org, const char *integration,
