@@ -148,6 +148,7 @@ const char *rc_code_name(int code)
 	case RC_EREFUSED: return "refused";
 	case RC_EAUTH: return "authentication failed";
 	case RC_EEXIST: return "already exists";
+	case RC_EWAIT: return "asked to wait";
 	default: return "error";
 	}
 }

@@ -34,7 +34,8 @@ enum rc_code {
 	RC_ENOTFOUND = -10,
 	RC_EREFUSED = -11, /* a safety rule (R10) refused the work */
 	RC_EAUTH = -12,    /* credentials rejected */
-	RC_EEXIST = -13    /* already there (a duplicate webhook event) */
+	RC_EEXIST = -13,   /* already there (a duplicate webhook event) */
+	RC_EWAIT = -14     /* the peer asked not to be called before a time */
 };
 
 #define RC_ERR_MSG_LEN 512

@@ -129,6 +129,8 @@ struct op {
 struct op_result {
 	char vendor_id[64];       /* id of what was created, if any */
 	bool in_doubt;            /* the call may or may not have happened */
+	double retry_after;       /* a refusal's Retry-After (seconds), else <= 0:
+				   * the vendor is not called again before */
 	char *secret;             /* new: a one-time secret the vendor returned
 				   * (invite URL); the caller wipes and frees it */
 };

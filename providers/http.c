@@ -6,6 +6,7 @@
 #include <ev.h>
 #include <jansson.h>
 #include <math.h>
+#include <openssl/rand.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -94,9 +95,10 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 	/* RECONCILE_HTTP_TIMEOUT_MS: slow vendors, or tests of timeouts */
 	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
 		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
-	c->o.max_attempts = 3;
+	c->o.max_attempts = 4;
 	c->o.max_retry_after = 30;
 	c->o.backoff_base = 0.5;
+	c->o.max_elapsed = 60;
 	if (opts) {
 		if (opts->timeout_ms)
 			c->o.timeout_ms = opts->timeout_ms;
@@ -106,6 +108,8 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 			c->o.max_retry_after = opts->max_retry_after;
 		if (opts->backoff_base > 0)
 			c->o.backoff_base = opts->backoff_base;
+		if (opts->max_elapsed > 0)
+			c->o.max_elapsed = opts->max_elapsed;
 	}
 	c->pool = pool_get(opts ? opts->pool : NULL);
 	*out = c;
@@ -401,7 +405,7 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 			struct curl_slist *hdrs, struct http_resp *resp)
 {
 	CURL *e = handle_take(c);
-	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms, nconn = 0;
+	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms, nconn = 0, sent = 0;
 	CURLcode rc;
 
 	if (!e)
@@ -423,6 +427,9 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "reconcile/" RECONCILE_VERSION);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* libcurl resends a request by itself when a reused connection turns
+	 * out dead: harmless for a GET, a second create for a POST */
+	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 	if (strcmp(req->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else {
@@ -440,6 +447,9 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
 		c->pool->connects += (unsigned long)nconn;
 	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	/* bytes of the request that went out: none means the server cannot
+	 * have acted (refused, unresolved, reset before the send) */
+	resp->sent = curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0;
 	handle_put(c, e);
 	return rc;
 }
@@ -456,53 +466,154 @@ static bool cancelled(void)
 	return g_cancel && *g_cancel;
 }
 
+/* ------------------------------------------------------------ deadlines */
+
+#define HTTP_MAX_HOSTS 64
+
+static struct {
+	char host[160];
+	double until;
+} g_waits[HTTP_MAX_HOSTS];
+static size_t g_nwaits;
+
+/* "scheme://host:port" of url into out. */
+static void url_host(const char *url, char *out, size_t n)
+{
+	const char *p = strstr(url, "://"), *end;
+
+	p = p ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	snprintf(out, n, "%.*s", (int)(end - url), url);
+}
+
+static double wall_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void http_deadline_set(const char *host, double until)
+{
+	size_t i;
+
+	for (i = 0; i < g_nwaits && strcmp(g_waits[i].host, host); i++)
+		;
+	if (i == g_nwaits) {
+		if (g_nwaits == HTTP_MAX_HOSTS)
+			i = 0; /* full: the oldest slot goes */
+		else
+			g_nwaits++;
+		snprintf(g_waits[i].host, sizeof(g_waits[i].host), "%s", host);
+		g_waits[i].until = 0;
+	}
+	if (until > g_waits[i].until)
+		g_waits[i].until = until;
+}
+
+void http_deadline_each(void (*fn)(const char *host, double until, void *payload), void *payload)
+{
+	double now = wall_now();
+	size_t i;
+
+	for (i = 0; i < g_nwaits; i++)
+		if (g_waits[i].until > now)
+			fn(g_waits[i].host, g_waits[i].until, payload);
+}
+
+void http_deadline_clear(void)
+{
+	g_nwaits = 0;
+}
+
+static double deadline_of(const char *host)
+{
+	size_t i;
+
+	for (i = 0; i < g_nwaits; i++)
+		if (!strcmp(g_waits[i].host, host))
+			return g_waits[i].until;
+	return 0;
+}
+
+/* The server said it did not act: try again (when) it says so. */
+static bool not_acted(CURLcode cc, const struct http_resp *r)
+{
+	if (cc != CURLE_OK)
+		return !r->sent;
+	return r->status == 429 || (r->status == 503 && r->retry_after >= 0);
+}
+
+/* An answer that leaves open whether the server acted. */
+static bool acted_unknown(CURLcode cc, const struct http_resp *r)
+{
+	if (cc != CURLE_OK)
+		return r->sent;
+	return r->status == 500 || r->status == 502 || r->status == 504 ||
+	       (r->status == 503 && r->retry_after < 0);
+}
+
+bool http_op_in_doubt(const struct http_resp *r, bool idempotent)
+{
+	return r->in_doubt && (!idempotent || r->status == 0);
+}
+
+/* Backoff for attempt i: base * 2^i, +-50 % so that clients spread out. */
+static double backoff(const struct http_client *c, unsigned i)
+{
+	unsigned char b = 0;
+
+	RAND_bytes(&b, 1);
+	return c->o.backoff_base * pow(2, i) * (0.5 + (double)b / 255.0);
+}
+
 int http_do(struct http_client *c, const struct http_req *req,
 	    struct http_resp *resp, struct rc_err *err)
 {
 	struct curl_slist *hdrs = NULL;
 	const char *const *h;
-	double wait;
+	double wait, t0 = rc_now_mono();
 	CURLcode cc = CURLE_OK;
 	unsigned i;
 	int rc = RC_OK;
-	char *logurl;
+	char *logurl, host[160];
 
+	url_host(req->url, host, sizeof(host));
+	wait = deadline_of(host) - wall_now();
+	if (wait > 0) {
+		logurl = http_url_for_log(req->url);
+		rc = rc_errf(err, RC_EWAIT, "%s %s: not called: the server asked not to be called for "
+			     "%.0f s more (Retry-After)", req->method, logurl, wait);
+		free(logurl);
+		return rc;
+	}
 	for (h = req->headers; h && *h; h++)
 		hdrs = curl_slist_append(hdrs, *h);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	for (i = 0; i < c->o.max_attempts; i++) {
 		resp->attempts = i + 1;
 		cc = attempt(c, req, hdrs, resp);
-		if (cc == CURLE_OK && resp->status == 429) {
-			/* The server did not act: always safe to wait and retry. */
-			wait = resp->retry_after >= 0 ? resp->retry_after
-						       : c->o.backoff_base * pow(2, i);
-			if (wait > c->o.max_retry_after || i + 1 == c->o.max_attempts || cancelled())
-				break; /* no sleep that no retry follows */
-			fiber_sleep(wait);
-			if (cancelled())
-				break; /* woken by a stop: no new attempt */
-			continue;
-		}
-		if (!req->idempotent)
+		resp->in_doubt = acted_unknown(cc, resp);
+		if (cc == CURLE_OK && resp->status < 500 && resp->status != 429)
 			break;
-		if (cc == CURLE_OK && resp->status < 500)
-			break;
-		/* a 503's Retry-After says when: sooner is pointless, too late fails now */
-		wait = cc == CURLE_OK && resp->retry_after >= 0 ? resp->retry_after
-								 : c->o.backoff_base * pow(2, i);
-		if (wait > c->o.max_retry_after || cancelled())
-			break;
-		if (i + 1 < c->o.max_attempts)
-			fiber_sleep(wait);
+		if (!not_acted(cc, resp) && !req->idempotent)
+			break; /* it may have acted: never sent twice */
+		wait = resp->retry_after >= 0 && cc == CURLE_OK ? resp->retry_after : backoff(c, i);
+		if (wait > c->o.max_retry_after || i + 1 == c->o.max_attempts || cancelled() ||
+		    rc_now_mono() - t0 + wait > c->o.max_elapsed)
+			break; /* no sleep that no retry follows; a long Retry-After is the caller's */
+		fiber_sleep(wait);
 		if (cancelled())
-			break;
+			break; /* woken by a stop: no new attempt */
 	}
+	if (cc == CURLE_OK && (resp->status == 429 || resp->status == 503) && resp->retry_after > 0)
+		http_deadline_set(host, wall_now() + resp->retry_after); /* given up: not before */
 	if (cc != CURLE_OK) {
 		logurl = http_url_for_log(req->url);
 		rc = rc_errf(err, RC_EHTTP, "%s %s: %s%s", req->method, logurl,
 			     curl_easy_strerror(cc),
-			     resp->timed_out ? " (the outcome is unknown)" : "");
+			     resp->in_doubt && !req->idempotent ? " (sent: the outcome is unknown)" : "");
 		free(logurl);
 	}
 	curl_slist_free_all(hdrs);

@@ -2,11 +2,20 @@
  * http.h: the HTTP client every provider uses (libcurl).
  *
  * One struct http_client per provider instance keeps its connections
- * (keep-alive across calls); several fibers may use one client at once. http_do() performs one request, with retries
- * where they are safe: 429 (waiting out Retry-After, capped) always, since
- * the server did not act; 5xx and transport errors only for requests the
- * caller marks idempotent. Errors name the method and the URL without its
- * query string, never a header or a body.
+ * (keep-alive across calls); several fibers may use one client at once.
+ * http_do() performs one request, retrying where that cannot do a thing
+ * twice, with backoff and jitter, bounded in attempts and time:
+ *  - always when the server did not act: 429, 503 with Retry-After (the
+ *    wait it names, when short enough), and a failure before any byte of
+ *    the request was sent (connection refused, DNS);
+ *  - for requests the caller marks idempotent, also on other 5xx and on
+ *    transport errors.
+ * A request that is not idempotent never goes out twice: it gets a fresh
+ * connection (libcurl would otherwise resend it by itself when a reused
+ * connection turns out dead), and an answer lost after it was sent makes
+ * it in doubt (http_resp.in_doubt), for the caller to settle by reading
+ * the vendor, never by sending it again. Errors name the method and the URL
+ * without its query string, never a header or a body.
  */
 #ifndef RC_HTTP_H
 #define RC_HTTP_H
@@ -28,16 +37,24 @@ struct http_req {
 struct http_resp {
 	long status;                 /* 0 when no response arrived */
 	struct rc_buf body;
-	double retry_after;          /* seconds from Retry-After, or -1 */
+	double retry_after;          /* seconds from Retry-After, or -1: when the
+				      * request failed on one longer than the
+				      * client waits, the time not to call before */
 	unsigned attempts;
 	bool timed_out;              /* the last attempt timed out */
+	bool sent;                   /* the last attempt's request went out */
+	bool in_doubt;               /* the last attempt was sent and no answer says
+				      * whether the server acted (a transport error
+				      * after the send, 500/502/504): a request
+				      * that is not idempotent then stops */
 };
 
 struct http_opts {
 	long timeout_ms;             /* default 15000 */
-	unsigned max_attempts;       /* default 3 */
+	unsigned max_attempts;       /* default 4 */
 	double max_retry_after;      /* cap on one Retry-After wait, default 30 s */
-	double backoff_base;         /* first backoff, default 0.5 s */
+	double backoff_base;         /* first backoff, default 0.5 s (x2 each, +-50 % jitter) */
+	double max_elapsed;          /* no retry starts after this, default 60 s */
 	const char *pool;            /* vendor name: its concurrency limit */
 };
 
@@ -77,6 +94,12 @@ struct http_pool_stats {
 };
 void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload), void *payload);
 
+/* Whether an operation whose request got r is in doubt (journaled as
+ * such and settled by reading the vendor): when it may have acted, for a
+ * request that is not idempotent; for one that is, only when no answer
+ * came at all (an error status is an answer: the next run repeats it). */
+bool http_op_in_doubt(const struct http_resp *r, bool idempotent);
+
 /* ---- answers ---- */
 /* The best human message of an error body: {"message"}, {"error"} (a
  * string, or an object with a message), {"error_description"}, an ASP.NET
@@ -111,6 +134,17 @@ int http_do_bearer(struct http_client *c, struct http_token *t, http_token_fetch
 		   void *payload, const struct http_req *req, struct http_resp *resp,
 		   struct rc_err *err);
 void http_token_free(struct http_token *t);
+
+/* ---- Retry-After deadlines, per host ----
+ * A server that answers 429 or 503 with a Retry-After longer than the
+ * client waits is not called again before that time: http_do fails at once
+ * with RC_EWAIT, no request made. The engine keeps the deadlines in its
+ * state so that the next process does not call early either. Times are
+ * wall-clock unix seconds; host is "scheme://host:port". */
+void http_deadline_set(const char *host, double until);
+/* Every deadline not yet past. */
+void http_deadline_each(void (*fn)(const char *host, double until, void *payload), void *payload);
+void http_deadline_clear(void);
 
 /* url with trailing slashes cut (new string). */
 char *http_base_url(const char *url);

@@ -387,10 +387,12 @@ static int oa_apply(struct provider *p, const struct op *op, provider_code_fn co
 	http_resp_init(&resp);
 	rc = call(p, method, path, body, op->kind == OP_TENANT_CREATE ? key : NULL, &resp, err);
 	if (rc) {
-		res->in_doubt = resp.timed_out || resp.status == 0;
+		res->in_doubt = http_op_in_doubt(&resp, op->kind != OP_TENANT_CREATE);
+		res->retry_after = resp.retry_after;
 	} else if (resp.status < 200 || resp.status > 299) {
 		rc = api_error(what, &resp, err);
-		res->in_doubt = resp.status >= 500 && op->kind == OP_TENANT_CREATE;
+		res->in_doubt = http_op_in_doubt(&resp, op->kind != OP_TENANT_CREATE);
+		res->retry_after = resp.retry_after;
 	} else if (op->kind == OP_TENANT_CREATE) {
 		j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
 		snprintf(res->vendor_id, sizeof(res->vendor_id), "%s",

@@ -544,14 +544,16 @@ static int ot_apply(struct provider *p, const struct op *op,
 	http_resp_init(&resp);
 	rc = ac_call(p, "POST", path, body, idem, &resp, err);
 	if (rc) {
-		res->in_doubt = resp.timed_out || resp.status == 0;
+		res->in_doubt = http_op_in_doubt(&resp, idem);
+		res->retry_after = resp.retry_after;
 	} else if (resp.status == 409) {
 		rc = RC_OK; /* already in the requested state */
 	} else if (resp.status < 200 || resp.status > 299) {
 		rc = ac_error(p, what, &resp, code, err);
 		/* a 5xx may have committed: only a create cannot simply be
 		 * retried, so only a create is in doubt */
-		res->in_doubt = resp.status >= 500 && op->kind == OP_TENANT_CREATE;
+		res->in_doubt = http_op_in_doubt(&resp, idem); /* a create's 500/502/504 */
+		res->retry_after = resp.retry_after;
 	} else if (op->kind == OP_TENANT_CREATE) {
 		json_t *j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
 		json_t *v = json_object_get(json_object_get(j, "visitor"), "id");

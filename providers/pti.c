@@ -244,10 +244,11 @@ static int fetch_token(void *payload, char **value, double *ttl, struct rc_err *
 	return rc;
 }
 
-/* One call; answers the ResultCode (or an error). *doubt: the request
- * went out and no answer came back (the vendor may have acted). */
+/* One call; answers the ResultCode (or an error). res (may be NULL) learns
+ * whether the vendor may have acted without saying so, and a refusal's
+ * Retry-After. */
 static int call(struct provider *p, const char *method, const char *path, const char *form,
-		bool idem, long *result, json_t **body, bool *doubt, struct rc_err *err)
+		bool idem, long *result, json_t **body, struct op_result *res, struct rc_err *err)
 {
 	const char *hdrs[] = { "Content-Type: application/x-www-form-urlencoded",
 			       "Accept: application/json", NULL };
@@ -265,8 +266,10 @@ static int call(struct provider *p, const char *method, const char *path, const 
 	req.body_len = form ? strlen(form) : 0;
 	req.idempotent = idem;
 	rc = http_do_bearer(p->http, &p->token, fetch_token, p, &req, &resp, err);
-	if (doubt)
-		*doubt = rc == RC_EHTTP && resp.timed_out;
+	if (res) {
+		res->in_doubt = http_op_in_doubt(&resp, idem);
+		res->retry_after = resp.retry_after;
+	}
 	if (!rc && resp.status != 200) {
 		what = rc_sprintf("%s %s", method, path);
 		rc = http_status_error("PTI", what, &resp, NULL, 0, err);
@@ -394,25 +397,25 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	switch (op->kind) {
 	case OP_TENANT_CREATE:
 		form = user_form(op, TF_ALL, code, true);
-		rc = call(p, "POST", "users/add", form, false, &result, NULL, &res->in_doubt, err);
+		rc = call(p, "POST", "users/add", form, false, &result, NULL, res, err);
 		if (!rc && result > 0)
 			snprintf(res->vendor_id, sizeof(res->vendor_id), "%ld", result);
 		break;
 	case OP_TENANT_UPDATE:
 		snprintf(path, sizeof(path), "users/edit/%s", uid);
 		form = user_form(op, op->changed, code, false);
-		rc = call(p, "PUT", path, form, true, &result, NULL, NULL, err);
+		rc = call(p, "PUT", path, form, true, &result, NULL, res, err);
 		break;
 	case OP_UNIT_RENT:
 		unit = http_escape(op->unit);
 		snprintf(path, sizeof(path), "units/rent/%s", unit);
 		form = rc_sprintf("StorLogixId=%s", uid);
-		rc = call(p, "POST", path, form, true, &result, NULL, NULL, err);
+		rc = call(p, "POST", path, form, true, &result, NULL, res, err);
 		break;
 	case OP_UNIT_VACATE:
 		unit = http_escape(op->unit);
 		snprintf(path, sizeof(path), "units/vacate/%s", unit);
-		rc = call(p, "DELETE", path, NULL, true, &result, NULL, NULL, err);
+		rc = call(p, "DELETE", path, NULL, true, &result, NULL, res, err);
 		if (result == -22)
 			result = 0; /* already vacant: the goal is reached */
 		break;
@@ -420,7 +423,7 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	case OP_UNIT_ENABLE:
 		snprintf(path, sizeof(path), "users/%s/suspended/%s", uid,
 			 op->kind == OP_UNIT_DISABLE ? "true" : "false");
-		rc = call(p, "POST", path, NULL, true, &result, NULL, NULL, err);
+		rc = call(p, "POST", path, NULL, true, &result, NULL, res, err);
 		break;
 	case OP_TENANT_REMOVE:
 		rc = remove_cards(p, uid, op, err);
@@ -430,8 +433,6 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	}
 	if (!rc && result < 0)
 		rc = result_error(result, op, err);
-	if (!rc || op->kind != OP_TENANT_CREATE)
-		res->in_doubt = false;
 	if (form) {
 		explicit_bzero(form, strlen(form));
 		free(form);

@@ -19,6 +19,7 @@
 
 #include "desired.h"
 #include "r10.h"
+#include "providers/http.h"
 #include "providers/vendor.h"
 
 struct apply_site {
@@ -31,6 +32,7 @@ struct apply_site {
 	char **results;                 /* vendor one-time secrets by slot (an invite link) */
 	unsigned nresults;
 	struct rc_map in_use;           /* hex hashes of the site's codes */
+	struct rc_map blocked;          /* units, rentals, customers a failure holds back */
 	struct rc_arena arena;
 };
 
@@ -241,9 +243,11 @@ static void journal_fill(struct journal_entry *je, const struct op *op,
 		 op->rule ? op->rule : "");
 }
 
+/* One operation between its journal intent and result. A failure of the
+ * journal itself sets *fatal: nothing more may be called. */
 static int run_op(struct apply_site *a, struct provider *prov,
-		  const struct vendor *v, const struct op *op,
-		  const char *plan_id, struct apply_result *res, struct rc_err *err)
+		  const struct vendor *v, const struct op *op, const char *plan_id,
+		  struct apply_result *res, bool *fatal, struct rc_err *err)
 {
 	struct journal_entry je;
 	struct op_result r;
@@ -252,8 +256,10 @@ static int run_op(struct apply_site *a, struct provider *prov,
 
 	journal_fill(&je, op, plan_id);
 	rc = store_journal_intent(a->e->store, a->sp->site->name, &je, err);
-	if (rc)
+	if (rc) {
+		*fatal = true;
 		return rc;
+	}
 	memset(&r, 0, sizeof(r));
 	rc_err_clear(&cerr);
 	if (op->kind == OP_PMS_WRITE)
@@ -269,8 +275,10 @@ static int run_op(struct apply_site *a, struct provider *prov,
 		snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
 	snprintf(je.error, sizeof(je.error), "%s", rc ? cerr.msg : "");
 	rc_now_iso(je.time, sizeof(je.time));
-	if (store_journal_result(a->e->store, a->sp->site->name, &je, err))
+	if (store_journal_result(a->e->store, a->sp->site->name, &je, err)) {
+		*fatal = true;
 		return err->code;
+	}
 	if ((!rc || r.in_doubt) && op_is_destructive(op->kind))
 		res->vacated++; /* it may have happened: R10 counts it */
 	if (rc) {
@@ -278,6 +286,8 @@ static int run_op(struct apply_site *a, struct provider *prov,
 			res->in_doubt++;
 		else
 			res->failed++;
+		/* credentials refused, or told to wait: every call would fail */
+		*fatal = rc == RC_EAUTH || rc == RC_EWAIT;
 		return rc_errf(err, rc, "site %s, %s %s: %s", a->sp->site->name,
 			       op_kind_name(op->kind), op->unit ? op->unit : "", cerr.msg);
 	}
@@ -313,7 +323,22 @@ static void occupied_rentals(const struct engine *e, const struct site_plan *sp,
 	}
 }
 
-/* One write transaction: observed state, PMS records, generation, meta. */
+struct wait_save {
+	struct store_txn *t;
+	int rc;
+	struct rc_err *err;
+};
+
+static void wait_save(const char *host, double until, void *payload)
+{
+	struct wait_save *w = payload;
+
+	if (!w->rc)
+		w->rc = store_wait_put(w->t, host, until, w->err);
+}
+
+/* One write transaction: observed state, PMS records, generation, meta,
+ * the Retry-After deadlines vendors gave (kept for the next process). */
 static int commit_site(struct apply_site *a, bool complete, const char *error,
 		       struct rc_err *err)
 {
@@ -353,6 +378,12 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 		snprintf(meta.last_error, sizeof(meta.last_error), "%s", error ? error : "");
 		rc = store_site_meta_put(t, sp->site->name, &meta, err);
 	}
+	if (!rc) {
+		struct wait_save w = { t, RC_OK, err };
+
+		http_deadline_each(wait_save, &w);
+		rc = w.rc;
+	}
 	for (i = 0; !rc && complete && i < sp->nresolved; i++) {
 		memset(&je, 0, sizeof(je));
 		je.seq = sp->resolved[i];
@@ -367,6 +398,82 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 		return rc;
 	}
 	return store_txn_commit(t, err);
+}
+
+/* What a failed (or skipped) operation holds back: later operations on
+ * the same vendor unit, rental or customer depend on it (a create before
+ * its rent, a code written back before it is pushed); others go on. */
+static void block(struct apply_site *a, const struct op *op)
+{
+	const char *keys[] = { op->unit, op->rental_id, op->user_id, op->object_id };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i] && *keys[i])
+			rc_map_put(&a->blocked, rc_arena_strdup(&a->arena, keys[i]), 1);
+}
+
+static bool blocked(const struct apply_site *a, const struct op *op)
+{
+	const char *keys[] = { op->unit, op->rental_id, op->user_id, op->object_id };
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i] && rc_map_get(&a->blocked, keys[i], NULL))
+			return true;
+	return false;
+}
+
+/* The site's operations in plan order. A failure holds back what depends
+ * on it and the rest go on; the first failure is the site's error (with
+ * the count of the others). A signal, or a failure every later call would
+ * meet, stops the site. */
+static int run_ops(struct apply_site *a, struct provider *prov, const struct vendor *v,
+		   const char *plan_id, struct apply_result *res, struct rc_err *err)
+{
+	struct engine *e = a->e;
+	struct site_plan *sp = a->sp;
+	const struct op *op;
+	struct rc_err oerr;
+	unsigned failures = 0;
+	bool fatal = false;
+	int rc = RC_OK, orc;
+	size_t i;
+
+	for (i = 0; i < a->nops && !fatal; i++) {
+		op = &a->ops[i];
+		if (e->cancel && *e->cancel) {
+			/* a signal: what ran is journaled; the rest is planned again at the next start */
+			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
+				      sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "",
+				      a->nops - i, a->nops - i == 1 ? "" : "s");
+			res->skipped += (unsigned)(a->nops - i);
+			if (!rc)
+				*err = oerr;
+			return rc ? rc : orc;
+		}
+		if (blocked(a, op)) {
+			res->skipped++;
+			block(a, op);
+			continue;
+		}
+		rc_log(e->log, RC_LOG_INFO, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, a->nops,
+		       op_kind_name(op->kind), op->unit ? op->unit : "");
+		rc_err_clear(&oerr);
+		orc = run_op(a, prov, v, op, plan_id, res, &fatal, &oerr);
+		if (!orc)
+			continue;
+		block(a, op);
+		if (!failures++) {
+			rc = orc;
+			*err = oerr;
+		}
+	}
+	if (fatal)
+		res->skipped += (unsigned)(a->nops - i);
+	if (failures > 1)
+		rc_err_prefix(err, "%u operations failed, the first", failures);
+	return rc;
 }
 
 static int apply_site(struct engine *e, struct site_plan *sp, const struct op *ops,
@@ -390,25 +497,13 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	a.nresults = sp->nresults;
 	a.results = rc_calloc(sp->nresults + 1, sizeof(char *));
 	rc_map_init(&a.in_use);
+	rc_map_init(&a.blocked);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
 	if (nops)
 		rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
-	for (i = 0; !rc && i < nops; i++) {
-		if (e->cancel && *e->cancel) {
-			/* a signal: what ran is journaled; the rest is planned again at the next start */
-			rc = rc_errf(err, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
-				     sp->site->name, op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "",
-				     nops - i, nops - i == 1 ? "" : "s");
-			res->skipped += (unsigned)(nops - i);
-			break;
-		}
-		rc_log(e->log, RC_LOG_INFO, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, nops,
-		       op_kind_name(ops[i].kind), ops[i].unit ? ops[i].unit : "");
-		rc = run_op(&a, prov, v, &ops[i], plan_id, res, err);
-		if (rc)
-			res->skipped += (unsigned)(nops - i - 1);
-	}
+	if (!rc)
+		rc = run_ops(&a, prov, v, plan_id, res, err);
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	if (crc && !rc)
@@ -420,6 +515,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 		rc_free_secret(a.results[i]);
 	free(a.results);
 	rc_map_free(&a.in_use);
+	rc_map_free(&a.blocked);
 	rc_arena_free(&a.arena);
 	return rc;
 }

@@ -10,7 +10,27 @@
 #include <openssl/rand.h>
 
 #include "rules.h"
+#include "providers/http.h"
 #include "providers/vendor.h"
+
+static void wait_load(const char *host, double until, void *payload)
+{
+	(void)payload;
+	http_deadline_set(host, until);
+}
+
+/* The Retry-After deadlines an earlier process kept: no call before them. */
+static int load_waits(struct store *s, struct rc_err *err)
+{
+	struct store_txn *t = NULL;
+	int rc = store_txn_begin(s, false, &t, err);
+
+	if (!rc)
+		rc = store_wait_each(t, wait_load, NULL, err);
+	if (t)
+		store_txn_abort(t);
+	return rc;
+}
 
 int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_file,
 		const struct rc_log *log, struct rc_err *err)
@@ -23,6 +43,8 @@ int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_
 	e->log = log;
 	pms_snapshot_init(&e->snap);
 	rc = store_open(&e->store, spec->state_dir, err);
+	if (!rc)
+		rc = load_waits(e->store, err);
 	if (rc)
 		return rc;
 	if (!snapshot_file)

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 unsigned r10_limit(const struct spec_site *site, unsigned managed)
 {
@@ -50,33 +51,16 @@ bool r10_refused(const struct site_plan *sp, bool allow, unsigned before, struct
 	return true;
 }
 
-unsigned r10_window_count(struct r10_window *w, double now)
+int r10_vacated_last_hour(struct store *s, const char *site, unsigned *out,
+			  struct rc_err *err)
 {
-	size_t k = 0;
+	struct store_txn *t = NULL;
+	int rc = store_txn_begin(s, false, &t, err);
 
-	while (k < w->n && now - w->marks[k].t >= R10_WINDOW_S)
-		w->vacated -= w->marks[k++].n;
-	if (k) {
-		w->n -= k;
-		memmove(w->marks, w->marks + k, w->n * sizeof(*w->marks));
-	}
-	return w->vacated;
-}
-
-void r10_window_mark(struct r10_window *w, double now, unsigned n)
-{
-	struct r10_mark *m;
-
-	if (!n)
-		return;
-	m = RC_PUSH(w->marks, w->n, w->cap);
-	m->t = now;
-	m->n = n;
-	w->vacated += n;
-}
-
-void r10_window_free(struct r10_window *w)
-{
-	free(w->marks);
-	memset(w, 0, sizeof(*w));
+	*out = 0;
+	if (!rc)
+		rc = store_r10_count(t, site, time(NULL), out, err);
+	if (t)
+		store_txn_abort(t);
+	return rc;
 }

@@ -10,6 +10,7 @@
 #define RC_R10_H
 
 #include "plan.h"
+#include "state/store.h"
 
 /* The site's limit for `managed` units: max_destructive of them, at
  * least max_destructive_min. */
@@ -26,21 +27,10 @@ int r10_check_empty(const struct site_plan *sp, size_t pms_units, size_t records
  * vacates any; allow (--allow-destructive) lets it through. */
 bool r10_refused(const struct site_plan *sp, bool allow, unsigned before, struct rc_err *err);
 
-/* serve's sliding hour of a site's vacates: one mark per apply that
- * vacated (or may have: in doubt) any unit. */
-struct r10_mark {
-	double t;                /* monotonic seconds */
-	unsigned n;
-};
-struct r10_window {
-	struct r10_mark *marks;  /* oldest first */
-	size_t n, cap;
-	unsigned vacated;        /* sum of the marks */
-};
-#define R10_WINDOW_S 3600.
-/* Drop the marks older than an hour at now; returns the units left. */
-unsigned r10_window_count(struct r10_window *w, double now);
-void r10_window_mark(struct r10_window *w, double now, unsigned n);
-void r10_window_free(struct r10_window *w);
+/* serve's sliding hour: the units the site's calls vacated (or may
+ * have) in the last hour, kept by the state with the journal (store.h),
+ * so that a restart forgets none. */
+int r10_vacated_last_hour(struct store *s, const char *site, unsigned *out,
+			  struct rc_err *err);
 
 #endif

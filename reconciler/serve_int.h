@@ -48,7 +48,6 @@ bool serve_key_parse(const char *text, struct serve_key *out);
 /* What serve keeps per spec site between work items. */
 struct serve_site {
 	unsigned long drift;         /* operations still planned */
-	struct r10_window vacated;   /* R10: this site's vacates in the last hour */
 	unsigned managed;            /* managed units at the last whole-site plan */
 	bool busy;                   /* a work item reconciles the site now */
 	unsigned inside;             /* work items inside (busy keeps it at 1) */

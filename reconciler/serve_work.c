@@ -128,16 +128,14 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 }
 
 /* R10 over time: every plan of a site is held to the limit of the whole
- * site, counting the units its runs vacated in the last hour (r10.h): a
- * PMS that ends every rental, one webhook or one periodic run at a time,
- * is stopped as one big plan would be, whatever the run's scope. */
+ * site, counting the units its runs vacated in the last hour (r10.h, kept
+ * in the state): a PMS that ends every rental, one webhook or one periodic
+ * run at a time, is stopped as one big plan would be, whatever the run's
+ * scope, and a restart changes nothing. */
 
 void serve_sites_free(struct serve_site *sites, size_t n)
 {
-	size_t i;
-
-	for (i = 0; sites && i < n; i++)
-		r10_window_free(&sites[i].vacated);
+	(void)n;
 	free(sites);
 }
 
@@ -159,8 +157,8 @@ struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *
 	return sites;
 }
 
-static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
-		      struct apply_opts *ao)
+static int limit_r10(struct serve *s, struct serve_site *st, struct site_plan *sp, bool scoped,
+		     struct apply_opts *ao, struct rc_err *err)
 {
 	if (!scoped) {
 		st->drift = sp->nops;
@@ -169,14 +167,13 @@ static void limit_r10(struct serve_site *st, struct site_plan *sp, bool scoped,
 		/* a scoped plan sees only its own units: the whole site's limit */
 		sp->limit_destructive = r10_limit(sp->site, st->managed);
 	}
-	ao->destructive_before = r10_window_count(&st->vacated, rc_now_mono());
+	return r10_vacated_last_hour(s->e.store, sp->site->name, &ao->destructive_before, err);
 }
 
 /* After an apply: what the site's counters learn from it. */
 static void count_apply(struct serve_site *st, const struct site_plan *sp, bool scoped,
 			const struct apply_result *res, bool ok)
 {
-	r10_window_mark(&st->vacated, rc_now_mono(), res->vacated); /* what ran, not what was planned */
 	if (!scoped)
 		st->drift = ok ? 0 : sp->nops - (res->ok < sp->nops ? res->ok : sp->nops);
 	else
@@ -216,7 +213,9 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 	ok = plan(s, &e, ss, rental, &p, &scoped, &err) == RC_OK;
 	if (ok) {
 		remember_rentals(s, &e);
-		limit_r10(st, &p.sites[0], scoped, &ao);
+		ok = limit_r10(s, st, &p.sites[0], scoped, &ao, &err) == RC_OK;
+	}
+	if (ok) {
 		/* a whole-site run commits even without operations: last sync,
 		 * and the records of rentals that ended go (pmslast) */
 		if (p.sites[0].nops || !scoped) {

@@ -105,6 +105,21 @@ int store_site_meta_get(struct store_txn *t, const char *site,
 int store_site_meta_put(struct store_txn *t, const char *site,
 			const struct store_site_meta *m, struct rc_err *err);
 
+/* ---- Retry-After deadlines by host (wall-clock unix seconds) ---- */
+int store_wait_put(struct store_txn *t, const char *host, double until, struct rc_err *err);
+/* Call fn for each deadline stored (past ones too: the caller compares). */
+int store_wait_each(struct store_txn *t, void (*fn)(const char *host, double until, void *p),
+		    void *p, struct rc_err *err);
+
+/* ---- R10: a site's destructive calls over the last hour ----
+ * A journal intent of a destructive operation (op_is_destructive) adds a
+ * mark in its own transaction, before the call; a failed result takes it
+ * back; so a crash or a restart loses none (serve's R10 across webhooks). */
+#define STORE_R10_WINDOW_S 3600
+/* Marks of the site younger than the hour at now. */
+int store_r10_count(struct store_txn *t, const char *site, time_t now, unsigned *out,
+		    struct rc_err *err);
+
 /* ---- journal ---- */
 enum journal_state {
 	JOURNAL_INTENT = 1,    /* written before the call */

@@ -47,6 +47,10 @@ int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb
  * so that retention reaches them (once: only while evtime is empty). */
 int st_events_backfill(MDB_txn *txn, struct store *s);
 
+/* R10: add a mark (a destructive call is about to go out) or take the
+ * latest back (it failed), in t; marks older than the hour go. */
+int st_r10_mark(struct store_txn *t, const char *site, bool add, struct rc_err *err);
+
 void st_u64_be(uint64_t x, unsigned char b[8]);
 uint64_t st_be_u64(const unsigned char b[8]);
 

@@ -2,6 +2,7 @@
  * retention that keeps both bounded. See store.h for the layout. */
 #define _GNU_SOURCE
 #include "store_int.h"
+#include "core/op.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -126,6 +127,9 @@ static int journal_commit_one(struct store *s, const char *site,
 	}
 	if (!rc)
 		rc = store_journal_put(t, site, e, err);
+	/* R10's marks: an intent to vacate counts until its call failed */
+	if (!rc && op_is_destructive(op_kind_parse(e->op)) && (assign || e->state == JOURNAL_FAILED))
+		rc = st_r10_mark(t, site, assign, err);
 	if (rc) {
 		store_txn_abort(t);
 		return rc;

@@ -480,6 +480,43 @@ static void test_vendor_error_then_recovery(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* One unit's failure holds back only what depends on it: with U3's
+ * overlock refused, U1 and U2 still get their tenants (and r2 its
+ * generated code), U3's overlock mirror write waits; the next apply
+ * finishes the job. */
+static void test_a_failure_holds_back_only_its_unit(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	char dir[512];
+	struct run r;
+	char *code, *st;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(e2e_rm_rf(dir), 0);          /* a facility seen for the first time */
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
+		"method", "POST", "path_contains", "/units/5003/disable", "status", 500, "times", -1)));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.out, "4 succeeded, 1 failed, 0 in doubt, 1 not run"));
+	run_free(&r);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(sim_tenants_on(t, "U2"), 1);
+	assert_int_equal(sim_tenants_on(t, "U3"), 1);
+	code = sim_rental_field(t, "r2", "opentech_accessCode");
+	assert_non_null(code);
+	free(code);
+	code = sim_rental_field(t, "r3", "opentech_overlocked");
+	assert_null(code);                             /* held back with the overlock */
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(e2e_apply(t), 0);
+	st = sim_unit_status(t, "U3");
+	assert_string_equal(st, "Delinquent");
+	free(st);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* plan --pms-snapshot reads the PMS from a file in the API's shapes. */
 static void test_plan_from_pms_snapshot_file(void **state)
 {
@@ -625,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_codes_never_leak),
 		cmocka_unit_test(test_R10_empty_pms_answer_is_refused),
 		cmocka_unit_test(test_malformed_pms_page_fails),
+		cmocka_unit_test(test_a_failure_holds_back_only_its_unit),
 		cmocka_unit_test(test_vendor_error_then_recovery),
 		cmocka_unit_test(test_plan_from_pms_snapshot_file),
 		cmocka_unit_test(test_saved_plan_with_generated_code),

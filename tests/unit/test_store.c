@@ -380,6 +380,72 @@ static void test_prune_journal(void **state)
 	assert_int_equal(out.journal, 0);
 }
 
+/* R10's marks: a destructive intent counts at once (before its call), a
+ * failed one is taken back, other operations and other sites never count,
+ * and the marks survive the store being closed and opened again. */
+static void test_r10_marks_follow_the_journal(void **state)
+{
+	struct fx *f = *state;
+	struct journal_entry a = { 0 }, b = { 0 }, c = { 0 };
+	struct store_txn *t = NULL;
+	struct rc_err err;
+	unsigned n = 0;
+
+	snprintf(a.op, sizeof(a.op), "unit.vacate");
+	snprintf(b.op, sizeof(b.op), "unit.vacate");
+	snprintf(c.op, sizeof(c.op), "tenant.create");
+	assert_int_equal(store_journal_intent(f->s, "s1", &a, &err), 0);
+	assert_int_equal(store_journal_intent(f->s, "s1", &b, &err), 0);
+	assert_int_equal(store_journal_intent(f->s, "s1", &c, &err), 0);
+	assert_int_equal(store_journal_intent(f->s, "s10", &a, &err), 0);
+	a.state = JOURNAL_OK;
+	b.state = JOURNAL_FAILED;
+	assert_int_equal(store_journal_result(f->s, "s1", &a, &err), 0);
+	assert_int_equal(store_journal_result(f->s, "s1", &b, &err), 0);
+	store_close(f->s);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_r10_count(t, "s1", time(NULL), &n, &err), 0);
+	assert_int_equal(n, 1);                       /* a: ran; b: failed; c: not destructive */
+	assert_int_equal(store_r10_count(t, "s1", time(NULL) + STORE_R10_WINDOW_S, &n, &err), 0);
+	assert_int_equal(n, 0);                       /* an hour later: forgotten */
+	assert_int_equal(store_r10_count(t, "s10", time(NULL), &n, &err), 0);
+	assert_int_equal(n, 1);
+	store_txn_abort(t);
+}
+
+static void collect_wait(const char *host, double until, void *p)
+{
+	if (!strcmp(host, "http://vendor:8080"))
+		*(double *)p = until;
+}
+
+/* Retry-After deadlines are kept by host; a past one is forgotten. */
+static void test_wait_deadlines(void **state)
+{
+	struct fx *f = *state;
+	struct store_txn *t = NULL;
+	struct rc_err err;
+	double got = 0, until = (double)time(NULL) + 120;
+
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_wait_put(t, "http://vendor:8080", until, &err), 0);
+	assert_int_equal(store_wait_put(t, "http://other:80", until, &err), 0);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_wait_each(t, collect_wait, &got, &err), 0);
+	store_txn_abort(t);
+	assert_true(got > until - 1 && got < until + 1);
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_wait_put(t, "http://vendor:8080", 1000, &err), 0); /* long past */
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	got = 0;
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_wait_each(t, collect_wait, &got, &err), 0);
+	store_txn_abort(t);
+	assert_true(got == 0);
+}
+
 static void test_hash_key_is_stable_and_private(void **state)
 {
 	struct fx *f = *state;
@@ -452,6 +518,8 @@ int main(void)
 		T(test_prune_events),
 		T(test_prune_events_of_an_older_state),
 		T(test_prune_journal),
+		T(test_r10_marks_follow_the_journal),
+		T(test_wait_deadlines),
 		T(test_hash_key_is_stable_and_private),
 		T(test_lock_is_exclusive),
 		T(test_no_secret_in_files),
