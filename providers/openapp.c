@@ -126,7 +126,7 @@ static int oa_open(struct provider **out, const struct spec_site *site,
 	if (rc) {
 		rc_free_secret(key);
 		oa_close(p);
-		return rc_err_prefix(err, "site %s", site->name);
+		return rc;
 	}
 	p->base = rc_sprintf("%s/integrations/%s", o->base_url, o->integration_id);
 	p->auth = rc_sprintf("Authorization: Bearer %s", key);

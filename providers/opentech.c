@@ -153,7 +153,6 @@ static int ot_open(struct provider **out, const struct spec_site *site,
 	if (!rc)
 		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "opentech" }, err);
 	if (rc) {
-		rc_err_prefix(err, "site %s", site->name);
 		ot_close(p); /* frees what was read */
 		return rc;
 	}

@@ -193,7 +193,7 @@ static int pti_open(struct provider **out, const struct spec_site *site,
 	rc_free_secret(sk);
 	if (rc) {
 		pti_close(p);
-		return rc_err_prefix(err, "site %s", site->name);
+		return rc;
 	}
 	*out = p;
 	return RC_OK;

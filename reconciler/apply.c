@@ -500,8 +500,8 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_map_init(&a.blocked);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
-	if (nops)
-		rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
+	if (nops && engine_provider(e, sp->site, sp->pms_site, &prov, err))
+		rc = rc_err_prefix(err, "site %s", sp->site->name);
 	if (!rc)
 		rc = run_ops(&a, prov, v, plan_id, res, err);
 	rc_err_clear(&cerr);

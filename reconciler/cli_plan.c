@@ -243,6 +243,7 @@ int cmd_plan(int argc, char **argv)
 	} else {
 		print_text(&p, o.no_color);
 	}
+	plan_log_failures(&p, cli_log());
 	if (o.out)
 		rc = save_plan(&p, o.out, o.spec);
 	if (!rc && p.errors && !o.detailed)
@@ -372,6 +373,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (!o.planfile) {
 		print_text(&p, o.no_color);
+		plan_log_failures(&p, cli_log());
 		if (plan_has_changes(&p) && !o.auto_approve && !confirm()) {
 			rc = cli_error(isatty(STDIN_FILENO) ? "apply cancelled"
 				       : "apply needs confirmation and stdin is not a terminal",

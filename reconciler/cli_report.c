@@ -149,6 +149,7 @@ int cmd_report(int argc, char **argv)
 	report_render(&rep, o.fmt, !o.out && cli_color(STDOUT_FILENO, o.no_color), &b);
 	rc = emit(&o, &b);
 	rc_buf_free(&b);
+	plan_log_failures(&p, cli_log()); /* the report shows them too; stderr says it failed */
 	for (i = 0; !rc && i < rep.nsites; i++)
 		if (rep.sites[i].error)
 			rc = EXIT_ERROR;

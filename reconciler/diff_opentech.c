@@ -282,14 +282,12 @@ static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
 	}
 	status_ops(c, u, cur);
 	pms_writes(c, u, false);
-	if (c->sp->nops == c->mark)
-		return;
-	first = &c->sp->ops[c->mark];
-	for (i = (unsigned)c->mark; i < c->sp->nops; i++)
-		if (c->sp->ops[i].kind != OP_PMS_WRITE) {
+	first = NULL;
+	for (i = c->mark; !first && i < c->sp->nops; i++)
+		if (c->sp->ops[i].kind != OP_PMS_WRITE)
 			first = &c->sp->ops[i];
-			break;
-		}
+	if (!first)
+		return; /* only PMS write-backs: their own resource shows them */
 	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name,
 			   u->replace ? ACT_REPLACE : !u->t ? ACT_CREATE : ACT_UPDATE,
 			   first->rule, first->reason);

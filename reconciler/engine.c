@@ -277,8 +277,8 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 	if (!o->refresh && !in_doubt) {
 		if (!have_cache) {
 			rc = rc_errf(err, RC_ENOTFOUND,
-				     "no cached vendor state for site %s: plan once without --refresh=false",
-				     sp->site->name);
+				     "no cached vendor state: it is written by `reconcile apply` (and serve); "
+				     "apply once, or plan without --refresh=false");
 			goto out;
 		}
 		obs_site_free(&sp->obs);
@@ -288,8 +288,7 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		goto out;
 	}
 	if (e->cancel && *e->cancel) { /* a signal while the PMS was read: no vendor read */
-		rc = rc_errf(err, RC_ERR, "site %s: stopped by a signal before reading %s",
-			     sp->site->name, v->spec.title);
+		rc = rc_errf(err, RC_ERR, "stopped by a signal before reading %s", v->spec.title);
 		goto out;
 	}
 	rc = engine_provider(e, sp->site, sp->pms_site, &prov, err);
@@ -401,8 +400,8 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	sp->pms_site = pms_find_site(&e->snap, sp->site->pms_site_id);
 	if (!sp->pms_site) {
 		rc = rc_errf(err, RC_ENOTFOUND,
-			     "site %s: PMS site id %s is not in the PMS answer (check pms_site_id)",
-			     sp->site->name, sp->site->pms_site_id);
+			     "PMS site id %s is not in the PMS answer (check pms_site_id)",
+			     sp->site->pms_site_id);
 		goto out;
 	}
 	rc = store_txn_begin(e->store, false, &t, err);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "core/log.h"
 #include "core/model.h"
 #include "core/op.h"
 #include "specs/spec.h"
@@ -131,7 +132,14 @@ struct render_opts {
 	bool color;
 	bool show_noop_sites;
 };
-/* Human output in Terraform's manner. */
+/* The sites that could not be planned: their count, their names appended
+ * to names (may be NULL) as "a, b". */
+size_t plan_failed_sites(const struct plan *p, struct rc_buf *names);
+/* Each site that could not be planned, as an error line of log. */
+void plan_log_failures(const struct plan *p, const struct rc_log *log);
+/* Human output in Terraform's manner. Sites that could not be planned are
+ * named by the closing line; their errors are the caller's to print (on
+ * stderr: plan_log_failures). */
 void plan_render_text(const struct plan *p, const struct render_opts *o,
 		      struct rc_buf *out);
 /* Machine output (format_version "1.0"): new reference. */

@@ -146,11 +146,8 @@ static void findings_text(const struct plan *p, const struct colors *col,
 	for (i = 0; i < p->nsites; i++) {
 		const struct site_plan *sp = &p->sites[i];
 
-		if (sp->failed) {
-			rc_buf_printf(out, "%sError:%s site %s: %s\n", col->err, col->off,
-				      sp->site->name, sp->fail_msg);
-			any = true;
-		}
+		/* a site that could not be planned: its error goes to stderr
+		 * (the caller's), the closing line names it */
 		for (k = 0; k < sp->nfindings; k++) {
 			const struct finding *f = &sp->findings[k];
 			const char *lbl = f->sev == SEV_ERROR ? "Error" : f->sev == SEV_WARNING
@@ -174,6 +171,42 @@ static void findings_text(const struct plan *p, const struct colors *col,
 		rc_buf_puts(out, "\n");
 }
 
+/* " Not planned (...): a, b." when sites failed, then the newline. */
+static void not_planned(const struct plan *p, const struct colors *col, struct rc_buf *out)
+{
+	struct rc_buf names;
+
+	rc_buf_init(&names);
+	if (plan_failed_sites(p, &names))
+		rc_buf_printf(out, " %sNot planned (see the errors):%s %s.", col->err, col->off, names.p);
+	rc_buf_puts(out, "\n");
+	rc_buf_free(&names);
+}
+
+void plan_log_failures(const struct plan *p, const struct rc_log *log)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsites; i++)
+		if (p->sites[i].failed)
+			rc_log(log, RC_LOG_ERROR, "site %s: %s", p->sites[i].site->name,
+			       p->sites[i].fail_msg);
+}
+
+size_t plan_failed_sites(const struct plan *p, struct rc_buf *names)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->nsites; i++) {
+		if (!p->sites[i].failed)
+			continue;
+		if (names)
+			rc_buf_printf(names, "%s%s", n ? ", " : "", p->sites[i].site->name);
+		n++;
+	}
+	return n;
+}
+
 void plan_render_text(const struct plan *p, const struct render_opts *o,
 		      struct rc_buf *out)
 {
@@ -190,13 +223,17 @@ void plan_render_text(const struct plan *p, const struct render_opts *o,
 				change_text(&p->sites[i].changes[k], &col, out);
 	}
 	findings_text(p, &col, out);
-	if (!nops) {
+	if (!nops && !plan_failed_sites(p, NULL)) {
 		rc_buf_printf(out, "%sNo changes.%s The access-control systems match the PMS.\n",
 			      col.bold, col.off);
 		return;
 	}
-	rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.\n", col.bold,
-		      col.off, p->add, p->change, p->destroy);
+	if (!nops)
+		rc_buf_printf(out, "%sNo changes%s in the sites planned.", col.bold, col.off);
+	else
+		rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.", col.bold,
+			      col.off, p->add, p->change, p->destroy);
+	not_planned(p, &col, out);
 }
 
 /* ------------------------------------------------------------- JSON */

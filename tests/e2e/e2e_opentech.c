@@ -429,7 +429,11 @@ static void test_R10_empty_pms_answer_is_refused(void **state)
 	}
 	r = e2e_reconcile(t, args);
 	assert_int_equal(r.status, 1);
-	assert_non_null(strstr(r.out, "R10"));
+	assert_non_null(strstr(r.err, "site site1: the PMS returned no units"));
+	assert_non_null(strstr(r.err, "R10"));
+	/* a site that could not be planned is not "in sync" (R10) */
+	assert_null(strstr(r.out, "match the PMS"));
+	assert_non_null(strstr(r.out, "Not planned (see the errors): site1."));
 	run_free(&r);
 	assert_int_not_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_writes(t), 0);

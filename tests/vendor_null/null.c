@@ -100,7 +100,7 @@ static int null_open(struct provider **out, const struct spec_site *site,
 	if (rc) {
 		rc_free_secret(key);
 		null_close(p);
-		return rc_err_prefix(err, "site %s", site->name);
+		return rc;
 	}
 	p->base = rc_strdup(c->base_url);
 	p->auth = rc_sprintf("Authorization: Bearer %s", key);
