@@ -1,146 +1,13 @@
 /*
- * sim_control.c: the request log and the /_sim/... control routes (see
- * contrib/sim/README.md, "Control"). Everything here runs with the state
- * lock held.
+ * sim_control.c: the /_sim/... control routes (see contrib/sim/README.md,
+ * "Control"). Everything here runs with the state lock held.
  */
 #define _GNU_SOURCE
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "sim_core.h"
-
-/* The log keeps the last LOG_KEEP..LOG_MAX requests: past LOG_MAX, the
- * older half goes at once (amortised O(1) per request). */
-#define LOG_MAX 100000
-#define LOG_KEEP (LOG_MAX / 2)
-
-static json_t *g_log;   /* array of entries in seq order (new) */
-static long g_seq;
-
-/* ------------------------------------------------------------- log */
-
-struct qctx {
-	char *buf;
-	size_t n;
-};
-
-static enum MHD_Result q_iter(void *cls, enum MHD_ValueKind kind, const char *key,
-			      const char *value)
-{
-	struct qctx *q = cls;
-	size_t len = strlen(q->buf);
-	bool secret = strcasestr(key, "key") || strcasestr(key, "secret") ||
-		      strcasestr(key, "token") || strcasestr(key, "password") ||
-		      strcasestr(key, "code");
-
-	(void)kind;
-	snprintf(q->buf + len, q->n - len, "%s%s=%s", len ? "&" : "", key,
-		 secret ? "***" : (value ? value : ""));
-	return MHD_YES;
-}
-
-/* Query string for the log, with values of sensitive parameters masked. */
-static void log_query(struct MHD_Connection *c, char *buf, size_t n)
-{
-	struct qctx q = { buf, n };
-
-	buf[0] = '\0';
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, q_iter, &q);
-}
-
-static void log_trim(void)
-{
-	json_t *kept;
-	size_t i, n = json_array_size(g_log);
-
-	if (n <= LOG_MAX)
-		return;
-	kept = json_array();
-	for (i = n - LOG_KEEP; i < n; i++)
-		json_array_append(kept, json_array_get(g_log, i));
-	json_decref(g_log);
-	g_log = kept;
-}
-
-long sim_log_add(const struct sim_req *r, const char *api, enum sim_fault_kind fault)
-{
-	char query[512];
-	json_t *e;
-
-	log_query(r->conn, query, sizeof(query));
-	e = json_pack("{s:I, s:s, s:s, s:s, s:i, s:s}", "seq", (json_int_t)++g_seq, "method",
-		      r->method, "path", r->path, "query", query, "status", 0, "api", api);
-	if (fault != SF_NONE)
-		json_object_set_new(e, "fault", json_string(sim_fault_name(fault)));
-	json_array_append_new(g_log, e);
-	log_trim();
-	return g_seq;
-}
-
-/* The entry of seq (borrowed) or NULL (cleared or trimmed). */
-static json_t *log_entry(long seq)
-{
-	size_t lo = 0, hi = json_array_size(g_log), mid;
-	json_int_t s;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		s = json_integer_value(json_object_get(json_array_get(g_log, mid), "seq"));
-		if (s == seq)
-			return json_array_get(g_log, mid);
-		if (s < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
-void sim_log_done(long seq, int status, bool handled)
-{
-	json_t *e = log_entry(seq);
-
-	if (!e)
-		return;
-	json_object_set_new(e, "status", json_integer(status));
-	if (json_object_get(e, "fault"))
-		json_object_set_new(e, "handled", json_boolean(handled));
-}
-
-void sim_log_reset(void)
-{
-	json_decref(g_log);
-	g_log = json_array();
-	g_seq = 0;
-}
-
-void sim_log_free(void)
-{
-	json_decref(g_log);
-	g_log = NULL;
-}
-
-/* Entries after `since` (a seq), shared with the log. */
-static json_t *log_since(const char *since)
-{
-	json_t *arr = json_array(), *e;
-	long after = since ? atol(since) : 0;
-	size_t lo = 0, hi = json_array_size(g_log), mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		e = json_array_get(g_log, mid);
-		if (json_integer_value(json_object_get(e, "seq")) > after)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	for (; lo < json_array_size(g_log); lo++)
-		json_array_append(arr, json_array_get(g_log, lo));
-	return arr;
-}
 
 /* ----------------------------------------------------------- control */
 
@@ -302,10 +169,10 @@ void sim_control(const struct sim_req *r, struct sim_resp *out)
 		sim_reply(out, 200, json_deep_copy(sim_state()));
 	} else if (!strcmp(p, "requests")) {
 		if (!strcmp(r->method, "DELETE")) {
-			json_array_clear(g_log);
+			sim_log_clear();
 			sim_reply(out, 200, ok());
 		} else {
-			sim_reply(out, 200, log_since(sim_query(r, "since")));
+			sim_reply(out, 200, sim_log_since(sim_query(r, "since")));
 		}
 	} else if (!strcmp(p, "settings")) {
 		settings(b, out);

@@ -1,8 +1,8 @@
 /*
  * sim_core.h: the pieces of reconcile-sim's server that API modules do not
- * see: the state lock and seed loading (sim_main.c), faults
- * (sim_faults.c), the request log and the /_sim routes (sim_control.c),
- * timed waits on suspended connections (sim_wait.c) and the HTTP glue
+ * see: the state lock and seed loading (sim_main.c), faults (sim_faults.c),
+ * the /_sim routes (sim_control.c), the request log (sim_log.c), timed
+ * waits on suspended connections (sim_wait.c) and the HTTP glue
  * (sim_server.c).
  */
 #ifndef RC_SIM_CORE_H
@@ -73,12 +73,17 @@ uint64_t sim_rand64(void);
 /* ---- sim_control.c ---- */
 /* /_sim/... routes. Caller holds the lock. */
 void sim_control(const struct sim_req *r, struct sim_resp *out);
-/* Log a request received by an API; returns its seq. */
+
+/* ---- sim_log.c (caller holds the lock) ---- */
+/* Log a request received by an API (api: static); returns its seq. */
 long sim_log_add(const struct sim_req *r, const char *api, enum sim_fault_kind fault);
 /* The outcome of a logged request: the status the client got (0: none)
  * and, for a faulted request, whether the handler ran. */
 void sim_log_done(long seq, int status, bool handled);
-void sim_log_reset(void);
+/* The entries after seq `since` (NULL: all) as a JSON array (new). */
+json_t *sim_log_since(const char *since);
+void sim_log_clear(void);   /* DELETE /_sim/requests: seqs go on */
+void sim_log_reset(void);   /* a new seed: seqs restart at 1 */
 void sim_log_free(void);
 
 /* ---- sim_wait.c ---- */
@@ -90,7 +95,7 @@ int sim_wait_suspend(struct MHD_Connection *c, long ms);
 void sim_wait_stop(void);
 
 /* ---- sim_server.c ---- */
-/* Listen on sa with `threads` epoll threads: the daemon or NULL. */
+/* Listen on sa with a pool of `threads` poll() threads: the daemon or NULL. */
 struct MHD_Daemon *sim_server_start(const struct sockaddr_in *sa, unsigned threads);
 void sim_server_stop(struct MHD_Daemon *d);
 

@@ -1,6 +1,6 @@
 /*
  * sim_server.c: reconcile-sim's HTTP side on libmicrohttpd 0.9.75: a pool
- * of epoll threads, the access handler, latency and faults on the wire.
+ * of poll() threads, the access handler, latency and faults on the wire.
  *
  * A request goes through up to three steps, each one call of the access
  * handler (MHD calls it again after a resume, see sim_wait.c):
@@ -12,6 +12,12 @@
  * answer is serialised under it (module answers may share state objects).
  * MHD traps (engineering notes §2.3): answer on the 2nd call, not the 1st
  * (else keep-alive is lost); suspending needs MHD_ALLOW_SUSPEND_RESUME.
+ * And one more, found here: MHD 0.9.75's internal epoll loop (MHD_epoll)
+ * drains events with `while (num_events == 128) epoll_wait(..., timeout)`;
+ * when one call returns exactly 128 events, the next one blocks for the
+ * whole timeout (up to the 60 s connection timeout) with those 128
+ * requests unserved, so 128 busy keep-alive connections on one thread
+ * stall it. MHD_USE_POLL has no such loop and was as fast (README).
  */
 #define _GNU_SOURCE
 #include <microhttpd.h>
@@ -463,15 +469,20 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 struct MHD_Daemon *sim_server_start(const struct sockaddr_in *sa, unsigned threads)
 {
 	struct sockaddr_in addr = *sa;
+	/* a pool of 1 is no pool (MHD warns about it) */
+	struct MHD_OptionItem pool[] = {
+		{ threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, (intptr_t)threads, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
 				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 				ntohs(addr.sin_port), NULL, NULL, access_cb, NULL,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first, or unused */
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				MHD_OPTION_NOTIFY_COMPLETED, completed_cb, NULL,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-				MHD_OPTION_THREAD_POOL_SIZE, threads,
+				MHD_OPTION_ARRAY, pool,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_END);
