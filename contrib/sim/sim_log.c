@@ -21,7 +21,7 @@ struct entry {
 	const char *api;   /* static: a table name or "sim" */
 	int status;        /* the status the client got, 0 for none (yet) */
 	signed char fault; /* enum sim_fault_kind */
-	bool handled;      /* faulted requests: the handler ran */
+	signed char handled; /* the handler ran: 1, did not: 0, not known yet: -1 */
 };
 
 static struct entry *g_ring;  /* new */
@@ -103,7 +103,7 @@ long sim_log_add(const struct sim_req *r, const char *api, enum sim_fault_kind f
 	e->api = api;
 	e->status = 0;
 	e->fault = (signed char)fault;
-	e->handled = false;
+	e->handled = -1;
 	return g_seq;
 }
 
@@ -116,7 +116,7 @@ void sim_log_done(long seq, int status, bool handled)
 		return; /* cleared or dropped */
 	e = &g_ring[(g_head + (size_t)(seq - first)) % g_cap];
 	e->status = status;
-	e->handled = handled;
+	e->handled = handled ? 1 : 0;
 }
 
 static json_t *render(const struct entry *e)
@@ -126,10 +126,10 @@ static json_t *render(const struct entry *e)
 			      e->text, "path", path, "query", query, "status", e->status, "api",
 			      e->api);
 
-	if (e->fault != SF_NONE) {
+	if (e->fault != SF_NONE)
 		json_object_set_new(o, "fault", json_string(sim_fault_name(e->fault)));
+	if (e->fault != SF_NONE && e->handled >= 0)
 		json_object_set_new(o, "handled", json_boolean(e->handled));
-	}
 	return o;
 }
 

@@ -446,6 +446,15 @@ static void completed_cb(void *cls, struct MHD_Connection *c, void **ctx,
 	(void)toe;
 	if (!k)
 		return;
+	if (k->seq && k->next == ST_HANDLE) {
+		/* the client left while the request waited for its handler:
+		 * MHD saw the closed socket on the resume and never called us */
+		sim_lock();
+		sim_log_done(k->seq, 0, false);
+		sim_unlock();
+		if (!sim_is_quiet())
+			fprintf(stderr, "reconcile-sim: request %ld dropped: the client left\n", k->seq);
+	}
 	free(k->body);
 	free(k->text);
 	sim_fault_free(&k->fault);
