@@ -307,6 +307,7 @@ static enum MHD_Result after_handler(struct MHD_Connection *c, const struct sim_
 
 static enum MHD_Result handle_step(struct MHD_Connection *c, struct sim_req *r, struct conn *k)
 {
+	k->next = ST_ANSWER; /* past the handler step, whatever happens */
 	if (k->fault.kind == SF_DELAY_BEFORE && client_gone(c)) {
 		/* the client gave up while the request waited: it is dropped */
 		sim_lock();

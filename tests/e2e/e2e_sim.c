@@ -388,6 +388,9 @@ static void test_delays(void **state)
 	assert_int_equal(a.status, 200);
 	assert_true(a.ms >= 295);
 	assert_probe(t, "d3");
+	e = last_request(t);
+	assert_logged(e, "delay_before", 1, 200);
+	json_decref(e);
 }
 
 /* 40 GETs on one connection under a mixed rule: their outcomes as text. */
@@ -602,6 +605,7 @@ static void test_latency(void **state)
 	struct curl_slist *h[9];
 	CURL *e[9];
 	CURLM *m = curl_multi_init();
+	json_t *last;
 	double t0, lo = 1e9, hi = 0;
 	int i, running = 1;
 
@@ -609,6 +613,10 @@ static void test_latency(void **state)
 	a[0] = call(t, "GET", SG "units/u1", NULL);
 	assert_int_equal(a[0].status, 200);
 	assert_true(a[0].ms >= 395);
+	last = last_request(t);
+	assert_int_equal(json_integer_value(json_object_get(last, "status")), 200);
+	assert_null(json_object_get(last, "fault"));
+	json_decref(last);
 	a[0] = call(t, "GET", "/opentech/facilities", NULL);
 	assert_int_equal(a[0].status, 401);                      /* another API: at once */
 	assert_true(a[0].ms < 300);
