@@ -1,7 +1,7 @@
 /*
  * sim.h: reconcile-sim, the simulator of the PMS and vendor APIs.
  *
- * One libmicrohttpd server (a small pool of poll() threads, one mutex
+ * One libmicrohttpd server (poll() threads, one by default; one mutex
  * around the state) serves each API under its own path prefix. The whole
  * state is a jansson tree seeded from a JSON file: simulators favour
  * clarity over memory; lookups go through sim_ix_* indexes so that a big

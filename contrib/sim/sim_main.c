@@ -95,7 +95,7 @@ static const char usage[] =
 "access invites (/openapp/api/v1/...) and PTI StorLogix (/pti/...), with control\n"
 "endpoints under /_sim/ (state, requests, settings, faults, ...). --faults\n"
 "loads a fault configuration (the shape POST /_sim/faults takes). --threads\n"
-"sets the size of the server's thread pool (default 2). Prints the port it listens on, alone\n"
+"sets the size of the server's thread pool (default 1). Prints the port it listens on, alone\n"
 "on the first line of stdout. See contrib/sim/README.md.\n";
 
 /* 0, or the exit status for bad arguments. */
@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 {
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d = NULL;
-	unsigned threads = 2;
+	unsigned threads = 1;
 	char err[512];
 	sigset_t stop;
 	int sig, rc = options(argc, argv, &sa, &threads);

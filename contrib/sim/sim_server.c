@@ -1,6 +1,7 @@
 /*
- * sim_server.c: reconcile-sim's HTTP side on libmicrohttpd 0.9.75: a pool
- * of poll() threads, the access handler, latency and faults on the wire.
+ * sim_server.c: reconcile-sim's HTTP side on libmicrohttpd 0.9.75: poll()
+ * threads (one by default, --threads), the access handler, latency and
+ * faults on the wire.
  *
  * A request goes through up to three steps, each one call of the access
  * handler (MHD calls it again after a resume, see sim_wait.c):
