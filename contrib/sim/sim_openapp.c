@@ -128,12 +128,24 @@ static json_t *set_fields(json_t *integ, json_t *inv, json_t *b)
 	return NULL;
 }
 
+/* Index of invites by external reference. */
+#define BY_REF "external_ref.source+external_ref.record_id"
+
+/* Invites that may have this external reference (borrowed, may be NULL). */
+static json_t *by_ref(const char *src, const char *rec)
+{
+	char key[512];
+
+	snprintf(key, sizeof(key), "%s\x1f%s", src, rec);
+	return sim_ix_all(oarr("invites"), BY_REF, key);
+}
+
 static json_t *live_for(const char *src, const char *rec)
 {
 	json_t *inv;
 	size_t i;
 
-	json_array_foreach(oarr("invites"), i, inv) {
+	json_array_foreach(by_ref(src, rec), i, inv) {
 		json_t *ref = json_object_get(inv, "external_ref");
 		const char *st = state_of(inv);
 
@@ -190,7 +202,7 @@ static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim
 		json_object_set(inv, "external_ref", ref);
 	json_object_set_new(inv, "integration_id", json_string(json_string_value(json_object_get(integ, "id"))));
 	json_object_set_new(inv, "_token", json_string(tok));
-	json_array_append(oarr("invites"), inv);
+	sim_ix_append(oarr("invites"), json_incref(inv));
 	snprintf(url, sizeof(url), "https://openapp.example/i/%s", tok);
 	resp = item(inv);
 	json_object_set_new(resp, "invite_link_id", json_string(id));
@@ -212,7 +224,7 @@ static void list(const struct sim_req *r, json_t *integ, struct sim_resp *out)
 
 	if (limit <= 0 || limit > 200)
 		limit = 200;
-	json_array_foreach(oarr("invites"), i, inv) {
+	json_array_foreach(src && rec ? by_ref(src, rec) : oarr("invites"), i, inv) {
 		json_t *ref = json_object_get(inv, "external_ref");
 
 		if (strcmp(json_string_value(json_object_get(inv, "integration_id")) ?: "",
@@ -235,7 +247,6 @@ static void invite_route(const struct sim_req *r, json_t *integ, const char *id,
 {
 	json_t *inv = sim_find_by_id(oarr("invites"), id), *e;
 	char now[40], tok[65], url[160];
-	size_t i;
 
 	sim_now_iso(now, sizeof(now));
 	if (!inv) {
@@ -253,10 +264,7 @@ static void invite_route(const struct sim_req *r, json_t *integ, const char *id,
 		json_object_set_new(inv, "updated_at", json_string(now));
 		sim_reply(out, 200, item(inv));
 	} else if (!act && !strcmp(r->method, "DELETE")) {
-		json_array_foreach(oarr("invites"), i, e)
-			if (e == inv)
-				break;
-		json_array_remove(oarr("invites"), i);
+		sim_ix_remove(oarr("invites"), inv);
 		sim_reply(out, 200, NULL);
 	} else if (act && !strcmp(act, "revoke")) {
 		json_object_set_new(inv, "revoked_at", json_string(now));

@@ -10,6 +10,7 @@
  * unit's visitors from the active list; tokens expire after token_ttl s.
  */
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,12 +121,20 @@ static bool allowed(json_t *acct, json_int_t fid)
 	return false;
 }
 
+/* The index key of an integer. */
+static const char *itext(json_int_t v, char *buf, size_t n)
+{
+	snprintf(buf, n, "%" JSON_INTEGER_FORMAT, v);
+	return buf;
+}
+
 static json_t *find_in(const char *coll, json_int_t fid, json_int_t id)
 {
 	json_t *o;
 	size_t i;
+	char key[32];
 
-	json_array_foreach(arr(coll), i, o)
+	json_array_foreach(sim_ix_all(arr(coll), "id", itext(id, key, sizeof(key))), i, o)
 		if (json_integer_value(json_object_get(o, "id")) == id &&
 		    (!fid || json_integer_value(json_object_get(o, "facilityId")) == fid))
 			return o;
@@ -182,9 +191,8 @@ static json_t *set_visitor_fields(json_t *v, json_t *b)
 
 static void create_visitor(json_int_t fid, json_t *b, struct sim_resp *out)
 {
-	json_t *unit = NULL, *v, *e, *o;
-	json_int_t max = 9000;
-	size_t i;
+	json_t *unit = NULL, *v, *e;
+	json_int_t max = sim_ix_max(arr("visitors"), "id", 9000);
 
 	if (!json_is_object(b)) {
 		sim_reply(out, 400, msg("A JSON body is required."));
@@ -196,9 +204,6 @@ static void create_visitor(json_int_t fid, json_t *b, struct sim_resp *out)
 		sim_reply(out, 400, msg("A visitor cannot be marked as a tenant if they are not assigned to a unit."));
 		return;
 	}
-	json_array_foreach(arr("visitors"), i, o)
-		if (json_integer_value(json_object_get(o, "id")) > max)
-			max = json_integer_value(json_object_get(o, "id"));
 	v = json_pack("{s:I, s:I, s:O, s:b, s:I, s:I, s:b}", "id", max + 1, "facilityId", fid,
 		      "unitId", unit ? json_object_get(unit, "id") : json_null(), "isTenant",
 		      json_is_true(json_object_get(b, "isTenant")), "accessProfileId", (json_int_t)1,
@@ -209,7 +214,7 @@ static void create_visitor(json_int_t fid, json_t *b, struct sim_resp *out)
 		sim_reply(out, 400, e);
 		return;
 	}
-	json_array_append(arr("visitors"), v);
+	sim_ix_append(arr("visitors"), json_incref(v));
 	if (unit && json_is_true(json_object_get(v, "isTenant")) &&
 	    !strcmp(json_string_value(json_object_get(unit, "status")) ?: "", "Vacant"))
 		json_object_set_new(unit, "status", json_string("Rented"));
@@ -221,8 +226,7 @@ static void create_visitor(json_int_t fid, json_t *b, struct sim_resp *out)
 static void visitor_action(json_int_t fid, json_int_t vid, const char *act, json_t *b,
 			   struct sim_resp *out)
 {
-	json_t *v = find_in("visitors", fid, vid), *e, *o;
-	size_t i;
+	json_t *v = find_in("visitors", fid, vid), *e;
 
 	if (!v) {
 		sim_reply(out, 404, msg("Visitor not found."));
@@ -237,11 +241,8 @@ static void visitor_action(json_int_t fid, json_int_t vid, const char *act, json
 	} else if (!strcmp(act, "disable") || !strcmp(act, "enable")) {
 		json_object_set_new(v, "isEnabled", json_boolean(!strcmp(act, "enable")));
 	} else if (!strcmp(act, "remove")) {
-		json_array_foreach(arr("visitors"), i, o)
-			if (o == v)
-				break;
 		sim_reply(out, 200, visitor_view(v));
-		json_array_remove(arr("visitors"), i);
+		sim_ix_remove(arr("visitors"), v);
 		return;
 	} else {
 		sim_reply(out, 404, msg("No such action."));
@@ -252,8 +253,9 @@ static void visitor_action(json_int_t fid, json_int_t vid, const char *act, json
 
 static void unit_action(json_int_t fid, json_int_t uid, const char *act, struct sim_resp *out)
 {
-	json_t *u = find_in("units", fid, uid), *vis = arr("visitors"), *v;
+	json_t *u = find_in("units", fid, uid), *vis = arr("visitors"), *on, *v;
 	const char *st;
+	char key[32];
 	size_t i;
 
 	if (!u) {
@@ -262,11 +264,12 @@ static void unit_action(json_int_t fid, json_int_t uid, const char *act, struct 
 	}
 	st = json_string_value(json_object_get(u, "status")) ?: "Vacant";
 	if (!strcmp(act, "vacate")) {
-		for (i = json_array_size(vis); i-- > 0;) {
-			v = json_array_get(vis, i);
+		/* a copy: the index's list shrinks as visitors go */
+		on = json_copy(sim_ix_all(vis, "unitId", itext(uid, key, sizeof(key))));
+		json_array_foreach(on, i, v)
 			if (json_integer_value(json_object_get(v, "unitId")) == uid)
-				json_array_remove(vis, i);
-		}
+				sim_ix_remove(vis, v);
+		json_decref(on);
 		json_object_set_new(u, "status", json_string("Vacant"));
 	} else if (!strcmp(act, "disable") || !strcmp(act, "enable")) {
 		if (!strcmp(st, "Vacant")) {
@@ -283,10 +286,13 @@ static void unit_action(json_int_t fid, json_int_t uid, const char *act, struct 
 
 static void list_of(const char *coll, json_int_t fid, json_int_t uid, struct sim_resp *out)
 {
-	json_t *res = json_array(), *o;
+	json_t *res = json_array(), *o, *cands;
+	char key[32];
 	size_t i;
 
-	json_array_foreach(arr(coll), i, o) {
+	cands = uid ? sim_ix_all(arr(coll), "unitId", itext(uid, key, sizeof(key)))
+		    : sim_ix_all(arr(coll), "facilityId", itext(fid, key, sizeof(key)));
+	json_array_foreach(cands, i, o) {
 		if (json_integer_value(json_object_get(o, "facilityId")) != fid)
 			continue;
 		if (uid && json_integer_value(json_object_get(o, "unitId")) != uid)

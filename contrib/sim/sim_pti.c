@@ -131,12 +131,18 @@ static json_t *site_of(const struct sim_req *r)
 	return json_object_get(t, "site");
 }
 
+static const char *itext(json_int_t v, char *buf, size_t n)
+{
+	snprintf(buf, n, "%" JSON_INTEGER_FORMAT, v);
+	return buf;
+}
+
 static json_t *find_unit(json_t *site, const char *name)
 {
 	json_t *u;
 	size_t i;
 
-	json_array_foreach(parr("units"), i, u)
+	json_array_foreach(sim_ix_all(parr("units"), "name", name), i, u)
 		if (json_equal(json_object_get(u, "site"), site) && field_is(u, "name", name))
 			return u;
 	return NULL;
@@ -146,8 +152,9 @@ static json_t *find_user(json_t *site, json_int_t id)
 {
 	json_t *u;
 	size_t i;
+	char key[32];
 
-	json_array_foreach(parr("users"), i, u)
+	json_array_foreach(sim_ix_all(parr("users"), "id", itext(id, key, sizeof(key))), i, u)
 		if (json_equal(json_object_get(u, "site"), site) &&
 		    json_integer_value(json_object_get(u, "id")) == id)
 			return u;
@@ -159,7 +166,7 @@ static bool code_in_use(json_t *site, const char *code, json_int_t except)
 	json_t *c;
 	size_t i;
 
-	json_array_foreach(parr("cards"), i, c) {
+	json_array_foreach(sim_ix_all(parr("cards"), "code", code), i, c) {
 		json_t *u = find_user(site, json_integer_value(json_object_get(c, "user")));
 
 		if (u && json_integer_value(json_object_get(c, "user")) != except && field_is(c, "code", code))
@@ -170,18 +177,19 @@ static bool code_in_use(json_t *site, const char *code, json_int_t except)
 
 static void set_card(json_t *site, json_int_t uid, const char *code)
 {
-	json_t *cards = parr("cards"), *c;
-	char id[33];
+	json_t *cards = parr("cards"), *c, *old;
+	char id[33], key[32];
 	size_t i;
 
-	for (i = json_array_size(cards); i-- > 0;) {
-		c = json_array_get(cards, i);
+	/* a copy: the index's list shrinks as cards go */
+	old = json_copy(sim_ix_all(cards, "user", itext(uid, key, sizeof(key))));
+	json_array_foreach(old, i, c)
 		if (json_integer_value(json_object_get(c, "user")) == uid)
-			json_array_remove(cards, i);
-	}
+			sim_ix_remove(cards, c);
+	json_decref(old);
 	(void)site;
 	sim_random_hex(id, 8);
-	json_array_append_new(cards, json_pack("{s:s, s:I, s:s}", "ObjectId", id, "user", uid, "code", code));
+	sim_ix_append(cards, json_pack("{s:s, s:I, s:s}", "ObjectId", id, "user", uid, "code", code));
 }
 
 static const char *const user_fields[][2] = {
@@ -213,21 +221,17 @@ static void user_form(const struct sim_req *r, json_t *u)
 static void users_add(const struct sim_req *r, json_t *site, struct sim_resp *out)
 {
 	char *code = sim_form(r, "AccessCode");
-	json_int_t max = 100;
+	json_int_t max = sim_ix_max(parr("users"), "id", 100);
 	json_t *u;
-	size_t i;
 
 	if (!code || !*code || strspn(code, "0123456789") != strlen(code)) {
 		result(out, -6, "invalid access code");
 	} else if (code_in_use(site, code, -1)) {
 		result(out, -5, "access code in use at this site");
 	} else {
-		json_array_foreach(parr("users"), i, u)
-			if (json_integer_value(json_object_get(u, "id")) > max)
-				max = json_integer_value(json_object_get(u, "id"));
 		u = json_pack("{s:I, s:O, s:b}", "id", max + 1, "site", site, "suspended", 0);
 		user_form(r, u);
-		json_array_append_new(parr("users"), u);
+		sim_ix_append(parr("users"), u);
 		set_card(site, max + 1, code);
 		result(out, max + 1, "user added");
 	}
@@ -257,6 +261,7 @@ static void users_edit(const struct sim_req *r, json_t *site, json_int_t id, str
 static void cards(json_t *site, json_int_t uid, struct sim_resp *out)
 {
 	json_t *arr = json_array(), *c;
+	char key[32];
 	size_t i;
 
 	if (!find_user(site, uid)) {
@@ -264,7 +269,7 @@ static void cards(json_t *site, json_int_t uid, struct sim_resp *out)
 		json_decref(arr);
 		return;
 	}
-	json_array_foreach(parr("cards"), i, c)
+	json_array_foreach(sim_ix_all(parr("cards"), "user", itext(uid, key, sizeof(key))), i, c)
 		if (json_integer_value(json_object_get(c, "user")) == uid)
 			json_array_append_new(arr, json_pack("{s:O}", "ObjectId", json_object_get(c, "ObjectId")));
 	sim_reply(out, 200, arr);
@@ -340,16 +345,12 @@ void sim_pti(const struct sim_req *r, struct sim_resp *out)
 			result(out, 0, "ok");
 		}
 	} else if (n == 2 && !strcmp(seg[0], "cards") && !strcmp(r->method, "DELETE")) {
-		json_t *cs = parr("cards"), *c;
-		size_t i;
+		json_t *cs = parr("cards"), *c = sim_ix_first(cs, "ObjectId", seg[1]);
 
-		json_array_foreach(cs, i, c)
-			if (field_is(c, "ObjectId", seg[1]))
-				break;
-		if (i == json_array_size(cs)) {
+		if (!c || !field_is(c, "ObjectId", seg[1])) {
 			result(out, -404, "card not found");
 		} else {
-			json_array_remove(cs, i);
+			sim_ix_remove(cs, c);
 			result(out, 0, "card deleted");
 		}
 	} else if (n == 3 && !strcmp(seg[0], "units") &&

@@ -87,6 +87,22 @@ static bool match(const struct sim_req *r, json_t *o)
 	return true;
 }
 
+/* The objects a listing looks at, in insertion order (borrowed): those of
+ * the most selective filter given, from its index, or all of them. */
+static json_t *candidates(const struct sim_req *r, json_t *arr)
+{
+	static const char *const keys[] = { "unitId", "ownerId", "siteId", NULL };
+	const char *v;
+	size_t i;
+
+	for (i = 0; keys[i]; i++) {
+		v = sim_query(r, keys[i]);
+		if (v)
+			return sim_ix_all(arr, keys[i], v); /* NULL: none */
+	}
+	return arr;
+}
+
 static void list(const struct sim_req *r, json_t *arr, struct sim_resp *out)
 {
 	const char *ls = sim_query(r, "limit"), *os = sim_query(r, "offset");
@@ -96,7 +112,7 @@ static void list(const struct sim_req *r, json_t *arr, struct sim_resp *out)
 
 	if (limit <= 0 || limit > 1000)
 		limit = limit <= 0 ? 100 : 1000;
-	json_array_foreach(arr, i, o) {
+	json_array_foreach(candidates(r, arr), i, o) {
 		if (!match(r, o))
 			continue;
 		if (seen++ < offset)
