@@ -165,6 +165,7 @@ static int null_refresh(struct provider *p, struct obs_site *o, const struct rc_
 		ot = obs_add_tenant(o, ou);
 		ot->vendor_id = rc_arena_strdup(&o->arena, json_string_value(json_object_get(t, "id")));
 		ot->first_name = rc_arena_strdup(&o->arena, json_string_value(json_object_get(t, "name")));
+		ot->rental_id = rc_arena_strdup(&o->arena, json_string_value(json_object_get(t, "rental")));
 		if (json_is_string(json_object_get(t, "code"))) {
 			hash->fn(hash->payload, o->site, json_string_value(json_object_get(t, "code")),
 				 ot->code_hash);
