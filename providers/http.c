@@ -153,6 +153,8 @@ void http_resp_init(struct http_resp *r)
 void http_resp_free(struct http_resp *r)
 {
 	rc_buf_free(&r->body);
+	json_decref(r->json);
+	r->json = NULL;
 }
 
 char *http_escape(const char *s)
@@ -559,6 +561,18 @@ bool http_op_in_doubt(const struct http_resp *r, bool idempotent)
 	return r->in_doubt && (!idempotent || r->status == 0);
 }
 
+/* With parse_json: a 2xx body into resp->json; false when it does not
+ * parse (an error status's body is left as text for its message). */
+static bool parse_body(struct http_resp *r)
+{
+	json_decref(r->json);
+	r->json = NULL;
+	if (r->status < 200 || r->status > 299)
+		return true;
+	r->json = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_DECODE_ANY, NULL);
+	return r->json != NULL;
+}
+
 /* Backoff for attempt i: base * 2^i, +-50 % so that clients spread out. */
 static double backoff(const struct http_client *c, unsigned i)
 {
@@ -594,6 +608,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 	for (i = 0; i < c->o.max_attempts; i++) {
 		resp->attempts = i + 1;
 		cc = attempt(c, req, hdrs, resp);
+		if (cc == CURLE_OK && req->parse_json && !parse_body(resp))
+			cc = CURLE_PARTIAL_FILE; /* a cut answer: as a transport error */
 		resp->in_doubt = acted_unknown(cc, resp);
 		if (cc == CURLE_OK && resp->status < 500 && resp->status != 429)
 			break;
@@ -609,7 +625,12 @@ int http_do(struct http_client *c, const struct http_req *req,
 	}
 	if (cc == CURLE_OK && (resp->status == 429 || resp->status == 503) && resp->retry_after > 0)
 		http_deadline_set(host, wall_now() + resp->retry_after); /* given up: not before */
-	if (cc != CURLE_OK) {
+	if (cc == CURLE_PARTIAL_FILE && resp->status >= 200 && resp->status <= 299 && req->parse_json) {
+		logurl = http_url_for_log(req->url);
+		rc = rc_errf(err, RC_EPARSE, "%s %s: the answer is not whole JSON%s", req->method, logurl,
+			     !req->idempotent ? " (it acted: the outcome is unknown)" : "");
+		free(logurl);
+	} else if (cc != CURLE_OK) {
 		logurl = http_url_for_log(req->url);
 		rc = rc_errf(err, RC_EHTTP, "%s %s: %s%s", req->method, logurl,
 			     curl_easy_strerror(cc),

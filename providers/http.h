@@ -20,6 +20,8 @@
 #ifndef RC_HTTP_H
 #define RC_HTTP_H
 
+#include <jansson.h>
+
 #include "core/common.h"
 
 struct http_client;
@@ -32,6 +34,10 @@ struct http_req {
 	size_t body_len;
 	bool idempotent;             /* retry 5xx / transport errors */
 	long timeout_ms;             /* 0 = client default */
+	bool parse_json;             /* a 2xx answer's body is JSON: parsed into
+				      * http_resp.json; one that does not parse is
+				      * a cut answer: retried when idempotent, else
+				      * in doubt (RC_EPARSE) */
 };
 
 struct http_resp {
@@ -43,6 +49,8 @@ struct http_resp {
 	unsigned attempts;
 	bool timed_out;              /* the last attempt timed out */
 	bool sent;                   /* the last attempt's request went out */
+	json_t *json;                /* with parse_json: the parsed 2xx body (owned
+				      * by resp: http_resp_free releases it) */
 	bool in_doubt;               /* the last attempt was sent and no answer says
 				      * whether the server acted (a transport error
 				      * after the send, 500/502/504): a request

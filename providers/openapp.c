@@ -409,6 +409,45 @@ static int oa_apply(struct provider *p, const struct op *op, provider_code_fn co
 	return rc;
 }
 
+/* A create whose answer was lost: the rental's live invite, if OpenApp
+ * made it, adopted with a new one-time link (the first went with the
+ * lost answer). */
+static int oa_settle(struct provider *p, const struct op *op, provider_code_fn code_fn,
+		     void *cp, struct op_result *res, struct rc_err *err)
+{
+	struct http_resp resp;
+	char path[256], *rec = http_escape(op->rental_id);
+	json_t *j, *inv, *found = NULL;
+	size_t i;
+	int rc;
+
+	(void)code_fn;
+	(void)cp;
+	memset(res, 0, sizeof(*res));
+	snprintf(path, sizeof(path), "access-invites?external_source=storeganise&external_record_id=%s", rec);
+	free(rec);
+	http_resp_init(&resp);
+	rc = call(p, "GET", path, NULL, NULL, &resp, err);
+	if (!rc && resp.status != 200)
+		rc = api_error("looking for an unanswered invite", &resp, err);
+	j = rc ? NULL : json_loadb(resp.body.p, resp.body.len, 0, NULL);
+	json_array_foreach(json_object_get(j, "items"), i, inv) {
+		const char *state = js(inv, "state");
+
+		if (ours(p, inv) && !(state && (!strcmp(state, "revoked") || !strcmp(state, "expired"))))
+			found = inv;
+	}
+	if (found) {
+		snprintf(res->vendor_id, sizeof(res->vendor_id), "%s", js(found, "id") ?: "");
+		rc = relink(p, res, err);
+	} else if (!rc) {
+		rc = rc_errf(err, RC_ENOTFOUND, "OpenApp: rental %s has no live invite", op->rental_id);
+	}
+	json_decref(j);
+	http_resp_free(&resp);
+	return rc;
+}
+
 /* ----------------------------------------------------------- descriptor */
 
 vendor_diff_fn diff_openapp; /* reconciler/diff_openapp.c */
@@ -480,6 +519,7 @@ const struct vendor openapp_vendor = {
 	.open = oa_open,
 	.refresh = oa_refresh,
 	.apply = oa_apply,
+	.settle = oa_settle,
 	.close = oa_close,
 	.diff = diff_openapp,
 	.effect = oa_effect,

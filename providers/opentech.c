@@ -570,6 +570,41 @@ static int ot_apply(struct provider *p, const struct op *op,
 	return rc;
 }
 
+/* A create whose answer was lost: the unit's tenant visitor with the
+ * create's name and e-mail, if OpenTech made it (the newest such). */
+static int ot_settle(struct provider *p, const struct op *op, provider_code_fn code_fn,
+		     void *cp, struct op_result *res, struct rc_err *err)
+{
+	json_t *arr = NULL, *v, *found = NULL;
+	char path[160];
+	size_t i;
+	int rc;
+
+	(void)code_fn;
+	(void)cp;
+	memset(res, 0, sizeof(*res));
+	rc = resolve_facility(p, err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/facilities/%s/units/%s/visitors", p->facility_id, op->unit_vid);
+	rc = ac_get_json(p, path, &arr, err);
+	if (!rc && !json_is_array(arr))
+		rc = rc_errf(err, RC_EPARSE, "OpenTech GET %s: expected an array", path);
+	json_array_foreach(rc ? NULL : arr, i, v)
+		if (json_is_true(json_object_get(v, "isTenant")) &&
+		    rc_streq(jstr(v, "firstName"), op->t.first_name) &&
+		    rc_streq(jstr(v, "lastName"), op->t.last_name) &&
+		    rc_streq(jstr(v, "email"), op->t.email))
+			found = v;
+	if (!rc && found)
+		id_text(json_object_get(found, "id"), res->vendor_id, sizeof(res->vendor_id));
+	else if (!rc)
+		rc = rc_errf(err, RC_ENOTFOUND, "OpenTech: unit %s holds no tenant visitor of this create",
+			     op->unit);
+	json_decref(arr);
+	return rc;
+}
+
 /* ----------------------------------------------------------- descriptor */
 
 vendor_diff_fn diff_opentech; /* reconciler/diff_opentech.c */
@@ -610,6 +645,7 @@ const struct vendor opentech_vendor = {
 	.open = ot_open,
 	.refresh = ot_refresh,
 	.apply = ot_apply,
+	.settle = ot_settle,
 	.close = ot_close,
 	.diff = diff_opentech,
 	.map_field = OT_F_UNIT_ID,

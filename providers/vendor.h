@@ -82,6 +82,13 @@ struct vendor {
 	 * acted although no success was seen. */
 	int (*apply)(struct provider *p, const struct op *op, provider_code_fn code_fn,
 		     void *code_payload, struct op_result *res, struct rc_err *err);
+	/* A create left in doubt (its answer lost): ask the vendor whether it
+	 * made it. RC_OK with res->vendor_id (and res->secret, a one-time link
+	 * renewed) when it did: apply adopts it; RC_ENOTFOUND when it did not:
+	 * apply may send it again, journaled as a new attempt; any other error:
+	 * it stays in doubt for the next plan's refresh. NULL: always that. */
+	int (*settle)(struct provider *p, const struct op *op, provider_code_fn code_fn,
+		      void *code_payload, struct op_result *res, struct rc_err *err);
 	void (*close)(struct provider *p);
 
 	/* ---- rules ---- */

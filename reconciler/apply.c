@@ -243,8 +243,57 @@ static void journal_fill(struct journal_entry *je, const struct op *op,
 		 op->rule ? op->rule : "");
 }
 
-/* One operation between its journal intent and result. A failure of the
- * journal itself sets *fatal: nothing more may be called. */
+/* The vendor call of op (or the PMS write) into r; cerr its error. */
+static int call_op(struct apply_site *a, struct provider *prov, const struct vendor *v,
+		   const struct op *op, struct op_result *r, struct rc_err *cerr)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	rc_err_clear(cerr);
+	if (op->kind == OP_PMS_WRITE)
+		rc = pms_write(a, op, cerr);
+	else
+		rc = v->apply(prov, op, resolve_code, a, r, cerr);
+	if (rc) {
+		rc_free_secret(r->secret);
+		r->secret = NULL;
+	}
+	return rc;
+}
+
+/* A create whose answer was lost: asked at once whether the vendor made it
+ * (adopted: RC_OK), else *resend says whether sending it again is safe. */
+static int settle_now(struct apply_site *a, struct provider *prov, const struct vendor *v,
+		      const struct op *op, struct op_result *r, bool *resend, struct rc_err *cerr)
+{
+	struct rc_err serr;
+	int rc;
+
+	*resend = false;
+	if (!v->settle || op->kind != OP_TENANT_CREATE || !r->in_doubt)
+		return cerr->code ? cerr->code : RC_ERR;
+	memset(r, 0, sizeof(*r));
+	rc_err_clear(&serr);
+	rc = v->settle(prov, op, resolve_code, a, r, &serr);
+	if (!rc) {
+		rc_log(a->e->log, RC_LOG_INFO, "site %s: %s %s: the unanswered create had reached the vendor: adopted",
+		       a->sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "");
+		return RC_OK;
+	}
+	rc_free_secret(r->secret);
+	r->secret = NULL;
+	*resend = rc == RC_ENOTFOUND;
+	r->in_doubt = !*resend; /* could not tell: in doubt until the next refresh */
+	return cerr->code ? cerr->code : RC_ERR;
+}
+
+#define MAX_RESENDS 2
+
+/* One operation between its journal intent and result. A create left in
+ * doubt is settled at once where the vendor can tell (adopted, or sent
+ * again as a new journaled attempt: never twice in one attempt). A failure
+ * of the journal itself sets *fatal: nothing more may be called. */
 static int run_op(struct apply_site *a, struct provider *prov,
 		  const struct vendor *v, const struct op *op, const char *plan_id,
 		  struct apply_result *res, bool *fatal, struct rc_err *err)
@@ -252,33 +301,30 @@ static int run_op(struct apply_site *a, struct provider *prov,
 	struct journal_entry je;
 	struct op_result r;
 	struct rc_err cerr;
-	int rc;
+	bool resend = false;
+	int rc, tries = 0;
 
-	journal_fill(&je, op, plan_id);
-	rc = store_journal_intent(a->e->store, a->sp->site->name, &je, err);
-	if (rc) {
-		*fatal = true;
-		return rc;
-	}
-	memset(&r, 0, sizeof(r));
-	rc_err_clear(&cerr);
-	if (op->kind == OP_PMS_WRITE)
-		rc = pms_write(a, op, &cerr);
-	else
-		rc = v->apply(prov, op, resolve_code, a, &r, &cerr);
-	if (rc) {
-		rc_free_secret(r.secret);
-		r.secret = NULL;
-	}
-	je.state = rc ? (r.in_doubt ? JOURNAL_UNKNOWN : JOURNAL_FAILED) : JOURNAL_OK;
-	if (r.vendor_id[0])
-		snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
-	snprintf(je.error, sizeof(je.error), "%s", rc ? cerr.msg : "");
-	rc_now_iso(je.time, sizeof(je.time));
-	if (store_journal_result(a->e->store, a->sp->site->name, &je, err)) {
-		*fatal = true;
-		return err->code;
-	}
+	do {
+		journal_fill(&je, op, plan_id);
+		rc = store_journal_intent(a->e->store, a->sp->site->name, &je, err);
+		if (rc) {
+			*fatal = true;
+			return rc;
+		}
+		rc = call_op(a, prov, v, op, &r, &cerr);
+		if (rc && r.in_doubt)
+			rc = settle_now(a, prov, v, op, &r, &resend, &cerr);
+		je.state = rc ? (r.in_doubt ? JOURNAL_UNKNOWN : JOURNAL_FAILED) : JOURNAL_OK;
+		if (r.vendor_id[0])
+			snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
+		snprintf(je.error, sizeof(je.error), "%s", rc ? cerr.msg : "");
+		rc_now_iso(je.time, sizeof(je.time));
+		if (store_journal_result(a->e->store, a->sp->site->name, &je, err)) {
+			rc_free_secret(r.secret);
+			*fatal = true;
+			return err->code;
+		}
+	} while (rc && resend && ++tries <= MAX_RESENDS);
 	if ((!rc || r.in_doubt) && op_is_destructive(op->kind))
 		res->vacated++; /* it may have happened: R10 counts it */
 	if (rc) {

@@ -521,6 +521,38 @@ static void test_a_failure_holds_back_only_its_unit(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* Every create's connection is reset after OpenTech stored it: each is
+ * settled at once by reading the unit back and adopted, never sent twice
+ * (libcurl alone would resend it on a fresh connection). */
+static void test_create_reset_after_commit_is_adopted_not_resent(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	char dir[512];
+	json_t *reqs;
+	struct run r;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(e2e_rm_rf(dir), 0);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("{s:i, s:[{s:s, s:s, s:{s:f}}]}", "seed", 1,
+		"rules", "api", "opentech", "route", "POST /opentech/facilities/*/visitors", "rates",
+		"reset_after", 1.0)));
+	sim_clear_requests(t);
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "0 failed, 0 in doubt"));
+	run_free(&r);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "POST", "/opentech/facilities/101/visitors"), 3);
+	json_decref(reqs);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(sim_tenants_on(t, "U2"), 1);
+	assert_int_equal(sim_tenants_on(t, "U3"), 1);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* plan --pms-snapshot reads the PMS from a file in the API's shapes. */
 static void test_plan_from_pms_snapshot_file(void **state)
 {
@@ -667,6 +699,7 @@ int main(void)
 		cmocka_unit_test(test_R10_empty_pms_answer_is_refused),
 		cmocka_unit_test(test_malformed_pms_page_fails),
 		cmocka_unit_test(test_a_failure_holds_back_only_its_unit),
+		cmocka_unit_test(test_create_reset_after_commit_is_adopted_not_resent),
 		cmocka_unit_test(test_vendor_error_then_recovery),
 		cmocka_unit_test(test_plan_from_pms_snapshot_file),
 		cmocka_unit_test(test_saved_plan_with_generated_code),
