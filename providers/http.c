@@ -567,9 +567,9 @@ static bool parse_body(struct http_resp *r)
 {
 	json_decref(r->json);
 	r->json = NULL;
-	if (r->status < 200 || r->status > 299)
-		return true;
-	r->json = json_loadb(r->body.p ? r->body.p : "", r->body.len, JSON_DECODE_ANY, NULL);
+	if (r->status < 200 || r->status > 299 || !r->body.len)
+		return true; /* an error's text, or no content */
+	r->json = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, NULL);
 	return r->json != NULL;
 }
 
@@ -594,6 +594,9 @@ int http_do(struct http_client *c, const struct http_req *req,
 	char *logurl, host[160];
 
 	url_host(req->url, host, sizeof(host));
+	wait = deadline_of(host) - wall_now();
+	if (wait > 0 && wait <= c->o.max_retry_after && !cancelled())
+		fiber_sleep(wait); /* a short wait the server asked for: served */
 	wait = deadline_of(host) - wall_now();
 	if (wait > 0) {
 		logurl = http_url_for_log(req->url);

@@ -144,8 +144,9 @@ int http_do_bearer(struct http_client *c, struct http_token *t, http_token_fetch
 void http_token_free(struct http_token *t);
 
 /* ---- Retry-After deadlines, per host ----
- * A server that answers 429 or 503 with a Retry-After longer than the
- * client waits is not called again before that time: http_do fails at once
+ * A server that answered 429 or 503 with a Retry-After the client gave up
+ * on is not called again before that time: http_do waits when the rest is
+ * short (no longer than a Retry-After it would wait), else fails at once
  * with RC_EWAIT, no request made. The engine keeps the deadlines in its
  * state so that the next process does not call early either. Times are
  * wall-clock unix seconds; host is "scheme://host:port". */

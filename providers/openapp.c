@@ -159,6 +159,7 @@ static int call(struct provider *p, const char *method, const char *path, json_t
 	req.body_len = text ? strlen(text) : 0;
 	/* with an Idempotency-Key even a create may be retried */
 	req.idempotent = strcmp(method, "POST") != 0 || idem_key != NULL;
+	req.parse_json = true; /* a cut answer: read again, or in doubt */
 	rc = http_do(p->http, &req, resp, err);
 	if (rc)
 		rc_err_prefix(err, "OpenApp");

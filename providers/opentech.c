@@ -200,6 +200,7 @@ static int fetch_token(void *payload, char **value, double *ttl, struct rc_err *
 	req.body = body;
 	req.body_len = strlen(body);
 	req.idempotent = true; /* a token grant has no side effect */
+	req.parse_json = true;
 	rc = http_do(p->http, &req, &resp, err);
 	if (rc) {
 		rc_err_prefix(err, "OpenTech authentication");
@@ -253,6 +254,7 @@ static int ac_call(struct provider *p, const char *method, const char *path,
 	req.body = body;
 	req.body_len = body ? strlen(body) : 0;
 	req.idempotent = idempotent;
+	req.parse_json = true; /* a cut answer: read again, or in doubt */
 	rc = http_do_bearer(p->http, &p->token, fetch_token, p, &req, resp, err);
 	if (rc)
 		rc_err_prefix(err, "OpenTech");
@@ -292,7 +294,6 @@ static int ac_get_json(struct provider *p, const char *path, json_t **out,
 		       struct rc_err *err)
 {
 	struct http_resp resp;
-	json_error_t je;
 	int rc;
 
 	*out = NULL;
@@ -301,10 +302,10 @@ static int ac_get_json(struct provider *p, const char *path, json_t **out,
 	if (!rc && resp.status != 200)
 		rc = ac_error(p, path, &resp, NULL, err);
 	if (!rc) {
-		*out = json_loadb(resp.body.p, resp.body.len, 0, &je);
+		*out = resp.json;
+		resp.json = NULL;
 		if (!*out)
-			rc = rc_errf(err, RC_EPARSE, "OpenTech GET %s: malformed JSON: %s",
-				     path, je.text);
+			rc = rc_errf(err, RC_EPARSE, "OpenTech GET %s: an empty answer", path);
 	}
 	http_resp_free(&resp);
 	return rc;

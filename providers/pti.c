@@ -218,7 +218,8 @@ static int fetch_token(void *payload, char **value, double *ttl, struct rc_err *
 	req.headers = hdrs;
 	req.body = p->form;
 	req.body_len = strlen(p->form);
-	req.idempotent = true;
+	req.idempotent = true; /* a token grant has no side effect */
+	req.parse_json = true;
 	rc = http_do(p->http, &req, &resp, err);
 	if (rc) {
 		rc_err_prefix(err, "PTI authentication");
@@ -265,6 +266,7 @@ static int call(struct provider *p, const char *method, const char *path, const 
 	req.body = form;
 	req.body_len = form ? strlen(form) : 0;
 	req.idempotent = idem;
+	req.parse_json = true; /* a cut answer: read again, or in doubt */
 	rc = http_do_bearer(p->http, &p->token, fetch_token, p, &req, &resp, err);
 	if (res) {
 		res->in_doubt = http_op_in_doubt(&resp, idem);

@@ -62,7 +62,6 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 	const char *hdrs[] = { c->auth_header, "Accept: application/json", NULL };
 	struct http_resp resp;
 	struct http_req req = { 0 };
-	json_error_t je;
 	char *url = rc_sprintf("%s/v1/admin/%s", c->base, path), *what;
 	int rc;
 
@@ -72,6 +71,7 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 	req.url = url;
 	req.headers = hdrs;
 	req.idempotent = true;
+	req.parse_json = true; /* a cut page is fetched again */
 	rc = http_do(c->http, &req, &resp, err);
 	if (rc) {
 		rc_err_prefix(err, "Storeganise");
@@ -83,11 +83,10 @@ static int sg_get(struct sg_client *c, const char *path, json_t **out,
 		free(what);
 		goto out;
 	}
-	*out = json_loadb(resp.body.p, resp.body.len, 0, &je);
+	*out = resp.json;
+	resp.json = NULL;
 	if (!*out)
-		rc = rc_errf(err, RC_EPARSE,
-			     "Storeganise GET /v1/admin/%s: malformed JSON at line %d: %s",
-			     path, je.line, je.text);
+		rc = rc_errf(err, RC_EPARSE, "Storeganise GET /v1/admin/%s: an empty answer", path);
 out:
 	http_resp_free(&resp);
 	free(url);

@@ -408,8 +408,11 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 		rc = store_pms_keep_only(t, sp->site->name, &keep, err);
 		rc_map_free(&keep);
 	}
-	for (i = 0; !rc && complete && i < sp->nrecs; i++)
-		rc = store_pms_put(t, sp->site->name, &sp->recs[i], err);
+	/* the rentals whose operations all ran converged, even when others
+	 * of the site failed: their records (R4 edges, sync stamps) are kept */
+	for (i = 0; !rc && i < sp->nrecs; i++)
+		if (!rc_map_get(&a->blocked, sp->recs[i].rental_id, NULL))
+			rc = store_pms_put(t, sp->site->name, &sp->recs[i], err);
 	if (!rc && a->nops)
 		rc = store_generation_bump(t, sp->site->name, &gen, err);
 	if (!rc && store_site_meta_get(t, sp->site->name, &meta, err))
@@ -470,6 +473,14 @@ static bool blocked(const struct apply_site *a, const struct op *op)
 	return false;
 }
 
+/* Operations from i on are not run: none of their rentals converged. */
+static void block_rest(struct apply_site *a, size_t i, struct apply_result *res)
+{
+	res->skipped += (unsigned)(a->nops - i);
+	for (; i < a->nops; i++)
+		block(a, &a->ops[i]);
+}
+
 /* The site's operations in plan order. A failure holds back what depends
  * on it and the rest go on; the first failure is the site's error (with
  * the count of the others). A signal, or a failure every later call would
@@ -493,7 +504,7 @@ static int run_ops(struct apply_site *a, struct provider *prov, const struct ven
 			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
 				      sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "",
 				      a->nops - i, a->nops - i == 1 ? "" : "s");
-			res->skipped += (unsigned)(a->nops - i);
+			block_rest(a, i, res);
 			if (!rc)
 				*err = oerr;
 			return rc ? rc : orc;
@@ -516,7 +527,7 @@ static int run_ops(struct apply_site *a, struct provider *prov, const struct ven
 		}
 	}
 	if (fatal)
-		res->skipped += (unsigned)(a->nops - i);
+		block_rest(a, i, res);
 	if (failures > 1)
 		rc_err_prefix(err, "%u operations failed, the first", failures);
 	return rc;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sim_core.h"
 
@@ -17,6 +18,8 @@
 
 struct entry {
 	long seq;
+	double at;         /* arrival, seconds since the simulator started */
+	double answered;   /* when the answer left, or 0 */
 	char *text;        /* "method\0path\0query\0" (new) */
 	const char *api;   /* static: a table name or "sim" */
 	int status;        /* the status the client got, 0 for none (yet) */
@@ -27,6 +30,18 @@ struct entry {
 static struct entry *g_ring;  /* new */
 static size_t g_cap, g_head, g_count;
 static long g_seq;
+
+/* Seconds since the first call (monotonic). */
+static double now_s(void)
+{
+	static struct timespec t0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (!t0.tv_sec && !t0.tv_nsec)
+		t0 = ts;
+	return (double)(ts.tv_sec - t0.tv_sec) + (double)(ts.tv_nsec - t0.tv_nsec) / 1e9;
+}
 
 struct qctx {
 	char *buf;
@@ -94,6 +109,8 @@ long sim_log_add(const struct sim_req *r, const char *api, enum sim_fault_kind f
 	ql = strlen(query);
 	e = next_slot();
 	e->seq = ++g_seq;
+	e->at = now_s();
+	e->answered = 0;
 	e->text = malloc(ml + pl + ql + 3);
 	if (!e->text)
 		abort();
@@ -117,6 +134,7 @@ void sim_log_done(long seq, int status, bool handled)
 	e = &g_ring[(g_head + (size_t)(seq - first)) % g_cap];
 	e->status = status;
 	e->handled = handled ? 1 : 0;
+	e->answered = now_s();
 }
 
 static json_t *render(const struct entry *e)
@@ -126,6 +144,9 @@ static json_t *render(const struct entry *e)
 			      e->text, "path", path, "query", query, "status", e->status, "api",
 			      e->api);
 
+	json_object_set_new(o, "at", json_real(e->at));
+	if (e->answered > 0)
+		json_object_set_new(o, "answered", json_real(e->answered));
 	if (e->fault != SF_NONE)
 		json_object_set_new(o, "fault", json_string(sim_fault_name(e->fault)));
 	if (e->fault != SF_NONE && e->handled >= 0)
