@@ -249,25 +249,7 @@ static bool log_line_has(struct e2e_srv *s, const char *a, const char *b)
  * running serve: only webhooks bring them in. */
 static void add_hundred_units(struct e2e_srv *s)
 {
-	char id[16], num[16], rid[16], cid[16];
-	int i;
-
-	for (i = 100; i < 200; i++) {
-		snprintf(id, sizeof(id), "ub%d", i);
-		snprintf(num, sizeof(num), "B%d", i);
-		snprintf(rid, sizeof(rid), "rb%d", i);
-		snprintf(cid, sizeof(cid), "cb%d", i);
-		json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:i, s:i, s:s, s:s}}",
-			"collection", "opentech.units", "object", "id", 6000 + i, "facilityId", 101,
-			"unitNumber", num, "status", "Vacant")));
-		json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}}",
-			"collection", "storeganise.units", "object", "id", id, "siteId", "site1",
-			"name", num, "state", "occupied", "customFields", "opentech_unitId", num)));
-		json_decref(sim_post(&s->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:n, s:{}}}",
-			"collection", "storeganise.users", "object", "id", cid, "firstName", "Bulk",
-			"lastName", num, "email", "bulk@example.com", "overdue", "customFields")));
-		sim_insert_rental(&s->t, "site1", rid, id, cid);
-	}
+	e2e_add_opentech_units(&s->t, "site1", 101, 100, 100);
 }
 
 /* Units B100..B199 holding n tenants each: how many do not. */

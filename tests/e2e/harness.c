@@ -1004,3 +1004,26 @@ json_t *sim_state_of(struct e2e *t, const char *api)
 	json_decref(st);
 	return p;
 }
+
+void e2e_add_opentech_units(struct e2e *t, const char *site, int facility, int first, int n)
+{
+	char id[16], num[16], rid[16], cid[16];
+	int i;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(id, sizeof(id), "ub%d", i);
+		snprintf(num, sizeof(num), "B%d", i);
+		snprintf(rid, sizeof(rid), "rb%d", i);
+		snprintf(cid, sizeof(cid), "cb%d", i);
+		json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:i, s:i, s:s, s:s}}",
+			"collection", "opentech.units", "object", "id", 6000 + i, "facilityId", facility,
+			"unitNumber", num, "status", "Vacant")));
+		json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}}",
+			"collection", "storeganise.units", "object", "id", id, "siteId", site,
+			"name", num, "state", "occupied", "customFields", "opentech_unitId", num)));
+		json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:n, s:{}}}",
+			"collection", "storeganise.users", "object", "id", cid, "firstName", "Bulk",
+			"lastName", num, "email", "bulk@example.com", "overdue", "customFields")));
+		sim_insert_rental(t, site, rid, id, cid);
+	}
+}

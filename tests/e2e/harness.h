@@ -115,6 +115,9 @@ void sim_patch(struct e2e *t, const char *collection, const char *id, json_t *se
 /* An occupied rental of owner on unit at a PMS site. */
 void sim_insert_rental(struct e2e *t, const char *site, const char *id, const char *unit,
 		       const char *owner);
+/* n OpenTech units at site (facility's), B<first>..: unit ub<i>, rental
+ * rb<i> of customer cb<i>, occupied, vacant at the vendor. */
+void e2e_add_opentech_units(struct e2e *t, const char *site, int facility, int first, int n);
 /* One API's part of the simulator state ("pti", "openapp", ...) (new). */
 json_t *sim_state_of(struct e2e *t, const char *api);
 /* Requests the simulator received since the last sim_clear_requests. */
