@@ -61,6 +61,11 @@ bool fiber_attached(void)
 	return g_loop != NULL;
 }
 
+struct ev_loop *fiber_loop(void)
+{
+	return g_loop;
+}
+
 static void *stack_base(const struct fiber *f, size_t page)
 {
 	return (char *)f->map + page;
@@ -273,6 +278,9 @@ int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
 	f->ctx.uc_link = NULL;
 	makecontext(&f->ctx, trampoline, 0);
 	g_count++;
-	resume(f);
+	if (g_cur)
+		fiber_wake(f); /* from a fiber: the loop starts it (only it resumes) */
+	else
+		resume(f);
 	return 0;
 }

@@ -30,11 +30,14 @@ typedef void (*fiber_fn)(void *arg);
 void fiber_attach(struct ev_loop *loop);
 void fiber_detach(void);
 bool fiber_attached(void);
+/* The loop fibers are attached to (borrowed), NULL when none. */
+struct ev_loop *fiber_loop(void);
 
 /* Start fn(arg) on a new fiber (its stack is mmap'ed with a guard page).
- * It runs at once until it first yields; done(arg) is called on the loop
- * after fn returns, and the fiber is freed. Returns 0, or -1 when no
- * stack could be had (nothing was started). */
+ * From the loop it runs at once until it first yields; from a fiber it is
+ * started by the loop soon after (fibers never resume one another). done
+ * (arg) is called on the loop after fn returns, and the fiber is freed.
+ * Returns 0, or -1 when no stack could be had (nothing was started). */
 int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg));
 
 /* The running fiber (borrowed), NULL on the loop itself. */

@@ -17,24 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "apply_int.h"
 #include "desired.h"
 #include "r10.h"
 #include "providers/http.h"
-#include "providers/vendor.h"
-
-struct apply_site {
-	struct engine *e;
-	struct site_plan *sp;
-	const struct op *ops;           /* the ops to run (fresh or saved) */
-	size_t nops;
-	char **gen;                     /* generated codes by slot (secrets) */
-	unsigned ngen;
-	char **results;                 /* vendor one-time secrets by slot (an invite link) */
-	unsigned nresults;
-	struct rc_map in_use;           /* hex hashes of the site's codes */
-	struct rc_map blocked;          /* units, rentals, customers a failure holds back */
-	struct rc_arena arena;
-};
 
 /* ------------------------------------------------------------ codes */
 
@@ -111,7 +97,7 @@ static void build_in_use(struct apply_site *a)
 	}
 }
 
-static const char *resolve_code(const struct code_ref *r, void *payload)
+const char *apply_resolve_code(const struct code_ref *r, void *payload)
 {
 	struct apply_site *a = payload;
 	struct rc_err err;
@@ -140,7 +126,7 @@ static const char *resolve_code(const struct code_ref *r, void *payload)
 /* ----------------------------------------------------------- effects */
 
 /* Keep the observed model in step with what the vendor now holds. */
-static void apply_effect(struct apply_site *a, const struct op *op,
+void apply_effect(struct apply_site *a, const struct op *op,
 			 const struct op_result *res)
 {
 	const struct vendor *v = vendor_of(a->sp->site);
@@ -151,8 +137,8 @@ static void apply_effect(struct apply_site *a, const struct op *op,
 	if (op->kind == OP_PMS_WRITE)
 		return;
 	if (!e.tenant_vid && op->id_ref.src != CODE_NONE)
-		e.tenant_vid = resolve_code(&op->id_ref, a); /* a user an earlier op created */
-	code = (op->changed & TF_CODE) ? resolve_code(&op->t.code, a) : NULL;
+		e.tenant_vid = apply_resolve_code(&op->id_ref, a); /* a user an earlier op created */
+	code = (op->changed & TF_CODE) ? apply_resolve_code(&op->t.code, a) : NULL;
 	if (code) {
 		store_secret_hash(a->e->store, a->sp->site->name, code, h);
 		e.code_hash = h;
@@ -176,7 +162,7 @@ static void note_synced(struct apply_site *a, const struct op *op, const char *n
 			snprintf(a->sp->recs[i].synced, sizeof(a->sp->recs[i].synced), "%s", now);
 }
 
-static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *err)
+int apply_pms_write(struct apply_site *a, const struct op *op, struct rc_err *err)
 {
 	struct sg_field_write w[OP_MAX_WRITES];
 	char now[40];
@@ -193,7 +179,7 @@ static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *e
 		switch (op->w[i].type) {
 		case WB_CODE:
 			w[i].type = SG_VAL_STRING;
-			w[i].str = resolve_code(&op->w[i].code, a);
+			w[i].str = apply_resolve_code(&op->w[i].code, a);
 			if (!w[i].str)
 				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated",
 					       op->object_id);
@@ -208,7 +194,7 @@ static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *e
 			break;
 		case WB_RESULT:
 			w[i].type = SG_VAL_STRING;
-			w[i].str = resolve_code(&op->w[i].code, a);
+			w[i].str = apply_resolve_code(&op->w[i].code, a);
 			if (!w[i].str)
 				return rc_errf(err, RC_ERR, "%s %s: the vendor id to write back is not known",
 					       op->collection, op->object_id);
@@ -226,127 +212,6 @@ static int pms_write(struct apply_site *a, const struct op *op, struct rc_err *e
 		if (op->w[i].type == WB_NOW)
 			note_synced(a, op, now);
 	return rc;
-}
-
-static void journal_fill(struct journal_entry *je, const struct op *op,
-			 const char *plan_id)
-{
-	memset(je, 0, sizeof(*je));
-	snprintf(je->op, sizeof(je->op), "%s", op_kind_name(op->kind));
-	snprintf(je->unit, sizeof(je->unit), "%s", op->unit ? op->unit : "");
-	snprintf(je->rental_id, sizeof(je->rental_id), "%s", op->rental_id ? op->rental_id
-				  : op->object_id ? op->object_id : "");
-	snprintf(je->user_id, sizeof(je->user_id), "%s", op->user_id ? op->user_id : "");
-	snprintf(je->vendor_id, sizeof(je->vendor_id), "%s", op->tenant_vid ? op->tenant_vid : "");
-	snprintf(je->plan_id, sizeof(je->plan_id), "%s", plan_id);
-	snprintf(je->detail, sizeof(je->detail), "%s (%s)", op->reason ? op->reason : "",
-		 op->rule ? op->rule : "");
-}
-
-/* The vendor call of op (or the PMS write) into r; cerr its error. */
-static int call_op(struct apply_site *a, struct provider *prov, const struct vendor *v,
-		   const struct op *op, struct op_result *r, struct rc_err *cerr)
-{
-	int rc;
-
-	memset(r, 0, sizeof(*r));
-	rc_err_clear(cerr);
-	if (op->kind == OP_PMS_WRITE)
-		rc = pms_write(a, op, cerr);
-	else
-		rc = v->apply(prov, op, resolve_code, a, r, cerr);
-	if (rc) {
-		rc_free_secret(r->secret);
-		r->secret = NULL;
-	}
-	return rc;
-}
-
-/* A create whose answer was lost: asked at once whether the vendor made it
- * (adopted: RC_OK), else *resend says whether sending it again is safe. */
-static int settle_now(struct apply_site *a, struct provider *prov, const struct vendor *v,
-		      const struct op *op, struct op_result *r, bool *resend, struct rc_err *cerr)
-{
-	struct rc_err serr;
-	int rc;
-
-	*resend = false;
-	if (!v->settle || op->kind != OP_TENANT_CREATE || !r->in_doubt)
-		return cerr->code ? cerr->code : RC_ERR;
-	memset(r, 0, sizeof(*r));
-	rc_err_clear(&serr);
-	rc = v->settle(prov, op, resolve_code, a, r, &serr);
-	if (!rc) {
-		rc_log(a->e->log, RC_LOG_INFO, "site %s: %s %s: the unanswered create had reached the vendor: adopted",
-		       a->sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "");
-		return RC_OK;
-	}
-	rc_free_secret(r->secret);
-	r->secret = NULL;
-	*resend = rc == RC_ENOTFOUND;
-	r->in_doubt = !*resend; /* could not tell: in doubt until the next refresh */
-	return cerr->code ? cerr->code : RC_ERR;
-}
-
-#define MAX_RESENDS 2
-
-/* One operation between its journal intent and result. A create left in
- * doubt is settled at once where the vendor can tell (adopted, or sent
- * again as a new journaled attempt: never twice in one attempt). A failure
- * of the journal itself sets *fatal: nothing more may be called. */
-static int run_op(struct apply_site *a, struct provider *prov,
-		  const struct vendor *v, const struct op *op, const char *plan_id,
-		  struct apply_result *res, bool *fatal, struct rc_err *err)
-{
-	struct journal_entry je;
-	struct op_result r;
-	struct rc_err cerr;
-	bool resend = false;
-	int rc, tries = 0;
-
-	do {
-		journal_fill(&je, op, plan_id);
-		rc = store_journal_intent(a->e->store, a->sp->site->name, &je, err);
-		if (rc) {
-			*fatal = true;
-			return rc;
-		}
-		rc = call_op(a, prov, v, op, &r, &cerr);
-		if (rc && r.in_doubt)
-			rc = settle_now(a, prov, v, op, &r, &resend, &cerr);
-		je.state = rc ? (r.in_doubt ? JOURNAL_UNKNOWN : JOURNAL_FAILED) : JOURNAL_OK;
-		if (r.vendor_id[0])
-			snprintf(je.vendor_id, sizeof(je.vendor_id), "%s", r.vendor_id);
-		snprintf(je.error, sizeof(je.error), "%s", rc ? cerr.msg : "");
-		rc_now_iso(je.time, sizeof(je.time));
-		if (store_journal_result(a->e->store, a->sp->site->name, &je, err)) {
-			rc_free_secret(r.secret);
-			*fatal = true;
-			return err->code;
-		}
-	} while (rc && resend && ++tries <= MAX_RESENDS);
-	if ((!rc || r.in_doubt) && op_is_destructive(op->kind))
-		res->vacated++; /* it may have happened: R10 counts it */
-	if (rc) {
-		if (r.in_doubt)
-			res->in_doubt++;
-		else
-			res->failed++;
-		/* credentials refused, or told to wait: every call would fail */
-		*fatal = rc == RC_EAUTH || rc == RC_EWAIT;
-		return rc_errf(err, rc, "site %s, %s %s: %s", a->sp->site->name,
-			       op_kind_name(op->kind), op->unit ? op->unit : "", cerr.msg);
-	}
-	res->ok++;
-	if (op->result_slot >= 0 && (unsigned)op->result_slot < a->nresults) {
-		/* a later op writes it back: the secret, else the new id */
-		rc_free_secret(a->results[op->result_slot]);
-		a->results[op->result_slot] = r.secret ? r.secret : rc_strdup(r.vendor_id);
-		r.secret = NULL;
-	}
-	rc_free_secret(r.secret);
-	apply_effect(a, op, &r);
-	return RC_OK;
 }
 
 /* The site's occupied rentals in the snapshot (borrowed ids): their PMS
@@ -449,90 +314,6 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 	return store_txn_commit(t, err);
 }
 
-/* What a failed (or skipped) operation holds back: later operations on
- * the same vendor unit, rental or customer depend on it (a create before
- * its rent, a code written back before it is pushed); others go on. */
-static void block(struct apply_site *a, const struct op *op)
-{
-	const char *keys[] = { op->unit, op->rental_id, op->user_id, op->object_id };
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i] && *keys[i])
-			rc_map_put(&a->blocked, rc_arena_strdup(&a->arena, keys[i]), 1);
-}
-
-static bool blocked(const struct apply_site *a, const struct op *op)
-{
-	const char *keys[] = { op->unit, op->rental_id, op->user_id, op->object_id };
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i] && rc_map_get(&a->blocked, keys[i], NULL))
-			return true;
-	return false;
-}
-
-/* Operations from i on are not run: none of their rentals converged. */
-static void block_rest(struct apply_site *a, size_t i, struct apply_result *res)
-{
-	res->skipped += (unsigned)(a->nops - i);
-	for (; i < a->nops; i++)
-		block(a, &a->ops[i]);
-}
-
-/* The site's operations in plan order. A failure holds back what depends
- * on it and the rest go on; the first failure is the site's error (with
- * the count of the others). A signal, or a failure every later call would
- * meet, stops the site. */
-static int run_ops(struct apply_site *a, struct provider *prov, const struct vendor *v,
-		   const char *plan_id, struct apply_result *res, struct rc_err *err)
-{
-	struct engine *e = a->e;
-	struct site_plan *sp = a->sp;
-	const struct op *op;
-	struct rc_err oerr;
-	unsigned failures = 0;
-	bool fatal = false;
-	int rc = RC_OK, orc;
-	size_t i;
-
-	for (i = 0; i < a->nops && !fatal; i++) {
-		op = &a->ops[i];
-		if (e->cancel && *e->cancel) {
-			/* a signal: what ran is journaled; the rest is planned again at the next start */
-			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
-				      sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "",
-				      a->nops - i, a->nops - i == 1 ? "" : "s");
-			block_rest(a, i, res);
-			if (!rc)
-				*err = oerr;
-			return rc ? rc : orc;
-		}
-		if (blocked(a, op)) {
-			res->skipped++;
-			block(a, op);
-			continue;
-		}
-		rc_log(e->log, RC_LOG_INFO, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, a->nops,
-		       op_kind_name(op->kind), op->unit ? op->unit : "");
-		rc_err_clear(&oerr);
-		orc = run_op(a, prov, v, op, plan_id, res, &fatal, &oerr);
-		if (!orc)
-			continue;
-		block(a, op);
-		if (!failures++) {
-			rc = orc;
-			*err = oerr;
-		}
-	}
-	if (fatal)
-		block_rest(a, i, res);
-	if (failures > 1)
-		rc_err_prefix(err, "%u operations failed, the first", failures);
-	return rc;
-}
-
 static int apply_site(struct engine *e, struct site_plan *sp, const struct op *ops,
 		      size_t nops, const char *plan_id, struct apply_result *res,
 		      struct rc_err *err)
@@ -560,7 +341,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	if (nops && engine_provider(e, sp->site, sp->pms_site, &prov, err))
 		rc = rc_err_prefix(err, "site %s", sp->site->name);
 	if (!rc)
-		rc = run_ops(&a, prov, v, plan_id, res, err);
+		rc = apply_run_ops(&a, prov, v, plan_id, res, err);
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	if (crc && !rc)

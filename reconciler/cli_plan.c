@@ -7,8 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ev.h>
+
 #include "cli.h"
 #include "engine.h"
+#include "core/fiber.h"
+#include "providers/http.h"
 #include "providers/vendor.h"
 
 static const char plan_usage[] =
@@ -326,6 +330,24 @@ static void retention(struct engine *e, const struct spec *spec)
 			sum.journal, sum.journal == 1 ? "y" : "ies");
 }
 
+/* engine_apply with independent operations at once: the chains of each
+ * site on fibers over curl multi on a libev loop, at most
+ * serve.vendor_concurrency requests in flight per vendor and to the PMS. */
+static int apply_concurrent(struct engine *e, struct plan *p, const struct apply_opts *ao,
+			    struct apply_result *res, struct rc_err *err)
+{
+	struct ev_loop *loop = ev_default_loop(0);
+	int rc;
+
+	if (!loop || http_loop_attach(loop, e->spec->serve.vendor_concurrency, err))
+		return engine_apply(e, p, ao, res, err); /* one call at a time, then */
+	fiber_attach(loop);
+	rc = engine_apply(e, p, ao, res, err);
+	fiber_detach();
+	http_loop_detach();
+	return rc;
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct engine_opts eo = { 0 };
@@ -382,7 +404,7 @@ int cmd_apply(int argc, char **argv)
 		}
 	}
 	ao.allow_destructive = o.allow_destructive;
-	rc = engine_apply(&e, &p, &ao, &res, &err);
+	rc = apply_concurrent(&e, &p, &ao, &res, &err);
 	printf("\n%s Operations: %u succeeded, %u failed, %u in doubt, %u not run.\n",
 	       rc ? "Apply failed." : "Apply complete!", res.ok, res.failed, res.in_doubt,
 	       res.skipped);

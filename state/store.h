@@ -150,6 +150,12 @@ int store_journal_intent(struct store *s, const char *site,
 /* Record the outcome of e (state, error, vendor_id), committed at once. */
 int store_journal_result(struct store *s, const char *site,
 			 const struct journal_entry *e, struct rc_err *err);
+/* Group commit: the results first, then the intents (seqs assigned, state
+ * INTENT), in one durable transaction: what many calls in flight journal
+ * at once (concurrent apply). */
+int store_journal_batch(struct store *s, const char *site, struct journal_entry *const *intents,
+			size_t ni, const struct journal_entry *results, size_t nr,
+			struct rc_err *err);
 /* Update an entry inside a caller's transaction (e.g. RESOLVED). */
 int store_journal_put(struct store_txn *t, const char *site,
 		      const struct journal_entry *e, struct rc_err *err);

@@ -109,32 +109,58 @@ int store_journal_put(struct store_txn *t, const char *site,
 	return rc;
 }
 
-static int journal_commit_one(struct store *s, const char *site,
-			      struct journal_entry *e, bool assign, struct rc_err *err)
+/* e into t: an intent (assign: seq and state set) or a result. */
+static int journal_write(struct store_txn *t, const char *site, struct journal_entry *e,
+			 bool assign, uint64_t *seq, struct rc_err *err)
 {
+	int rc;
+
+	if (assign) {
+		e->seq = ++*seq;
+		e->state = JOURNAL_INTENT;
+		if (!e->time[0])
+			rc_now_iso(e->time, sizeof(e->time));
+	}
+	rc = store_journal_put(t, site, e, err);
+	/* R10's marks: an intent to vacate counts until its call failed */
+	if (!rc && op_is_destructive(op_kind_parse(e->op)) && (assign || e->state == JOURNAL_FAILED))
+		rc = st_r10_mark(t, site, assign, err);
+	return rc;
+}
+
+int store_journal_batch(struct store *s, const char *site, struct journal_entry *const *intents,
+			size_t ni, const struct journal_entry *results, size_t nr,
+			struct rc_err *err)
+{
+	struct journal_entry copy;
 	struct store_txn *t;
+	uint64_t seq = 0;
+	size_t i;
 	int rc;
 
 	rc = store_txn_begin(s, true, &t, err);
 	if (rc)
 		return rc;
-	if (assign) {
-		rc = last_seq(t, site, &e->seq, err);
-		e->seq++;
-		e->state = JOURNAL_INTENT;
-		if (!e->time[0])
-			rc_now_iso(e->time, sizeof(e->time));
+	if (ni)
+		rc = last_seq(t, site, &seq, err);
+	for (i = 0; !rc && i < nr; i++) {
+		copy = results[i];
+		rc = journal_write(t, site, &copy, false, &seq, err);
 	}
-	if (!rc)
-		rc = store_journal_put(t, site, e, err);
-	/* R10's marks: an intent to vacate counts until its call failed */
-	if (!rc && op_is_destructive(op_kind_parse(e->op)) && (assign || e->state == JOURNAL_FAILED))
-		rc = st_r10_mark(t, site, assign, err);
+	for (i = 0; !rc && i < ni; i++)
+		rc = journal_write(t, site, intents[i], true, &seq, err);
 	if (rc) {
 		store_txn_abort(t);
 		return rc;
 	}
 	return store_txn_commit(t, err);
+}
+
+static int journal_commit_one(struct store *s, const char *site,
+			      struct journal_entry *e, bool assign, struct rc_err *err)
+{
+	return assign ? store_journal_batch(s, site, &e, 1, NULL, 0, err)
+		      : store_journal_batch(s, site, NULL, 0, e, 1, err);
 }
 
 int store_journal_intent(struct store *s, const char *site,
