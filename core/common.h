@@ -148,5 +148,8 @@ void rc_utf8_scrub(char *s);
 /* Constant-time comparison. */
 bool rc_ct_equal(const void *a, const void *b, size_t n);
 void rc_hex(const unsigned char *in, size_t n, char *out /* 2n+1 */);
+/* The n bytes written as 2n hex digits in hex (exactly: a longer or
+ * shorter string, or a non-hex digit, is -1 and out is undefined). */
+int rc_unhex(const char *hex, unsigned char *out, size_t n);
 
 #endif

@@ -70,7 +70,7 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		goto fail;
 	rc = mdb_env_create(&s->env);
 	if (!rc)
-		rc = mdb_env_set_maxdbs(s->env, 8);
+		rc = mdb_env_set_maxdbs(s->env, 12);
 	/* serve keeps a read transaction per work item across its vendor
 	 * reads: room for serve.workers (at most 256) and then some */
 	if (!rc)
@@ -96,7 +96,15 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 	if (!rc)
 		rc = mdb_dbi_open(txn, "evtime", MDB_CREATE, &s->evtime);
 	if (!rc)
+		rc = mdb_dbi_open(txn, "obsidx", MDB_CREATE, &s->obsidx);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "jopen", MDB_CREATE, &s->jopen);
+	if (!rc)
 		rc = st_events_backfill(txn, s);
+	if (!rc)
+		rc = st_once(txn, s, "obsidx", st_obsidx_backfill);
+	if (!rc)
+		rc = st_once(txn, s, "jopen", st_jopen_backfill);
 	if (!rc) {
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
@@ -111,6 +119,24 @@ fail:
 	if (txn)
 		mdb_txn_abort(txn);
 	store_close(s);
+	return rc;
+}
+
+/* Run fn once per state directory (meta "v\0<what>" remembers it): the
+ * indexes an older version did not keep are built on first open. */
+int st_once(MDB_txn *txn, struct store *s, const char *what, int (*fn)(MDB_txn *, struct store *))
+{
+	MDB_val k, v, one = { 1, "1" };
+	int rc;
+
+	st_make_key(&k, "v", what, strlen(what));
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = fn(txn, s);
+		if (!rc)
+			rc = mdb_put(txn, s->meta, &k, &one, 0);
+	}
+	free(k.mv_data);
 	return rc;
 }
 
@@ -330,148 +356,6 @@ static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
 	return rc < 0 ? rc_errf(err, RC_EIO, "state %s: cannot delete under %s", t->s->dir, site) : rc;
 }
 
-/* -------------------------------------------------------- observed */
-
-static json_t *unit_json(const struct obs_unit *u)
-{
-	json_t *j = json_pack("{s:s?, s:i}", "id", u->vendor_id, "st", (int)u->status);
-	json_t *ts = json_array();
-	char hex[2 * RC_HASH_LEN + 1];
-	unsigned i;
-
-	for (i = 0; i < u->ntenants; i++) {
-		const struct obs_tenant *t = &u->tenants[i];
-		json_t *x = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:b, s:s?, s:s?}",
-			"id", t->vendor_id, "fn", t->first_name, "ln", t->last_name,
-			"em", t->email, "ph", t->phone, "ap", (json_int_t)t->access_profile,
-			"tg", (json_int_t)t->time_group, "en", t->enabled, "r", t->rental_id,
-			"x", t->extra);
-
-		if (t->code_known) {
-			rc_hex(t->code_hash, RC_HASH_LEN, hex);
-			json_object_set_new(x, "ch", json_string(hex));
-		}
-		json_array_append_new(ts, x);
-	}
-	json_object_set_new(j, "t", ts);
-	return j;
-}
-
-static const char *jdup(struct obs_site *o, json_t *j, const char *k)
-{
-	json_t *v = json_object_get(j, k);
-
-	return json_is_string(v) ? rc_arena_strdup(&o->arena, json_string_value(v)) : NULL;
-}
-
-static void unhex(const char *h, unsigned char *out, size_t n)
-{
-	size_t i;
-	unsigned x;
-
-	for (i = 0; i < n && h[2 * i] && h[2 * i + 1]; i++) {
-		sscanf(h + 2 * i, "%2x", &x);
-		out[i] = (unsigned char)x;
-	}
-}
-
-static void unit_from_json(struct obs_site *o, const char *name, json_t *j)
-{
-	struct obs_unit *u = obs_add_unit(o, name);
-	json_t *x;
-	size_t i;
-
-	u->vendor_id = jdup(o, j, "id");
-	u->status = (enum vu_status)json_integer_value(json_object_get(j, "st"));
-	json_array_foreach(json_object_get(j, "t"), i, x) {
-		struct obs_tenant *t = obs_add_tenant(o, u);
-		const char *ch = json_string_value(json_object_get(x, "ch"));
-
-		t->vendor_id = jdup(o, x, "id");
-		t->first_name = jdup(o, x, "fn");
-		t->last_name = jdup(o, x, "ln");
-		t->email = jdup(o, x, "em");
-		t->phone = jdup(o, x, "ph");
-		t->access_profile = (long)json_integer_value(json_object_get(x, "ap"));
-		t->time_group = (long)json_integer_value(json_object_get(x, "tg"));
-		t->enabled = json_is_true(json_object_get(x, "en"));
-		t->rental_id = jdup(o, x, "r");
-		t->extra = jdup(o, x, "x");
-		if (ch && strlen(ch) == 2 * RC_HASH_LEN) {
-			unhex(ch, t->code_hash, RC_HASH_LEN);
-			t->code_known = true;
-		}
-	}
-}
-
-struct load_ctx {
-	struct obs_site *out;
-	struct store_txn *t;
-	const char *site;
-	struct rc_err *err;
-};
-
-static int load_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
-{
-	struct load_ctx *l = p;
-	char *name = rc_strndup(rest->mv_data, rest->mv_size);
-	json_t *j = st_get_json(v);
-	int rc = 0;
-
-	(void)c;
-	if (!j)
-		rc = rc_errf(l->err, RC_EPARSE, "state %s: observed %s/%s is corrupt", l->t->s->dir,
-			     l->site, name);
-	else
-		unit_from_json(l->out, name, j);
-	json_decref(j);
-	free(name);
-	return rc;
-}
-
-int store_observed_load(struct store_txn *t, const char *site,
-			struct obs_site *out, struct rc_err *err)
-{
-	struct load_ctx l = { out, t, site, err };
-	int rc = st_each_prefix(t, t->s->observed, site, load_cb, &l, err);
-
-	if (rc)
-		return rc;
-	obs_site_index(out);
-	return out->nunits ? RC_OK : RC_ENOTFOUND;
-}
-
-int store_observed_put_unit(struct store_txn *t, const char *site,
-			    const struct obs_unit *u, struct rc_err *err)
-{
-	json_t *j = unit_json(u);
-	MDB_val k;
-	int rc;
-
-	st_make_key(&k, site, u->name, strlen(u->name));
-	rc = st_put_json(t, t->s->observed, &k, j, err);
-	free(k.mv_data);
-	json_decref(j);
-	return rc;
-}
-
-int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
-			    struct rc_err *err)
-{
-	struct rc_map keep;
-	size_t i;
-	int rc;
-
-	rc_map_init(&keep);
-	for (i = 0; i < o->nunits; i++)
-		rc_map_put(&keep, o->units[i].name, 1);
-	rc = del_prefix(t, t->s->observed, o->site, &keep, err);
-	for (i = 0; !rc && i < o->nunits; i++)
-		rc = store_observed_put_unit(t, o->site, &o->units[i], err);
-	rc_map_free(&keep);
-	return rc;
-}
-
 /* --------------------------------------------------------- pmslast */
 
 int store_pms_keep_only(struct store_txn *t, const char *site, const struct rc_map *keep,
@@ -480,26 +364,62 @@ int store_pms_keep_only(struct store_txn *t, const char *site, const struct rc_m
 	return del_prefix(t, t->s->pmslast, site, keep, err);
 }
 
-static int pms_rec_from(struct store_txn *t, const char *site, const char *rental_id,
-			const MDB_val *v, struct pms_rec *out, struct rc_err *err)
-{
-	json_t *j;
+/* A pmslast record: binary (version byte 0x01, flags: 1 overdue,
+ * 2 overlocked, 4 code known; the sync stamp's length and bytes; the code
+ * hash), or the JSON of versions before it. */
+#define PMS_V1 0x01
 
-	memset(out, 0, sizeof(*out));
-	j = st_get_json(v);
-	if (!j)
-		return rc_errf(err, RC_EPARSE, "state %s: pmslast %s/%s is corrupt", t->s->dir,
-			       site, rental_id);
-	snprintf(out->rental_id, sizeof(out->rental_id), "%s", rental_id);
+static int pms_rec_v1(const MDB_val *v, struct pms_rec *out)
+{
+	const unsigned char *p = v->mv_data;
+	size_t n;
+
+	if (v->mv_size < 3)
+		return -1;
+	out->overdue = p[1] & 1;
+	out->overlocked = p[1] & 2;
+	out->has_code = p[1] & 4;
+	n = p[2];
+	if (n >= sizeof(out->synced) || v->mv_size != 3 + n + (out->has_code ? RC_HASH_LEN : 0))
+		return -1;
+	memcpy(out->synced, p + 3, n);
+	out->synced[n] = '\0';
+	if (out->has_code)
+		memcpy(out->code_hash, p + 3 + n, RC_HASH_LEN);
+	return 0;
+}
+
+static int pms_rec_json(const MDB_val *v, struct pms_rec *out)
+{
+	json_t *j = st_get_json(v);
+	const char *ch;
+
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return -1;
+	}
 	out->overdue = json_is_true(json_object_get(j, "od"));
 	out->overlocked = json_is_true(json_object_get(j, "ol"));
 	snprintf(out->synced, sizeof(out->synced), "%s",
 		 json_string_value(json_object_get(j, "sy")) ?: "");
-	if (json_is_string(json_object_get(j, "ch"))) {
-		unhex(json_string_value(json_object_get(j, "ch")), out->code_hash, RC_HASH_LEN);
-		out->has_code = true;
-	}
+	ch = json_string_value(json_object_get(j, "ch"));
+	out->has_code = ch && rc_unhex(ch, out->code_hash, RC_HASH_LEN) == 0;
 	json_decref(j);
+	return 0;
+}
+
+static int pms_rec_from(struct store_txn *t, const char *site, const char *rental_id,
+			const MDB_val *v, struct pms_rec *out, struct rc_err *err)
+{
+	const unsigned char *p = v->mv_data;
+	int bad;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->rental_id, sizeof(out->rental_id), "%s", rental_id);
+	bad = v->mv_size && p[0] == PMS_V1 ? pms_rec_v1(v, out) : pms_rec_json(v, out);
+	if (bad)
+		return rc_errf(err, RC_EPARSE, "state %s: pmslast %s/%s is corrupt", t->s->dir,
+			       site, rental_id);
 	return RC_OK;
 }
 
@@ -570,22 +490,28 @@ int store_pms_load_ids(struct store_txn *t, const char *site, const char *const 
 int store_pms_put(struct store_txn *t, const char *site,
 		  const struct pms_rec *r, struct rc_err *err)
 {
-	json_t *j = json_pack("{s:b, s:b}", "od", r->overdue, "ol", r->overlocked);
-	char hex[2 * RC_HASH_LEN + 1];
-	MDB_val k;
+	unsigned char b[3 + sizeof(r->synced) + RC_HASH_LEN];
+	size_t n = strnlen(r->synced, sizeof(r->synced) - 1);
+	MDB_val k, v = { 3 + n, b }, old;
 	int rc;
 
-	if (r->synced[0])
-		json_object_set_new(j, "sy", json_string(r->synced));
+	b[0] = PMS_V1;
+	b[1] = (unsigned char)((r->overdue ? 1 : 0) | (r->overlocked ? 2 : 0) |
+			       (r->has_code ? 4 : 0));
+	b[2] = (unsigned char)n;
+	memcpy(b + 3, r->synced, n);
 	if (r->has_code) {
-		rc_hex(r->code_hash, RC_HASH_LEN, hex);
-		json_object_set_new(j, "ch", json_string(hex));
+		memcpy(b + 3 + n, r->code_hash, RC_HASH_LEN);
+		v.mv_size += RC_HASH_LEN;
 	}
 	st_make_key(&k, site, r->rental_id, strlen(r->rental_id));
-	rc = st_put_json(t, t->s->pmslast, &k, j, err);
+	rc = mdb_get(t->txn, t->s->pmslast, &k, &old);
+	if (rc == 0 && old.mv_size == v.mv_size && memcmp(old.mv_data, b, v.mv_size) == 0)
+		rc = 0; /* unchanged: no page written */
+	else
+		rc = mdb_put(t->txn, t->s->pmslast, &k, &v, 0);
 	free(k.mv_data);
-	json_decref(j);
-	return rc;
+	return rc ? st_lmdb_err(err, t->s, "write pmslast", rc) : RC_OK;
 }
 
 int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,

@@ -2,14 +2,18 @@
  * store.h: the LMDB state of reconcile.
  *
  * One LMDB environment per state directory, with named databases:
- *   observed  "<site>\0<vendor unit name>"  -> observed unit (JSON, no codes:
- *                                             only keyed hashes)
+ *   observed  "<site>\0<vendor unit name>"  -> observed unit (binary, no codes:
+ *                                             only keyed hashes; store_obs.c)
+ *   obsidx    "<site>\0c<hash><unit name>"   -> "" (codes in use, R6)
  *   pmslast   "<site>\0<rental id>"          -> last PMS rental record the
- *                                             engine converged to (R4, sync stamps)
+ *                                             engine converged to (R4, sync
+ *                                             stamps; binary)
  *   journal   "<site>\0<seq: 8 bytes BE>"    -> journal entry (JSON)
+ *   jopen     "<site>\0<seq: 8 bytes BE>"    -> "" (the open entries)
  *   meta      "gen\0<site>"                  -> u64 generation (8 bytes BE)
  *             "site\0<site>"                 -> site meta (JSON: facility id,
  *                                             last successful sync, counts)
+ *             "v\0<index>"                   -> "1": an index built (st_once)
  *   events    "<event id>"                   -> webhook event (serve)
  *   evtime    "<unix s: 8 bytes BE><event id>" -> "" (events by age, to prune)
  *
@@ -59,12 +63,22 @@ void store_txn_abort(struct store_txn *t);
  * Returns RC_ENOTFOUND when nothing was ever stored for the site. */
 int store_observed_load(struct store_txn *t, const char *site,
 			struct obs_site *out, struct rc_err *err);
-/* Replace the site's whole observed state (deletes units not in o). */
+/* Load the units of these names only (absent ones skipped) into out,
+ * indexed on return: a one-rental run reads its units, not the site's. */
+int store_observed_load_names(struct store_txn *t, const char *site, const char *const *names,
+			      size_t n, struct obs_site *out, struct rc_err *err);
+/* Was anything ever stored for the site? (one cursor step) */
+int store_observed_any(struct store_txn *t, const char *site, bool *out, struct rc_err *err);
+/* Replace the site's whole observed state (deletes units not in o). Units
+ * whose record is unchanged are not written. */
 int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
 			    struct rc_err *err);
-/* Insert or replace one unit. */
+/* Insert or replace one unit (nothing written when unchanged). */
 int store_observed_put_unit(struct store_txn *t, const char *site,
 			    const struct obs_unit *u, struct rc_err *err);
+/* R6: does an observed unit of the site hold a code of this keyed hash? */
+int store_code_in_use(struct store_txn *t, const char *site, const unsigned char h[RC_HASH_LEN],
+		      bool *out, struct rc_err *err);
 
 /* ---- last PMS state per rental (edges: R4, sync stamps): struct pms_rec ---- */
 /* RC_ENOTFOUND when absent. */
@@ -160,7 +174,7 @@ int store_journal_batch(struct store *s, const char *site, struct journal_entry 
 int store_journal_put(struct store_txn *t, const char *site,
 		      const struct journal_entry *e, struct rc_err *err);
 /* Visit entries of a site in seq order; only_open visits INTENT and UNKNOWN
- * entries. The callback returns non-zero to stop (returned as is). */
+ * entries (through the jopen index: O(open), not O(history)). The callback returns non-zero to stop (returned as is). */
 typedef int (*store_journal_cb)(const struct journal_entry *e, void *payload);
 int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err);

@@ -15,6 +15,8 @@ struct store {
 	MDB_env *env;
 	MDB_dbi observed, pmslast, journal, meta, events;
 	MDB_dbi evtime;              /* 8-byte BE unix seconds + event id -> "" */
+	MDB_dbi obsidx;              /* code hashes of observed units (store_obs.c) */
+	MDB_dbi jopen;               /* journal keys of open entries -> "" */
 	unsigned char key[32];
 	int lock_fd;
 };
@@ -50,6 +52,13 @@ int st_events_backfill(MDB_txn *txn, struct store *s);
 /* R10: add a mark (a destructive call is about to go out) or take the
  * latest back (it failed), in t; marks older than the hour go. */
 int st_r10_mark(struct store_txn *t, const char *site, bool add, struct rc_err *err);
+
+/* Run fn once per state directory (remembered in meta). */
+int st_once(MDB_txn *txn, struct store *s, const char *what,
+	    int (*fn)(MDB_txn *, struct store *));
+/* The one-time builds of the indexes older versions did not keep. */
+int st_obsidx_backfill(MDB_txn *txn, struct store *s);
+int st_jopen_backfill(MDB_txn *txn, struct store *s);
 
 void st_u64_be(uint64_t x, unsigned char b[8]);
 uint64_t st_be_u64(const unsigned char b[8]);

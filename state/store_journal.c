@@ -80,6 +80,17 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal seq", rc) : RC_OK;
 }
 
+/* The jopen index: the keys of open entries (intent, unknown), so that
+ * what a plan settles is found in O(open), not O(history). */
+static int jopen_mark(struct store_txn *t, MDB_val *k, bool open, struct rc_err *err)
+{
+	MDB_val empty = { 0, "" };
+	int rc = open ? mdb_put(t->txn, t->s->jopen, k, &empty, 0)
+		      : mdb_del(t->txn, t->s->jopen, k, NULL);
+
+	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal index", rc) : RC_OK;
+}
+
 int store_journal_put(struct store_txn *t, const char *site,
 		      const struct journal_entry *e, struct rc_err *err)
 {
@@ -104,6 +115,8 @@ int store_journal_put(struct store_txn *t, const char *site,
 		j = journal_json(e);
 	}
 	rc = st_put_json(t, t->s->journal, &k, j, err);
+	if (!rc)
+		rc = jopen_mark(t, &k, e->state == JOURNAL_INTENT || e->state == JOURNAL_UNKNOWN, err);
 	free(k.mv_data);
 	json_decref(j);
 	return rc;
@@ -178,20 +191,33 @@ int store_journal_result(struct store *s, const char *site,
 }
 
 struct jeach {
+	struct store_txn *t;
+	const char *site;
 	bool only_open;
 	store_journal_cb cb;
 	void *payload;
 };
 
+/* One entry: from the journal itself, or, walking jopen, looked up. */
 static int jeach_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
 {
 	struct jeach *je = p;
 	struct journal_entry e;
+	MDB_val k, ev;
 	json_t *j;
+	int rc;
 
 	(void)c;
 	if (rest->mv_size != 8)
 		return 0;
+	if (je->only_open) {
+		st_make_key(&k, je->site, rest->mv_data, 8);
+		rc = mdb_get(je->t->txn, je->t->s->journal, &k, &ev);
+		free(k.mv_data);
+		if (rc)
+			return 0; /* an index entry without its entry: nothing open */
+		v = &ev;
+	}
 	j = st_get_json(v);
 	if (!j)
 		return 0;
@@ -205,9 +231,39 @@ static int jeach_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *
 int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err)
 {
-	struct jeach je = { only_open, cb, payload };
+	struct jeach je = { t, site, only_open, cb, payload };
 
-	return st_each_prefix(t, t->s->journal, site, jeach_cb, &je, err);
+	return st_each_prefix(t, only_open ? t->s->jopen : t->s->journal, site, jeach_cb, &je,
+			      err);
+}
+
+int st_jopen_backfill(MDB_txn *txn, struct store *s)
+{
+	struct store_txn t = { s, txn };
+	struct rc_err err;
+	MDB_cursor *c;
+	MDB_val k, v;
+	json_t *j;
+	int rc;
+
+	rc = mdb_cursor_open(txn, s->journal, &c);
+	if (rc)
+		return rc;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		const char *st;
+
+		j = st_get_json(&v);
+		st = json_string_value(json_object_get(j, "state"));
+		if (st && (!strcmp(st, "intent") || !strcmp(st, "unknown")) &&
+		    jopen_mark(&t, &k, true, &err))
+			rc = EIO;
+		json_decref(j);
+		if (!rc)
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* ------------------------------------------------------------ events */

@@ -506,6 +506,137 @@ static void test_no_secret_in_files(void **state)
 	assert_int_equal(WEXITSTATUS(st), 1); /* no match (2 would be an error) */
 }
 
+static bool in_use(struct fx *f, const char *site, const char *code)
+{
+	unsigned char h[RC_HASH_LEN];
+	struct store_txn *t;
+	struct rc_err err;
+	bool used;
+
+	store_secret_hash(f->s, site, code, h);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_code_in_use(t, site, h, &used, &err), 0);
+	store_txn_abort(t);
+	return used;
+}
+
+/* A one-rental run reads its units by name; R6 asks the code index, which
+ * follows every write (a code changed or a unit gone is no longer in use). */
+static void test_observed_by_name_and_code_index(void **state)
+{
+	struct fx *f = *state;
+	const char *names[] = { "U1", "U3", "nope", "U1" };
+	struct store_txn *t;
+	struct obs_site o;
+	struct rc_err err;
+	bool any;
+
+	put_units(f, "s1", 4);
+	put_units(f, "s10", 1);
+	obs_site_init(&o, "s1");
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_observed_load_names(t, "s1", names, 4, &o, &err), 0);
+	assert_int_equal(store_observed_any(t, "s1", &any, &err), 0);
+	assert_true(any);
+	assert_int_equal(store_observed_any(t, "s2", &any, &err), 0);
+	assert_false(any);
+	store_txn_abort(t);
+	assert_int_equal(o.nunits, 2);
+	assert_non_null(obs_find_unit(&o, "U3"));
+	assert_null(obs_find_unit(&o, "U0"));
+	assert_true(in_use(f, "s1", "482913"));
+	assert_false(in_use(f, "s10", "482913")); /* s10's only unit has no tenant */
+	assert_false(in_use(f, "s1", "482914"));
+	/* U1 gets another code: U3 still holds the first */
+	store_secret_hash(f->s, "s1", "777001", o.units[0].tenants[0].code_hash);
+	assert_int_equal(store_txn_begin(f->s, true, &t, &err), 0);
+	assert_int_equal(store_observed_put_unit(t, "s1", &o.units[0], &err), 0);
+	assert_int_equal(store_txn_commit(t, &err), 0);
+	assert_true(in_use(f, "s1", "777001"));
+	assert_true(in_use(f, "s1", "482913"));
+	obs_site_free(&o);
+	put_units(f, "s1", 1); /* U1..U3 gone, with their codes */
+	assert_false(in_use(f, "s1", "482913"));
+	assert_false(in_use(f, "s1", "777001"));
+}
+
+static void raw_env(struct fx *f, MDB_env **env, MDB_txn **txn)
+{
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(mdb_env_create(env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(*env, 12), 0);
+	assert_int_equal(mdb_env_set_maxreaders(*env, 512), 0);
+	assert_int_equal(mdb_env_open(*env, f->dir, MDB_NOTLS, 0600), 0);
+	assert_int_equal(mdb_txn_begin(*env, NULL, 0, txn), 0);
+}
+
+static void raw_put(MDB_txn *txn, const char *db, const void *k, size_t kn, const char *v)
+{
+	MDB_val key = { kn, (void *)k }, val = { strlen(v), (void *)v };
+	MDB_dbi dbi;
+
+	assert_int_equal(mdb_dbi_open(txn, db, MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
+}
+
+/* A state written by a version before the binary records and the indexes:
+ * its JSON records are read, and the code and open-journal indexes are
+ * built on the first open. */
+static void test_state_of_an_older_version(void **state)
+{
+	struct fx *f = *state;
+	unsigned char h[RC_HASH_LEN], seq[8] = { 0, 0, 0, 0, 0, 0, 0, 9 };
+	char hex[2 * RC_HASH_LEN + 1], *rec, key[32];
+	struct pms_rec pr;
+	struct store_txn *t;
+	struct obs_site o;
+	struct rc_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	int open = 0;
+
+	store_secret_hash(f->s, "s1", "482913", h);
+	rc_hex(h, RC_HASH_LEN, hex);
+	raw_env(f, &env, &txn);
+	rec = rc_sprintf("{\"id\":\"7\",\"st\":2,\"t\":[{\"id\":\"v1\",\"fn\":\"Ana\",\"ap\":3,"
+			 "\"tg\":-1,\"en\":true,\"r\":\"r1\",\"ch\":\"%s\"}]}", hex);
+	raw_put(txn, "observed", "s1\0U1", 5, rec);
+	free(rec);
+	rec = rc_sprintf("{\"od\":true,\"ol\":false,\"sy\":\"2026-01-01\",\"ch\":\"%s\"}", hex);
+	raw_put(txn, "pmslast", "s1\0r1", 5, rec);
+	free(rec);
+	memcpy(key, "s1\0", 3);
+	memcpy(key + 3, seq, 8);
+	raw_put(txn, "journal", key, 11, "{\"state\":\"intent\",\"op\":\"tenant.create\"}");
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	mdb_del(txn, dbi, &(MDB_val){ 8, "v\0obsidx" }, NULL);
+	mdb_del(txn, dbi, &(MDB_val){ 7, "v\0jopen" }, NULL);
+	assert_int_equal(mdb_dbi_open(txn, "obsidx", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "jopen", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	assert_int_equal(load_count(f, "s1", &o), 1);
+	assert_int_equal(o.units[0].tenants[0].access_profile, 3);
+	assert_true(o.units[0].tenants[0].code_known);
+	assert_memory_equal(o.units[0].tenants[0].code_hash, h, RC_HASH_LEN);
+	obs_site_free(&o);
+	assert_true(in_use(f, "s1", "482913"));
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_pms_get(t, "s1", "r1", &pr, &err), 0);
+	assert_int_equal(store_journal_each(t, "s1", true, count_cb, &open, &err), 0);
+	store_txn_abort(t);
+	assert_true(pr.overdue && pr.has_code);
+	assert_string_equal(pr.synced, "2026-01-01");
+	assert_memory_equal(pr.code_hash, h, RC_HASH_LEN);
+	assert_int_equal(open, 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -514,6 +645,8 @@ int main(void)
 		T(test_observed_round_trip_and_isolation),
 		T(test_pms_records_and_generation),
 		T(test_pms_keep_only),
+		T(test_observed_by_name_and_code_index),
+		T(test_state_of_an_older_version),
 		T(test_journal),
 		T(test_prune_events),
 		T(test_prune_events_of_an_older_state),
