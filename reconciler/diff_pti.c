@@ -217,6 +217,34 @@ static void set_who(struct op *op, const char *vid, int slot, const char *user_i
 	}
 }
 
+/* The customer's resource in the plan (PT1): the rule and reason of its
+ * first PTI call, and its code marked where it changes (regenerated, PT6,
+ * or pushed), although a PMS write of a new code comes first. */
+static void user_change(struct pstate *s, const struct pcust *pc, const struct obs_tenant *ut,
+			size_t mark, bool cur_susp)
+{
+	struct site_plan *sp = s->c->sp;
+	const struct op *first = NULL;
+	struct rchange *rc;
+	size_t i;
+
+	for (i = mark; !first && i < sp->nops; i++)
+		if (sp->ops[i].kind != OP_PMS_WRITE)
+			first = &sp->ops[i];
+	if (!first)
+		return; /* only write-backs: their own resource shows them */
+	rc = sp_add_change(sp, "pti_user", pc->user->id,
+			   first->kind == OP_TENANT_CREATE ? ACT_CREATE : ACT_UPDATE, first->rule,
+			   first->reason);
+	rc->before = ut ? json_pack("{s:b, s:s}", "suspended", cur_susp, "access_code", PLAN_SENSITIVE)
+			: NULL;
+	rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
+			      "access_code", PLAN_SENSITIVE);
+	rc->after_sensitive = (first->kind == OP_TENANT_CREATE ||
+			       (first->kind == OP_TENANT_UPDATE && (first->changed & TF_CODE)))
+		? json_pack("{s:b}", "access_code", 1) : json_object();
+}
+
 static void customer(struct pstate *s, const struct pcust *pc)
 {
 	struct site_plan *sp = s->c->sp;
@@ -291,20 +319,8 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		rental_writes(s, pc->units[i], pushed);
 		diff_remember(s->c, pc->units[i], NULL);
 	}
-	if (pushed) {
-		struct rchange *rc = sp_add_change(sp, "pti_user", pc->user->id,
-						   vid ? ACT_UPDATE : ACT_CREATE, sp->ops[mark].rule,
-						   sp->ops[mark].reason);
-
-		rc->before = ut ? json_pack("{s:b, s:b}", "suspended", cur_susp, "access_code", ut->code_known)
-				: NULL;
-		rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
-				      "access_code", PLAN_SENSITIVE);
-		if (rc->before)
-			json_object_set_new(rc->before, "access_code", json_string(PLAN_SENSITIVE));
-		rc->after_sensitive = (!vid || (sp->ops[mark].changed & TF_CODE))
-			? json_pack("{s:b}", "access_code", 1) : json_object();
-	}
+	if (pushed)
+		user_change(s, pc, ut, mark, cur_susp);
 }
 
 /* Units rented in PTI that nobody rents now; customers with no unit left. */

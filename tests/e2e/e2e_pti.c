@@ -287,6 +287,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	r = e2e_reconcile(t, args);
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, before));
+	assert_non_null(strstr(r.out, "~ access_code = (sensitive value)")); /* shown, never the code */
 	run_free(&r);
 	p = sim_state_of(t, "pti");
 	after = card_code(p, uid);

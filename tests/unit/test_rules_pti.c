@@ -167,6 +167,40 @@ static void test_PT6_regenerate(void **state)
 	assert_false(f->sp.ops[2].w[0].b);
 }
 
+/* The customer's resource change in a plan (borrowed), NULL when none. */
+static const struct rchange *user_change(struct fx *f, const char *uid)
+{
+	size_t i;
+
+	for (i = 0; i < f->sp.nchanges; i++)
+		if (!strcmp(f->sp.changes[i].type, "pti_user") && !strcmp(f->sp.changes[i].name, uid))
+			return &f->sp.changes[i];
+	return NULL;
+}
+
+/* PT6 by command (`codes regenerate`): the plan shows that the user's code
+ * changes (~ access_code = (sensitive value)), although the first
+ * operation of the customer is the PMS write of the new code. */
+static void test_PT6_regenerate_shows_the_code_change(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+	const struct rchange *c;
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	f->regen_user = "c1";
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write,update,write");
+	c = user_change(f, "c1");
+	assert_non_null(c);
+	assert_int_equal(c->action, ACT_UPDATE);
+	assert_string_equal(c->rule, "PT6");
+	assert_true(json_is_true(json_object_get(c->after_sensitive, "access_code")));
+}
+
 static void test_PT7_repush(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -211,6 +245,7 @@ int main(void)
 		FX_TEST(test_PT5_move_out),
 		FX_TEST(test_PT5_scoped_plan_leaves_other_units),
 		FX_TEST(test_PT6_regenerate),
+		FX_TEST(test_PT6_regenerate_shows_the_code_change),
 		FX_TEST(test_PT7_repush),
 		FX_TEST(test_PT8_not_readable),
 	};
