@@ -445,6 +445,23 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 
 vendor_diff_fn diff_pti; /* reconciler/diff_pti.c */
 
+/* A user the engine had no record of (known from pti_userId: a lost state
+ * directory, a facility coming from the Storeganise add-on) becomes the
+ * engine's own once a users/edit pushed every field to it (PT1). */
+static struct obs_unit *adopted_user(struct obs_site *o, const struct op *op,
+				     const struct op_effect *e)
+{
+	struct obs_unit *u;
+
+	if (op->kind != OP_TENANT_UPDATE || (op->changed & TF_ALL) != TF_ALL || !e->tenant_vid)
+		return NULL;
+	obs_add_unit(o, op->unit)->status = VU_RENTED;
+	obs_site_index(o);
+	u = obs_find_unit_mut(o, op->unit);
+	obs_add_tenant(o, u)->vendor_id = rc_arena_strdup(&o->arena, e->tenant_vid);
+	return u;
+}
+
 /* A customer's user record (PTI_USER_PREFIX + PMS user id) keeps the user
  * when its cards go (PT5) and carries the suspension (PT4); the rest as
  * for any vendor. */
@@ -452,6 +469,8 @@ static void pti_effect(struct obs_site *o, const struct op *op, const struct op_
 {
 	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
 
+	if (!u && op->unit && op->unit[0] == PTI_USER_PREFIX)
+		u = adopted_user(o, op, e);
 	if (!u || op->unit[0] != PTI_USER_PREFIX) {
 		op_effect_default(o, op, e);
 		return;

@@ -306,8 +306,9 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		op->rental_id = pc->units[i]->rental->id;
 		set_who(op, vid, slot, pc->user->id);
 	}
+	/* a user adopted from pti_userId may be suspended or not: say which */
 	cur_susp = ut ? !ut->enabled : false;
-	if (pc->delinquent != cur_susp || (pc->force && pc->delinquent)) {
+	if (pc->delinquent != cur_susp || (pc->force && pc->delinquent) || (vid && !ut)) {
 		op = pop(s, pc->delinquent ? OP_UNIT_DISABLE : OP_UNIT_ENABLE, uname, "PT4",
 			 pc->delinquent ? "a unit of the customer is delinquent: suspend"
 					: "no unit of the customer is delinquent: unsuspend");

@@ -266,6 +266,54 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* Drop the state directory (a lost disk, or a facility that ran the
+ * Storeganise PTI add-on before: only pti_userId says who its user is). */
+static void drop_state(struct e2e *t)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* PT1, R7, R8: a PTI user known only from pti_userId is pushed once (no
+ * new user), then it is the engine's own: the next plan is empty and the
+ * next apply calls nobody, PMS included (no pti_synced rewritten). */
+static void test_PT1_user_known_only_from_pti_userId(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p, *reqs;
+	char id[32];
+
+	assert_int_equal(e2e_converge(t), 0);
+	drop_state(t);
+	p = sim_state_of(t, "pti");    /* suspended by the add-on, paid since */
+	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(user_by_interface(p, "c1"), "id")));
+	json_decref(p);
+	sim_patch(t, "pti.users", id, json_pack("{s:b}", "suspended", 1));
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "POST", "/pti/users/add"), 0);
+	assert_int_equal(count_requests(reqs, "PUT", "/pti/users/edit/"), 2);  /* c1, c2 */
+	assert_int_equal(count_requests(reqs, "POST", "/pti/units/rent/"), 3); /* P-1, P-2, P-3 */
+	json_decref(reqs);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	assert_int_equal(count_users(p, "c2"), 1);
+	assert_true(json_is_true(json_object_get(user_by_interface(p, "c2"), "suspended")));
+	assert_false(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
+	json_decref(p);
+	assert_int_equal(e2e_plan_exit(t), 0);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	reqs = sim_requests(t);
+	assert_int_equal(pti_writes(t), 0);
+	assert_int_equal(count_requests(reqs, "PUT", "/storeganise/"), 0);
+	json_decref(reqs);
+}
+
 /* PT6 by command: reconcile codes regenerate. */
 static void test_PT6_codes_regenerate_command(void **state)
 {
@@ -376,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_PT4_suspension_stays_while_another_unit_is_overdue),
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
 		cmocka_unit_test(test_PT6_codes_regenerate_command),
+		cmocka_unit_test(test_PT1_user_known_only_from_pti_userId),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 		cmocka_unit_test(test_PT_saved_plan_applies),
 	};
