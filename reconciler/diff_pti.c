@@ -160,8 +160,11 @@ static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant
 	return true;
 }
 
+/* The customer's PMS writes: before the PTI calls its new code (PT2, PT6);
+ * after them the StorLogix id (a new user's, or the known one the PMS
+ * lacks: R8, issue 10.3) and the reset of a regenerate request. */
 static void user_writes(struct pstate *s, const struct pcust *pc, const struct op_tenant *w,
-			int result_slot, bool regen, bool flag, bool before)
+			int result_slot, const char *known_id, bool regen, bool flag, bool before)
 {
 	struct op_write wr[3];
 	unsigned n = 0;
@@ -177,6 +180,10 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 		wr[n].type = WB_RESULT;
 		wr[n].code.src = CODE_VENDOR_RESULT;
 		wr[n++].code.slot = (unsigned)result_slot;
+	} else if (!before && known_id) {
+		wr[n].field = F(s, PTI_F_USER_ID);
+		wr[n].type = WB_STRING;
+		wr[n++].str = known_id;
 	}
 	if (!before && flag) {
 		wr[n].field = F(s, PTI_F_REGENERATE);
@@ -184,7 +191,8 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 	}
 	if (n)
 		diff_pms_write(s->c, "users", pc->user->id, pc->units[0]->pu->name, wr, n,
-			       before ? (regen ? "PT6" : "PT2") : result_slot >= 0 ? "PT1" : "PT6");
+			       before ? (regen ? "PT6" : "PT2")
+			       : result_slot >= 0 || known_id ? "PT1" : "PT6");
 }
 
 static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
@@ -266,7 +274,7 @@ static void customer(struct pstate *s, const struct pcust *pc)
 	U = obs_find_unit(&sp->obs, uname);
 	ut = U && U->ntenants ? &U->tenants[0] : NULL;
 	vid = ut ? ut->vendor_id : pti_id;
-	user_writes(s, pc, &w, -1, regen, flag, true);
+	user_writes(s, pc, &w, -1, NULL, regen, flag, true);
 	if (!vid) {
 		op = pop(s, OP_TENANT_CREATE, uname, "PT1", "a customer with units here and no PTI user: add it");
 		op->t = w;
@@ -315,7 +323,8 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		set_who(op, vid, slot, pc->user->id);
 	}
 	pushed = sp->nops > mark;
-	user_writes(s, pc, &w, slot, regen, flag, false);
+	user_writes(s, pc, &w, slot, ut && !rc_streq(pti_id, ut->vendor_id) ? ut->vendor_id : NULL,
+		    regen, flag, false);
 	for (i = 0; i < pc->n; i++) {
 		rental_writes(s, pc->units[i], pushed);
 		diff_remember(s->c, pc->units[i], NULL);

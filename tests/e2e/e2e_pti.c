@@ -314,6 +314,59 @@ static void test_PT1_user_known_only_from_pti_userId(void **state)
 	json_decref(reqs);
 }
 
+/* PT1, R8 (issue 10.3): a pti_userId lost from the PMS (a write-back
+ * that failed, a field cleared by hand) is written back from the engine's
+ * record of the user, with no PTI call. */
+static void test_PT1_lost_user_id_is_written_back(void **state)
+{
+	struct e2e *t = *state;
+	char *before, *after;
+
+	assert_int_equal(e2e_converge(t), 0);
+	before = user_field(t, "c1", "pti_userId");
+	assert_non_null(before);
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:{s:n}}", "customFields", "pti_userId"));
+	assert_int_equal(e2e_plan_exit(t), 2);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(pti_writes(t), 0);
+	after = user_field(t, "c1", "pti_userId");
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
+/* PT2, R8 (issue 10.3): a code of record lost from the PMS is never
+ * silently dropped: a new one is generated, written back and pushed. */
+static void test_PT2_lost_code_is_generated_again(void **state)
+{
+	struct e2e *t = *state;
+	char *before, *after, *card;
+	json_t *p;
+	json_int_t uid;
+
+	assert_int_equal(e2e_converge(t), 0);
+	before = user_field(t, "c1", "pti_accessCode");
+	assert_non_null(before);
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:{s:n}}", "customFields", "pti_accessCode"));
+	assert_int_equal(e2e_apply(t), 0);
+	after = user_field(t, "c1", "pti_accessCode");
+	assert_non_null(after);
+	assert_string_not_equal(before, after);
+	p = sim_state_of(t, "pti");
+	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	card = card_code(p, uid);
+	json_decref(p);
+	assert_non_null(card);
+	assert_string_equal(card, after);
+	free(before);
+	free(after);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* PT6 by command: reconcile codes regenerate. */
 static void test_PT6_codes_regenerate_command(void **state)
 {
@@ -425,6 +478,8 @@ int main(void)
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
 		cmocka_unit_test(test_PT6_codes_regenerate_command),
 		cmocka_unit_test(test_PT1_user_known_only_from_pti_userId),
+		cmocka_unit_test(test_PT1_lost_user_id_is_written_back),
+		cmocka_unit_test(test_PT2_lost_code_is_generated_again),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 		cmocka_unit_test(test_PT_saved_plan_applies),
 	};
