@@ -15,7 +15,8 @@
  *    GET /facilities (cached for the session).
  *  - refresh: GET /facilities/{fid}/units and /visitors; a tenant is a
  *    visitor with isTenant true. Codes, when the vendor returns them, are
- *    hashed on arrival.
+ *    hashed on arrival; those of other visitors (guests, staff, vendors)
+ *    are kept as hashes only, as codes in use (R6).
  *  - 409 counts as "already in the requested state" (success).
  */
 #define _GNU_SOURCE
@@ -383,6 +384,18 @@ static enum vu_status parse_status(const char *s)
 	return VU_UNKNOWN;
 }
 
+/* A code the facility holds for no tenant the engine manages: its keyed
+ * hash is kept so that no generated code repeats it (R6). */
+static void held_code(struct obs_site *o, const struct rc_hasher *hash, const char *code)
+{
+	unsigned char h[RC_HASH_LEN];
+
+	if (!code || !*code)
+		return;
+	hash->fn(hash->payload, o->site, code, h);
+	rc_buf_add(&o->held_codes, h, RC_HASH_LEN);
+}
+
 static int ot_refresh(struct provider *p, struct obs_site *o,
 		      const struct rc_hasher *hash, struct rc_err *err)
 {
@@ -427,11 +440,11 @@ static int ot_refresh(struct provider *p, struct obs_site *o,
 		struct obs_tenant *t;
 		const char *code = jstr(it, "code");
 
-		if (!json_is_true(json_object_get(it, "isTenant")))
-			continue;
 		id_text(json_object_get(it, "unitId"), id, sizeof(id));
-		if (!rc_map_get(&by_id, id, &k))
+		if (!json_is_true(json_object_get(it, "isTenant")) || !rc_map_get(&by_id, id, &k)) {
+			held_code(o, hash, code); /* a guest's, staff's, vendor's: taken (R6) */
 			continue;
+		}
 		t = obs_add_tenant(o, &o->units[k]);
 		id_text(json_object_get(it, "id"), id, sizeof(id));
 		t->vendor_id = rc_arena_strdup(&o->arena, id);
