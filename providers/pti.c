@@ -11,6 +11,13 @@
  *    is an error (-3 unit name over 10 characters, -22 unit already vacant:
  *    success, -404 not found, -5 code in use), users/add answers the new
  *    StorLogix user id as ResultCode;
+ *  - a users/add for an InterfaceId the site already has is answered -409
+ *    with that user's id as "StorLogixId", and changes nothing. That is how
+ *    an add whose answer was lost (kill -9, timeout, 502: in doubt, R7) is
+ *    recognised when the next plan adds the customer again: the user is
+ *    adopted and a users/edit gives it every field of the add. A user made
+ *    by another tool (the Storeganise add-on: InterfaceId = the PMS user id
+ *    too) is adopted the same way;
  *  - user = one per customer per site, InterfaceId = the PMS user id;
  *    AccessLevel and TimeZone are user fields; a code is a card;
  *  - no read API (PT8): refresh is not offered, the engine keeps what it
@@ -31,6 +38,10 @@
 
 #include "http.h"
 #include "vendor.h"
+
+/* users/add's answer when the site has a user with that InterfaceId
+ * (Decided; the answer's StorLogixId names it). */
+#define PTI_RC_EXISTS -409
 
 struct provider {
 	const struct spec_site *site;
@@ -379,6 +390,43 @@ static int remove_cards(struct provider *p, const char *uid, const struct op *op
 	return rc;
 }
 
+/* users/add. A replayed add (its first answer lost: in doubt, R7) is
+ * answered PTI_RC_EXISTS with the id of the user it made; that user is
+ * adopted and given every field of the add with a users/edit, so that it
+ * holds what the plan says. *result: the user's id, or a ResultCode < 0. */
+static int add_user(struct provider *p, const struct op *op, const char *code, long *result,
+		    struct op_result *res, struct rc_err *err)
+{
+	char *form = user_form(op, TF_ALL, code, true), path[64];
+	json_t *body = NULL, *v;
+	long id = 0;
+	int rc;
+
+	rc = call(p, "POST", "users/add", form, false, result, &body, res, err);
+	if (!rc && *result == PTI_RC_EXISTS) {
+		v = json_object_get(body, "StorLogixId");
+		id = json_is_integer(v) ? (long)json_integer_value(v)
+		   : json_is_string(v) ? atol(json_string_value(v)) : 0;
+		if (id <= 0)
+			rc = rc_errf(err, RC_EVENDOR, "PTI: customer %s already has a user but PTI did not "
+				     "say which (users/add answered %d without StorLogixId)",
+				     op->user_id ? op->user_id : "?", PTI_RC_EXISTS);
+	}
+	if (!rc && id > 0) {
+		explicit_bzero(form, strlen(form));
+		free(form);
+		form = user_form(op, TF_ALL, code, false);
+		snprintf(path, sizeof(path), "users/edit/%ld", id);
+		rc = call(p, "PUT", path, form, true, result, NULL, res, err);
+		if (!rc && *result >= 0)
+			*result = id;
+	}
+	json_decref(body);
+	explicit_bzero(form, strlen(form));
+	free(form);
+	return rc;
+}
+
 static int pti_apply(struct provider *p, const struct op *op, provider_code_fn code_fn,
 		     void *cp, struct op_result *res, struct rc_err *err)
 {
@@ -396,8 +444,7 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 			       op_kind_name(op->kind));
 	switch (op->kind) {
 	case OP_TENANT_CREATE:
-		form = user_form(op, TF_ALL, code, true);
-		rc = call(p, "POST", "users/add", form, false, &result, NULL, res, err);
+		rc = add_user(p, op, code, &result, res, err);
 		if (!rc && result > 0)
 			snprintf(res->vendor_id, sizeof(res->vendor_id), "%ld", result);
 		break;

@@ -367,6 +367,48 @@ static void test_PT2_lost_code_is_generated_again(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* PT1, R7 (issue 10.1): a users/add that PTI stored but whose answer was
+ * lost (a 502 after the commit) is in doubt; the next apply's users/add is
+ * answered "InterfaceId exists" with the user's id, which is adopted and
+ * given what the plan says: one user, its code, its units, its id
+ * written back, and the site converges. */
+static void test_PT1_replayed_add_is_adopted(void **state)
+{
+	struct e2e *t = *state;
+	struct run r;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	json_t *p, *u;
+	char *uid, *code, *card;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	drop_state(t);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("{s:s, s:s, s:i, s:b, s:i}", "method", "POST",
+		"path_contains", "/pti/users/add", "status", 502, "commit", 1, "times", 1)));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+	assert_int_equal(e2e_apply(t), 0);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	assert_int_equal(count_users(p, "c2"), 1);
+	u = user_by_interface(p, "c1");
+	uid = user_field(t, "c1", "pti_userId");
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(u, "id")));
+	code = user_field(t, "c1", "pti_accessCode");
+	card = card_code(p, json_integer_value(json_object_get(u, "id")));
+	assert_non_null(code);
+	assert_non_null(card);
+	assert_string_equal(code, card);
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-1"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	json_decref(p);
+	free(uid);
+	free(code);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* PT6 by command: reconcile codes regenerate. */
 static void test_PT6_codes_regenerate_command(void **state)
 {
@@ -480,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_PT1_user_known_only_from_pti_userId),
 		cmocka_unit_test(test_PT1_lost_user_id_is_written_back),
 		cmocka_unit_test(test_PT2_lost_code_is_generated_again),
+		cmocka_unit_test(test_PT1_replayed_add_is_adopted),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 		cmocka_unit_test(test_PT_saved_plan_applies),
 	};
