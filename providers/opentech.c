@@ -498,6 +498,18 @@ static char *tenant_body(const struct op *op, unsigned changed,
 	return s;
 }
 
+/* A 404 on a visitor's action: the visitor is gone (deleted by hand).
+ * Apply forgets it (res->gone), so the next plan creates the tenant again
+ * even from the cache; a remove has then reached its goal. */
+static int visitor_gone(const struct op *op, struct op_result *res, struct rc_err *err)
+{
+	res->gone = true;
+	if (op->kind == OP_TENANT_REMOVE)
+		return RC_OK;
+	return rc_errf(err, RC_ENOTFOUND, "OpenTech: visitor %s of unit %s is gone (deleted in "
+		       "OpenTech?): the next apply creates the tenant again", op->tenant_vid, op->unit);
+}
+
 static int ot_apply(struct provider *p, const struct op *op,
 		    provider_code_fn code_fn, void *cp, struct op_result *res,
 		    struct rc_err *err)
@@ -560,6 +572,8 @@ static int ot_apply(struct provider *p, const struct op *op,
 		res->retry_after = resp.retry_after;
 	} else if (resp.status == 409) {
 		rc = RC_OK; /* already in the requested state */
+	} else if (resp.status == 404 && op->tenant_vid) {
+		rc = visitor_gone(op, res, err);
 	} else if (resp.status < 200 || resp.status > 299) {
 		rc = ac_error(p, what, &resp, code, err);
 		/* a 5xx may have committed: only a create cannot simply be
@@ -586,6 +600,25 @@ static int ot_apply(struct provider *p, const struct op *op,
 /* ----------------------------------------------------------- descriptor */
 
 vendor_diff_fn diff_opentech; /* reconciler/diff_opentech.c */
+
+/* What an op changed; with no effect (e NULL, res->gone), the visitor it
+ * addressed is gone from OpenTech: forget it. */
+static void ot_effect(struct obs_site *o, const struct op *op, const struct op_effect *e)
+{
+	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
+	size_t i;
+
+	if (e) {
+		op_effect_default(o, op, e);
+		return;
+	}
+	for (i = 0; u && i < u->ntenants; i++) {
+		if (!rc_streq(u->tenants[i].vendor_id, op->tenant_vid))
+			continue;
+		u->tenants[i] = u->tenants[--u->ntenants];
+		break;
+	}
+}
 
 static const struct vendor_label ot_labels[] = {
 	{ TF_ACCESS_PROFILE, "access_profile_mismatch", "OT2", "access profile" },
@@ -625,6 +658,7 @@ const struct vendor opentech_vendor = {
 	.apply = ot_apply,
 	.close = ot_close,
 	.diff = diff_opentech,
+	.effect = ot_effect,
 	.map_field = OT_F_UNIT_ID,
 	.overlock_field = OT_F_OVERLOCKED,
 	.map_flags = VENDOR_MAP_NAME_CHECK | VENDOR_MAP_UNIQUE,

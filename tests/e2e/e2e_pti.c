@@ -409,6 +409,63 @@ static void test_PT1_replayed_add_is_adopted(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* PT1, R7 (issue 10.4): a user deleted in PTI (or a PTI that lost its
+ * data) answers -404: that apply fails for the customer only (the other
+ * customer's change is made), the next plan says so and adds the user
+ * again, its units are rented to it and its new id written back. */
+static void test_PT1_user_deleted_in_pti_is_added_again(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	const char *plan[] = { "plan", "-c", t->spec, NULL };
+	json_t *p, *u;
+	json_int_t old;
+	char *uid, *code, *card;
+	struct run r;
+
+	assert_int_equal(e2e_converge(t), 0);
+	p = sim_state_of(t, "pti");
+	old = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	json_decref(p);
+	json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:I}", "collection", "pti.users", "id", old)));
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:s}", "email", "c1-new@example.com"));
+	sim_patch(t, "storeganise.users", "c2", json_pack("{s:s}", "email", "c2-new@example.com"));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "not found"));
+	run_free(&r);
+	p = sim_state_of(t, "pti");
+	assert_string_equal(json_string_value(json_object_get(user_by_interface(p, "c2"), "email")),
+			    "c2-new@example.com");
+	json_decref(p);
+	r = e2e_reconcile(t, plan);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "deleted in PTI"));
+	run_free(&r);
+	assert_int_equal(e2e_apply(t), 0);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	u = user_by_interface(p, "c1");
+	assert_int_not_equal(json_integer_value(json_object_get(u, "id")), old);
+	assert_string_equal(json_string_value(json_object_get(u, "email")), "c1-new@example.com");
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-1"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-2"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	uid = user_field(t, "c1", "pti_userId");
+	code = user_field(t, "c1", "pti_accessCode");
+	card = card_code(p, json_integer_value(json_object_get(u, "id")));
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(u, "id")));
+	assert_non_null(card);
+	assert_string_equal(code, card);
+	json_decref(p);
+	free(uid);
+	free(code);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* PT6 by command: reconcile codes regenerate. */
 static void test_PT6_codes_regenerate_command(void **state)
 {
@@ -523,6 +580,7 @@ int main(void)
 		cmocka_unit_test(test_PT1_lost_user_id_is_written_back),
 		cmocka_unit_test(test_PT2_lost_code_is_generated_again),
 		cmocka_unit_test(test_PT1_replayed_add_is_adopted),
+		cmocka_unit_test(test_PT1_user_deleted_in_pti_is_added_again),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 		cmocka_unit_test(test_PT_saved_plan_applies),
 	};

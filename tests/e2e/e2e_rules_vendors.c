@@ -142,10 +142,86 @@ static void test_R6_codes_of_non_tenant_visitors_are_in_use(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* The id of the tenant visitor on OpenTech unit id unit, or 0. */
+static json_int_t tenant_id(struct e2e *t, json_int_t unit)
+{
+	json_t *ot = sim_state_of(t, "opentech"), *v;
+	json_int_t id = 0;
+	size_t i;
+
+	json_array_foreach(json_object_get(ot, "visitors"), i, v)
+		if (json_is_true(json_object_get(v, "isTenant")) &&
+		    json_integer_value(json_object_get(v, "unitId")) == unit)
+			id = json_integer_value(json_object_get(v, "id"));
+	json_decref(ot);
+	return id;
+}
+
+static int apply_cached(struct e2e *t)
+{
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", "--refresh=false", NULL };
+
+	return e2e_status(t, args);
+}
+
+/* OT1, R7 (issue 10.4): a tenant visitor the engine's records hold but
+ * OpenTech no longer has (deleted by hand) answers 404 to its update: the
+ * engine forgets it, and the next apply creates it again even from the
+ * cached state (serve's webhook runs, --refresh=false). */
+static void test_OT1_visitor_deleted_by_hand_is_created_again(void **state)
+{
+	struct e2e *t = *state;
+	char *code;
+	json_t *ot;
+
+	assert_int_equal(e2e_converge(t), 0);
+	json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:I}", "collection", "opentech.visitors",
+							  "id", tenant_id(t, 5001))));
+	sim_patch(t, "storeganise.unitRentals", "r1",
+		  json_pack("{s:{s:s}}", "customFields", "opentech_accessCode", "7351"));
+	assert_int_equal(apply_cached(t), 1);         /* the update meets 404 */
+	assert_int_equal(apply_cached(t), 0);         /* created again */
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	ot = sim_state_of(t, "opentech");
+	code = tenant_code(ot, 5001);
+	json_decref(ot);
+	assert_non_null(code);
+	assert_string_equal(code, "7351");
+	free(code);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
+/* OT1: removing a second tenant visitor that is already gone (404) reaches
+ * the goal: success, not an error every run. */
+static void test_OT1_removing_a_gone_visitor_succeeds(void **state)
+{
+	struct e2e *t = *state;
+	json_t *extra;
+
+	assert_int_equal(e2e_converge(t), 0);
+	extra = sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:i, s:i, s:i, s:b, s:s, s:s, s:s, s:b}}",
+		"collection", "opentech.visitors", "object", "id", 30001, "facilityId", 101, "unitId", 5001,
+		"isTenant", 1, "firstName", "Extra", "lastName", "Tenant", "code", "8142", "isEnabled", 1));
+	json_decref(extra);
+	/* the remove is refused once: the cache keeps the extra tenant */
+	json_decref(sim_post(t, "/_sim/faults", json_pack("{s:s, s:s, s:i, s:b, s:i}", "method", "POST",
+		"path_contains", "/visitors/30001/remove", "status", 400, "commit", 0, "times", 1)));
+	assert_int_equal(e2e_apply(t), 1);
+	json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:i}", "collection", "opentech.visitors",
+							  "id", 30001)));
+	assert_int_equal(apply_cached(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_R6_codes_of_non_tenant_visitors_are_in_use, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_OT1_visitor_deleted_by_hand_is_created_again, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_OT1_removing_a_gone_visitor_succeeds, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

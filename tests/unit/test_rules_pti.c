@@ -98,6 +98,30 @@ static void test_PT1_user_id_written_back(void **state)
 	}
 }
 
+/* PT1, R9 (issue 10.4): a user PTI said it does not know (its record
+ * marked gone by apply) is added again, although pti_userId still names
+ * the lost id; its unit, recorded for the lost id, is rented to the new
+ * user without a vacate first; the new id is written back. */
+static void test_PT1_lost_user_is_added_again(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	obs_find_unit_mut(&f->sp.obs, "@c1")->status = PTI_USER_GONE;
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "create,rent,write,write");   /* pti_userId, pti_synced */
+	assert_non_null(strstr(f->sp.ops[0].reason, "no longer has user 101"));
+	assert_int_equal(f->sp.ops[1].id_ref.src, CODE_VENDOR_RESULT);
+	assert_null(f->sp.ops[1].tenant_vid);
+	assert_int_equal(f->sp.ops[2].w[0].type, WB_RESULT);
+	assert_string_equal(f->sp.ops[2].w[0].field, "pti_userId");
+	assert_int_equal(f->sp.destructive, 0);
+}
+
 static void test_PT2_one_code_for_all_units(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -272,6 +296,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_PT1_one_user_per_customer),
 		FX_TEST(test_PT1_user_id_written_back),
+		FX_TEST(test_PT1_lost_user_is_added_again),
 		FX_TEST(test_PT2_one_code_for_all_units),
 		FX_TEST(test_PT3_access_level_and_zone),
 		FX_TEST(test_PT4_suspend_while_any_unit_delinquent),
