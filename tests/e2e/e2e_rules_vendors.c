@@ -214,6 +214,33 @@ static void test_OT1_removing_a_gone_visitor_succeeds(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* OT4, R8 (issue 10.3): a code of record lost from the PMS (cleared by
+ * hand, a bad import) is never silently dropped: a new code is generated,
+ * written back first and pushed to the tenant visitor; then converged. */
+static void test_OT4_lost_code_is_generated_again(void **state)
+{
+	struct e2e *t = *state;
+	char *code, *held;
+	json_t *ot;
+
+	assert_int_equal(e2e_converge(t), 0);
+	sim_patch(t, "storeganise.unitRentals", "r1",
+		  json_pack("{s:{s:n}}", "customFields", "opentech_accessCode"));
+	assert_int_equal(e2e_apply(t), 0);
+	code = sim_rental_field(t, "r1", "opentech_accessCode");
+	assert_non_null(code);
+	assert_string_not_equal(code, "482913");
+	ot = sim_state_of(t, "opentech");
+	held = tenant_code(ot, 5001);
+	json_decref(ot);
+	assert_non_null(held);
+	assert_string_equal(held, code);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	free(code);
+	free(held);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +249,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_OT1_visitor_deleted_by_hand_is_created_again, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_OT1_removing_a_gone_visitor_succeeds, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_OT4_lost_code_is_generated_again, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
