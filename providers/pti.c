@@ -18,6 +18,10 @@
  *    adopted and a users/edit gives it every field of the add. A user made
  *    by another tool (the Storeganise add-on: InterfaceId = the PMS user id
  *    too) is adopted the same way;
+ *  - -404 for the user an op addresses (asked again with its cards when
+ *    units/rent answers it, which may mean the unit) says PTI no longer has
+ *    the user: the op fails with res->gone set, apply marks the user record
+ *    gone, and the next plan adds the user again (docs/rules.md PT1);
  *  - user = one per customer per site, InterfaceId = the PMS user id;
  *    AccessLevel and TimeZone are user fields; a code is a card;
  *  - no read API (PT8): refresh is not offered, the engine keeps what it
