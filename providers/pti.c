@@ -385,7 +385,8 @@ static int remove_cards(struct provider *p, const char *uid, const struct op *op
 	if (!rc && !json_is_array(cards) && result == PTI_RC_NOT_FOUND)
 		res->gone = true;
 	else if (!rc && !json_is_array(cards))
-		rc = result < 0 ? result_error(result, op, err) : rc_errf(err, RC_EPARSE, "PTI: cards: not a list");
+		rc = result < 0 ? result_error(result, op, err)
+				: rc_errf(err, RC_EPARSE, "PTI: cards: not a list");
 	json_array_foreach(cards, i, c) {
 		if (rc)
 			break;
@@ -413,6 +414,22 @@ static bool user_missing(struct provider *p, const char *uid)
 	rc = call(p, "GET", path, NULL, true, &result, &body, NULL, &err);
 	json_decref(body);
 	return !rc && result == PTI_RC_NOT_FOUND;
+}
+
+/* Does a -404 to op name its user (not a unit)? Only units/rent can mean
+ * either: it is asked again, with the user's cards. */
+static bool names_user(struct provider *p, const struct op *op, const char *uid)
+{
+	switch (op->kind) {
+	case OP_TENANT_UPDATE:
+	case OP_UNIT_DISABLE:
+	case OP_UNIT_ENABLE:
+		return true;
+	case OP_UNIT_RENT:
+		return user_missing(p, uid);
+	default:
+		return false; /* a vacate names a unit; an add has no user yet */
+	}
 }
 
 /* A -404 for the user an op addresses: PTI no longer has it (deleted by
@@ -515,8 +532,7 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 	default:
 		return rc_errf(err, RC_EINVAL, "PTI cannot perform %s", op_kind_name(op->kind));
 	}
-	if (!rc && result == PTI_RC_NOT_FOUND && op->kind != OP_UNIT_VACATE && op->kind != OP_TENANT_CREATE &&
-	    (op->kind != OP_UNIT_RENT || user_missing(p, uid)))
+	if (!rc && result == PTI_RC_NOT_FOUND && names_user(p, op, uid))
 		rc = user_gone(op, uid, res, err);
 	else if (!rc && result < 0)
 		rc = result_error(result, op, err);

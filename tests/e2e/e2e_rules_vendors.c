@@ -81,12 +81,13 @@ static void insert_rented_unit(struct e2e *t, int n)
 	snprintf(owner, sizeof(owner), "c%d", 1 + n % 6);
 	insert(t, "opentech.units", json_pack("{s:i, s:i, s:s, s:s}", "id", 5000 + n, "facilityId", 101,
 					      "unitNumber", name, "status", "Vacant"));
-	insert(t, "storeganise.units", json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "id", uid, "siteId", "site1",
-						 "name", name, "state", "occupied", "customFields",
-						 "opentech_unitId", name));
+	insert(t, "storeganise.units", json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "id", uid,
+						 "siteId", "site1", "name", name, "state", "occupied",
+						 "customFields", "opentech_unitId", name));
 	insert(t, "storeganise.unitRentals",
-	       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}", "id", rid, "unitId", uid, "siteId", "site1",
-			 "ownerId", owner, "state", "occupied", "startDate", "2026-01-01", "customFields"));
+	       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}", "id", rid, "unitId", uid,
+			 "siteId", "site1", "ownerId", owner, "state", "occupied",
+			 "startDate", "2026-01-01", "customFields"));
 }
 
 /* The code OpenTech holds for the tenant of unit id unit (new), or NULL. */
