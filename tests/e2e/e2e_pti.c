@@ -386,6 +386,8 @@ static void test_PT1_replayed_add_is_adopted(void **state)
 		"path_contains", "/pti/users/add", "status", 502, "commit", 1, "times", 1)));
 	r = e2e_reconcile(t, args);
 	assert_int_equal(r.status, 1);
+	if (!strstr(r.out, " 1 in doubt"))
+		fail_msg("the lost add is not in doubt:\n%s\n%s", r.out, r.err);
 	run_free(&r);
 	assert_int_equal(e2e_apply(t), 0);
 	p = sim_state_of(t, "pti");
