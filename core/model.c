@@ -168,6 +168,7 @@ void obs_site_free(struct obs_site *o)
 		free(o->units[i].tenants);
 	free(o->units);
 	rc_map_free(&o->idx);
+	rc_buf_free(&o->held_codes);
 	rc_arena_free(&o->arena);
 	memset(o, 0, sizeof(*o));
 }

@@ -169,6 +169,10 @@ struct obs_site {
 	struct obs_unit *units;
 	size_t nunits, capunits;
 	struct rc_map idx;         /* name -> index */
+	struct rc_buf held_codes;  /* keyed hashes (RC_HASH_LEN bytes each) of codes
+				    * the vendor holds for no tenant (OpenTech guests,
+				    * staff, vendors): in use (R6); filled by a refresh,
+				    * not cached */
 };
 
 void obs_site_init(struct obs_site *o, const char *site);

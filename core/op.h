@@ -133,6 +133,10 @@ struct op_result {
 				   * the vendor is not called again before */
 	char *secret;             /* new: a one-time secret the vendor returned
 				   * (invite URL); the caller wipes and frees it */
+	bool gone;                /* the vendor says the tenant op addresses does
+				   * not exist (deleted by hand, data lost): apply
+				   * calls the vendor's effect with a NULL effect,
+				   * which forgets it (the next plan creates it) */
 };
 
 /* The facts of an operation that succeeded, for its effect on the observed

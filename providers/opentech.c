@@ -15,7 +15,8 @@
  *    GET /facilities (cached for the session).
  *  - refresh: GET /facilities/{fid}/units and /visitors; a tenant is a
  *    visitor with isTenant true. Codes, when the vendor returns them, are
- *    hashed on arrival.
+ *    hashed on arrival; those of other visitors (guests, staff, vendors)
+ *    are kept as hashes only, as codes in use (R6).
  *  - 409 counts as "already in the requested state" (success).
  */
 #define _GNU_SOURCE
@@ -384,6 +385,18 @@ static enum vu_status parse_status(const char *s)
 	return VU_UNKNOWN;
 }
 
+/* A code the facility holds for no tenant the engine manages: its keyed
+ * hash is kept so that no generated code repeats it (R6). */
+static void held_code(struct obs_site *o, const struct rc_hasher *hash, const char *code)
+{
+	unsigned char h[RC_HASH_LEN];
+
+	if (!code || !*code)
+		return;
+	hash->fn(hash->payload, o->site, code, h);
+	rc_buf_add(&o->held_codes, h, RC_HASH_LEN);
+}
+
 static int ot_refresh(struct provider *p, struct obs_site *o,
 		      const struct rc_hasher *hash, struct rc_err *err)
 {
@@ -428,11 +441,11 @@ static int ot_refresh(struct provider *p, struct obs_site *o,
 		struct obs_tenant *t;
 		const char *code = jstr(it, "code");
 
-		if (!json_is_true(json_object_get(it, "isTenant")))
-			continue;
 		id_text(json_object_get(it, "unitId"), id, sizeof(id));
-		if (!rc_map_get(&by_id, id, &k))
+		if (!json_is_true(json_object_get(it, "isTenant")) || !rc_map_get(&by_id, id, &k)) {
+			held_code(o, hash, code); /* a guest's, staff's, vendor's: taken (R6) */
 			continue;
+		}
 		t = obs_add_tenant(o, &o->units[k]);
 		id_text(json_object_get(it, "id"), id, sizeof(id));
 		t->vendor_id = rc_arena_strdup(&o->arena, id);
@@ -484,6 +497,18 @@ static char *tenant_body(const struct op *op, unsigned changed,
 	s = json_dumps(b, JSON_COMPACT);
 	json_decref(b);
 	return s;
+}
+
+/* A 404 on a visitor's action: the visitor is gone (deleted by hand).
+ * Apply forgets it (res->gone), so the next plan creates the tenant again
+ * even from the cache; a remove has then reached its goal. */
+static int visitor_gone(const struct op *op, struct op_result *res, struct rc_err *err)
+{
+	res->gone = true;
+	if (op->kind == OP_TENANT_REMOVE)
+		return RC_OK;
+	return rc_errf(err, RC_ENOTFOUND, "OpenTech: visitor %s of unit %s is gone (deleted in "
+		       "OpenTech?): the next apply creates the tenant again", op->tenant_vid, op->unit);
 }
 
 static int ot_apply(struct provider *p, const struct op *op,
@@ -548,6 +573,8 @@ static int ot_apply(struct provider *p, const struct op *op,
 		res->retry_after = resp.retry_after;
 	} else if (resp.status == 409) {
 		rc = RC_OK; /* already in the requested state */
+	} else if (resp.status == 404 && op->tenant_vid) {
+		rc = visitor_gone(op, res, err);
 	} else if (resp.status < 200 || resp.status > 299) {
 		rc = ac_error(p, what, &resp, code, err);
 		/* a 5xx may have committed: only a create cannot simply be
@@ -610,6 +637,25 @@ static int ot_settle(struct provider *p, const struct op *op, provider_code_fn c
 
 vendor_diff_fn diff_opentech; /* reconciler/diff_opentech.c */
 
+/* What an op changed; with no effect (e NULL, res->gone), the visitor it
+ * addressed is gone from OpenTech: forget it. */
+static void ot_effect(struct obs_site *o, const struct op *op, const struct op_effect *e)
+{
+	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
+	size_t i;
+
+	if (e) {
+		op_effect_default(o, op, e);
+		return;
+	}
+	for (i = 0; u && i < u->ntenants; i++) {
+		if (!rc_streq(u->tenants[i].vendor_id, op->tenant_vid))
+			continue;
+		u->tenants[i] = u->tenants[--u->ntenants];
+		break;
+	}
+}
+
 static const struct vendor_label ot_labels[] = {
 	{ TF_ACCESS_PROFILE, "access_profile_mismatch", "OT2", "access profile" },
 	{ TF_TIME_GROUP, "time_group_mismatch", "OT2", "time group" },
@@ -649,6 +695,7 @@ const struct vendor opentech_vendor = {
 	.settle = ot_settle,
 	.close = ot_close,
 	.diff = diff_opentech,
+	.effect = ot_effect,
 	.map_field = OT_F_UNIT_ID,
 	.overlock_field = OT_F_OVERLOCKED,
 	.map_flags = VENDOR_MAP_NAME_CHECK | VENDOR_MAP_UNIQUE,

@@ -11,6 +11,17 @@
  *    is an error (-3 unit name over 10 characters, -22 unit already vacant:
  *    success, -404 not found, -5 code in use), users/add answers the new
  *    StorLogix user id as ResultCode;
+ *  - a users/add for an InterfaceId the site already has is answered -409
+ *    with that user's id as "StorLogixId", and changes nothing. That is how
+ *    an add whose answer was lost (kill -9, timeout, 502: in doubt, R7) is
+ *    recognised when the next plan adds the customer again: the user is
+ *    adopted and a users/edit gives it every field of the add. A user made
+ *    by another tool (the Storeganise add-on: InterfaceId = the PMS user id
+ *    too) is adopted the same way;
+ *  - -404 for the user an op addresses (asked again with its cards when
+ *    units/rent answers it, which may mean the unit) says PTI no longer has
+ *    the user: the op fails with res->gone set, apply marks the user record
+ *    gone, and the next plan adds the user again (docs/rules.md PT1);
  *  - user = one per customer per site, InterfaceId = the PMS user id;
  *    AccessLevel and TimeZone are user fields; a code is a card;
  *  - no read API (PT8): refresh is not offered, the engine keeps what it
@@ -31,6 +42,12 @@
 
 #include "http.h"
 #include "vendor.h"
+
+/* users/add's answer when the site has a user with that InterfaceId
+ * (Decided; the answer's StorLogixId names it). */
+#define PTI_RC_EXISTS -409
+/* A unit or user PTI does not know. */
+#define PTI_RC_NOT_FOUND -404
 
 struct provider {
 	const struct spec_site *site;
@@ -300,7 +317,7 @@ static int result_error(long code, const struct op *op, struct rc_err *err)
 		return rc_errf(err, RC_EVENDOR,
 			       "PTI: unit name \"%s\" is invalid (over 10 characters): fix the pti_unitName field",
 			       op->unit);
-	case -404:
+	case PTI_RC_NOT_FOUND:
 		return rc_errf(err, RC_ENOTFOUND,
 			       "PTI: %s %s not found (renamed or deleted in PTI?)",
 			       op->kind == OP_UNIT_RENT || op->kind == OP_UNIT_VACATE ? "unit" : "user",
@@ -354,30 +371,115 @@ static char *user_form(const struct op *op, unsigned ch, const char *code, bool 
 	return rc_buf_steal(&b);
 }
 
-/* Remove access: delete every card of the user (PT5). */
+/* Remove access: delete every card of the user (PT5). A user PTI no
+ * longer has holds no card: the goal is reached (res->gone). */
 static int remove_cards(struct provider *p, const char *uid, const struct op *op,
-			struct rc_err *err)
+			struct op_result *res, struct rc_err *err)
 {
 	char path[160];
 	json_t *cards = NULL, *c;
-	long res = 0;
+	long result = 0;
 	size_t i;
 	int rc;
 
 	snprintf(path, sizeof(path), "users/%s/cards", uid);
-	rc = call(p, "GET", path, NULL, true, &res, &cards, NULL, err);
-	if (!rc && !json_is_array(cards))
-		rc = res < 0 ? result_error(res, op, err) : rc_errf(err, RC_EPARSE, "PTI: cards: not a list");
+	rc = call(p, "GET", path, NULL, true, &result, &cards, NULL, err);
+	if (!rc && !json_is_array(cards) && result == PTI_RC_NOT_FOUND)
+		res->gone = true;
+	else if (!rc && !json_is_array(cards))
+		rc = result < 0 ? result_error(result, op, err)
+				: rc_errf(err, RC_EPARSE, "PTI: cards: not a list");
 	json_array_foreach(cards, i, c) {
 		if (rc)
 			break;
 		snprintf(path, sizeof(path), "cards/%s",
 			 json_string_value(json_object_get(c, "ObjectId")) ?: "");
-		rc = call(p, "DELETE", path, NULL, true, &res, NULL, NULL, err);
-		if (!rc && res < 0 && res != -404)
-			rc = result_error(res, op, err);
+		rc = call(p, "DELETE", path, NULL, true, &result, NULL, NULL, err);
+		if (!rc && result < 0 && result != PTI_RC_NOT_FOUND)
+			rc = result_error(result, op, err);
 	}
 	json_decref(cards);
+	return rc;
+}
+
+/* Is the StorLogix user uid unknown to PTI? Asked when units/rent answers
+ * -404, which may mean the unit or the user (a read: its cards). */
+static bool user_missing(struct provider *p, const char *uid)
+{
+	char path[160];
+	json_t *body = NULL;
+	long result = 0;
+	struct rc_err err;
+	int rc;
+
+	snprintf(path, sizeof(path), "users/%s/cards", uid);
+	rc = call(p, "GET", path, NULL, true, &result, &body, NULL, &err);
+	json_decref(body);
+	return !rc && result == PTI_RC_NOT_FOUND;
+}
+
+/* Does a -404 to op name its user (not a unit)? Only units/rent can mean
+ * either: it is asked again, with the user's cards. */
+static bool names_user(struct provider *p, const struct op *op, const char *uid)
+{
+	switch (op->kind) {
+	case OP_TENANT_UPDATE:
+	case OP_UNIT_DISABLE:
+	case OP_UNIT_ENABLE:
+		return true;
+	case OP_UNIT_RENT:
+		return user_missing(p, uid);
+	default:
+		return false; /* a vacate names a unit; an add has no user yet */
+	}
+}
+
+/* A -404 for the user an op addresses: PTI no longer has it (deleted by
+ * hand, or its data lost). Apply forgets the user (res->gone) and the next
+ * plan adds it again (issue 10.4); the rest of the site goes on. */
+static int user_gone(const struct op *op, const char *uid, struct op_result *res,
+		     struct rc_err *err)
+{
+	res->gone = true;
+	return rc_errf(err, RC_ENOTFOUND, "PTI: user %s of customer %s not found (deleted in PTI, or "
+		       "PTI lost its data?): the next apply adds the user again", uid,
+		       op->user_id ? op->user_id : "?");
+}
+
+/* users/add. A replayed add (its first answer lost: in doubt, R7) is
+ * answered PTI_RC_EXISTS with the id of the user it made; that user is
+ * adopted and given every field of the add with a users/edit, so that it
+ * holds what the plan says. *result: the user's id, or a ResultCode < 0. */
+static int add_user(struct provider *p, const struct op *op, const char *code, long *result,
+		    struct op_result *res, struct rc_err *err)
+{
+	char *form = user_form(op, TF_ALL, code, true), path[64];
+	json_t *body = NULL, *v;
+	long id = 0;
+	int rc;
+
+	rc = call(p, "POST", "users/add", form, false, result, &body, res, err);
+	if (!rc && *result == PTI_RC_EXISTS) {
+		v = json_object_get(body, "StorLogixId");
+		id = json_is_integer(v) ? (long)json_integer_value(v)
+		   : json_is_string(v) ? atol(json_string_value(v)) : 0;
+		if (id <= 0)
+			rc = rc_errf(err, RC_EVENDOR, "PTI: customer %s already has a user but PTI did not "
+				     "say which (users/add answered %d without StorLogixId)",
+				     op->user_id ? op->user_id : "?", PTI_RC_EXISTS);
+	}
+	if (!rc && id > 0) {
+		explicit_bzero(form, strlen(form));
+		free(form);
+		form = user_form(op, TF_ALL, code, false);
+		snprintf(path, sizeof(path), "users/edit/%ld", id);
+		rc = call(p, "PUT", path, form, true, result, NULL, res, err);
+		if (!rc && *result >= 0)
+			*result = id;
+	}
+	json_decref(body);
+	explicit_bzero(form, strlen(form));
+	free(form);
 	return rc;
 }
 
@@ -398,8 +500,7 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 			       op_kind_name(op->kind));
 	switch (op->kind) {
 	case OP_TENANT_CREATE:
-		form = user_form(op, TF_ALL, code, true);
-		rc = call(p, "POST", "users/add", form, false, &result, NULL, res, err);
+		rc = add_user(p, op, code, &result, res, err);
 		if (!rc && result > 0)
 			snprintf(res->vendor_id, sizeof(res->vendor_id), "%ld", result);
 		break;
@@ -428,12 +529,14 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 		rc = call(p, "POST", path, NULL, true, &result, NULL, res, err);
 		break;
 	case OP_TENANT_REMOVE:
-		rc = remove_cards(p, uid, op, err);
+		rc = remove_cards(p, uid, op, res, err);
 		break;
 	default:
 		return rc_errf(err, RC_EINVAL, "PTI cannot perform %s", op_kind_name(op->kind));
 	}
-	if (!rc && result < 0)
+	if (!rc && result == PTI_RC_NOT_FOUND && names_user(p, op, uid))
+		rc = user_gone(op, uid, res, err);
+	else if (!rc && result < 0)
 		rc = result_error(result, op, err);
 	if (form) {
 		explicit_bzero(form, strlen(form));
@@ -447,18 +550,68 @@ static int pti_apply(struct provider *p, const struct op *op, provider_code_fn c
 
 vendor_diff_fn diff_pti; /* reconciler/diff_pti.c */
 
+/* A user the engine had no record of (known from pti_userId: a lost state
+ * directory, a facility coming from the Storeganise add-on) becomes the
+ * engine's own once a users/edit pushed every field to it (PT1). */
+static struct obs_unit *adopted_user(struct obs_site *o, const struct op *op,
+				     const struct op_effect *e)
+{
+	struct obs_unit *u;
+
+	if (op->kind != OP_TENANT_UPDATE || (op->changed & TF_ALL) != TF_ALL || !e->tenant_vid)
+		return NULL;
+	obs_add_unit(o, op->unit)->status = VU_RENTED;
+	obs_site_index(o);
+	u = obs_find_unit_mut(o, op->unit);
+	obs_add_tenant(o, u)->vendor_id = rc_arena_strdup(&o->arena, e->tenant_vid);
+	return u;
+}
+
+/* PTI said the user op addressed does not exist: its record stays, with
+ * the lost StorLogix id, marked gone (PTI_USER_GONE) for the next plan. */
+static void forget_user(struct obs_site *o, const struct op *op)
+{
+	char name[96];
+	struct obs_unit *u;
+
+	if (op->unit && op->unit[0] == PTI_USER_PREFIX)
+		snprintf(name, sizeof(name), "%s", op->unit);
+	else
+		snprintf(name, sizeof(name), "%c%s", PTI_USER_PREFIX, op->user_id ? op->user_id : "");
+	u = obs_find_unit_mut(o, name);
+	if (!u) {
+		obs_add_unit(o, name);
+		obs_site_index(o);
+		u = obs_find_unit_mut(o, name);
+	}
+	if (!u->ntenants && op->tenant_vid)
+		obs_add_tenant(o, u)->vendor_id = rc_arena_strdup(&o->arena, op->tenant_vid);
+	u->status = PTI_USER_GONE;
+}
+
 /* A customer's user record (PTI_USER_PREFIX + PMS user id) keeps the user
- * when its cards go (PT5) and carries the suspension (PT4); the rest as
- * for any vendor. */
+ * when its cards go (PT5) and carries the suspension (PT4); a user added
+ * again replaces a lost one; the rest as for any vendor. e NULL: the user
+ * is gone (op_result.gone). */
 static void pti_effect(struct obs_site *o, const struct op *op, const struct op_effect *e)
 {
 	struct obs_unit *u = op->unit ? obs_find_unit_mut(o, op->unit) : NULL;
 
+	if (!e) {
+		forget_user(o, op);
+		return;
+	}
+	if (!u && op->unit && op->unit[0] == PTI_USER_PREFIX)
+		u = adopted_user(o, op, e);
 	if (!u || op->unit[0] != PTI_USER_PREFIX) {
 		op_effect_default(o, op, e);
 		return;
 	}
 	switch (op->kind) {
+	case OP_TENANT_CREATE:
+		u->ntenants = 0; /* one user per customer: the new one */
+		op_effect_default(o, op, e);
+		break;
 	case OP_TENANT_REMOVE:
 		if (u->ntenants)
 			u->tenants[0].code_known = false;

@@ -22,8 +22,11 @@ enum pti_field {
 };
 
 /* The observed state holds a record per PTI unit name and one per
- * customer's user, named PTI_USER_PREFIX + the PMS user id. */
+ * customer's user, named PTI_USER_PREFIX + the PMS user id. A user record
+ * whose status is PTI_USER_GONE keeps the StorLogix id PTI said it does
+ * not know (-404, issue 10.4): the next plan adds the user again. */
 #define PTI_USER_PREFIX '@'
+#define PTI_USER_GONE VU_VACANT
 
 /* A site's "pti" settings. */
 struct pti_conf {

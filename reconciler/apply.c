@@ -75,6 +75,9 @@ static void build_in_use(struct apply_site *a)
 		for (k = 0; k < a->sp->obs.units[i].ntenants; k++)
 			if (a->sp->obs.units[i].tenants[k].code_known)
 				mark_in_use(a, a->sp->obs.units[i].tenants[k].code_hash);
+	/* codes the vendor holds for no tenant (guests, staff) are taken too */
+	for (k = 0; k + RC_HASH_LEN <= a->sp->obs.held_codes.len; k += RC_HASH_LEN)
+		mark_in_use(a, (const unsigned char *)a->sp->obs.held_codes.p + k);
 	if (!field || !a->e->snap_loaded || !rc_map_get(&g->site_pos, a->sp->site->pms_site_id, &pos))
 		return;
 	for (i = 0; i < g->counts[pos]; i++) {

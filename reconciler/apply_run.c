@@ -188,6 +188,8 @@ static int run_op(struct apply_site *a, struct provider *prov,
 			return err->code;
 		}
 	} while (rc && resend && ++tries <= MAX_RESENDS);
+	if (r.gone && v->effect)
+		v->effect(&a->sp->obs, op, NULL); /* the vendor lost it: forget it (op.h) */
 	if ((!rc || r.in_doubt) && op_is_destructive(op->kind))
 		res->vacated++; /* it may have happened: R10 counts it */
 	if (rc) {

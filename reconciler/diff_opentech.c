@@ -68,29 +68,6 @@ static json_t *tenant_json(const char *status, const struct op_tenant *t,
 	return j;
 }
 
-/* Pick the tenant that stays (OT1): ours for this rental, else an unknown
- * one we adopt. A tenant created for another rental means the unit changed
- * hands: replace (R9). */
-static void pick_tenant(struct ot_unit *u)
-{
-	const struct obs_unit *ou = u->ou;
-	unsigned i;
-
-	u->t = NULL;
-	u->replace = false;
-	for (i = 0; i < ou->ntenants; i++)
-		if (ou->tenants[i].rental_id &&
-		    rc_streq(ou->tenants[i].rental_id, u->d->rental->id))
-			u->t = &ou->tenants[i];
-	for (i = 0; !u->t && i < ou->ntenants; i++)
-		if (!ou->tenants[i].rental_id)
-			u->t = &ou->tenants[i];
-	if (!u->t && ou->ntenants)
-		u->replace = true;
-	if (u->t && ou->status == VU_VACANT)
-		u->replace = true; /* a tenant on a Vacant unit is stale */
-}
-
 /* The desired tenant (OT1, OT2, OT4). Returns false on a PMS value the
  * engine cannot use (finding added). */
 static bool want_tenant(struct diff_ctx *c, struct ot_unit *u)
@@ -140,13 +117,11 @@ static bool want_tenant(struct diff_ctx *c, struct ot_unit *u)
 	return true;
 }
 
-static unsigned changed_fields(const struct ot_unit *u)
+/* The fields tenant t holds that differ from the desired tenant. */
+static unsigned tenant_diff(const struct ot_unit *u, const struct obs_tenant *t)
 {
-	const struct obs_tenant *t = u->t;
 	unsigned ch = 0;
 
-	if (u->force)
-		return TF_ALL;
 	if (!same_str(t->first_name, u->want.first_name))
 		ch |= TF_FIRST_NAME;
 	if (!same_str(t->last_name, u->want.last_name))
@@ -163,6 +138,53 @@ static unsigned changed_fields(const struct ot_unit *u)
 	if (u->want.time_group >= 0 && t->time_group != u->want.time_group)
 		ch |= TF_TIME_GROUP;
 	return ch;
+}
+
+static unsigned changed_fields(const struct ot_unit *u)
+{
+	return u->force ? TF_ALL : tenant_diff(u, u->t);
+}
+
+/* How far tenant t is from the desired one: a code that already opens the
+ * gate for the customer weighs more than every detail together. */
+static unsigned distance(const struct ot_unit *u, const struct obs_tenant *t)
+{
+	unsigned ch = tenant_diff(u, t);
+
+	return (unsigned)__builtin_popcount(ch & ~TF_CODE) + ((ch & TF_CODE) ? 8u : 0u);
+}
+
+/* Pick the tenant that stays (OT1): ours for this rental, else the one of
+ * unknown origin closest to the PMS (adopted; R7: the others are removed,
+ * so keeping the closest one makes the fewest calls and never rewrites a
+ * stranger into the customer). A tenant created for another rental means
+ * the unit changed hands: replace (R9). */
+static void pick_tenant(struct ot_unit *u)
+{
+	const struct obs_unit *ou = u->ou;
+	const struct obs_tenant *adopt = NULL;
+	unsigned i, best = ~0u, d;
+
+	u->t = NULL;
+	u->replace = false;
+	for (i = 0; i < ou->ntenants; i++) {
+		if (ou->tenants[i].rental_id) {
+			if (rc_streq(ou->tenants[i].rental_id, u->d->rental->id))
+				u->t = &ou->tenants[i];
+			continue;
+		}
+		d = distance(u, &ou->tenants[i]);
+		if (d < best) {
+			best = d;
+			adopt = &ou->tenants[i];
+		}
+	}
+	if (!u->t)
+		u->t = adopt;
+	if (!u->t && ou->ntenants)
+		u->replace = true;
+	if (u->t && ou->status == VU_VACANT)
+		u->replace = true; /* a tenant on a Vacant unit is stale */
 }
 
 static struct op *unit_op(struct diff_ctx *c, const struct ot_unit *u,

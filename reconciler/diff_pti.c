@@ -160,8 +160,11 @@ static bool want_user(struct pstate *s, const struct pcust *pc, struct op_tenant
 	return true;
 }
 
+/* The customer's PMS writes: before the PTI calls its new code (PT2, PT6);
+ * after them the StorLogix id (a new user's, or the known one the PMS
+ * lacks: R8, issue 10.3) and the reset of a regenerate request. */
 static void user_writes(struct pstate *s, const struct pcust *pc, const struct op_tenant *w,
-			int result_slot, bool regen, bool flag, bool before)
+			int result_slot, const char *known_id, bool regen, bool flag, bool before)
 {
 	struct op_write wr[3];
 	unsigned n = 0;
@@ -177,6 +180,10 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 		wr[n].type = WB_RESULT;
 		wr[n].code.src = CODE_VENDOR_RESULT;
 		wr[n++].code.slot = (unsigned)result_slot;
+	} else if (!before && known_id) {
+		wr[n].field = F(s, PTI_F_USER_ID);
+		wr[n].type = WB_STRING;
+		wr[n++].str = known_id;
 	}
 	if (!before && flag) {
 		wr[n].field = F(s, PTI_F_REGENERATE);
@@ -184,7 +191,8 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 	}
 	if (n)
 		diff_pms_write(s->c, "users", pc->user->id, pc->units[0]->pu->name, wr, n,
-			       before ? (regen ? "PT6" : "PT2") : result_slot >= 0 ? "PT1" : "PT6");
+			       before ? (regen ? "PT6" : "PT2")
+			       : result_slot >= 0 || known_id ? "PT1" : "PT6");
 }
 
 static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
@@ -217,94 +225,158 @@ static void set_who(struct op *op, const char *vid, int slot, const char *user_i
 	}
 }
 
-static void customer(struct pstate *s, const struct pcust *pc)
+/* The customer's resource in the plan (PT1): the rule and reason of its
+ * first PTI call, and its code marked where it changes (regenerated, PT6,
+ * or pushed), although a PMS write of a new code comes first. */
+static void user_change(struct pstate *s, const struct pcust *pc, const struct obs_tenant *ut,
+			size_t mark, bool cur_susp)
 {
 	struct site_plan *sp = s->c->sp;
-	char uname[96];
+	const struct op *first = NULL;
+	struct rchange *rc;
+	size_t i;
+
+	for (i = mark; !first && i < sp->nops; i++)
+		if (sp->ops[i].kind != OP_PMS_WRITE)
+			first = &sp->ops[i];
+	if (!first)
+		return; /* only write-backs: their own resource shows them */
+	rc = sp_add_change(sp, "pti_user", pc->user->id,
+			   first->kind == OP_TENANT_CREATE ? ACT_CREATE : ACT_UPDATE, first->rule,
+			   first->reason);
+	rc->before = ut ? json_pack("{s:b, s:s}", "suspended", cur_susp, "access_code", PLAN_SENSITIVE)
+			: NULL;
+	rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
+			      "access_code", PLAN_SENSITIVE);
+	rc->after_sensitive = (first->kind == OP_TENANT_CREATE ||
+			       (first->kind == OP_TENANT_UPDATE && (first->changed & TF_CODE)))
+		? json_pack("{s:b}", "access_code", 1) : json_object();
+}
+
+/* What the engine knows of a customer's PTI user. */
+struct puser {
+	char uname[96];              /* its observed record: "@<PMS user id>" */
+	const struct obs_tenant *ut; /* the user as last applied, or NULL */
+	const char *vid;             /* its StorLogix id: recorded, else pti_userId */
+	const char *lost;            /* the id PTI said it does not know (10.4) */
+	int slot;                    /* a new user's id: its result slot, else -1 */
+};
+
+static void find_user(struct pstate *s, const struct pcust *pc, const char *pti_id,
+		      struct puser *pu)
+{
 	const struct obs_unit *U;
-	const struct obs_tenant *ut;
-	const char *vid, *pti_id = pms_cf_get(&pc->user->cf, F(s, PTI_F_USER_ID));
-	unsigned char hash[RC_HASH_LEN];
-	bool hash_known, regen, flag, cur_susp, pushed;
-	size_t mark = sp->nops, i;
-	struct op_tenant w;
-	int slot = -1;
+
+	memset(pu, 0, sizeof(*pu));
+	pu->slot = -1;
+	snprintf(pu->uname, sizeof(pu->uname), "%c%s", PTI_USER_PREFIX, pc->user->id);
+	U = obs_find_unit(&s->c->sp->obs, pu->uname);
+	if (U && U->status == PTI_USER_GONE)
+		pu->lost = U->ntenants && U->tenants[0].vendor_id ? U->tenants[0].vendor_id : "?";
+	else if (U && U->ntenants)
+		pu->ut = &U->tenants[0];
+	/* a lost user's pti_userId names it too: not used again */
+	pu->vid = pu->ut ? pu->ut->vendor_id : pu->lost ? NULL : pti_id;
+}
+
+/* The user's add or edit (PT1, PT6, PT7). */
+static void user_op(struct pstate *s, const struct pcust *pc, const struct op_tenant *w,
+		    const unsigned char *hash, bool hash_known, bool regen, struct puser *pu)
+{
+	struct site_plan *sp = s->c->sp;
 	struct op *op;
 	unsigned ch;
 
-	if (!want_user(s, pc, &w, hash, &hash_known, &regen, &flag))
-		return;
-	snprintf(uname, sizeof(uname), "%c%s", PTI_USER_PREFIX, pc->user->id);
-	U = obs_find_unit(&sp->obs, uname);
-	ut = U && U->ntenants ? &U->tenants[0] : NULL;
-	vid = ut ? ut->vendor_id : pti_id;
-	user_writes(s, pc, &w, -1, regen, flag, true);
-	if (!vid) {
-		op = pop(s, OP_TENANT_CREATE, uname, "PT1", "a customer with units here and no PTI user: add it");
-		op->t = w;
+	if (!pu->vid) {
+		op = pop(s, OP_TENANT_CREATE, pu->uname, "PT1", pu->lost
+			 ? sp_printf(sp, "PTI no longer has user %s of the customer (deleted in PTI, or "
+				     "PTI lost its data): add it again", pu->lost)
+			 : "a customer with units here and no PTI user: add it");
+		op->t = *w;
 		op->changed = TF_ALL;
 		op->user_id = pc->user->id;
-		slot = op->result_slot = (int)sp->nresults++;
-	} else {
-		ch = pc->force || !ut ? TF_ALL : changed(&w, ut, hash, hash_known);
-		if (regen)
-			ch |= TF_CODE;
-		if (ch) {
-			op = pop(s, OP_TENANT_UPDATE, uname, pc->force ? "PT7" : regen ? "PT6" : "PT1",
-				 pc->force ? "re-push requested (pti_synced): push every field"
-				 : !ut ? "PTI user known from the PMS (pti_userId): push its details"
-				 : regen ? "new code requested (pti_regenerateCode)"
-				 : "user details differ from the PMS");
-			op->t = w;
-			op->changed = ch;
-			set_who(op, vid, -1, pc->user->id);
-		}
+		pu->slot = op->result_slot = (int)sp->nresults++;
+		return;
 	}
+	ch = pc->force || !pu->ut ? TF_ALL : changed(w, pu->ut, hash, hash_known);
+	if (regen)
+		ch |= TF_CODE;
+	if (!ch)
+		return;
+	op = pop(s, OP_TENANT_UPDATE, pu->uname, pc->force ? "PT7" : regen ? "PT6" : "PT1",
+		 pc->force ? "re-push requested (pti_synced): push every field"
+		 : !pu->ut ? "PTI user known from the PMS (pti_userId): push its details"
+		 : regen ? "new code requested (pti_regenerateCode)"
+		 : "user details differ from the PMS");
+	op->t = *w;
+	op->changed = ch;
+	set_who(op, pu->vid, -1, pc->user->id);
+}
+
+/* Each unit rented to the user (PT1), after a vacate when another user
+ * holds it (R9); a unit recorded for the lost user needs none. */
+static void unit_ops(struct pstate *s, const struct pcust *pc, const struct puser *pu)
+{
+	struct site_plan *sp = s->c->sp;
+	struct op *op;
+	size_t i;
+
 	for (i = 0; i < pc->n; i++) {
 		const struct obs_unit *ur = obs_find_unit(&sp->obs, pc->units[i]->vname);
-		bool mine = ur && ur->status == VU_RENTED && ur->ntenants && vid &&
-			    rc_streq(ur->tenants[0].vendor_id, vid);
+		const char *holder = ur && ur->status == VU_RENTED && ur->ntenants
+			? ur->tenants[0].vendor_id : NULL;
+		bool mine = holder && pu->vid && rc_streq(holder, pu->vid);
 
 		if (mine && !pc->force)
 			continue;
-		if (ur && ur->status == VU_RENTED && !mine) {
-			op = pop(s, OP_UNIT_VACATE, pc->units[i]->vname, "R9",
-				 "the unit is rented to another PTI user: vacate it first");
+		if (ur && ur->status == VU_RENTED && !mine && !(pu->lost && rc_streq(holder, pu->lost))) {
+			pop(s, OP_UNIT_VACATE, pc->units[i]->vname, "R9",
+			    "the unit is rented to another PTI user: vacate it first");
 			sp->destructive++;
 		}
 		op = pop(s, OP_UNIT_RENT, pc->units[i]->vname, pc->force ? "PT7" : "PT1",
 			 sp_printf(sp, "rental %s occupies the unit: rent it to the customer",
 				   pc->units[i]->rental->id));
 		op->rental_id = pc->units[i]->rental->id;
-		set_who(op, vid, slot, pc->user->id);
+		set_who(op, pu->vid, pu->slot, pc->user->id);
 	}
-	cur_susp = ut ? !ut->enabled : false;
-	if (pc->delinquent != cur_susp || (pc->force && pc->delinquent)) {
-		op = pop(s, pc->delinquent ? OP_UNIT_DISABLE : OP_UNIT_ENABLE, uname, "PT4",
+}
+
+static void customer(struct pstate *s, const struct pcust *pc)
+{
+	struct site_plan *sp = s->c->sp;
+	const char *pti_id = pms_cf_get(&pc->user->cf, F(s, PTI_F_USER_ID));
+	unsigned char hash[RC_HASH_LEN];
+	bool hash_known, regen, flag, cur_susp, pushed;
+	size_t mark = sp->nops, i;
+	struct op_tenant w;
+	struct puser pu;
+	struct op *op;
+
+	if (!want_user(s, pc, &w, hash, &hash_known, &regen, &flag))
+		return;
+	find_user(s, pc, pti_id, &pu);
+	user_writes(s, pc, &w, -1, NULL, regen, flag, true);
+	user_op(s, pc, &w, hash, hash_known, regen, &pu);
+	unit_ops(s, pc, &pu);
+	/* a user adopted from pti_userId may be suspended or not: say which */
+	cur_susp = pu.ut ? !pu.ut->enabled : false;
+	if (pc->delinquent != cur_susp || (pc->force && pc->delinquent) || (pu.vid && !pu.ut)) {
+		op = pop(s, pc->delinquent ? OP_UNIT_DISABLE : OP_UNIT_ENABLE, pu.uname, "PT4",
 			 pc->delinquent ? "a unit of the customer is delinquent: suspend"
 					: "no unit of the customer is delinquent: unsuspend");
-		set_who(op, vid, slot, pc->user->id);
+		set_who(op, pu.vid, pu.slot, pc->user->id);
 	}
 	pushed = sp->nops > mark;
-	user_writes(s, pc, &w, slot, regen, flag, false);
+	/* R8: the id the engine knows goes back to a PMS that lacks it */
+	user_writes(s, pc, &w, pu.slot, pu.ut && !rc_streq(pti_id, pu.ut->vendor_id)
+		    ? pu.ut->vendor_id : NULL, regen, flag, false);
 	for (i = 0; i < pc->n; i++) {
 		rental_writes(s, pc->units[i], pushed);
 		diff_remember(s->c, pc->units[i], NULL);
 	}
-	if (pushed) {
-		struct rchange *rc = sp_add_change(sp, "pti_user", pc->user->id,
-						   vid ? ACT_UPDATE : ACT_CREATE, sp->ops[mark].rule,
-						   sp->ops[mark].reason);
-
-		rc->before = ut ? json_pack("{s:b, s:b}", "suspended", cur_susp, "access_code", ut->code_known)
-				: NULL;
-		rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
-				      "access_code", PLAN_SENSITIVE);
-		if (rc->before)
-			json_object_set_new(rc->before, "access_code", json_string(PLAN_SENSITIVE));
-		rc->after_sensitive = (!vid || (sp->ops[mark].changed & TF_CODE))
-			? json_pack("{s:b}", "access_code", 1) : json_object();
-	}
+	if (pushed)
+		user_change(s, pc, pu.ut, mark, cur_susp);
 }
 
 /* Units rented in PTI that nobody rents now; customers with no unit left. */
@@ -332,7 +404,8 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 	for (i = 0; i < sp->obs.nunits; i++) {
 		const struct obs_unit *u = &sp->obs.units[i];
 
-		if (u->name[0] != PTI_USER_PREFIX || !u->ntenants || !u->tenants[0].code_known ||
+		if (u->name[0] != PTI_USER_PREFIX || u->status == PTI_USER_GONE || !u->ntenants ||
+		    !u->tenants[0].code_known ||
 		    rc_map_get(&s->idx, u->name + 1, NULL) || !diff_owner_in_scope(s->c, u->name + 1))
 			continue;
 		op = pop(s, OP_TENANT_REMOVE, u->name, "PT5",

@@ -108,12 +108,8 @@ static void drop_from(struct ix *x, json_t *o)
 	json_t *l, *v;
 	size_t i;
 
-	if (x->is_max) {
-		v = json_object_get(o, x->fields);
-		if (json_is_integer(v) && x->has_max && json_integer_value(v) == x->max)
-			x->max_ok = false; /* recomputed on the next use */
-		return;
-	}
+	if (x->is_max)
+		return; /* a vendor's ids never go back: the greatest stays */
 	key_of(o, x->fields, key, sizeof(key));
 	l = json_object_get(x->map, key);
 	json_array_foreach(l, i, v) {
@@ -134,7 +130,9 @@ static void build(struct ix *x)
 	json_decref(x->map);
 	x->map = x->is_max ? NULL : json_object();
 	x->max_ok = true;
-	x->has_max = false;
+	/* a greatest id seen before the rebuild stays (deleted ids are not
+	 * given again, as no vendor reuses them) */
+	x->has_max = x->is_max && x->has_max;
 	json_array_foreach(x->arr, i, o)
 		add_to(x, o);
 	x->gen = g_gen;

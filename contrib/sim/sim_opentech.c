@@ -8,6 +8,11 @@
  * accepted (so that a duplicate can be observed); visitors' codes are
  * returned on reads unless the seed sets hide_codes; a vacate removes the
  * unit's visitors from the active list; tokens expire after token_ttl s.
+ * Non-tenant visitors (guests of a tenant, on its unit; staff and vendors of
+ * the facility, with no unit; portal visitors) share the resource, in the
+ * shape OpenTech lists them: isTenant false, unitId or null,
+ * isPortalVisitor, their own code. A code already held by another visitor
+ * is accepted (the vendor's rule is UNKNOWN), so a collision can be seen.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -153,7 +158,8 @@ static json_t *visitor_view(json_t *v)
 	snprintf(name, sizeof(name), "%s %s", json_string_value(json_object_get(v, "firstName")) ?: "",
 		 json_string_value(json_object_get(v, "lastName")) ?: "");
 	json_object_set_new(c, "name", json_string(name));
-	json_object_set_new(c, "isPortalVisitor", json_false());
+	if (!json_is_boolean(json_object_get(c, "isPortalVisitor")))
+		json_object_set_new(c, "isPortalVisitor", json_false());
 	json_object_set_new(c, "isLockedOut", json_boolean(!json_is_true(json_object_get(v, "isEnabled"))));
 	if (json_is_true(json_object_get(ot(), "hide_codes")))
 		json_object_del(c, "code");
@@ -204,9 +210,10 @@ static void create_visitor(json_int_t fid, json_t *b, struct sim_resp *out)
 		sim_reply(out, 400, msg("A visitor cannot be marked as a tenant if they are not assigned to a unit."));
 		return;
 	}
-	v = json_pack("{s:I, s:I, s:O, s:b, s:I, s:I, s:b}", "id", max + 1, "facilityId", fid,
+	v = json_pack("{s:I, s:I, s:O, s:b, s:b, s:I, s:I, s:b}", "id", max + 1, "facilityId", fid,
 		      "unitId", unit ? json_object_get(unit, "id") : json_null(), "isTenant",
-		      json_is_true(json_object_get(b, "isTenant")), "accessProfileId", (json_int_t)1,
+		      json_is_true(json_object_get(b, "isTenant")), "isPortalVisitor",
+		      json_is_true(json_object_get(b, "isPortalVisitor")), "accessProfileId", (json_int_t)1,
 		      "timeGroupId", (json_int_t)0, "isEnabled", 1);
 	e = set_visitor_fields(v, b);
 	if (e) {

@@ -7,7 +7,9 @@
  * {"ResultCode": n, "Message": ...} where n < 0 is an error (-3 unit name
  * over 10 characters, -22 unit already vacant, -404 not found, -5 access
  * code in use at the site, -401 bad operator credentials) and users/add
- * answers the new StorLogix user id as ResultCode; writes are form-encoded;
+ * answers the new StorLogix user id as ResultCode, or -409 with the
+ * existing user's id (StorLogixId) when the site has a user with that
+ * InterfaceId (a replayed add: nothing changes); writes are form-encoded;
  * a user's code is a "card" (users/{id}/cards, cards/{id}); AccessLevel
  * and TimeZone are user fields. There is no read API for units or users:
  * /_sim/state is the only way to look.
@@ -218,13 +220,32 @@ static void user_form(const struct sim_req *r, json_t *u)
 	free(v);
 }
 
+/* The user of the site whose InterfaceId is iid, or NULL. */
+static json_t *find_interface(json_t *site, const char *iid)
+{
+	json_t *u;
+	size_t i;
+
+	json_array_foreach(sim_ix_all(parr("users"), "interface_id", iid ? iid : ""), i, u)
+		if (json_equal(json_object_get(u, "site"), site) && field_is(u, "interface_id", iid))
+			return u;
+	return NULL;
+}
+
+/* users/add. An InterfaceId the site already has is answered -409 with
+ * that user's id (StorLogixId), and nothing changes: a replayed add whose
+ * first answer was lost is recognised (Decided, docs/vendor-apis.md §2.4). */
 static void users_add(const struct sim_req *r, json_t *site, struct sim_resp *out)
 {
-	char *code = sim_form(r, "AccessCode");
+	char *code = sim_form(r, "AccessCode"), *iid = sim_form(r, "InterfaceId");
 	json_int_t max = sim_ix_max(parr("users"), "id", 100);
-	json_t *u;
+	json_t *u = iid && *iid ? find_interface(site, iid) : NULL;
 
-	if (!code || !*code || strspn(code, "0123456789") != strlen(code)) {
+	if (u) {
+		sim_reply(out, 200, json_pack("{s:i, s:s, s:O}", "ResultCode", -409, "Message",
+					      "a user with this InterfaceId exists", "StorLogixId",
+					      json_object_get(u, "id")));
+	} else if (!code || !*code || strspn(code, "0123456789") != strlen(code)) {
 		result(out, -6, "invalid access code");
 	} else if (code_in_use(site, code, -1)) {
 		result(out, -5, "access code in use at this site");
@@ -236,6 +257,7 @@ static void users_add(const struct sim_req *r, json_t *site, struct sim_resp *ou
 		result(out, max + 1, "user added");
 	}
 	free(code);
+	free(iid);
 }
 
 static void users_edit(const struct sim_req *r, json_t *site, json_int_t id, struct sim_resp *out)

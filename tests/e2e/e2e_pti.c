@@ -266,6 +266,208 @@ static void test_PT6_PT7_regenerate_and_repush(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* Drop the state directory (a lost disk, or a facility that ran the
+ * Storeganise PTI add-on before: only pti_userId says who its user is). */
+static void drop_state(struct e2e *t)
+{
+	char cmd[400];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* PT1, R7, R8: a PTI user known only from pti_userId is pushed once (no
+ * new user), then it is the engine's own: the next plan is empty and the
+ * next apply calls nobody, PMS included (no pti_synced rewritten). */
+static void test_PT1_user_known_only_from_pti_userId(void **state)
+{
+	struct e2e *t = *state;
+	json_t *p, *reqs;
+	char id[32];
+
+	assert_int_equal(e2e_converge(t), 0);
+	drop_state(t);
+	p = sim_state_of(t, "pti");    /* suspended by the add-on, paid since */
+	snprintf(id, sizeof(id), "%" JSON_INTEGER_FORMAT,
+		 json_integer_value(json_object_get(user_by_interface(p, "c1"), "id")));
+	json_decref(p);
+	sim_patch(t, "pti.users", id, json_pack("{s:b}", "suspended", 1));
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "POST", "/pti/users/add"), 0);
+	assert_int_equal(count_requests(reqs, "PUT", "/pti/users/edit/"), 2);  /* c1, c2 */
+	assert_int_equal(count_requests(reqs, "POST", "/pti/units/rent/"), 3); /* P-1, P-2, P-3 */
+	json_decref(reqs);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	assert_int_equal(count_users(p, "c2"), 1);
+	assert_true(json_is_true(json_object_get(user_by_interface(p, "c2"), "suspended")));
+	assert_false(json_is_true(json_object_get(user_by_interface(p, "c1"), "suspended")));
+	json_decref(p);
+	assert_int_equal(e2e_plan_exit(t), 0);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	reqs = sim_requests(t);
+	assert_int_equal(pti_writes(t), 0);
+	assert_int_equal(count_requests(reqs, "PUT", "/storeganise/"), 0);
+	json_decref(reqs);
+}
+
+/* PT1, R8 (issue 10.3): a pti_userId lost from the PMS (a write-back
+ * that failed, a field cleared by hand) is written back from the engine's
+ * record of the user, with no PTI call. */
+static void test_PT1_lost_user_id_is_written_back(void **state)
+{
+	struct e2e *t = *state;
+	char *before, *after;
+
+	assert_int_equal(e2e_converge(t), 0);
+	before = user_field(t, "c1", "pti_userId");
+	assert_non_null(before);
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:{s:n}}", "customFields", "pti_userId"));
+	assert_int_equal(e2e_plan_exit(t), 2);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(pti_writes(t), 0);
+	after = user_field(t, "c1", "pti_userId");
+	assert_non_null(after);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
+/* PT2, R8 (issue 10.3): a code of record lost from the PMS is never
+ * silently dropped: a new one is generated, written back and pushed. */
+static void test_PT2_lost_code_is_generated_again(void **state)
+{
+	struct e2e *t = *state;
+	char *before, *after, *card;
+	json_t *p;
+	json_int_t uid;
+
+	assert_int_equal(e2e_converge(t), 0);
+	before = user_field(t, "c1", "pti_accessCode");
+	assert_non_null(before);
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:{s:n}}", "customFields", "pti_accessCode"));
+	assert_int_equal(e2e_apply(t), 0);
+	after = user_field(t, "c1", "pti_accessCode");
+	assert_non_null(after);
+	assert_string_not_equal(before, after);
+	p = sim_state_of(t, "pti");
+	uid = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	card = card_code(p, uid);
+	json_decref(p);
+	assert_non_null(card);
+	assert_string_equal(card, after);
+	free(before);
+	free(after);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
+/* PT1, R7 (issue 10.1): a users/add that PTI stored but whose answer was
+ * lost (a 502 after the commit) is in doubt; the next apply's users/add is
+ * answered "InterfaceId exists" with the user's id, which is adopted and
+ * given what the plan says: one user, its code, its units, its id
+ * written back, and the site converges. */
+static void test_PT1_replayed_add_is_adopted(void **state)
+{
+	struct e2e *t = *state;
+	struct run r;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	json_t *p, *u;
+	char *uid, *code, *card;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	drop_state(t);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("{s:s, s:s, s:i, s:b, s:i}", "method", "POST",
+		"path_contains", "/pti/users/add", "status", 502, "commit", 1, "times", 1)));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	if (!strstr(r.out, " 1 in doubt"))
+		fail_msg("the lost add is not in doubt:\n%s\n%s", r.out, r.err);
+	run_free(&r);
+	assert_int_equal(e2e_apply(t), 0);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	assert_int_equal(count_users(p, "c2"), 1);
+	u = user_by_interface(p, "c1");
+	uid = user_field(t, "c1", "pti_userId");
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(u, "id")));
+	code = user_field(t, "c1", "pti_accessCode");
+	card = card_code(p, json_integer_value(json_object_get(u, "id")));
+	assert_non_null(code);
+	assert_non_null(card);
+	assert_string_equal(code, card);
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-1"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	json_decref(p);
+	free(uid);
+	free(code);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
+/* PT1, R7 (issue 10.4): a user deleted in PTI (or a PTI that lost its
+ * data) answers -404: that apply fails for the customer only (the other
+ * customer's change is made), the next plan says so and adds the user
+ * again, its units are rented to it and its new id written back. */
+static void test_PT1_user_deleted_in_pti_is_added_again(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+	const char *plan[] = { "plan", "-c", t->spec, NULL };
+	json_t *p, *u;
+	json_int_t old;
+	char *uid, *code, *card;
+	struct run r;
+
+	assert_int_equal(e2e_converge(t), 0);
+	p = sim_state_of(t, "pti");
+	old = json_integer_value(json_object_get(user_by_interface(p, "c1"), "id"));
+	json_decref(p);
+	json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:I}", "collection", "pti.users", "id", old)));
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:s}", "email", "c1-new@example.com"));
+	sim_patch(t, "storeganise.users", "c2", json_pack("{s:s}", "email", "c2-new@example.com"));
+	r = e2e_reconcile(t, args);
+	assert_int_equal(r.status, 1);
+	assert_non_null(strstr(r.err, "not found"));
+	run_free(&r);
+	p = sim_state_of(t, "pti");
+	assert_string_equal(json_string_value(json_object_get(user_by_interface(p, "c2"), "email")),
+			    "c2-new@example.com");
+	json_decref(p);
+	r = e2e_reconcile(t, plan);
+	assert_int_equal(r.status, 0);
+	assert_non_null(strstr(r.out, "deleted in PTI"));
+	run_free(&r);
+	assert_int_equal(e2e_apply(t), 0);
+	p = sim_state_of(t, "pti");
+	assert_int_equal(count_users(p, "c1"), 1);
+	u = user_by_interface(p, "c1");
+	assert_int_not_equal(json_integer_value(json_object_get(u, "id")), old);
+	assert_string_equal(json_string_value(json_object_get(u, "email")), "c1-new@example.com");
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-1"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	assert_int_equal(json_integer_value(json_object_get(unit_named(p, "P-2"), "user")),
+			 json_integer_value(json_object_get(u, "id")));
+	uid = user_field(t, "c1", "pti_userId");
+	code = user_field(t, "c1", "pti_accessCode");
+	card = card_code(p, json_integer_value(json_object_get(u, "id")));
+	assert_non_null(uid);
+	assert_int_equal(atoll(uid), json_integer_value(json_object_get(u, "id")));
+	assert_non_null(card);
+	assert_string_equal(code, card);
+	json_decref(p);
+	free(uid);
+	free(code);
+	free(card);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* PT6 by command: reconcile codes regenerate. */
 static void test_PT6_codes_regenerate_command(void **state)
 {
@@ -287,6 +489,7 @@ static void test_PT6_codes_regenerate_command(void **state)
 	r = e2e_reconcile(t, args);
 	assert_int_equal(r.status, 0);
 	assert_null(strstr(r.out, before));
+	assert_non_null(strstr(r.out, "~ access_code = (sensitive value)")); /* shown, never the code */
 	run_free(&r);
 	p = sim_state_of(t, "pti");
 	after = card_code(p, uid);
@@ -375,6 +578,11 @@ int main(void)
 		cmocka_unit_test(test_PT4_suspension_stays_while_another_unit_is_overdue),
 		cmocka_unit_test(test_PT6_PT7_regenerate_and_repush),
 		cmocka_unit_test(test_PT6_codes_regenerate_command),
+		cmocka_unit_test(test_PT1_user_known_only_from_pti_userId),
+		cmocka_unit_test(test_PT1_lost_user_id_is_written_back),
+		cmocka_unit_test(test_PT2_lost_code_is_generated_again),
+		cmocka_unit_test(test_PT1_replayed_add_is_adopted),
+		cmocka_unit_test(test_PT1_user_deleted_in_pti_is_added_again),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
 		cmocka_unit_test(test_PT_saved_plan_applies),
 	};

@@ -155,6 +155,33 @@ static void test_OT5_resync(void **state)
 	assert_false(f->sp.ops[2].w[0].b);
 }
 
+/* R7: a unit holds two tenant visitors of unknown origin: one matches the
+ * rental (customer and code), the other was made by hand for someone else.
+ * The one that matches stays; the stranger goes: one call, and the gate
+ * never holds the wrong person. Listed first, the stranger is not the one
+ * adopted. */
+static void test_R7_minimal_two_tenants_keep_the_match(void **state)
+{
+	struct fx *f = fx_new(state, "opentech", OT_SETTINGS(""));
+	struct obs_tenant *t;
+	struct pms_rental *r;
+
+	fx_unit(f, "u1", "A1", NULL);
+	r = fx_rental(f, "r1", "u1", "c1", false);
+	r->cf = fx_cfs(f, "opentech_accessCode=482913", NULL);
+	fx_ounit(f, "A1", VU_RENTED);
+	t = fx_otenant(f, "A1", "915372", NULL);          /* someone else, by hand */
+	t->vendor_id = "stranger";
+	t->first_name = "Rui";
+	t->last_name = "Costa";
+	t->email = "rui@example.com";
+	t->phone = "+351 2";
+	fx_otenant(f, "A1", "482913", NULL)->vendor_id = "match";
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "remove");
+	assert_string_equal(f->sp.ops[0].tenant_vid, "stranger");
+}
+
 static void count_secret(const struct spec_secret *sec, const char *what, void *payload)
 {
 	(void)sec;
@@ -210,6 +237,7 @@ int main(void)
 		FX_TEST(test_OT3_status_transitions),
 		FX_TEST(test_OT4_access_code),
 		FX_TEST(test_OT5_resync),
+		FX_TEST(test_R7_minimal_two_tenants_keep_the_match),
 		FX_TEST(test_OT6_credentials),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,62 @@ static void test_PT1_one_user_per_customer(void **state)
 	assert_string_equal(f->sp.ops[4].w[0].field, "pti_userId");
 }
 
+/* PT1, R8: the StorLogix id is written back to the PMS whenever the
+ * customer's pti_userId lacks it (a write-back that failed, a field
+ * cleared or edited by hand): the engine's record of the user wins. No
+ * PTI call: the user is right. */
+static void test_PT1_user_id_written_back(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+	size_t i;
+
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
+	fx_rental(f, "r2", "u2", "c2", false);
+	f->snap.users[1].cf = fx_cfs(f, "pti_accessCode=590137", "pti_userId=999", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	pti_user_rec(f, "c2", "102", "590137");
+	pti_unit_rec(f, "P-2", "102");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write,write");
+	for (i = 0; i < 2; i++) {
+		assert_string_equal(f->sp.ops[i].collection, "users");
+		assert_string_equal(f->sp.ops[i].object_id, i ? "c2" : "c1");
+		assert_int_equal(f->sp.ops[i].nw, 1);
+		assert_string_equal(f->sp.ops[i].w[0].field, "pti_userId");
+		assert_int_equal(f->sp.ops[i].w[0].type, WB_STRING);
+		assert_string_equal(f->sp.ops[i].w[0].str, i ? "102" : "101");
+		assert_string_equal(f->sp.ops[i].rule, "PT1");
+	}
+}
+
+/* PT1, R9 (issue 10.4): a user PTI said it does not know (its record
+ * marked gone by apply) is added again, although pti_userId still names
+ * the lost id; its unit, recorded for the lost id, is rented to the new
+ * user without a vacate first; the new id is written back. */
+static void test_PT1_lost_user_is_added_again(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	obs_find_unit_mut(&f->sp.obs, "@c1")->status = PTI_USER_GONE;
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "create,rent,write,write");   /* pti_userId, pti_synced */
+	assert_non_null(strstr(f->sp.ops[0].reason, "no longer has user 101"));
+	assert_int_equal(f->sp.ops[1].id_ref.src, CODE_VENDOR_RESULT);
+	assert_null(f->sp.ops[1].tenant_vid);
+	assert_int_equal(f->sp.ops[2].w[0].type, WB_RESULT);
+	assert_string_equal(f->sp.ops[2].w[0].field, "pti_userId");
+	assert_int_equal(f->sp.destructive, 0);
+}
+
 static void test_PT2_one_code_for_all_units(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -91,7 +147,7 @@ static void test_PT3_access_level_and_zone(void **state)
 
 	pti_unit(f, "u1", "1");
 	fx_rental(f, "r1", "u1", "c1", false);
-	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_accessLevel=5", "pti_zone=2", NULL);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", "pti_accessLevel=5", "pti_zone=2", NULL);
 	pti_user_rec(f, "c1", "101", "736104");
 	pti_unit_rec(f, "P-1", "101");
 	fx_plan(f);
@@ -108,7 +164,7 @@ static void test_PT4_suspend_while_any_unit_delinquent(void **state)
 	pti_unit(f, "u1", "1");
 	pti_unit(f, "u2", "2");
 	fx_rental(f, "r1", "u1", "c1", false);
-	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
 	fx_rent_to(f, "r2", "u2", "c1", true);
 	pti_user_rec(f, "c1", "101", "736104");
 	pti_unit_rec(f, "P-1", "101");
@@ -156,7 +212,7 @@ static void test_PT6_regenerate(void **state)
 
 	pti_unit(f, "u1", "1");
 	fx_rental(f, "r1", "u1", "c1", false);
-	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_regenerateCode=true", NULL);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", "pti_regenerateCode=true", NULL);
 	pti_user_rec(f, "c1", "101", "736104");
 	pti_unit_rec(f, "P-1", "101");
 	fx_plan(f);
@@ -167,6 +223,40 @@ static void test_PT6_regenerate(void **state)
 	assert_false(f->sp.ops[2].w[0].b);
 }
 
+/* The customer's resource change in a plan (borrowed), NULL when none. */
+static const struct rchange *user_change(struct fx *f, const char *uid)
+{
+	size_t i;
+
+	for (i = 0; i < f->sp.nchanges; i++)
+		if (!strcmp(f->sp.changes[i].type, "pti_user") && !strcmp(f->sp.changes[i].name, uid))
+			return &f->sp.changes[i];
+	return NULL;
+}
+
+/* PT6 by command (`codes regenerate`): the plan shows that the user's code
+ * changes (~ access_code = (sensitive value)), although the first
+ * operation of the customer is the PMS write of the new code. */
+static void test_PT6_regenerate_shows_the_code_change(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+	const struct rchange *c;
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	f->regen_user = "c1";
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write,update,write");
+	c = user_change(f, "c1");
+	assert_non_null(c);
+	assert_int_equal(c->action, ACT_UPDATE);
+	assert_string_equal(c->rule, "PT6");
+	assert_true(json_is_true(json_object_get(c->after_sensitive, "access_code")));
+}
+
 static void test_PT7_repush(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -175,7 +265,7 @@ static void test_PT7_repush(void **state)
 	pti_unit(f, "u1", "1");
 	r = fx_rental(f, "r1", "u1", "c1", false);
 	r->cf = fx_cfs(f, "pti_unitName=P-1", "pti_synced=2999-01-01T00:00:00.000Z", NULL);
-	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
 	pti_user_rec(f, "c1", "101", "736104");
 	pti_unit_rec(f, "P-1", "101");
 	fx_plan(f);
@@ -205,12 +295,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_PT1_one_user_per_customer),
+		FX_TEST(test_PT1_user_id_written_back),
+		FX_TEST(test_PT1_lost_user_is_added_again),
 		FX_TEST(test_PT2_one_code_for_all_units),
 		FX_TEST(test_PT3_access_level_and_zone),
 		FX_TEST(test_PT4_suspend_while_any_unit_delinquent),
 		FX_TEST(test_PT5_move_out),
 		FX_TEST(test_PT5_scoped_plan_leaves_other_units),
 		FX_TEST(test_PT6_regenerate),
+		FX_TEST(test_PT6_regenerate_shows_the_code_change),
 		FX_TEST(test_PT7_repush),
 		FX_TEST(test_PT8_not_readable),
 	};
