@@ -673,6 +673,7 @@ const struct vendor pti_vendor = {
 	.code_on = PMS_OBJ_USER,
 	.code_field = PTI_F_ACCESS_CODE,
 	.scope = VENDOR_SCOPE_CUSTOMER,
+	.customer_prefix = PTI_USER_PREFIX,
 	.tenant_word = "user",
 	.unreadable_rule = "PT8",
 	.code_rule = "PT2",

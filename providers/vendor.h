@@ -103,6 +103,9 @@ struct vendor {
 					  * PMS_OBJ_RENTAL, PMS_OBJ_USER, PMS_OBJ_NONE */
 	int code_field;                  /* its spec.fields index, -1: none */
 	enum vendor_scope scope;
+	char customer_prefix;            /* the observed record of a PMS customer is
+					  * named by it and the user id (a PTI user:
+					  * '@'); 0: the vendor keeps none */
 
 	/* ---- words ---- */
 	const char *tenant_word;         /* "tenant visitor", "user", "invite" */

@@ -49,15 +49,27 @@ static void mark_in_use(struct apply_site *a, const unsigned char h[RC_HASH_LEN]
 	rc_map_put(&a->in_use, rc_arena_strdup(&a->arena, hex), 1);
 }
 
+/* R6: taken when this run knows it (build_in_use, codes it generated) or
+ * the state's code index does (units a scoped run did not load, codes
+ * held for no tenant); an unreadable index counts as taken. */
 static bool code_in_use(const char *code, void *payload)
 {
 	struct apply_site *a = payload;
 	unsigned char h[RC_HASH_LEN];
 	char hex[2 * RC_HASH_LEN + 1];
+	struct store_txn *t = NULL;
+	struct rc_err err;
+	bool used = true;
 
 	store_secret_hash(a->e->store, a->sp->site->name, code, h);
 	rc_hex(h, RC_HASH_LEN, hex);
-	return rc_map_get(&a->in_use, hex, NULL);
+	if (rc_map_get(&a->in_use, hex, NULL))
+		return true;
+	if (store_txn_begin(a->e->store, false, &t, &err) == RC_OK &&
+	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK)
+		used = true;
+	store_txn_abort(t);
+	return used;
 }
 
 /* R6: every code active at the site, so that a new one is unique. Walks
@@ -251,6 +263,26 @@ static void wait_save(const char *host, double until, void *payload)
 		w->rc = store_wait_put(w->t, host, until, w->err);
 }
 
+/* The observed state: a scoped run writes the units it loaded (changed
+ * ones only; the others it never read), a whole-site run the site; the
+ * codes held for no tenant when the vendor was just read. */
+static int write_observed(struct store_txn *t, const struct site_plan *sp, struct rc_err *err)
+{
+	size_t i;
+	int rc = RC_OK;
+
+	if (sp->scoped)
+		for (i = 0; !rc && i < sp->obs.nunits; i++)
+			rc = store_observed_put_unit(t, sp->site->name, &sp->obs.units[i], err);
+	else
+		rc = store_observed_put_site(t, &sp->obs, err);
+	if (!rc && sp->refreshed)
+		rc = store_observed_put_held(t, sp->site->name,
+					     (const unsigned char *)sp->obs.held_codes.p,
+					     sp->obs.held_codes.len / RC_HASH_LEN, err);
+	return rc;
+}
+
 /* One write transaction: observed state, PMS records, generation, meta,
  * the Retry-After deadlines vendors gave (kept for the next process). */
 static int commit_site(struct apply_site *a, bool complete, const char *error,
@@ -267,7 +299,7 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 	rc = store_txn_begin(a->e->store, true, &t, err);
 	if (rc)
 		return rc;
-	rc = store_observed_put_site(t, &sp->obs, err);
+	rc = write_observed(t, sp, err);
 	if (!rc && complete && !sp->scoped && sp->pms_site) {
 		struct rc_map keep;
 

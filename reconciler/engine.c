@@ -244,6 +244,71 @@ static int settle_doubt(const struct journal_entry *je, void *payload)
 	return 0;
 }
 
+/* The not-readable finding: the plan compares with what was last applied. */
+static void not_readable(struct site_plan *sp, const struct vendor *v)
+{
+	sp->obs.readable = false;
+	sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, v->unreadable_rule,
+		       "%s has no read API: the plan compares with what reconcile last applied; "
+		       "changes made by hand in %s cannot be seen", v->spec.title, v->spec.title);
+}
+
+/* A scoped plan from the cache (serve's one-rental runs): nothing is read
+ * now; rules_plan_site calls load_scope with the scope, and only its
+ * units are read. RC_ENOTFOUND when nothing was ever cached. */
+static int defer_observed(struct site_plan *sp, struct store_txn *t, struct rc_err *err)
+{
+	const struct vendor *v = vendor_of(sp->site);
+	bool any;
+	int rc = store_observed_any(t, sp->site->name, &any, err);
+
+	if (rc)
+		return rc;
+	if (!any)
+		return rc_errf(err, RC_ENOTFOUND,
+			       "no cached vendor state: it is written by `reconcile apply` (and serve)");
+	sp->have_obs = true;
+	if (!(v->caps & VENDOR_CAN_READ))
+		not_readable(sp, v);
+	return RC_OK;
+}
+
+/* The keys of m (prefixed when prefix is set) appended to v. */
+static void names_of(const struct rc_map *m, char prefix, struct site_plan *sp,
+		     const char ***v, size_t *n, size_t *cap)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			*RC_PUSH(*v, *n, *cap) = prefix ? sp_printf(sp, "%c%s", prefix, m->keys[i])
+							: m->keys[i];
+}
+
+struct scope_load {
+	struct store_txn *t;
+};
+
+/* rules_in.load_scope: the vendor units, rental records (a vendor naming
+ * them by rental) and customer records the scope names. */
+static int load_scope(struct site_plan *sp, const struct diff_scope *sc, void *payload,
+		      struct rc_err *err)
+{
+	struct scope_load *l = payload;
+	const struct vendor *v = vendor_of(sp->site);
+	const char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc;
+
+	names_of(&sc->units, 0, sp, &names, &n, &cap);
+	names_of(&sc->rentals, 0, sp, &names, &n, &cap);
+	if (v->customer_prefix)
+		names_of(&sc->owners, v->customer_prefix, sp, &names, &n, &cap);
+	rc = store_observed_load_names(l->t, sp->site->name, names, n, &sp->obs, err);
+	free(names);
+	return rc;
+}
+
 static int load_observed(struct engine *e, struct site_plan *sp,
 			 const struct engine_opts *o, struct store_txn *t,
 			 bool in_doubt, struct rc_err *err)
@@ -267,11 +332,8 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		obs_site_free(&sp->obs);
 		sp->obs = cache;
 		obs_site_init(&cache, sp->site->name);
-		sp->obs.readable = false;
 		sp->have_obs = true;
-		sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, v->unreadable_rule,
-			       "%s has no read API: the plan compares with what reconcile last applied; "
-			       "changes made by hand in %s cannot be seen", v->spec.title, v->spec.title);
+		not_readable(sp, v);
 		goto out;
 	}
 	if (!o->refresh && !in_doubt) {
@@ -389,6 +451,7 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 {
 	struct store_txn *t = NULL;
 	struct doubt_ctx dd = { sp };
+	struct scope_load sl = { NULL };
 	struct pms_recs last;
 	struct rules_in in;
 	struct rc_buf fp;
@@ -409,7 +472,10 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		rc = store_generation(t, sp->site->name, &sp->generation, err);
 	if (!rc)
 		rc = store_journal_each(t, sp->site->name, true, count_open, &open, err);
-	if (!rc)
+	/* a scoped plan from the cache reads its own units only (below) */
+	if (!rc && sp->scoped && !o->refresh && !open)
+		rc = defer_observed(sp, t, err);
+	else if (!rc)
 		rc = load_observed(e, sp, o, t, open > 0, err);
 	if (!rc && open)
 		rc = store_journal_each(t, sp->site->name, true, settle_doubt, &dd, err);
@@ -424,6 +490,11 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	in.hash = store_hasher(e->store);
 	in.regen_user = o->regen_user;
 	in.touched = sp->scoped ? &e->touched : NULL;
+	if (sp->scoped && !o->refresh && !open) {
+		sl.t = t;
+		in.load_scope = load_scope;
+		in.load_payload = &sl;
+	}
 	in.fp = &fp;
 	rc = rules_plan_site(sp, &in, err);
 	if (rc)

@@ -45,6 +45,10 @@ int rules_plan_site(struct site_plan *sp, const struct rules_in *in, struct rc_e
 		goto out;
 	if (in->touched)
 		scope_build(&scope, &d, in->snap, in->touched);
+	if (in->touched && in->load_scope)
+		rc = in->load_scope(sp, &scope, in->load_payload, err);
+	if (rc)
+		goto out;
 	dc.sp = sp;
 	dc.snap = in->snap;
 	dc.groups = in->groups;

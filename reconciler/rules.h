@@ -22,6 +22,13 @@ struct rules_in {
 	/* a scoped plan (serve): the rentals and customers it was asked
 	 * about; NULL: the whole site */
 	const struct sg_touched *touched;
+	/* a scoped plan whose sp->obs is still empty: called once the scope
+	 * is known, to read what it names (vendor units, rentals, customer
+	 * records) into sp->obs, so that a one-rental plan reads its units,
+	 * not the site's; NULL: sp->obs is already complete */
+	int (*load_scope)(struct site_plan *sp, const struct diff_scope *scope, void *payload,
+			  struct rc_err *err);
+	void *load_payload;
 	struct rc_buf *fp;                 /* PMS fingerprint input, or NULL */
 };
 

@@ -299,20 +299,19 @@ json_t *st_get_json(const MDB_val *v)
 	return json_loadb(v->mv_data, v->mv_size, 0, NULL);
 }
 
-int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
-		       void *payload, struct rc_err *err)
+int st_each_prefix_from(struct store_txn *t, MDB_dbi dbi, const char *site, const void *from,
+			size_t from_len, prefix_cb cb, void *payload, struct rc_err *err)
 {
 	size_t n = strlen(site) + 1;
 	MDB_cursor *c;
 	MDB_val k, v, rest;
-	void *kp;
 	int rc, stop = 0;
 
 	rc = mdb_cursor_open(t->txn, dbi, &c);
 	if (rc)
 		return st_lmdb_err(err, t->s, "cursor", rc);
-	st_make_key(&k, site, NULL, 0);
-	kp = k.mv_data;
+	k.mv_data = (void *)from;
+	k.mv_size = from_len;
 	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
 	while (rc == 0 && st_has_prefix(&k, site)) {
 		rest.mv_data = (char *)k.mv_data + n;
@@ -322,11 +321,16 @@ int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb
 			break;
 		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 	}
-	free(kp);
 	mdb_cursor_close(c);
 	if (stop)
 		return stop;
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "read", rc) : RC_OK;
+}
+
+int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
+		   void *payload, struct rc_err *err)
+{
+	return st_each_prefix_from(t, dbi, site, site, strlen(site) + 1, cb, payload, err);
 }
 
 struct del_ctx {

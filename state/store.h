@@ -76,7 +76,12 @@ int store_observed_put_site(struct store_txn *t, const struct obs_site *o,
 /* Insert or replace one unit (nothing written when unchanged). */
 int store_observed_put_unit(struct store_txn *t, const char *site,
 			    const struct obs_unit *u, struct rc_err *err);
-/* R6: does an observed unit of the site hold a code of this keyed hash? */
+/* Replace the keyed hashes of codes the vendor holds for no tenant
+ * (obs_site.held_codes: n hashes, RC_HASH_LEN bytes each) after a refresh. */
+int store_observed_put_held(struct store_txn *t, const char *site, const unsigned char *hashes,
+			    size_t n, struct rc_err *err);
+/* R6: does the site's vendor hold a code of this keyed hash (a tenant's,
+ * or one held for no tenant)? */
 int store_code_in_use(struct store_txn *t, const char *site, const unsigned char h[RC_HASH_LEN],
 		      bool *out, struct rc_err *err);
 

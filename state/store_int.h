@@ -45,6 +45,10 @@ typedef int (*prefix_cb)(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, v
 int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb cb,
 		   void *payload, struct rc_err *err);
 
+/* st_each_prefix from the key from (which starts with "site\0"). */
+int st_each_prefix_from(struct store_txn *t, MDB_dbi dbi, const char *site, const void *from,
+			size_t from_len, prefix_cb cb, void *payload, struct rc_err *err);
+
 /* Events stored before the evtime index existed get an entry dated now,
  * so that retention reaches them (once: only while evtime is empty). */
 int st_events_backfill(MDB_txn *txn, struct store *s);

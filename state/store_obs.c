@@ -15,7 +15,10 @@
  *
  * The index ("obsidx") makes R6's "is this code in use at the site?" one
  * lookup instead of a walk over every unit, so that a one-rental run never
- * loads the site: key "<site>\0c<hash: 32 bytes><unit name>" -> "".
+ * loads the site: key "<site>\0c<hash: 32 bytes><unit name>" -> "" for the
+ * codes of tenants, "<site>\0h<hash>" -> "" for the codes the vendor holds
+ * for no tenant (guests, staff: obs_site.held_codes), replaced by each
+ * commit of a refreshed site.
  * Writes compare the new record with the stored one and touch nothing
  * when they are equal: a commit writes what changed.
  */
@@ -28,6 +31,7 @@
 
 #define OBS_V1 0x01
 #define OBS_KIND_CODE 'c'
+#define OBS_KIND_HELD 'h'
 
 /* ------------------------------------------------------------ codec */
 
@@ -279,6 +283,16 @@ static int unindex_old(struct store_txn *t, const char *site, const char *name, 
 	return rc;
 }
 
+/* "<site>\0h<hash>" (new buffer in k). */
+static void held_key(MDB_val *k, const char *site, const unsigned char *h)
+{
+	unsigned char p[1 + RC_HASH_LEN];
+
+	p[0] = OBS_KIND_HELD;
+	memcpy(p + 1, h, RC_HASH_LEN);
+	st_make_key(k, site, p, sizeof(p));
+}
+
 int store_code_in_use(struct store_txn *t, const char *site, const unsigned char h[RC_HASH_LEN],
 		      bool *out, struct rc_err *err)
 {
@@ -289,6 +303,13 @@ int store_code_in_use(struct store_txn *t, const char *site, const unsigned char
 	int rc;
 
 	*out = false;
+	held_key(&k, site, h);
+	rc = mdb_get(t->txn, t->s->obsidx, &k, &v);
+	free(k.mv_data);
+	if (rc == 0)
+		*out = true;
+	if (rc != MDB_NOTFOUND)
+		return rc ? st_lmdb_err(err, t->s, "read the code index", rc) : RC_OK;
 	rc = mdb_cursor_open(t->txn, t->s->obsidx, &c);
 	if (rc)
 		return st_lmdb_err(err, t->s, "cursor", rc);
@@ -301,6 +322,41 @@ int store_code_in_use(struct store_txn *t, const char *site, const unsigned char
 	free(kp);
 	mdb_cursor_close(c);
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "read the code index", rc) : RC_OK;
+}
+
+static int held_del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	(void)v;
+	(void)p;
+	if (!rest->mv_size || ((const char *)rest->mv_data)[0] != OBS_KIND_HELD)
+		return 1; /* past the held keys */
+	return mdb_cursor_del(c, 0) ? -1 : 0;
+}
+
+int store_observed_put_held(struct store_txn *t, const char *site, const unsigned char *hashes,
+			    size_t n, struct rc_err *err)
+{
+	const char kind = OBS_KIND_HELD;
+	MDB_val k, empty = { 0, "" };
+	size_t i;
+	int rc;
+
+	/* the held keys from the first one; held_del_cb stops past the last */
+	st_make_key(&k, site, &kind, 1);
+	rc = st_each_prefix_from(t, t->s->obsidx, site, k.mv_data, k.mv_size, held_del_cb, NULL,
+				 err);
+	free(k.mv_data);
+	if (rc < 0)
+		return rc_errf(err, RC_EIO, "state %s: cannot replace the held codes of %s", t->s->dir,
+			       site);
+	if (rc > 0)
+		rc = 0;
+	for (i = 0; !rc && i < n; i++) {
+		held_key(&k, site, hashes + i * RC_HASH_LEN);
+		rc = mdb_put(t->txn, t->s->obsidx, &k, &empty, 0);
+		free(k.mv_data);
+	}
+	return rc ? st_lmdb_err(err, t->s, "write the code index", rc) : RC_OK;
 }
 
 /* ------------------------------------------------------------ loads */

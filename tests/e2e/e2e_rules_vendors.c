@@ -69,25 +69,56 @@ static void insert_guest(struct e2e *t, json_int_t id, json_int_t unit, const ch
 			 "isEnabled", 1));
 }
 
-/* OpenTech unit U<n> (id 5000+n), its PMS unit u<n> and an occupied
- * rental r<n> with no code yet. */
-static void insert_rented_unit(struct e2e *t, int n)
+/* OpenTech unit U<n> (id 5000+n) and its PMS unit u<n>, in state. */
+static void insert_unit(struct e2e *t, int n, const char *pms_state)
 {
-	char name[16], uid[16], rid[16], owner[16];
+	char name[16], uid[16];
 
 	snprintf(name, sizeof(name), "U%d", n);
 	snprintf(uid, sizeof(uid), "u%d", n);
-	snprintf(rid, sizeof(rid), "r%d", n);
-	snprintf(owner, sizeof(owner), "c%d", 1 + n % 6);
 	insert(t, "opentech.units", json_pack("{s:i, s:i, s:s, s:s}", "id", 5000 + n, "facilityId", 101,
 					      "unitNumber", name, "status", "Vacant"));
 	insert(t, "storeganise.units", json_pack("{s:s, s:s, s:s, s:s, s:{s:s}}", "id", uid,
-						 "siteId", "site1", "name", name, "state", "occupied",
+						 "siteId", "site1", "name", name, "state", pms_state,
 						 "customFields", "opentech_unitId", name));
+}
+
+/* An occupied rental r<n> of PMS unit u<n>, with no code yet. */
+static void insert_rental(struct e2e *t, int n)
+{
+	char uid[16], rid[16], owner[16];
+
+	snprintf(uid, sizeof(uid), "u%d", n);
+	snprintf(rid, sizeof(rid), "r%d", n);
+	snprintf(owner, sizeof(owner), "c%d", 1 + n % 6);
 	insert(t, "storeganise.unitRentals",
 	       json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}", "id", rid, "unitId", uid,
 			 "siteId", "site1", "ownerId", owner, "state", "occupied",
 			 "startDate", "2026-01-01", "customFields"));
+}
+
+/* OpenTech unit U<n>, PMS unit u<n> and its occupied rental r<n>. */
+static void insert_rented_unit(struct e2e *t, int n)
+{
+	insert_unit(t, n, "occupied");
+	insert_rental(t, n);
+}
+
+/* Every new rental r7.. has a 4-digit code, OpenTech's, no guest's. */
+static void assert_codes_not_held(struct e2e *t)
+{
+	char rid[16], *c;
+	int n;
+
+	for (n = 7; n < 7 + NEW_UNITS; n++) {
+		snprintf(rid, sizeof(rid), "r%d", n);
+		c = sim_rental_field(t, rid, "opentech_accessCode");
+		assert_non_null(c);
+		assert_int_equal(strlen(c), 4);
+		if (atoi(c) >= GUEST_FIRST && atoi(c) <= GUEST_LAST)
+			fail_msg("rental %s got code %s, which a guest holds", rid, c);
+		free(c);
+	}
 }
 
 /* The code OpenTech holds for the tenant of unit id unit (new), or NULL. */
@@ -163,6 +194,31 @@ static int apply_cached(struct e2e *t)
 	const char *args[] = { "apply", "-c", t->spec, "--auto-approve", "--refresh=false", NULL };
 
 	return e2e_status(t, args);
+}
+
+/* R6 from the cache (serve's one-rental runs, --refresh=false): the codes
+ * held for no tenant are kept in the state when the vendor is read, so a
+ * move-in planned without reading OpenTech still avoids them. */
+static void test_R6_codes_held_for_no_tenant_are_known_from_the_cache(void **state)
+{
+	struct e2e *t = *state;
+	char code[8], uid[16];
+	int k, n;
+
+	for (k = GUEST_FIRST; k <= GUEST_LAST; k++) {
+		snprintf(code, sizeof(code), "%d", k);
+		insert_guest(t, 20000 + k, 0, code);
+	}
+	for (n = 7; n < 7 + NEW_UNITS; n++)
+		insert_unit(t, n, "vacant");
+	assert_int_equal(e2e_apply(t), 0); /* reads OpenTech: the guests' codes kept */
+	for (n = 7; n < 7 + NEW_UNITS; n++) {
+		snprintf(uid, sizeof(uid), "u%d", n);
+		sim_patch(t, "storeganise.units", uid, json_pack("{s:s}", "state", "occupied"));
+		insert_rental(t, n);
+	}
+	assert_int_equal(apply_cached(t), 0);
+	assert_codes_not_held(t);
 }
 
 /* OT1, R7 (issue 10.4): a tenant visitor the engine's records hold but
@@ -247,6 +303,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_R6_codes_of_non_tenant_visitors_are_in_use, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_R6_codes_held_for_no_tenant_are_known_from_the_cache,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_OT1_visitor_deleted_by_hand_is_created_again, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_OT1_removing_a_gone_visitor_succeeds, setup,
