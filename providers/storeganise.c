@@ -209,7 +209,6 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 	struct sg_parse p = { 0 };
 	struct rc_map want_sites, owners;
 	struct sg_keep keep_users = { 0 };
-	json_t *arr = NULL;
 	size_t i;
 	int rc;
 
@@ -223,11 +222,9 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		rc_map_put(&want_sites, n ? sites[i]->pms_site_id
 					  : spec->sites[i].pms_site_id, 1);
 
-	rc = sg_get(c, "sites?include=customFields", &arr, err);
-	if (rc)
-		goto out;
-	p.where = "Storeganise GET /v1/admin/sites";
-	rc = sg_parse_array(&p, arr, sg_parse_site, &(struct sg_keep){ .user_ids = &want_sites });
+	/* paged like every list: the API answers 100 sites when not told more */
+	rc = sg_list(c, "sites?include=customFields", &p, sg_parse_site,
+		     &(struct sg_keep){ .user_ids = &want_sites });
 	if (rc)
 		goto out;
 	for (i = 0; i < out->nsites; i++) {
@@ -244,7 +241,6 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		goto out;
 	rc = pms_snapshot_index(out, err);
 out:
-	json_decref(arr);
 	rc_map_free(&want_sites);
 	rc_map_free(&owners);
 	rc_map_free(&w.codes);
