@@ -173,6 +173,117 @@ static int get_one(struct sg_client *c, const char *collection, const char *id,
 	return rc;
 }
 
+/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
+static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
+		   struct rc_err *err);
+
+/* ------------------------------------------------- move-out jobs (OA2) */
+
+/* Storeganise keeps a scheduled move-out on a job, not on the rental
+ * (docs/pms-api.md §3): a rental naming a move-out job takes the job's
+ * date while the job is pending. A few jobs are read one by one; more
+ * through one paged list of pending move-out jobs, so that a whole read
+ * never costs a GET per rental. */
+#define SG_JOBS_ONE_BY_ONE 50
+
+struct move_outs {
+	struct pms_snapshot *snap;
+	size_t from;             /* the first rental of this read */
+	struct rc_map jobs;      /* job id (the snapshot's) -> a rental naming it */
+	const char **dates;      /* by that rental's index - from: the job's date */
+};
+
+static void move_outs_init(struct move_outs *m, struct pms_snapshot *s, size_t from)
+{
+	size_t i;
+
+	m->snap = s;
+	m->from = from;
+	rc_map_init(&m->jobs);
+	for (i = from; i < s->nrentals; i++)
+		if (s->rentals[i].move_out_job_id && !rc_map_get(&m->jobs, s->rentals[i].move_out_job_id, NULL))
+			rc_map_put(&m->jobs, s->rentals[i].move_out_job_id, i);
+	m->dates = rc_calloc(s->nrentals - from + 1, sizeof(*m->dates));
+}
+
+/* One job of the PMS answer (borrowed): its date, if it is one we want. */
+static void move_outs_take(struct move_outs *m, json_t *job)
+{
+	const char *id = json_string_value(json_object_get(job, "id"));
+	const char *date = sg_job_move_out_date(job);
+	size_t i;
+
+	if (id && date && rc_map_get(&m->jobs, id, &i))
+		m->dates[i - m->from] = rc_arena_strdup(&m->snap->arena, date);
+}
+
+/* The dates found become the rentals' end dates (over the rental's own
+ * endDate / moveOutDate, the fallback); m is freed. */
+static void move_outs_finish(struct move_outs *m, bool assign)
+{
+	struct pms_rental *r;
+	size_t i, j;
+
+	for (i = m->from; assign && i < m->snap->nrentals; i++) {
+		r = &m->snap->rentals[i];
+		if (r->move_out_job_id && rc_map_get(&m->jobs, r->move_out_job_id, &j) &&
+		    m->dates[j - m->from])
+			r->end_date = m->dates[j - m->from];
+	}
+	free(m->dates);
+	rc_map_free(&m->jobs);
+}
+
+static int take_job(struct sg_parse *p, json_t *o)
+{
+	move_outs_take(p->ctx, o);
+	return RC_OK;
+}
+
+static int read_move_outs(struct sg_client *c, struct move_outs *m, struct sg_parse *p)
+{
+	const char *env = getenv("RECONCILE_SG_JOBS_ONE_BY_ONE"); /* tuning, tests */
+	size_t limit = env ? (size_t)strtoul(env, NULL, 10) : SG_JOBS_ONE_BY_ONE, i;
+	json_t *job = NULL;
+	int rc = RC_OK;
+
+	if (m->jobs.n > limit) {
+		/* ids are checked, so a list that ignored its filters is slow, not wrong */
+		p->ctx = m;
+		rc = sg_list(c, "jobs?type=unit_moveOut&state=ready,running", p, take_job, NULL);
+		p->ctx = NULL;
+		return rc;
+	}
+	for (i = 0; !rc && i < m->jobs.cap; i++) {
+		if (!m->jobs.keys[i])
+			continue;
+		rc = get_raw(c, "jobs", m->jobs.keys[i], &job, p->err);
+		if (!rc) {
+			move_outs_take(m, job);
+		} else if (rc == RC_ENOTFOUND) { /* a job that is gone schedules nothing */
+			rc_err_clear(p->err);
+			rc = RC_OK;
+		}
+		json_decref(job);
+		job = NULL;
+	}
+	return rc;
+}
+
+/* Rentals [from, n) of p->snap take the dates of their pending move-out
+ * jobs. A job that cannot be read fails the read (R10). */
+static int resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from)
+{
+	struct move_outs m;
+	int rc = RC_OK;
+
+	move_outs_init(&m, p->snap, from);
+	if (m.jobs.n)
+		rc = read_move_outs(c, &m, p);
+	move_outs_finish(&m, rc == RC_OK);
+	return rc;
+}
+
 /* The rentals' customers: one GET each when they are few (a one-site
  * reconcile must not page through the whole business's customers), else
  * the paged list. A customer that is gone is skipped: R10 leaves its
@@ -232,6 +343,9 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		if (rc)
 			goto out;
 	}
+	rc = resolve_move_outs(c, &p, 0);
+	if (rc)
+		goto out;
 	for (i = 0; i < out->nrentals; i++)
 		rc_map_put(&owners, out->rentals[i].owner_id, 1);
 	keep_users.user_ids = &owners;
@@ -310,7 +424,7 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 	struct sg_keep rentals = { .site_ids = &site_ids, .seen = &rentals_seen };
 	const char *unit_id, *owner_id;
 	char *esc, *sesc, *q;
-	size_t i, nunits = 0;
+	size_t i, nunits = 0, first = out->nrentals;
 	int rc;
 
 	sg_wanted_build(&w, spec);
@@ -356,6 +470,8 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 	for (i = 0; !rc && i < out->nrentals; i++)
 		if (!rc_map_get(&units_seen, out->rentals[i].unit_id, NULL))
 			rc = scope_unit(c, out->rentals[i].unit_id, &p, &units, &rentals);
+	if (!rc)
+		rc = resolve_move_outs(c, &p, first);
 	rc_map_free(&owners);
 	rc_map_init(&owners);
 	for (i = 0; !rc && i < out->nrentals; i++)
@@ -401,7 +517,6 @@ void sg_refs_free(struct sg_refs *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
 static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
 		   struct rc_err *err)
 {
@@ -527,6 +642,26 @@ out:
 	return rc;
 }
 
+/* A snapshot file's optional "jobs" (borrowed): the move-out jobs of its
+ * rentals, in the API's shape. */
+static int file_move_outs(json_t *jobs, struct pms_snapshot *out, const char *path,
+			  struct rc_err *err)
+{
+	struct move_outs m;
+	json_t *job;
+	size_t i;
+
+	if (!jobs)
+		return RC_OK;
+	if (!json_is_array(jobs))
+		return rc_errf(err, RC_EPARSE, "%s: $.jobs: expected a JSON array", path);
+	move_outs_init(&m, out, 0);
+	json_array_foreach(jobs, i, job)
+		move_outs_take(&m, job);
+	move_outs_finish(&m, true);
+	return RC_OK;
+}
+
 int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			  struct pms_snapshot *out, struct rc_err *err)
 {
@@ -583,6 +718,8 @@ int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			rc = sg_parse_array(&p, arr, fns[i], &k);
 		}
 	}
+	if (!rc)
+		rc = file_move_outs(json_object_get(root, "jobs"), out, path, err);
 	/* Rentals without a siteId take their unit's. */
 	if (!rc)
 		rc = pms_snapshot_index(out, err);

@@ -26,6 +26,7 @@ struct sg_parse {
 	const char *where;         /* "GET /v1/admin/units?siteId=X offset 0" */
 	size_t item;               /* index in the page */
 	struct rc_err *err;
+	void *ctx;                 /* the caller's, for parsers of its own */
 };
 
 typedef int (*sg_parse_fn)(struct sg_parse *p, json_t *o);
@@ -42,6 +43,10 @@ int sg_parse_site(struct sg_parse *p, json_t *o);
 int sg_parse_unit(struct sg_parse *p, json_t *o);
 int sg_parse_rental(struct sg_parse *p, json_t *o);
 int sg_parse_user(struct sg_parse *p, json_t *o);
+/* The move-out day a job schedules (borrowed from job): data.date, else
+ * data.moveOutDate, while the job is "ready" or "running" (a cancelled or
+ * completed job schedules nothing); NULL otherwise. */
+const char *sg_job_move_out_date(json_t *job);
 /* Every object of arr that keep keeps, through fn (arr borrowed). */
 int sg_parse_array(struct sg_parse *p, json_t *arr, sg_parse_fn fn,
 		   const struct sg_keep *keep);

@@ -222,10 +222,27 @@ int sg_parse_rental(struct sg_parse *p, json_t *o)
 	if (!rc && !r->end_date)
 		rc = get_str(p, o, "moveOutDate", false, &r->end_date);
 	if (!rc)
+		rc = get_str(p, o, "moveOutJobId", false, &r->move_out_job_id);
+	if (r->move_out_job_id && !*r->move_out_job_id)
+		r->move_out_job_id = NULL;
+	if (!rc)
 		rc = get_cfs(p, o, &r->cf);
 	r->state = rental_state(state);
 	r->overdue = truthy(json_object_get(o, "overdue"));
 	return rc;
+}
+
+const char *sg_job_move_out_date(json_t *job)
+{
+	const char *state = json_string_value(json_object_get(job, "state"));
+	json_t *data = json_object_get(job, "data");
+	const char *date = json_string_value(json_object_get(data, "date"));
+
+	if (!state || (strcmp(state, "ready") && strcmp(state, "running")))
+		return NULL; /* cancelled or completed: nothing scheduled */
+	if (!date || !*date)
+		date = json_string_value(json_object_get(data, "moveOutDate"));
+	return date && *date ? date : NULL;
 }
 
 int sg_parse_user(struct sg_parse *p, json_t *o)
