@@ -6,11 +6,13 @@
  * ULID ids; invites with states active / disabled / revoked / expired;
  * create with schedules[] (or the older top-level valid_from/valid_to);
  * the invite token and URL returned once; Idempotency-Key replay (same
- * answer without token or URL, idempotent_replay true); one live invite per
+ * answer without token or URL, idempotent_replay true) while the key's
+ * invite is not revoked or deleted (keep_idempotency_keys: forever); one live invite per
  * (external source, record id): a second create is 409
  * external_reference_conflict; PUT updates (schedules replace all windows,
  * portal_ids replace grants, is_enabled); revoke, restore, DELETE,
- * regenerate-token. 429 with Retry-After comes from /_sim/faults.
+ * regenerate-token (400 invitation_revoked on a revoked invite, like PUT).
+ * 429 with Retry-After comes from /_sim/faults.
  * Seed: {"openapp": {"api_key", "org_id", "integrations": [{"id",
  * "portals": [{"id", "name"}]}], "invites": []}}.
  */
@@ -157,6 +159,24 @@ static json_t *live_for(const char *src, const char *rec)
 	return NULL;
 }
 
+/* The answer an Idempotency-Key replays (borrowed), or NULL. A key lives
+ * as long as its invite: once the invite is revoked or deleted, the key is
+ * forgotten and a create under it makes a new invite (an expired invite
+ * keeps it: a new window revives it). keep_idempotency_keys: true keeps
+ * every key forever, as a vendor keeping keys longer than invites would. */
+static json_t *replay_of(json_t *idem, const char *key)
+{
+	json_t *resp = key ? json_object_get(idem, key) : NULL, *inv;
+
+	if (!resp || json_is_true(json_object_get(oa(), "keep_idempotency_keys")))
+		return resp;
+	inv = sim_find_by_id(oarr("invites"), json_string_value(json_object_get(resp, "invite_link_id")) ?: "");
+	if (inv && strcmp(state_of(inv), "revoked"))
+		return resp;
+	json_object_del(idem, key);
+	return NULL;
+}
+
 static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim_resp *out)
 {
 	const char *key = sim_header(r, "Idempotency-Key");
@@ -167,7 +187,7 @@ static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim
 		idem = json_object();
 		json_object_set_new(oa(), "_idempotency", idem);
 	}
-	if (key && json_object_get(idem, key)) {
+	if (replay_of(idem, key)) {
 		resp = json_deep_copy(json_object_get(idem, key));
 		json_object_del(resp, "invite_token");
 		json_object_del(resp, "invite_url");
@@ -272,6 +292,8 @@ static void invite_route(const struct sim_req *r, json_t *integ, const char *id,
 	} else if (act && !strcmp(act, "restore")) {
 		json_object_set_new(inv, "revoked_at", json_null());
 		sim_reply(out, 200, item(inv));
+	} else if (act && !strcmp(act, "regenerate-token") && !strcmp(state_of(inv), "revoked")) {
+		sim_reply(out, 400, err("invitation_revoked", "the invite is revoked"));
 	} else if (act && !strcmp(act, "regenerate-token")) {
 		sim_random_hex(tok, 24);
 		json_object_set_new(inv, "_token", json_string(tok));
