@@ -486,70 +486,77 @@ static int relink(struct provider *p, const char *id, struct op_result *res, boo
 	return rc;
 }
 
-/* One POST access-invites under key: the new invite's id and URL into res
- * (a replay, the vendor having kept the key, has no URL). */
-static int post_create(struct provider *p, const struct op *op, const char *key,
-		       struct op_result *res, struct rc_err *err)
+/* One POST access-invites of body under key: the new invite's id and URL
+ * into res (a replay, the vendor having kept the key, has no URL).
+ * *conflict: the vendor holds the key for another body (409
+ * idempotency_key_conflict). */
+static int post_create(struct provider *p, const struct op *op, json_t *body, const char *key,
+		       struct op_result *res, bool *conflict, struct rc_err *err)
 {
-	json_t *body = invite_body(p, op, TF_INVITE_ALL, true), *j;
 	struct http_resp resp;
 	char what[160];
+	json_t *j;
 	int rc;
 
 	snprintf(what, sizeof(what), "creating the invite of rental %s", op->rental_id);
 	http_resp_init(&resp);
 	rc = send(p, "POST", "access-invites", body, key, what, false, &resp, res, err);
+	j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
+	*conflict = rc && resp.status == 409 && rc_streq(js(j, "error_code"), "idempotency_key_conflict");
 	if (!rc) {
-		j = json_loadb(resp.body.p, resp.body.len, 0, NULL);
 		snprintf(res->vendor_id, sizeof(res->vendor_id), "%s",
 			 js(j, "invite_link_id") ? js(j, "invite_link_id") : js(j, "id") ? js(j, "id") : "");
 		if (js(j, "invite_url"))
 			res->secret = rc_strdup(js(j, "invite_url"));
-		json_decref(j);
 		if (!res->vendor_id[0])
 			rc = rc_errf(err, RC_EVENDOR, "OpenApp %s: the answer holds no invite id", what);
 	}
+	json_decref(j);
 	explicit_bzero(resp.body.p, resp.body.len); /* token and URL */
 	http_resp_free(&resp);
-	json_decref(body);
 	return rc;
 }
 
 /* The create under the key the refresh derived (op->unit_vid, else the
- * rental's first). A replay is followed by a renewed link (OA4). A replay
- * of an invite that is gone or revoked since (a vendor keeping keys
- * longer than invites; a deletion the refresh cannot count) is made again
- * under a key naming that invite, so a retry of this attempt still
- * replays one answer. */
-#define OA_REPLAYS_MAX 4
+ * rental's first). A replay is followed by a renewed link (OA4). When the
+ * key cannot make this invite (it replays an invite gone or revoked
+ * since, as a vendor keeping keys longer than invites does, and a
+ * deletion the refresh cannot count; or the vendor holds it for another
+ * body), the create is sent again under "<key>~<digest of the body>": a
+ * retry of this attempt still sends the same keys. */
+#define OA_KEY_TRIES 4
 
 static int create_invite(struct provider *p, const struct op *op, struct op_result *res,
 			 struct rc_err *err)
 {
-	char *base = op->unit_vid && *op->unit_vid ? rc_strdup(op->unit_vid)
-						    : idem_key(p->site->name, op->rental_id, 1);
-	char *key = rc_strdup(base);
-	bool gone = false;
+	json_t *body = invite_body(p, op, TF_INVITE_ALL, true);
+	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS), *next;
+	char *key = op->unit_vid && *op->unit_vid ? rc_strdup(op->unit_vid)
+						   : idem_key(p->site->name, op->rental_id, 1);
+	bool gone = false, conflict = false;
 	unsigned i;
 	int rc = RC_OK;
 
-	for (i = 0; i < OA_REPLAYS_MAX; i++) {
-		rc = post_create(p, op, key, res, err);
-		if (rc || res->secret)
-			break;
-		rc = relink(p, res->vendor_id, res, &gone, err);
-		if (!rc || !gone)
+	for (i = 0; i < OA_KEY_TRIES; i++) {
+		rc = post_create(p, op, body, key, res, &conflict, err);
+		if (!rc && !res->secret)
+			rc = relink(p, res->vendor_id, res, &gone, err);
+		if (!rc || !(conflict || gone))
 			break;
 		rc_err_clear(err);
+		next = rc_sprintf("%s~%016llx", key, (unsigned long long)rc_hash_str(text));
 		free(key);
-		key = rc_sprintf("%s~%s", base, res->vendor_id);
+		key = next;
 		memset(res, 0, sizeof(*res));
+		conflict = gone = false;
 	}
-	if (i == OA_REPLAYS_MAX)
-		rc = rc_errf(err, RC_EVENDOR, "OpenApp: creating the invite of rental %s replayed "
-			     "%d invites that are gone; create it by hand", op->rental_id, OA_REPLAYS_MAX);
+	if (i == OA_KEY_TRIES)
+		rc = rc_errf(err, RC_EVENDOR, "OpenApp: creating the invite of rental %s: %d idempotency "
+			     "keys in a row named invites that are gone; create it by hand",
+			     op->rental_id, OA_KEY_TRIES);
 	free(key);
-	free(base);
+	free(text);
+	json_decref(body);
 	return rc;
 }
 

@@ -233,7 +233,7 @@ static const char *update_reason(struct diff_ctx *c, unsigned ch, bool link,
 	if (!link)
 		return what;
 	if (!ch)
-		return "the PMS has no link for the invite (its write-back was lost): renew it";
+		return "the PMS has no link for the invite (a lost write-back, or a cleared field): renew it";
 	return sp_printf(c->sp, "%s; the PMS has no link for it: renew it", what);
 }
 
