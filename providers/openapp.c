@@ -273,6 +273,20 @@ static bool is_state(json_t *inv, const char *st)
 	return rc_streq(js(inv, "state"), st);
 }
 
+/* Whether inv is a better current invite than cur: a live one (active,
+ * disabled, scheduled) stays; live beats expired; of two expired ones the
+ * later window. */
+static bool better(json_t *inv, json_t *cur)
+{
+	if (!cur)
+		return true;
+	if (!is_state(cur, "expired"))
+		return false;
+	if (!is_state(inv, "expired"))
+		return true;
+	return strcmp(js(inv, "valid_to") ?: "", js(cur, "valid_to") ?: "") > 0;
+}
+
 /* Revoked invites only count; an expired one is the rental's invite
  * while none is live (a later window revives it, OA2). */
 static void list_add(const struct provider *p, struct obs_site *o, struct listing *l, json_t *inv)
@@ -291,11 +305,7 @@ static void list_add(const struct provider *p, struct obs_site *o, struct listin
 	}
 	x = &l->v[i];
 	x->n++;
-	if (is_state(inv, "revoked"))
-		return;
-	if (!x->cur || (is_state(x->cur, "expired") && !is_state(inv, "expired")) ||
-	    (is_state(x->cur, "expired") && is_state(inv, "expired") &&
-	     strcmp(js(inv, "valid_to") ?: "", js(x->cur, "valid_to") ?: "") > 0)) {
+	if (!is_state(inv, "revoked") && better(inv, x->cur)) {
 		json_decref(x->cur);
 		x->cur = json_incref(inv);
 	}
