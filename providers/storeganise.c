@@ -186,61 +186,13 @@ static int get_raw(struct sg_client *c, const char *collection, const char *id, 
  * never costs a GET per rental. */
 #define SG_JOBS_ONE_BY_ONE 50
 
-struct move_outs {
-	struct pms_snapshot *snap;
-	size_t from;             /* the first rental of this read */
-	struct rc_map jobs;      /* job id (the snapshot's) -> a rental naming it */
-	const char **dates;      /* by that rental's index - from: the job's date */
-};
-
-static void move_outs_init(struct move_outs *m, struct pms_snapshot *s, size_t from)
-{
-	size_t i;
-
-	m->snap = s;
-	m->from = from;
-	rc_map_init(&m->jobs);
-	for (i = from; i < s->nrentals; i++)
-		if (s->rentals[i].move_out_job_id && !rc_map_get(&m->jobs, s->rentals[i].move_out_job_id, NULL))
-			rc_map_put(&m->jobs, s->rentals[i].move_out_job_id, i);
-	m->dates = rc_calloc(s->nrentals - from + 1, sizeof(*m->dates));
-}
-
-/* One job of the PMS answer (borrowed): its date, if it is one we want. */
-static void move_outs_take(struct move_outs *m, json_t *job)
-{
-	const char *id = json_string_value(json_object_get(job, "id"));
-	const char *date = sg_job_move_out_date(job);
-	size_t i;
-
-	if (id && date && rc_map_get(&m->jobs, id, &i))
-		m->dates[i - m->from] = rc_arena_strdup(&m->snap->arena, date);
-}
-
-/* The dates found become the rentals' end dates (over the rental's own
- * endDate / moveOutDate, the fallback); m is freed. */
-static void move_outs_finish(struct move_outs *m, bool assign)
-{
-	struct pms_rental *r;
-	size_t i, j;
-
-	for (i = m->from; assign && i < m->snap->nrentals; i++) {
-		r = &m->snap->rentals[i];
-		if (r->move_out_job_id && rc_map_get(&m->jobs, r->move_out_job_id, &j) &&
-		    m->dates[j - m->from])
-			r->end_date = m->dates[j - m->from];
-	}
-	free(m->dates);
-	rc_map_free(&m->jobs);
-}
-
 static int take_job(struct sg_parse *p, json_t *o)
 {
-	move_outs_take(p->ctx, o);
+	sg_move_outs_take(p->ctx, o);
 	return RC_OK;
 }
 
-static int read_move_outs(struct sg_client *c, struct move_outs *m, struct sg_parse *p)
+static int read_move_outs(struct sg_client *c, struct sg_move_outs *m, struct sg_parse *p)
 {
 	const char *env = getenv("RECONCILE_SG_JOBS_ONE_BY_ONE"); /* tuning, tests */
 	size_t limit = env ? (size_t)strtoul(env, NULL, 10) : SG_JOBS_ONE_BY_ONE, i;
@@ -259,7 +211,7 @@ static int read_move_outs(struct sg_client *c, struct move_outs *m, struct sg_pa
 			continue;
 		rc = get_raw(c, "jobs", m->jobs.keys[i], &job, p->err);
 		if (!rc) {
-			move_outs_take(m, job);
+			sg_move_outs_take(m, job);
 		} else if (rc == RC_ENOTFOUND) { /* a job that is gone schedules nothing */
 			rc_err_clear(p->err);
 			rc = RC_OK;
@@ -274,13 +226,13 @@ static int read_move_outs(struct sg_client *c, struct move_outs *m, struct sg_pa
  * jobs. A job that cannot be read fails the read (R10). */
 static int resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from)
 {
-	struct move_outs m;
+	struct sg_move_outs m;
 	int rc = RC_OK;
 
-	move_outs_init(&m, p->snap, from);
+	sg_move_outs_init(&m, p->snap, from);
 	if (m.jobs.n)
 		rc = read_move_outs(c, &m, p);
-	move_outs_finish(&m, rc == RC_OK);
+	sg_move_outs_finish(&m, rc == RC_OK);
 	return rc;
 }
 
@@ -642,26 +594,6 @@ out:
 	return rc;
 }
 
-/* A snapshot file's optional "jobs" (borrowed): the move-out jobs of its
- * rentals, in the API's shape. */
-static int file_move_outs(json_t *jobs, struct pms_snapshot *out, const char *path,
-			  struct rc_err *err)
-{
-	struct move_outs m;
-	json_t *job;
-	size_t i;
-
-	if (!jobs)
-		return RC_OK;
-	if (!json_is_array(jobs))
-		return rc_errf(err, RC_EPARSE, "%s: $.jobs: expected a JSON array", path);
-	move_outs_init(&m, out, 0);
-	json_array_foreach(jobs, i, job)
-		move_outs_take(&m, job);
-	move_outs_finish(&m, true);
-	return RC_OK;
-}
-
 int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			  struct pms_snapshot *out, struct rc_err *err)
 {
@@ -719,7 +651,7 @@ int sg_load_snapshot_file(const char *path, const struct spec *spec,
 		}
 	}
 	if (!rc)
-		rc = file_move_outs(json_object_get(root, "jobs"), out, path, err);
+		rc = sg_parse_move_out_jobs(json_object_get(root, "jobs"), out, path, err);
 	/* Rentals without a siteId take their unit's. */
 	if (!rc)
 		rc = pms_snapshot_index(out, err);
