@@ -7,11 +7,15 @@
  * rental id): on the unit's portals plus the site's lobby portals (OA1),
  * valid from the rental's start to its scheduled move-out, else open-ended
  * (start + 10 years) or a rolling window of validity_days renewed once half
- * of it is used (OA2), enabled unless delinquent (OA3). A new invite's
- * one-time URL is written back to the rental right after the create (OA4).
+ * of it is used (OA2), enabled unless delinquent (OA3). The rental's
+ * invite is the one the refresh calls current (live, else expired: it is
+ * updated, never created again); a rental with none gets a create under
+ * the key the refresh derived (the observed unit's vendor id, OA5). A new
+ * invite's one-time URL is written back right after the create, and an
+ * invite whose URL the PMS lacks gets a renewed link and the write (OA4).
  * An invite whose rental is no longer occupied at the site is revoked (or
- * deleted by spec); invites of occupied rentals on unmanaged or erroneous
- * units are left alone (R1).
+ * deleted by spec), unless it has expired; invites of occupied rentals on
+ * unmanaged or erroneous units are left alone (R1).
  *
  * Decisions: a missing start date is read as 2000-01-01 (never "today",
  * which would change the plan daily); windows are whole UTC days; an
