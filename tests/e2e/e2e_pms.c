@@ -47,8 +47,8 @@ static json_t *invite_of(struct e2e *t, const char *rental)
 	size_t k;
 
 	json_array_foreach(json_object_get(oa, "invites"), k, i)
-		if (!strcmp(json_string_value(json_object_get(json_object_get(i, "external_ref"),
-							      "record_id")) ?: "", rental))
+		if (!found && !strcmp(json_string_value(json_object_get(json_object_get(i, "external_ref"),
+									"record_id")) ?: "", rental))
 			found = json_incref(i);
 	json_decref(oa);
 	return found;
