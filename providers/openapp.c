@@ -164,8 +164,10 @@ static int call(struct provider *p, const char *method, const char *path, json_t
 	req.headers = hdrs;
 	req.body = text;
 	req.body_len = text ? strlen(text) : 0;
-	/* with an Idempotency-Key even a create may be retried */
-	req.idempotent = strcmp(method, "POST") != 0 || idem_key != NULL;
+	/* with an Idempotency-Key even a create may be retried; a second
+	 * renewal of a link only replaces one that nobody has */
+	req.idempotent = strcmp(method, "POST") != 0 || idem_key != NULL ||
+			 strstr(path, "/regenerate-token") != NULL;
 	rc = http_do(p->http, &req, resp, err);
 	if (rc)
 		rc_err_prefix(err, "OpenApp");
