@@ -80,7 +80,9 @@ struct pms_rental {
 	const char *owner_id;
 	enum pms_rental_state state;
 	const char *start_date;    /* "YYYY-MM-DD" or NULL */
-	const char *end_date;      /* scheduled move-out date or NULL */
+	const char *end_date;      /* scheduled move-out date or NULL: the pending
+				    * move-out job's, else the rental's own */
+	const char *move_out_job_id; /* the PMS's move-out job of the rental, or NULL */
 	bool overdue;
 	struct pms_cfs cf;
 };

@@ -172,6 +172,69 @@ static int get_one(struct sg_client *c, const char *collection, const char *id,
 	return rc;
 }
 
+/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
+static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
+		   struct rc_err *err);
+
+/* ------------------------------------------------- move-out jobs (OA2) */
+
+/* Storeganise keeps a scheduled move-out on a job, not on the rental
+ * (docs/pms-api.md §3): a rental naming a move-out job takes the job's
+ * date while the job is pending. A few jobs are read one by one; more
+ * through one paged list of pending move-out jobs, so that a whole read
+ * never costs a GET per rental. */
+#define SG_JOBS_ONE_BY_ONE 50
+
+static int take_job(struct sg_parse *p, json_t *o)
+{
+	sg_move_outs_take(p->ctx, o);
+	return RC_OK;
+}
+
+static int read_move_outs(struct sg_client *c, struct sg_move_outs *m, struct sg_parse *p)
+{
+	const char *env = getenv("RECONCILE_SG_JOBS_ONE_BY_ONE"); /* tuning, tests */
+	size_t limit = env ? (size_t)strtoul(env, NULL, 10) : SG_JOBS_ONE_BY_ONE, i;
+	json_t *job = NULL;
+	int rc = RC_OK;
+
+	if (m->jobs.n > limit) {
+		/* ids are checked, so a list that ignored its filters is slow, not wrong */
+		p->ctx = m;
+		rc = sg_list(c, "jobs?type=unit_moveOut&state=ready,running", p, take_job, NULL);
+		p->ctx = NULL;
+		return rc;
+	}
+	for (i = 0; !rc && i < m->jobs.cap; i++) {
+		if (!m->jobs.keys[i])
+			continue;
+		rc = get_raw(c, "jobs", m->jobs.keys[i], &job, p->err);
+		if (!rc) {
+			sg_move_outs_take(m, job);
+		} else if (rc == RC_ENOTFOUND) { /* a job that is gone schedules nothing */
+			rc_err_clear(p->err);
+			rc = RC_OK;
+		}
+		json_decref(job);
+		job = NULL;
+	}
+	return rc;
+}
+
+/* Rentals [from, n) of p->snap take the dates of their pending move-out
+ * jobs. A job that cannot be read fails the read (R10). */
+static int resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from)
+{
+	struct sg_move_outs m;
+	int rc = RC_OK;
+
+	sg_move_outs_init(&m, p->snap, from);
+	if (m.jobs.n)
+		rc = read_move_outs(c, &m, p);
+	sg_move_outs_finish(&m, rc == RC_OK);
+	return rc;
+}
+
 /* The rentals' customers: one GET each when they are few (a one-site
  * reconcile must not page through the whole business's customers), else
  * the paged list. A customer that is gone is skipped: R10 leaves its
@@ -208,7 +271,6 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 	struct sg_parse p = { 0 };
 	struct rc_map want_sites, owners;
 	struct sg_keep keep_users = { 0 };
-	json_t *arr = NULL;
 	size_t i;
 	int rc;
 
@@ -222,11 +284,9 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		rc_map_put(&want_sites, n ? sites[i]->pms_site_id
 					  : spec->sites[i].pms_site_id, 1);
 
-	rc = sg_get(c, "sites?include=customFields", &arr, err);
-	if (rc)
-		goto out;
-	p.where = "Storeganise GET /v1/admin/sites";
-	rc = sg_parse_array(&p, arr, sg_parse_site, &(struct sg_keep){ .user_ids = &want_sites });
+	/* paged like every list: the API answers 100 sites when not told more */
+	rc = sg_list(c, "sites?include=customFields", &p, sg_parse_site,
+		     &(struct sg_keep){ .user_ids = &want_sites });
 	if (rc)
 		goto out;
 	for (i = 0; i < out->nsites; i++) {
@@ -234,6 +294,9 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		if (rc)
 			goto out;
 	}
+	rc = resolve_move_outs(c, &p, 0);
+	if (rc)
+		goto out;
 	for (i = 0; i < out->nrentals; i++)
 		rc_map_put(&owners, out->rentals[i].owner_id, 1);
 	keep_users.user_ids = &owners;
@@ -243,7 +306,6 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		goto out;
 	rc = pms_snapshot_index(out, err);
 out:
-	json_decref(arr);
 	rc_map_free(&want_sites);
 	rc_map_free(&owners);
 	rc_map_free(&w.codes);
@@ -313,7 +375,7 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 	struct sg_keep rentals = { .site_ids = &site_ids, .seen = &rentals_seen };
 	const char *unit_id, *owner_id;
 	char *esc, *sesc, *q;
-	size_t i, nunits = 0;
+	size_t i, nunits = 0, first = out->nrentals;
 	int rc;
 
 	sg_wanted_build(&w, spec);
@@ -359,6 +421,8 @@ int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct sp
 	for (i = 0; !rc && i < out->nrentals; i++)
 		if (!rc_map_get(&units_seen, out->rentals[i].unit_id, NULL))
 			rc = scope_unit(c, out->rentals[i].unit_id, &p, &units, &rentals);
+	if (!rc)
+		rc = resolve_move_outs(c, &p, first);
 	rc_map_free(&owners);
 	rc_map_init(&owners);
 	for (i = 0; !rc && i < out->nrentals; i++)
@@ -404,7 +468,6 @@ void sg_refs_free(struct sg_refs *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
 static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
 		   struct rc_err *err)
 {
@@ -586,6 +649,8 @@ int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			rc = sg_parse_array(&p, arr, fns[i], &k);
 		}
 	}
+	if (!rc)
+		rc = sg_parse_move_out_jobs(json_object_get(root, "jobs"), out, path, err);
 	/* Rentals without a siteId take their unit's. */
 	if (!rc)
 		rc = pms_snapshot_index(out, err);

@@ -9,6 +9,12 @@
  * next one is fetched. Only custom fields whose codes the spec names are
  * kept. An answer that cannot be read whole fails the call (R10).
  *
+ * A rental's scheduled move-out is its pending move-out job's date
+ * (moveOutJobId), else the rental's own endDate / moveOutDate: whole and
+ * scoped reads read the jobs their rentals name (a few one by one, many
+ * through the paged list of pending move-out jobs); snapshot files may
+ * hold them in an optional "jobs" section.
+ *
  * Writes custom fields back with PUT of only the changed keys.
  */
 #ifndef RC_STOREGANISE_H
@@ -30,7 +36,8 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		      struct pms_snapshot *out, struct rc_err *err);
 
 /* Fetch one rental and what hangs off it (unit, owner) for event-driven
- * work; appends to out and re-indexes. RC_ENOTFOUND when it is gone. */
+ * work (finding its site: its move-out job is not read); appends to out
+ * and re-indexes. RC_ENOTFOUND when it is gone. */
 int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		    const char *rental_id, struct pms_snapshot *out,
 		    struct rc_err *err);

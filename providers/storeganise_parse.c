@@ -222,10 +222,27 @@ int sg_parse_rental(struct sg_parse *p, json_t *o)
 	if (!rc && !r->end_date)
 		rc = get_str(p, o, "moveOutDate", false, &r->end_date);
 	if (!rc)
+		rc = get_str(p, o, "moveOutJobId", false, &r->move_out_job_id);
+	if (r->move_out_job_id && !*r->move_out_job_id)
+		r->move_out_job_id = NULL;
+	if (!rc)
 		rc = get_cfs(p, o, &r->cf);
 	r->state = rental_state(state);
 	r->overdue = truthy(json_object_get(o, "overdue"));
 	return rc;
+}
+
+const char *sg_job_move_out_date(json_t *job)
+{
+	const char *state = json_string_value(json_object_get(job, "state"));
+	json_t *data = json_object_get(job, "data");
+	const char *date = json_string_value(json_object_get(data, "date"));
+
+	if (!state || (strcmp(state, "ready") && strcmp(state, "running")))
+		return NULL; /* cancelled or completed: nothing scheduled */
+	if (!date || !*date)
+		date = json_string_value(json_object_get(data, "moveOutDate"));
+	return date && *date ? date : NULL;
 }
 
 int sg_parse_user(struct sg_parse *p, json_t *o)
@@ -251,6 +268,69 @@ int sg_parse_user(struct sg_parse *p, json_t *o)
 }
 
 
+
+/* ------------------------------------------------- move-out jobs (OA2) */
+
+void sg_move_outs_init(struct sg_move_outs *m, struct pms_snapshot *s, size_t from)
+{
+	size_t i;
+
+	m->snap = s;
+	m->from = from;
+	rc_map_init(&m->jobs);
+	for (i = from; i < s->nrentals; i++)
+		if (s->rentals[i].move_out_job_id && !rc_map_get(&m->jobs, s->rentals[i].move_out_job_id, NULL))
+			rc_map_put(&m->jobs, s->rentals[i].move_out_job_id, i);
+	m->dates = rc_calloc(s->nrentals - from + 1, sizeof(*m->dates));
+}
+
+/* One job of the PMS answer (borrowed): its date, if it is one we want. */
+void sg_move_outs_take(struct sg_move_outs *m, json_t *job)
+{
+	const char *id = json_string_value(json_object_get(job, "id"));
+	const char *date = sg_job_move_out_date(job);
+	size_t i;
+
+	if (id && date && rc_map_get(&m->jobs, id, &i))
+		m->dates[i - m->from] = rc_arena_strdup(&m->snap->arena, date);
+}
+
+/* The dates found become the rentals' end dates (over the rental's own
+ * endDate / moveOutDate, the fallback); m is freed. */
+void sg_move_outs_finish(struct sg_move_outs *m, bool assign)
+{
+	struct pms_rental *r;
+	size_t i, j;
+
+	for (i = m->from; assign && i < m->snap->nrentals; i++) {
+		r = &m->snap->rentals[i];
+		if (r->move_out_job_id && rc_map_get(&m->jobs, r->move_out_job_id, &j) &&
+		    m->dates[j - m->from])
+			r->end_date = m->dates[j - m->from];
+	}
+	free(m->dates);
+	rc_map_free(&m->jobs);
+}
+
+/* A snapshot file's optional "jobs" (borrowed): the move-out jobs of its
+ * rentals, in the API's shape. */
+int sg_parse_move_out_jobs(json_t *jobs, struct pms_snapshot *out, const char *path,
+			  struct rc_err *err)
+{
+	struct sg_move_outs m;
+	json_t *job;
+	size_t i;
+
+	if (!jobs)
+		return RC_OK;
+	if (!json_is_array(jobs))
+		return rc_errf(err, RC_EPARSE, "%s: $.jobs: expected a JSON array", path);
+	sg_move_outs_init(&m, out, 0);
+	json_array_foreach(jobs, i, job)
+		sg_move_outs_take(&m, job);
+	sg_move_outs_finish(&m, true);
+	return RC_OK;
+}
 
 static bool sg_keep_obj(const struct sg_keep *k, json_t *o)
 {

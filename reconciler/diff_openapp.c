@@ -7,14 +7,19 @@
  * rental id): on the unit's portals plus the site's lobby portals (OA1),
  * valid from the rental's start to its scheduled move-out, else open-ended
  * (start + 10 years) or a rolling window of validity_days renewed once half
- * of it is used (OA2), enabled unless delinquent (OA3). A new invite's
- * one-time URL is written back to the rental right after the create (OA4).
+ * of it is used (OA2), enabled unless delinquent (OA3). The rental's
+ * invite is the one the refresh calls current (live, else expired: it is
+ * updated, never created again); a rental with none gets a create under
+ * the key the refresh derived (the observed unit's vendor id, OA5). A new
+ * invite's one-time URL is written back right after the create, and an
+ * invite whose URL the PMS lacks gets a renewed link and the write (OA4).
  * An invite whose rental is no longer occupied at the site is revoked (or
- * deleted by spec); invites of occupied rentals on unmanaged or erroneous
- * units are left alone (R1).
+ * deleted by spec), unless it has expired; invites of occupied rentals on
+ * unmanaged or erroneous units are left alone (R1).
  *
  * Decisions: a missing start date is read as 2000-01-01 (never "today",
- * which would change the plan daily); windows are whole UTC days.
+ * which would change the plan daily); windows are whole UTC days; an
+ * open-ended window reaches at least 5 years ahead (open_end).
  */
 #define _GNU_SOURCE
 #include "diff.h"
@@ -93,6 +98,27 @@ static const char *today(struct site_plan *sp, long days)
 	return day(sp, buf, 0, "23:59:59");
 }
 
+/* Open-ended: start + 10 years, in further steps of 10 years while less
+ * than half of that is left, so that a rental older than 10 years still
+ * gets a window ahead of it, and the window changes once a decade. */
+static const char *open_end(struct site_plan *sp, const char *start)
+{
+	const time_t step = (time_t)OPEN_ENDED_DAYS * 86400;
+	time_t t, now = time(NULL);
+	struct tm tm;
+	long k = 1;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(start, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+		return NULL;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	while (t + k * step < now + step / 2)
+		k++;
+	return day(sp, start, k * OPEN_ENDED_DAYS, "23:59:59");
+}
+
 static bool want_invite(struct diff_ctx *c, const struct dunit *d, const json_t *obs_extra,
 			struct oa_want *w)
 {
@@ -110,7 +136,7 @@ static bool want_invite(struct diff_ctx *c, const struct dunit *d, const json_t 
 		if (seen_to && strcmp(seen_to, today(c->sp, o->validity_days / 2)) >= 0)
 			w->to = sp_str(c->sp, seen_to);
 	} else
-		w->to = day(c->sp, start, OPEN_ENDED_DAYS, "23:59:59");
+		w->to = open_end(c->sp, start);
 	w->max_uses = o->max_uses;
 	w->enabled = d->status != VU_DELINQUENT;
 	if (!*w->portals || !w->from || !w->to) {
@@ -172,42 +198,65 @@ static struct op *invite_op(struct diff_ctx *c, enum op_kind k, const struct dun
 	return op;
 }
 
-static void rented(struct diff_ctx *c, const struct dunit *d)
+/* The one-time URL of the op's result written back to the rental (OA4). */
+static void url_write(struct diff_ctx *c, const struct dunit *d, struct op *op)
 {
-	const struct obs_unit *ou = obs_find_unit(&c->sp->obs, d->rental->id);
-	const struct obs_tenant *t = ou && ou->ntenants ? &ou->tenants[0] : NULL;
-	json_t *ex = t && t->extra ? json_loads(t->extra, 0, NULL) : NULL;
+	struct op_write wr = { .field = spec_field(c->sp->site, OA_F_INVITE_URL), .type = WB_CODE };
+
+	op->result_slot = (int)c->sp->nresults;
+	wr.code.src = CODE_VENDOR_RESULT;
+	wr.code.slot = c->sp->nresults++;
+	diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &wr, 1, "OA4");
+}
+
+static void create(struct diff_ctx *c, const struct dunit *d, const struct obs_unit *ou,
+		   const struct oa_want *w)
+{
 	struct rchange *rc;
-	struct oa_want w;
 	struct op *op;
-	unsigned ch;
 
-	if (!want_invite(c, d, ex, &w))
-		goto out;
-	if (!t) {
-		struct op_write wr = { .field = spec_field(c->sp->site, OA_F_INVITE_URL),
-				       .type = WB_CODE };
+	op = invite_op(c, OP_TENANT_CREATE, d, d->rental->id, w, "OA1",
+		       w->enabled ? "occupied rental without an invite: create it"
+				  : "occupied (and delinquent) rental without an invite: create it disabled");
+	op->changed = TF_INVITE_ALL;
+	/* the key of the rental's next invite, as the refresh counted them (OA5) */
+	op->unit_vid = ou && ou->vendor_id ? sp_str(c->sp, ou->vendor_id) : NULL;
+	rc = sp_add_change(c->sp, "openapp_invite", d->rental->id, ACT_CREATE, "OA1", op->reason);
+	rc->after = invite_json(w, true);
+	rc->after_sensitive = json_pack("{s:b}", "invite_url", 1);
+	url_write(c, d, op);
+}
 
-		op = invite_op(c, OP_TENANT_CREATE, d, d->rental->id, &w, "OA1",
-			       w.enabled ? "occupied rental without an invite: create it"
-					 : "occupied (and delinquent) rental without an invite: create it disabled");
-		op->changed = TF_INVITE_ALL;
-		op->result_slot = (int)c->sp->nresults;
-		wr.code.src = CODE_VENDOR_RESULT;
-		wr.code.slot = c->sp->nresults++;
-		rc = sp_add_change(c->sp, "openapp_invite", d->rental->id, ACT_CREATE, "OA1", op->reason);
-		rc->after = invite_json(&w, true);
-		rc->after_sensitive = json_pack("{s:b}", "invite_url", 1);
-		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &wr, 1, "OA4");
-		goto out;
-	}
-	ch = changed_bits(&w, t, ex);
+static const char *update_reason(struct diff_ctx *c, unsigned ch, bool link,
+				 const struct oa_want *w)
+{
+	const char *what = ch & TF_ENABLED ? (w->enabled ? "delinquency settled: enable the invite"
+							 : "delinquent: disable the invite")
+			 : "the invite's portals or validity differ from the PMS";
+
+	if (!link)
+		return what;
 	if (!ch)
-		goto out;
-	op = invite_op(c, OP_TENANT_UPDATE, d, d->rental->id, &w, ch & TF_ENABLED ? "OA3" : "OA2",
-		       ch & TF_ENABLED ? (w.enabled ? "delinquency settled: enable the invite"
-						    : "delinquent: disable the invite")
-				       : "the invite's portals or validity differ from the PMS");
+		return "the PMS has no link for the invite (a lost write-back, or a cleared field): renew it";
+	return sp_printf(c->sp, "%s; the PMS has no link for it: renew it", what);
+}
+
+/* One PUT for what differs; a missing URL in the PMS renews the link in
+ * the same operation and writes it back (OA4, R8: a lost write-back is
+ * seen, never silently dropped). */
+static void update(struct diff_ctx *c, const struct dunit *d, const struct obs_tenant *t,
+		   json_t *ex, const struct oa_want *w)
+{
+	const char *url = pms_cf_get(&d->rental->cf, spec_field(c->sp->site, OA_F_INVITE_URL));
+	bool link = !url || !*url;
+	unsigned ch = changed_bits(w, t, ex);
+	struct rchange *rc;
+	struct op *op;
+
+	if (!ch && !link)
+		return;
+	op = invite_op(c, OP_TENANT_UPDATE, d, d->rental->id, w,
+		       ch & TF_ENABLED ? "OA3" : ch ? "OA2" : "OA4", update_reason(c, ch, link, w));
 	op->changed = ch;
 	op->tenant_vid = t->vendor_id;
 	rc = sp_add_change(c->sp, "openapp_invite", d->rental->id, ACT_UPDATE, op->rule, op->reason);
@@ -216,10 +265,43 @@ static void rented(struct diff_ctx *c, const struct dunit *d)
 			       json_string_value(json_object_get(ex, "f")), "valid_to",
 			       json_string_value(json_object_get(ex, "t")), "enabled", t->enabled,
 			       "max_uses", json_object_get(ex, "m"));
-	rc->after = invite_json(&w, false);
-	rc->after_sensitive = json_object();
-out:
+	rc->after = invite_json(w, link);
+	rc->after_sensitive = link ? json_pack("{s:b}", "invite_url", 1) : json_object();
+	if (link)
+		url_write(c, d, op);
+}
+
+static void rented(struct diff_ctx *c, const struct dunit *d)
+{
+	const struct obs_unit *ou = obs_find_unit(&c->sp->obs, d->rental->id);
+	const struct obs_tenant *t = ou && ou->ntenants ? &ou->tenants[0] : NULL;
+	json_t *ex = t && t->extra ? json_loads(t->extra, 0, NULL) : NULL;
+	struct oa_want w;
+
+	if (want_invite(c, d, ex, &w)) {
+		if (t)
+			update(c, d, t, ex, &w);
+		else
+			create(c, d, ou, &w);
+	}
 	json_decref(ex);
+}
+
+/* An invite whose window ended opens nothing (expired at the vendor). */
+static bool expired(const struct obs_tenant *t)
+{
+	json_t *ex = t->extra ? json_loads(t->extra, 0, NULL) : NULL;
+	const char *to = json_string_value(json_object_get(ex, "t"));
+	time_t now = time(NULL);
+	struct tm tm;
+	char buf[32];
+	bool r;
+
+	gmtime_r(&now, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	r = to && *to && strcmp(to, buf) < 0;
+	json_decref(ex);
+	return r;
 }
 
 /* Occupied rentals of the site, managed or not (R1: never touch those). */
@@ -258,7 +340,8 @@ int diff_openapp(struct diff_ctx *c, const struct desired_site *d)
 		struct rchange *rc;
 		struct op *op;
 
-		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL) || !diff_rental_in_scope(c, ou->name))
+		if (!ou->ntenants || rc_map_get(&occ, ou->name, NULL) || !diff_rental_in_scope(c, ou->name) ||
+		    expired(&ou->tenants[0]))
 			continue;
 		op = invite_op(c, OP_UNIT_VACATE, NULL, ou->name, NULL, "OA3",
 			       del ? "the rental is no longer occupied: delete its invite"

@@ -6,11 +6,14 @@
  * ULID ids; invites with states active / disabled / revoked / expired;
  * create with schedules[] (or the older top-level valid_from/valid_to);
  * the invite token and URL returned once; Idempotency-Key replay (same
- * answer without token or URL, idempotent_replay true); one live invite per
+ * answer without token or URL, idempotent_replay true; 409
+ * idempotency_key_conflict for another body) while the key's invite is not
+ * revoked or deleted (keep_idempotency_keys: forever); one live invite per
  * (external source, record id): a second create is 409
  * external_reference_conflict; PUT updates (schedules replace all windows,
  * portal_ids replace grants, is_enabled); revoke, restore, DELETE,
- * regenerate-token. 429 with Retry-After comes from /_sim/faults.
+ * regenerate-token (400 invitation_revoked on a revoked invite, like PUT).
+ * 429 with Retry-After comes from /_sim/faults.
  * Seed: {"openapp": {"api_key", "org_id", "integrations": [{"id",
  * "portals": [{"id", "name"}]}], "invites": []}}.
  */
@@ -157,6 +160,46 @@ static json_t *live_for(const char *src, const char *rec)
 	return NULL;
 }
 
+/* What an Idempotency-Key holds (borrowed): {answer, request}, or NULL.
+ * A key lives as long as its invite: once the invite is revoked or
+ * deleted, the key is forgotten and a create under it makes a new invite
+ * (an expired invite keeps it: a new window revives it).
+ * keep_idempotency_keys: true keeps every key forever, as a vendor keeping
+ * keys longer than invites would. */
+static json_t *key_entry(json_t *idem, const char *key)
+{
+	json_t *e = key ? json_object_get(idem, key) : NULL, *inv;
+	const char *id;
+
+	if (!e || json_is_true(json_object_get(oa(), "keep_idempotency_keys")))
+		return e;
+	id = json_string_value(json_object_get(json_object_get(e, "answer"), "invite_link_id"));
+	inv = sim_find_by_id(oarr("invites"), id ?: "");
+	if (inv && strcmp(state_of(inv), "revoked"))
+		return e;
+	json_object_del(idem, key);
+	return NULL;
+}
+
+/* A create under a key held: its answer again without token and URL, or
+ * 409 idempotency_key_conflict when the body is not the one it was made
+ * with. */
+static void replay(json_t *e, json_t *b, struct sim_resp *out)
+{
+	json_t *resp;
+
+	if (!json_equal(json_object_get(e, "request"), b)) {
+		sim_reply(out, 409, err("idempotency_key_conflict",
+					"this Idempotency-Key was used with another request"));
+		return;
+	}
+	resp = json_deep_copy(json_object_get(e, "answer"));
+	json_object_del(resp, "invite_token");
+	json_object_del(resp, "invite_url");
+	json_object_set_new(resp, "idempotent_replay", json_true());
+	sim_reply(out, 200, resp);
+}
+
 static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim_resp *out)
 {
 	const char *key = sim_header(r, "Idempotency-Key");
@@ -167,12 +210,8 @@ static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim
 		idem = json_object();
 		json_object_set_new(oa(), "_idempotency", idem);
 	}
-	if (key && json_object_get(idem, key)) {
-		resp = json_deep_copy(json_object_get(idem, key));
-		json_object_del(resp, "invite_token");
-		json_object_del(resp, "invite_url");
-		json_object_set_new(resp, "idempotent_replay", json_true());
-		sim_reply(out, 200, resp);
+	if (key_entry(idem, key)) {
+		replay(key_entry(idem, key), b, out);
 		return;
 	}
 	if (!json_is_object(b) || !json_is_array(json_object_get(b, "portal_ids"))) {
@@ -209,7 +248,7 @@ static void create(const struct sim_req *r, json_t *integ, json_t *b, struct sim
 	json_object_set_new(resp, "invite_token", json_string(tok));
 	json_object_set_new(resp, "invite_url", json_string(url));
 	if (key)
-		json_object_set(idem, key, resp);
+		json_object_set_new(idem, key, json_pack("{s:O, s:O}", "answer", resp, "request", b));
 	json_decref(inv);
 	sim_reply(out, 200, resp);
 }
@@ -272,6 +311,8 @@ static void invite_route(const struct sim_req *r, json_t *integ, const char *id,
 	} else if (act && !strcmp(act, "restore")) {
 		json_object_set_new(inv, "revoked_at", json_null());
 		sim_reply(out, 200, item(inv));
+	} else if (act && !strcmp(act, "regenerate-token") && !strcmp(state_of(inv), "revoked")) {
+		sim_reply(out, 400, err("invitation_revoked", "the invite is revoked"));
 	} else if (act && !strcmp(act, "regenerate-token")) {
 		sim_random_hex(tok, 24);
 		json_object_set_new(inv, "_token", json_string(tok));

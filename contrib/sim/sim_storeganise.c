@@ -4,7 +4,10 @@
  * Modelled: `Authorization: ApiKey <key>`; bare JSON arrays paged by
  * limit (default 100, max 1000) and offset in insertion order; custom
  * fields only with include=customFields; filters siteId, unitId, ownerId,
- * state (comma list), updatedAfter, ids (a design extension for users);
+ * type (jobs), state (comma list), updatedAfter, ids (a design extension
+ * for users); jobs as the API shows them (a rental's scheduled move-out is
+ * its moveOutJobId's job: type unit_moveOut, state ready or running,
+ * data.date), set by the seed or /_sim/insert and /_sim/patch;
  * single objects, include=unit,owner on a rental; PUT {"customFields":{..}}
  * merged per key (null deletes) and `updated` bumped; errors as
  * {"error":{"message":...}}.
@@ -65,7 +68,7 @@ static json_t *view(const struct sim_req *r, json_t *o)
 
 static bool match(const struct sim_req *r, json_t *o)
 {
-	static const char *const filters[] = { "siteId", "unitId", "ownerId", NULL };
+	static const char *const filters[] = { "siteId", "unitId", "ownerId", "type", NULL };
 	const char *v, *st, *after, *ids;
 	char id[64];
 	size_t i;

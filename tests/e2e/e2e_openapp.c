@@ -283,6 +283,269 @@ static void test_OA_saved_plan_applies(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* Live (not revoked, not expired) invites of a rental at the vendor. */
+static size_t live_invites(struct e2e *t, const char *rental, json_t **last)
+{
+	json_t *inv = invites(t), *i;
+	char now[40];
+	time_t tt = time(NULL);
+	struct tm tm;
+	size_t k, n = 0;
+
+	gmtime_r(&tt, &tm);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (last)
+		*last = NULL;
+	json_array_foreach(inv, k, i) {
+		json_t *rev = json_object_get(i, "revoked_at");
+
+		if (strcmp(json_string_value(json_object_get(json_object_get(i, "external_ref"),
+							     "record_id")) ?: "", rental) ||
+		    (rev && !json_is_null(rev)) ||
+		    strcmp(json_string_value(json_object_get(i, "valid_to")) ?: "", now) < 0)
+			continue;
+		n++;
+		if (last) {
+			json_decref(*last);
+			*last = json_incref(i);
+		}
+	}
+	json_decref(inv);
+	return n;
+}
+
+/* The rental's URL in the PMS is the link of its live invite. */
+static void assert_url_is_live(struct e2e *t, const char *rental)
+{
+	json_t *live;
+	char *url;
+
+	assert_int_equal(live_invites(t, rental, &live), 1);
+	url = sim_rental_field(t, rental, "openapp_inviteUrl");
+	assert_non_null(url);
+	assert_non_null(strstr(url, json_string_value(json_object_get(live, "_token"))));
+	free(url);
+	json_decref(live);
+}
+
+static void keep_keys(struct e2e *t, bool forever)
+{
+	json_decref(sim_post(t, "/_sim/settings", json_pack("{s:{s:b}}", "openapp",
+							   "keep_idempotency_keys", forever)));
+}
+
+/* An apply after which a second apply calls the vendor no more. */
+static void assert_converged(struct e2e *t)
+{
+	assert_int_equal(e2e_plan_exit(t), 0);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(vendor_calls(t, "POST") + vendor_calls(t, "PUT") + vendor_calls(t, "DELETE"), 0);
+}
+
+/* OA1, OA4: an invite revoked by hand at OpenApp is replaced by a new
+ * invite whose URL reaches the PMS; the site converges. Whether the vendor
+ * forgets an idempotency key with its invite or keeps it for long, the
+ * new create names a new attempt: the old revoked invite is never
+ * replayed, its dead URL never written. */
+static void test_OA1_OA4_invite_revoked_by_hand_is_replaced(void **state)
+{
+	struct e2e *t = *state;
+	int forever;
+
+	for (forever = 1; forever >= 0; forever--) {
+		json_t *old;
+
+		assert_int_equal(e2e_converge(t), 0);
+		keep_keys(t, forever);
+		assert_int_equal(live_invites(t, "r1", &old), 1);
+		sim_patch(t, "openapp.invites", json_string_value(json_object_get(old, "id")),
+			  json_pack("{s:s}", "revoked_at", "2026-11-30T00:00:00.000Z"));
+		json_decref(old);
+		assert_int_equal(live_invites(t, "r1", NULL), 0);
+		assert_int_equal(e2e_apply(t), 0);
+		assert_url_is_live(t, "r1");
+		assert_converged(t);
+		/* and again: a third invite, a third key */
+		assert_int_equal(live_invites(t, "r1", &old), 1);
+		sim_patch(t, "openapp.invites", json_string_value(json_object_get(old, "id")),
+			  json_pack("{s:s}", "revoked_at", "2026-11-30T00:00:00.000Z"));
+		json_decref(old);
+		assert_int_equal(e2e_apply(t), 0);
+		assert_url_is_live(t, "r1");
+		assert_converged(t);
+	}
+}
+
+/* Requests with this method whose path ends with suffix, answered status. */
+static size_t answers(struct e2e *t, const char *method, const char *suffix, long status)
+{
+	json_t *reqs = sim_requests(t), *q;
+	size_t i, n = 0, ls = strlen(suffix);
+
+	json_array_foreach(reqs, i, q) {
+		const char *path = json_string_value(json_object_get(q, "path")) ?: "";
+		size_t lp = strlen(path);
+
+		n += !strcmp(json_string_value(json_object_get(q, "method")) ?: "", method) &&
+		     lp >= ls && !strcmp(path + lp - ls, suffix) &&
+		     json_integer_value(json_object_get(q, "status")) == status;
+	}
+	json_decref(reqs);
+	return n;
+}
+
+static void delete_live_invite(struct e2e *t, const char *rental)
+{
+	json_t *old;
+
+	assert_int_equal(live_invites(t, rental, &old), 1);
+	json_decref(sim_post(t, "/_sim/delete", json_pack("{s:s, s:s}", "collection",
+		"openapp.invites", "id", json_string_value(json_object_get(old, "id")))));
+	json_decref(old);
+	assert_int_equal(live_invites(t, rental, NULL), 0);
+}
+
+/* OA1, OA4: an invite deleted by hand is replaced the same way. The
+ * vendor no longer lists it, so the refresh cannot count it: a vendor that
+ * still replays its key (the same request) or refuses the key for another
+ * request (409 idempotency_key_conflict) is answered with a create under
+ * a key of its own for this attempt. */
+static void test_OA1_OA4_invite_deleted_by_hand_is_replaced(void **state)
+{
+	struct e2e *t = *state;
+	int forever;
+
+	for (forever = 1; forever >= 0; forever--) {
+		assert_int_equal(e2e_converge(t), 0);
+		keep_keys(t, forever);
+		delete_live_invite(t, "r1");
+		assert_int_equal(e2e_apply(t), 0);
+		assert_url_is_live(t, "r1");
+		assert_converged(t);
+		/* again, and the rental's window changed meanwhile */
+		delete_live_invite(t, "r1");
+		sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "startDate", "2026-02-01"));
+		sim_clear_requests(t);
+		assert_int_equal(e2e_apply(t), 0);
+		assert_int_equal(answers(t, "POST", "/access-invites", 409), forever ? 1 : 0);
+		assert_url_is_live(t, "r1");
+		assert_converged(t);
+	}
+}
+
+/* OA2, R7: an occupied rental whose scheduled move-out day has passed
+ * (the PMS has not ended it yet) gets one invite with the window the
+ * rules give (ending that day: expired at once), then no changes. A
+ * move-out postponed later extends that same invite. */
+static void test_OA2_move_out_day_passed_converges(void **state)
+{
+	struct e2e *t = *state;
+	const char *args[] = { "plan", "-c", t->spec, "--detailed-exitcode", NULL };
+	char past[16], later[16], want[40], cmd[400];
+	time_t tt = time(NULL);
+	struct tm tm;
+	json_t *inv, *i1;
+	size_t k, n = 0;
+	struct run r;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/state'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	tt -= 3 * 86400;
+	gmtime_r(&tt, &tm);
+	strftime(past, sizeof(past), "%Y-%m-%d", &tm);
+	tt += 13 * 86400;
+	gmtime_r(&tt, &tm);
+	strftime(later, sizeof(later), "%Y-%m-%d", &tm);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "endDate", past));
+	assert_int_equal(e2e_apply(t), 0);
+	for (k = 0; k < 2; k++) {
+		r = e2e_reconcile(t, args);
+		if (r.status)
+			fprintf(stderr, "%s\n%s\n", r.out, r.err);
+		assert_int_equal(r.status, 0);
+		run_free(&r);
+		assert_converged(t);
+	}
+	inv = invites(t);
+	json_array_foreach(inv, k, i1)
+		n += !strcmp(json_string_value(json_object_get(json_object_get(i1, "external_ref"),
+							       "record_id")) ?: "", "r1");
+	assert_int_equal(n, 1);
+	snprintf(want, sizeof(want), "%sT23:59:59Z", past);
+	assert_string_equal(json_string_value(json_object_get(invite_of(inv, "r1"), "valid_to")), want);
+	json_decref(inv);
+
+	sim_clear_requests(t);
+	sim_patch(t, "storeganise.unitRentals", "r1", json_pack("{s:s}", "endDate", later));
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(vendor_calls(t, "PUT"), 1);
+	assert_int_equal(vendor_calls(t, "POST"), 0);
+	assert_url_is_live(t, "r1");                    /* the same link works again */
+	assert_converged(t);
+}
+
+/* OA4, R8 (issue 10): a URL that never reached the PMS (here the PMS
+ * refused the write-back on every attempt) is seen by the next plan: the
+ * link is renewed and written back; the plan shows it, never the URL. */
+static void test_OA4_lost_write_back_renews_the_link(void **state)
+{
+	struct e2e *t = *state;
+	const char *pargs[] = { "plan", "-c", t->spec, NULL };
+	const char *rargs[] = { "report", "-c", t->spec, NULL };
+	json_t *plan, *reqs;
+	struct run r;
+	char *url, path[320];
+
+	assert_int_equal(e2e_converge(t), 0);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
+		"siteId", "oa1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
+		"customFields")));
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
+		"method", "PUT", "path_contains", "/unit-rentals/r4", "status", 500, "times", -1)));
+	assert_int_equal(e2e_status(t, (const char *[]){ "apply", "-c", t->spec, "--auto-approve",
+							 NULL }), 1);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(live_invites(t, "r4", NULL), 1);
+	assert_null(sim_rental_field(t, "r4", "openapp_inviteUrl"));
+
+	plan = plan_json(t);
+	assert_int_equal(plan_ops(plan, "tenant.update"), 1);
+	assert_int_equal(plan_ops(plan, "pms.write"), 1);
+	assert_int_equal(plan_ops(plan, "tenant.create"), 0);
+	json_decref(plan);
+	r = e2e_reconcile(t, pargs);
+	assert_non_null(strstr(r.out, "invite_url"));
+	assert_null(strstr(r.out, "openapp.example"));
+	run_free(&r);
+	r = e2e_reconcile(t, rargs);
+	assert_non_null(strstr(r.out, "writeback_pending"));
+	run_free(&r);
+
+	/* as a saved plan: the renewal's result feeds the write-back */
+	r = e2e_reconcile(t, (const char *[]){ "plan", "-c", t->spec, "--out", "renew.plan", NULL });
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	sim_clear_requests(t);
+	r = e2e_reconcile(t, (const char *[]){ "apply", "-c", t->spec, "renew.plan", NULL });
+	if (r.status)
+		fprintf(stderr, "%s\n%s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	reqs = sim_requests(t);
+	assert_int_equal(count_requests(reqs, "POST", "/regenerate-token"), 1);
+	assert_int_equal(count_requests(reqs, "POST", "/access-invites"), 1);   /* no create */
+	json_decref(reqs);
+	assert_url_is_live(t, "r4");
+	url = sim_rental_field(t, "r4", "openapp_inviteUrl");
+	snprintf(path, sizeof(path), "%s/state", t->dir);
+	assert_false(dir_contains(path, url));
+	free(url);
+	assert_converged(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -292,6 +555,10 @@ int main(void)
 		cmocka_unit_test(test_OA5_rate_limit_is_waited_out),
 		cmocka_unit_test(test_OA5_unavailable_retry_after),
 		cmocka_unit_test(test_OA_saved_plan_applies),
+		cmocka_unit_test(test_OA1_OA4_invite_revoked_by_hand_is_replaced),
+		cmocka_unit_test(test_OA1_OA4_invite_deleted_by_hand_is_replaced),
+		cmocka_unit_test(test_OA2_move_out_day_passed_converges),
+		cmocka_unit_test(test_OA4_lost_write_back_renews_the_link),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
