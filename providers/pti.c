@@ -519,6 +519,7 @@ const struct vendor pti_vendor = {
 	.code_field = PTI_F_ACCESS_CODE,
 	.scope = VENDOR_SCOPE_CUSTOMER,
 	.tenant_word = "user",
+	.tenant_off_word = "suspended", /* PT4 */
 	.unreadable_rule = "PT8",
 	.code_rule = "PT2",
 	.regen_rule = "PT6",
