@@ -254,6 +254,19 @@ static int journal_cb(const struct journal_entry *e, void *p)
 	return 0;
 }
 
+/* Does the journal's detail ("<reason> (<rule>)") end with op's rule? Two
+ * write-backs to one object differ by it (a code before the add, the id
+ * after it). */
+static bool same_rule(const struct op *op, const struct journal_entry *je)
+{
+	char tail[48];
+	size_t n, m = strlen(je->detail);
+
+	snprintf(tail, sizeof(tail), "(%s)", op->rule ? op->rule : "");
+	n = strlen(tail);
+	return m >= n && !strcmp(je->detail + m - n, tail);
+}
+
 /* The operation of the current plan that does again what je did. */
 static const struct op *plan_op_like(const struct site_plan *sp, const struct journal_entry *je)
 {
@@ -263,8 +276,10 @@ static const struct op *plan_op_like(const struct site_plan *sp, const struct jo
 		const struct op *op = &sp->ops[i];
 		const char *obj = op->rental_id ? op->rental_id : op->object_id ? op->object_id : "";
 
-		if (!strcmp(op_kind_name(op->kind), je->op) && rc_streq(op->unit ? op->unit : "", je->unit) &&
-		    !strcmp(obj, je->rental_id))
+		if (strcmp(op_kind_name(op->kind), je->op) || !rc_streq(op->unit ? op->unit : "", je->unit) ||
+		    strcmp(obj, je->rental_id))
+			continue;
+		if (op->kind != OP_PMS_WRITE || same_rule(op, je))
 			return op;
 	}
 	return NULL;
@@ -318,8 +333,10 @@ static void journal_row(struct rsite *rs, const struct journal_entry *je)
 	struct report_row *x;
 	struct subject s;
 
-	if (write && *je->user_id && !strcmp(je->user_id, je->rental_id))
-		rs_subject_customer(rs, je->user_id, NULL, &s);
+	/* a write names its object: a rental, or a customer (a user id) */
+	if (write && !rc_map_get(&rs->by_rental, je->rental_id, NULL) &&
+	    rs->e->snap_loaded && pms_find_user(&rs->e->snap, je->rental_id))
+		rs_subject_customer(rs, je->rental_id, NULL, &s);
 	else if (write)
 		rs_subject_unit(rs, je->unit, &s);
 	else if (rs_customer_row(rs, je->user_id))

@@ -245,9 +245,8 @@ struct ops_ctx {
 	size_t n, cap;
 };
 
-static bool is_status_op(const struct rsite *rs, const struct op *op, const struct subject *s)
+static bool is_status_op(const struct op *op, const struct subject *s)
 {
-	(void)rs;
 	switch (op->kind) {
 	case OP_TENANT_CREATE:
 	case OP_UNIT_VACATE:
@@ -316,7 +315,7 @@ static void status_op(struct ops_ctx *c, const struct op *op, const struct subje
 	if (!cust || s->kind == SUBJ_CUSTOMER) {
 		if (!a->cust.len)
 			rc_buf_puts(&a->cust, rs_vendor_record(rs, s->kind, s->record));
-	} else if (!listed(&a->units, s->record)) {
+	} else if (s->record && !listed(&a->units, s->record)) {
 		rc_buf_printf(&a->units, "%s%s: %s", a->units.len ? "; " : "", s->record,
 			      rs_vendor_record(rs, SUBJ_UNIT, s->record));
 	}
@@ -588,7 +587,7 @@ void report_from_ops(struct rsite *rs)
 		rs_subject(rs, op->unit, op->rental_id, op->user_id, &s);
 		if (rs_customer_row(rs, op->user_id) && op->kind == OP_TENANT_UPDATE)
 			rs_subject_customer(rs, op->user_id, op->unit, &s);
-		if (is_status_op(rs, op, &s))
+		if (is_status_op(op, &s))
 			status_op(&c, op, &s);
 		else if (op->kind == OP_TENANT_UPDATE)
 			update_rows(rs, op, &s);

@@ -165,6 +165,17 @@ static void insert_rental(struct e2e *t, const char *id, const char *unit, const
 		"customFields")));
 }
 
+static json_t *plan_json_of(struct e2e *t)
+{
+	const char *args[] = { "plan", "-c", t->spec, "--json", NULL };
+	struct run r = e2e_reconcile(t, args);
+	json_t *j = parse_json(r.out);
+
+	assert_non_null(j);
+	run_free(&r);
+	return j;
+}
+
 static void faults(struct e2e *t, json_t *rules /* stolen */)
 {
 	json_decref(sim_post(t, "/_sim/faults", rules));
@@ -440,6 +451,95 @@ static void test_R7_report_says_what_the_next_apply_does(void **state)
 	json_decref(rep);
 }
 
+static char *pms_user_field(struct e2e *t, const char *uid, const char *field)
+{
+	json_t *st = sim_get(t, "/_sim/state"), *u, *v;
+	char *out = NULL;
+
+	u = json_find_by(json_object_get(json_object_get(st, "storeganise"), "users"), "id", uid);
+	v = json_object_get(json_object_get(u, "customFields"), field);
+	if (json_is_string(v))
+		out = rc_strdup(json_string_value(v));
+	json_decref(st);
+	return out;
+}
+
+/* Does the plan hold a PMS write to this object? */
+static bool plan_writes(struct e2e *t, const char *object)
+{
+	json_t *p = plan_json_of(t), *op;
+	bool yes = false;
+	size_t i;
+
+	json_array_foreach(json_object_get(p, "operations"), i, op)
+		yes |= !strcmp(S(op, "op"), "pms.write") && !strcmp(S(op, "object_id"), object);
+	json_decref(p);
+	return yes;
+}
+
+/* R8 write-backs in the journal: what the next apply does is what the
+ * current plan holds. A failed invite URL write is retried only if the
+ * plan writes it again; a code write cut off after the PMS took it is
+ * not written again. */
+static void test_R8_report_writebacks_say_what_the_next_apply_does(void **state)
+{
+	struct e2e *t = *state;
+	const char *ap_oa[] = { "apply", "-c", t->spec, "--auto-approve", "--site", "oa1", NULL };
+	const char *ap_pt[] = { "apply", "-c", t->spec, "--auto-approve", "--site", "pt1", NULL };
+	json_t *rep, *f;
+	struct run r;
+	char *code;
+	pid_t pid;
+	int i;
+
+	assert_int_equal(e2e_converge(t), 0);
+	insert_rental(t, "or4", "ou4", "oa1", "c14");
+	faults(t, json_pack("[{s:s, s:s, s:i, s:i}]", "method", "PUT", "path_contains",
+			    "/unit-rentals/or4", "status", 500, "times", -1));
+	r = e2e_reconcile(t, ap_oa);
+	assert_int_equal(r.status, 1);
+	run_free(&r);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	rep = report_json(t, 0);
+	f = need_row(rep, "oa1", "operation_failed", "O4");
+	has(f, "pms", "pms.write");
+	has(f, "pms", "rental or4");
+	has(f, "vendor", "HTTP 500");
+	if (plan_writes(t, "or4")) {
+		has(f, "action", "retries it");
+		assert_string_equal(S(f, "severity"), "error");
+	} else {
+		has(f, "action", "not retried");
+		assert_string_equal(S(f, "severity"), "warning");
+	}
+	json_decref(rep);
+
+	/* a new customer's code write cut off after the PMS committed it */
+	insert_rental(t, "pr4", "pu4", "pt1", "c3");
+	faults(t, json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]", "method", "PUT", "path_contains",
+			    "/users/c3", "status", 0, "delay_ms", 8000, "commit", 1, "times", 1));
+	pid = e2e_reconcile_bg(t, ap_pt);
+	code = NULL;
+	for (i = 0; i < 200 && !code; i++) {
+		code = pms_user_field(t, "c3", "pti_accessCode");
+		if (!code)
+			usleep(50000);
+	}
+	assert_non_null(code);
+	free(code);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	rep = report_json(t, 0);
+	f = need_row(rep, "pt1", "operation_pending", "P4");
+	has(f, "pms", "customer c3");
+	has(f, "action", "reads the PMS again");
+	has(f, "action", "nothing is left to write");
+	assert_string_equal(S(f, "severity"), "warning");
+	check_rows(rep);
+	json_decref(rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +554,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_R7_report_says_what_the_next_apply_does, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_R8_report_writebacks_say_what_the_next_apply_does,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
