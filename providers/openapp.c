@@ -755,6 +755,7 @@ const struct vendor openapp_vendor = {
 	.code_on = PMS_OBJ_NONE,
 	.code_field = -1,
 	.scope = VENDOR_SCOPE_RENTAL,
+	.records = VENDOR_RECORDS_RENTALS, /* an invite per rental, named by its id */
 	.tenant_word = "invite",
 	.labels = oa_labels,
 	.nlabels = sizeof(oa_labels) / sizeof(oa_labels[0]),

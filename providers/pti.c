@@ -675,6 +675,7 @@ const struct vendor pti_vendor = {
 	.scope = VENDOR_SCOPE_CUSTOMER,
 	.customer_prefix = PTI_USER_PREFIX,
 	.tenant_word = "user",
+	.tenant_off_word = "suspended", /* PT4 */
 	.unreadable_rule = "PT8",
 	.code_rule = "PT2",
 	.regen_rule = "PT6",

@@ -56,6 +56,14 @@ enum vendor_scope {
 					  * (one vendor user spans them) */
 };
 
+/* What an observed record (struct obs_unit) of the vendor stands for. */
+enum vendor_records {
+	VENDOR_RECORDS_UNITS = 0,        /* a vendor unit, named by the mapping field
+					  * (and, VENDOR_SCOPE_CUSTOMER, a record per
+					  * customer that ops name with user_id) */
+	VENDOR_RECORDS_RENTALS           /* one per rental, named by the rental id */
+};
+
 /* Report wording of a tenant field the vendor compares. */
 struct vendor_label {
 	unsigned bit;                    /* TF_* */
@@ -106,9 +114,12 @@ struct vendor {
 	char customer_prefix;            /* the observed record of a PMS customer is
 					  * named by it and the user id (a PTI user:
 					  * '@'); 0: the vendor keeps none */
+	enum vendor_records records;     /* what its observed records stand for */
 
 	/* ---- words ---- */
 	const char *tenant_word;         /* "tenant visitor", "user", "invite" */
+	const char *tenant_off_word;     /* a tenant that is not enabled: "suspended";
+					  * NULL: "disabled" */
 	const char *unreadable_rule;     /* cited when it cannot be read (PT8) */
 	const char *code_rule;           /* the code of record's rule (OT4, PT2) */
 	const char *regen_rule;          /* a new code on request (PT6); NULL: the

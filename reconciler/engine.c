@@ -244,13 +244,21 @@ static int settle_doubt(const struct journal_entry *je, void *payload)
 	return 0;
 }
 
-/* The not-readable finding: the plan compares with what was last applied. */
-static void not_readable(struct site_plan *sp, const struct vendor *v)
+/* The not-readable finding: the plan compares with what was last applied,
+ * or, when nothing was (a new or lost state directory), with nothing. */
+static void not_readable(struct site_plan *sp, const struct vendor *v, bool applied)
 {
 	sp->obs.readable = false;
-	sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, v->unreadable_rule,
-		       "%s has no read API: the plan compares with what reconcile last applied; "
-		       "changes made by hand in %s cannot be seen", v->spec.title, v->spec.title);
+	if (applied)
+		sp_add_finding(sp, FIND_NOT_READABLE, SEV_INFO, NULL, NULL, v->unreadable_rule,
+			       "%s has no read API: the plan compares with what reconcile last applied; "
+			       "changes made by hand in %s cannot be seen", v->spec.title, v->spec.title);
+	else
+		sp_add_finding(sp, FIND_NOT_READABLE, SEV_WARNING, NULL, NULL, v->unreadable_rule,
+			       "no applied state to compare with: %s has no read API and this state "
+			       "directory holds nothing reconcile applied to the site (a new or lost "
+			       "state directory): the changes planned for it are what a first apply "
+			       "pushes, not drift found in %s", v->spec.title, v->spec.title);
 }
 
 /* A scoped plan from the cache (serve's one-rental runs): nothing is read
@@ -269,7 +277,7 @@ static int defer_observed(struct site_plan *sp, struct store_txn *t, struct rc_e
 			       "no cached vendor state: it is written by `reconcile apply` (and serve)");
 	sp->have_obs = true;
 	if (!(v->caps & VENDOR_CAN_READ))
-		not_readable(sp, v);
+		not_readable(sp, v, true);
 	return RC_OK;
 }
 
@@ -309,6 +317,18 @@ static int load_scope(struct site_plan *sp, const struct diff_scope *sc, void *p
 	return rc;
 }
 
+/* Has an apply ever run for the site from this state directory? (Its
+ * meta is written by every apply, even one with nothing to do.) */
+static bool site_was_applied(struct store_txn *t, const char *site)
+{
+	struct store_site_meta meta;
+	struct rc_err err;
+
+	if (store_site_meta_get(t, site, &meta, &err))
+		return false;
+	return meta.last_attempt[0] != '\0';
+}
+
 static int load_observed(struct engine *e, struct site_plan *sp,
 			 const struct engine_opts *o, struct store_txn *t,
 			 bool in_doubt, struct rc_err *err)
@@ -328,12 +348,16 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 	rc_err_clear(err);
 	rc = RC_OK;
 	if (!(v->caps & VENDOR_CAN_READ)) {
-		/* not readable: the observed state is what was last applied */
+		/* not readable: the observed state is what was last applied
+		 * (the descriptor's unreadable_rule); without any, nothing to
+		 * compare with */
+		bool applied = have_cache || site_was_applied(t, sp->site->name);
+
 		obs_site_free(&sp->obs);
 		sp->obs = cache;
 		obs_site_init(&cache, sp->site->name);
-		sp->have_obs = true;
-		not_readable(sp, v);
+		sp->have_obs = applied; /* false: no baseline (report, plan JSON) */
+		not_readable(sp, v, applied);
 		goto out;
 	}
 	if (!o->refresh && !in_doubt) {

@@ -66,7 +66,9 @@ struct site_plan {
 	const struct spec_site *site;      /* borrowed from the spec */
 	const struct pms_site *pms_site;   /* borrowed from the snapshot */
 	struct obs_site obs;               /* observed state used */
-	bool have_obs;
+	bool have_obs;                     /* false: nothing to compare with (a
+					    * vendor that cannot be read and was
+					    * never applied from this state) */
 	bool refreshed;
 	struct rc_arena arena;             /* strings of ops, changes, findings */
 	struct op *ops;
@@ -135,6 +137,11 @@ struct render_opts {
 /* The sites that could not be planned: their count, their names appended
  * to names (may be NULL) as "a, b". */
 size_t plan_failed_sites(const struct plan *p, struct rc_buf *names);
+/* What the site's vendor side was compared with: "vendor" (read now),
+ * "cache" (--refresh=false), "applied" (what reconcile last applied, for a
+ * vendor that cannot be read), "none" (nothing: never applied from this
+ * state directory); NULL for a site that could not be planned. */
+const char *plan_site_baseline(const struct site_plan *sp);
 /* Each site that could not be planned, as an error line of log. */
 void plan_log_failures(const struct plan *p, const struct rc_log *log);
 /* Human output in Terraform's manner. Sites that could not be planned are

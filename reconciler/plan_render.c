@@ -355,13 +355,28 @@ static json_t *change_json(const struct site_plan *sp, const struct rchange *c)
 	return j;
 }
 
+/* What the site's vendor side was compared with: read from the vendor,
+ * its cache (--refresh=false), what reconcile last applied (a vendor with
+ * no read API), or nothing (never applied from this state directory). */
+const char *plan_site_baseline(const struct site_plan *sp)
+{
+	if (sp->failed)
+		return NULL;
+	if (sp->refreshed)
+		return "vendor";
+	if (sp->obs.readable)
+		return "cache";
+	return sp->have_obs ? "applied" : "none";
+}
+
 static json_t *site_json(const struct site_plan *sp)
 {
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:i, s:i, s:i, s:i, s:i, s:s?}",
+	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:s?, s:i, s:i, s:i, s:i, s:i, s:s?}",
 			 "name", sp->site->name, "vendor", sp->site->vendor->name,
 			 "pms_site_id", sp->site->pms_site_id, "generation",
 			 (json_int_t)sp->generation, "pms_fingerprint", sp->pms_fp,
 			 "observed_fingerprint", sp->obs_fp, "refreshed", sp->refreshed,
+			 "baseline", plan_site_baseline(sp),
 			 "managed_units", (int)sp->managed, "destructive", (int)sp->destructive,
 			 "destructive_limit", (int)sp->limit_destructive,
 			 "generated_codes", (int)sp->ngen, "vendor_results", (int)sp->nresults,

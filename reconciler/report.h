@@ -3,6 +3,12 @@
  * applied), the plan's findings and the journal; rendered as text, JSON,
  * CSV (RFC 4180) or one self-contained HTML page. Read-only: building a
  * report never calls a vendor write nor writes to the PMS or LMDB.
+ *
+ * Every row names PMS units (never a vendor's record key) and states both
+ * sides: what the PMS says and what the vendor holds, as read now, as
+ * cached, or as last applied for a vendor that cannot be read. The
+ * classes and their meaning are listed in README.md ("Reports for
+ * auditors"). No row holds a gate code or another secret.
  */
 #ifndef RC_REPORT_H
 #define RC_REPORT_H
@@ -27,6 +33,9 @@ struct report_site {
 	const char *name;
 	const char *vendor;
 	unsigned managed, in_sync, mismatched;
+	bool compared;           /* false: in_sync and mismatched are unknown (the
+				  * site failed, or has nothing to compare with) */
+	const char *baseline;    /* what the vendor side is: plan_site_baseline() */
 	const char *last_sync;   /* "" when never */
 	const char *error;       /* the site could not be read, or NULL */
 	bool readable;           /* false: vendor drift cannot be seen */

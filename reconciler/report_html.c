@@ -148,14 +148,23 @@ static void sites_table(const struct report *r, struct rc_buf *b)
 		esc(b, s->name);
 		rc_buf_puts(b, "</td><td>");
 		esc(b, s->vendor);
-		rc_buf_printf(b, "</td><td class=\"num\">%u</td><td class=\"num\">%u</td>"
-			      "<td class=\"num\">%u</td><td>", s->managed, s->in_sync, s->mismatched);
+		rc_buf_printf(b, "</td><td class=\"num\">%u</td>", s->managed);
+		if (s->compared)
+			rc_buf_printf(b, "<td class=\"num\">%u</td><td class=\"num\">%u</td>",
+				      s->in_sync, s->mismatched);
+		else
+			rc_buf_puts(b, "<td class=\"num\">?</td><td class=\"num\">?</td>");
+		rc_buf_puts(b, "<td>");
 		esc(b, *s->last_sync ? s->last_sync : "never");
 		rc_buf_puts(b, "</td><td>");
 		if (s->error)
 			esc(b, s->error);
+		else if (!s->compared)
+			rc_buf_puts(b, "no applied state: the vendor cannot be read and nothing was applied "
+				    "from this state directory, so nothing is compared");
 		else if (!s->readable)
-			rc_buf_puts(b, "vendor state cannot be read back: drift made by hand is not visible");
+			rc_buf_puts(b, "vendor state cannot be read back: its side is what reconcile last "
+				    "applied, and drift made by hand is not visible");
 		rc_buf_puts(b, "</td></tr>\n");
 	}
 	rc_buf_puts(b, "</tbody></table>\n");

@@ -128,11 +128,50 @@ static void check_no_codes(const char *text)
 			fail_msg("a gate code (%s) appears in the report", codes[i]);
 }
 
+static const char *js(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k)) ?: "";
+}
+
+static json_t *find_row(json_t *rep, const char *cls, const char *unit)
+{
+	json_t *f;
+	size_t i;
+
+	json_array_foreach(json_object_get(rep, "findings"), i, f)
+		if (!strcmp(js(f, "class"), cls) && !strcmp(js(f, "unit"), unit))
+			return f;
+	return NULL;
+}
+
+/* Every row states both sides, names PMS units, and its class is in the
+ * README's table of report classes. */
+static void check_sides(json_t *rep)
+{
+	char *readme = NULL, path[512], needle[96];
+	struct rc_err err;
+	json_t *f;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/README.md", getenv("RECONCILE_SOURCE_DIR") ?: ".");
+	assert_int_equal(rc_read_file(path, &readme, NULL, &err), 0);
+	json_array_foreach(json_object_get(rep, "findings"), i, f) {
+		if (!*js(f, "pms") || !*js(f, "vendor") || !*js(f, "action"))
+			fail_msg("%s row, unit %s: an empty side", js(f, "class"), js(f, "unit"));
+		if (!strncmp(js(f, "unit"), "r-", 2))
+			fail_msg("%s row: UNIT column is \"%s\"", js(f, "class"), js(f, "unit"));
+		snprintf(needle, sizeof(needle), "| `%s` |", js(f, "class"));
+		if (!strstr(readme, needle))
+			fail_msg("class %s is not in README.md's table of report classes", js(f, "class"));
+	}
+	free(readme);
+}
+
 static void test_every_class_in_every_format(void **state)
 {
 	struct e2e *t = *state;
 	struct run rj, rc, rt, rh;
-	json_t *rep, *reqs;
+	json_t *rep, *reqs, *f;
 	char needle[128];
 	size_t i, total = 0;
 
@@ -161,6 +200,21 @@ static void test_every_class_in_every_format(void **state)
 		assert_int_equal(count_str(rh.out, needle), expected[i].n);
 	}
 	assert_int_equal(json_array_size(json_object_get(rep, "findings")), total);
+	check_sides(rep);
+	/* R7: what the next apply does, read from the current plan */
+	f = find_row(rep, "operation_failed", "F1");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "action"), "the next apply retries it"));
+	f = find_row(rep, "operation_pending", "D1");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "action"), "adopted, not created again"));
+	assert_null(strstr(js(f, "action"), "retried"));
+	f = find_row(rep, "status_mismatch", "M7");
+	assert_non_null(strstr(js(f, "pms"), "Rented: rental r-M7-7 of customer c7"));
+	assert_non_null(strstr(js(f, "vendor"), "Vacant, no tenant visitor"));
+	f = find_row(rep, "code_mismatch", "M8");
+	assert_non_null(strstr(js(f, "pms"), "the rental's code (rental r-M8-8"));
+	assert_non_null(strstr(js(f, "vendor"), "a different code"));
 	assert_int_equal(count_str(rc.out, "\r\n"), (int)total + 1); /* header + rows */
 	/* the failed call carries its last error and time */
 	assert_non_null(strstr(rj.out, "HTTP 500"));
@@ -278,12 +332,61 @@ static void test_html_in_a_real_browser(void **state)
 	assert_true(share > 0.01); /* text, tables and the chart cover the page */
 }
 
+/* The OpenTech classes drift made by hand brings, each side stated: a
+ * second visitor, a visitor locked out, other details, a re-sync. */
+static void test_OT_report_every_class_states_both_sides(void **state)
+{
+	struct e2e *t = *state;
+	const char *apply[] = { "apply", "-c", t->spec, "--auto-approve", "--site", "main", NULL };
+	struct run r;
+	json_t *rep, *f;
+
+	r = e2e_reconcile(t, apply);
+	run_free(&r);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:i, s:i, s:i, s:b, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:b}}",
+		"collection", "opentech.visitors", "object", "id", 9101, "facilityId", 101, "unitId", 5007,
+		"isTenant", 1, "firstName", "Xa", "lastName", "Yb", "email", "x@example.com",
+		"mobilePhoneNumber", "+351 91 99", "code", "400099", "accessProfileId", 1,
+		"timeGroupId", 0, "isEnabled", 1)));
+	sim_patch(t, "opentech.visitors", "9003", json_pack("{s:b}", "isEnabled", 0));
+	sim_patch(t, "storeganise.users", "c9", json_pack("{s:s}", "lastName", "Nova"));
+	sim_patch(t, "storeganise.unitRentals", "r-M8-8", json_pack("{s:{s:s}}", "customFields",
+		"opentech_resync", "true"));
+	r = report(t, "json", "--site=main");
+	rep = parse_json(r.out);
+	assert_non_null(rep);
+	f = find_row(rep, "extra_tenant", "M11");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "vendor"), "another tenant visitor (9101)"));
+	assert_non_null(strstr(js(f, "pms"), "rental r-M11-11"));
+	f = find_row(rep, "tenant_locked_out", "M10");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "vendor"), "disabled"));
+	assert_non_null(strstr(js(f, "pms"), "Rented: rental r-M10-10"));
+	f = find_row(rep, "tenant_details_mismatch", "M9");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "pms"), "Nova (differs: last name)"));
+	assert_non_null(strstr(js(f, "vendor"), "L9"));
+	f = find_row(rep, "push_pending", "M8");
+	assert_non_null(f);
+	f = find_row(rep, "writeback_pending", "M8");
+	assert_non_null(f);
+	assert_non_null(strstr(js(f, "pms"), "rental r-M8-8: opentech_resync"));
+	assert_non_null(strstr(js(f, "action"), "opentech_resync = false"));
+	check_sides(rep);
+	check_no_codes(r.out);
+	assert_null(strstr(r.out, "400099"));
+	json_decref(rep);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_class_in_every_format),
 		cmocka_unit_test(test_html_in_a_real_browser),
 		cmocka_unit_test(test_in_sync_sites_have_no_findings),
+		cmocka_unit_test(test_OT_report_every_class_states_both_sides),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
