@@ -195,10 +195,16 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 			       : result_slot >= 0 || known_id ? "PT1" : "PT6");
 }
 
-static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
+/* The rental's write-backs after the customer's calls: pti_synced when
+ * they pushed (PT7), the overlock mirror (R4). They carry the customer,
+ * so a failed PTI call holds them back: pti_synced never records a push
+ * that did not happen. */
+static void rental_writes(struct pstate *s, const struct dunit *d, const char *user_id,
+			  bool pushed)
 {
 	struct op_write wr[2];
 	unsigned n = 0;
+	struct op *op;
 
 	memset(wr, 0, sizeof(wr));
 	if (pushed) {
@@ -210,9 +216,12 @@ static void rental_writes(struct pstate *s, const struct dunit *d, bool pushed)
 		wr[n].type = WB_BOOL;
 		wr[n++].b = d->flag;
 	}
-	if (n)
-		diff_pms_write(s->c, "unit-rentals", d->rental->id, d->pu->name, wr, n,
-			       d->write_flag ? "R4" : "PT7");
+	if (!n)
+		return;
+	op = diff_pms_write(s->c, "unit-rentals", d->rental->id, d->pu->name, wr, n,
+			    d->write_flag ? "R4" : "PT7");
+	if (pushed)
+		op->user_id = user_id;
 }
 
 static void set_who(struct op *op, const char *vid, int slot, const char *user_id)
@@ -372,7 +381,7 @@ static void customer(struct pstate *s, const struct pcust *pc)
 	user_writes(s, pc, &w, pu.slot, pu.ut && !rc_streq(pti_id, pu.ut->vendor_id)
 		    ? pu.ut->vendor_id : NULL, regen, flag, false);
 	for (i = 0; i < pc->n; i++) {
-		rental_writes(s, pc->units[i], pushed);
+		rental_writes(s, pc->units[i], pc->user->id, pushed);
 		diff_remember(s->c, pc->units[i], NULL);
 	}
 	if (pushed)

@@ -367,6 +367,33 @@ static void test_PT2_lost_code_is_generated_again(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* PT7: pti_synced records a push that happened. A users/edit PTI refuses
+ * holds back the customer's rentals' pti_synced write-backs (the rest of
+ * the site goes on); the next apply pushes and writes them. */
+static void test_PT7_failed_push_leaves_pti_synced_alone(void **state)
+{
+	struct e2e *t = *state;
+	char *before, *after;
+
+	assert_int_equal(e2e_converge(t), 0);
+	before = sim_rental_field(t, "r1", "pti_synced");
+	assert_non_null(before);
+	sim_patch(t, "storeganise.users", "c1", json_pack("{s:s}", "email", "c1-new@example.com"));
+	json_decref(sim_post(t, "/_sim/faults", json_pack("{s:s, s:s, s:i, s:b, s:i}", "method", "PUT",
+		"path_contains", "/pti/users/edit", "status", 400, "commit", 0, "times", 1)));
+	assert_int_equal(e2e_apply(t), 1);
+	after = sim_rental_field(t, "r1", "pti_synced");
+	assert_non_null(after);
+	assert_string_equal(after, before);
+	free(after);
+	assert_int_equal(e2e_apply(t), 0);
+	after = sim_rental_field(t, "r1", "pti_synced");
+	assert_string_not_equal(after, before);
+	free(after);
+	free(before);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* PT1, R7 (issue 10.1): a users/add that PTI stored but whose answer was
  * lost (a 502 after the commit) is in doubt; the next apply's users/add is
  * answered "InterfaceId exists" with the user's id, which is adopted and
@@ -581,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_PT1_user_known_only_from_pti_userId),
 		cmocka_unit_test(test_PT1_lost_user_id_is_written_back),
 		cmocka_unit_test(test_PT2_lost_code_is_generated_again),
+		cmocka_unit_test(test_PT7_failed_push_leaves_pti_synced_alone),
 		cmocka_unit_test(test_PT1_replayed_add_is_adopted),
 		cmocka_unit_test(test_PT1_user_deleted_in_pti_is_added_again),
 		cmocka_unit_test(test_PT_result_codes_name_the_unit),
