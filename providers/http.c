@@ -96,6 +96,7 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
 		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
 	c->o.max_attempts = 4;
+	c->o.read_attempts = 8;
 	c->o.max_retry_after = 30;
 	c->o.backoff_base = 0.5;
 	c->o.max_elapsed = 60;
@@ -104,6 +105,8 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 			c->o.timeout_ms = opts->timeout_ms;
 		if (opts->max_attempts)
 			c->o.max_attempts = opts->max_attempts;
+		if (opts->read_attempts)
+			c->o.read_attempts = opts->read_attempts;
 		if (opts->max_retry_after > 0)
 			c->o.max_retry_after = opts->max_retry_after;
 		if (opts->backoff_base > 0)
@@ -573,61 +576,46 @@ static bool parse_body(struct http_resp *r)
 	return r->json != NULL;
 }
 
-/* Backoff for attempt i: base * 2^i, +-50 % so that clients spread out. */
+#define BACKOFF_MAX_S 8.0
+
+/* Backoff for attempt i: base * 2^i up to BACKOFF_MAX_S, +-50 % so that
+ * clients spread out. */
 static double backoff(const struct http_client *c, unsigned i)
 {
 	unsigned char b = 0;
+	double d = c->o.backoff_base * pow(2, i);
 
 	RAND_bytes(&b, 1);
-	return c->o.backoff_base * pow(2, i) * (0.5 + (double)b / 255.0);
+	return (d < BACKOFF_MAX_S ? d : BACKOFF_MAX_S) * (0.5 + (double)b / 255.0);
 }
 
-int http_do(struct http_client *c, const struct http_req *req,
-	    struct http_resp *resp, struct rc_err *err)
+/* Before each attempt: a short deadline of the host (another call's
+ * Retry-After) is waited out; a long one is RC_EWAIT. */
+static int wait_host(struct http_client *c, const struct http_req *req, const char *host,
+		     struct rc_err *err)
 {
-	struct curl_slist *hdrs = NULL;
-	const char *const *h;
-	double wait, t0 = rc_now_mono();
-	CURLcode cc = CURLE_OK;
-	unsigned i;
-	int rc = RC_OK;
-	char *logurl, host[160];
+	double wait = deadline_of(host) - wall_now();
+	char *logurl;
+	int rc;
 
-	url_host(req->url, host, sizeof(host));
-	wait = deadline_of(host) - wall_now();
 	if (wait > 0 && wait <= c->o.max_retry_after && !cancelled())
 		fiber_sleep(wait); /* a short wait the server asked for: served */
 	wait = deadline_of(host) - wall_now();
-	if (wait > 0) {
-		logurl = http_url_for_log(req->url);
-		rc = rc_errf(err, RC_EWAIT, "%s %s: not called: the server asked not to be called for "
-			     "%.0f s more (Retry-After)", req->method, logurl, wait);
-		free(logurl);
-		return rc;
-	}
-	for (h = req->headers; h && *h; h++)
-		hdrs = curl_slist_append(hdrs, *h);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	for (i = 0; i < c->o.max_attempts; i++) {
-		resp->attempts = i + 1;
-		cc = attempt(c, req, hdrs, resp);
-		if (cc == CURLE_OK && req->parse_json && !parse_body(resp))
-			cc = CURLE_PARTIAL_FILE; /* a cut answer: as a transport error */
-		resp->in_doubt = acted_unknown(cc, resp);
-		if (cc == CURLE_OK && resp->status < 500 && resp->status != 429)
-			break;
-		if (!not_acted(cc, resp) && !req->idempotent)
-			break; /* it may have acted: never sent twice */
-		wait = resp->retry_after >= 0 && cc == CURLE_OK ? resp->retry_after : backoff(c, i);
-		if (wait > c->o.max_retry_after || i + 1 == c->o.max_attempts || cancelled() ||
-		    rc_now_mono() - t0 + wait > c->o.max_elapsed)
-			break; /* no sleep that no retry follows; a long Retry-After is the caller's */
-		fiber_sleep(wait);
-		if (cancelled())
-			break; /* woken by a stop: no new attempt */
-	}
-	if (cc == CURLE_OK && (resp->status == 429 || resp->status == 503) && resp->retry_after > 0)
-		http_deadline_set(host, wall_now() + resp->retry_after); /* given up: not before */
+	if (wait <= 0)
+		return RC_OK;
+	logurl = http_url_for_log(req->url);
+	rc = rc_errf(err, RC_EWAIT, "%s %s: not called: the server asked not to be called for "
+		     "%.0f s more (Retry-After)", req->method, logurl, wait);
+	free(logurl);
+	return rc;
+}
+
+static int result_error(const struct http_req *req, CURLcode cc, const struct http_resp *resp,
+			struct rc_err *err)
+{
+	char *logurl;
+	int rc = RC_OK;
+
 	if (cc == CURLE_PARTIAL_FILE && resp->status >= 200 && resp->status <= 299 && req->parse_json) {
 		logurl = http_url_for_log(req->url);
 		rc = rc_errf(err, RC_EPARSE, "%s %s: the answer is not whole JSON%s", req->method, logurl,
@@ -640,6 +628,57 @@ int http_do(struct http_client *c, const struct http_req *req,
 			     resp->in_doubt && !req->idempotent ? " (sent: the outcome is unknown)" : "");
 		free(logurl);
 	}
+	return rc;
+}
+
+int http_do(struct http_client *c, const struct http_req *req,
+	    struct http_resp *resp, struct rc_err *err)
+{
+	struct curl_slist *hdrs = NULL;
+	const char *const *h;
+	double wait, t0 = rc_now_mono();
+	CURLcode cc = CURLE_OK;
+	unsigned i, max;
+	int rc;
+	char host[160];
+
+	max = req->idempotent && !strcmp(req->method, "GET") ? c->o.read_attempts : c->o.max_attempts;
+	url_host(req->url, host, sizeof(host));
+	rc = wait_host(c, req, host, err);
+	if (rc)
+		return rc;
+	for (h = req->headers; h && *h; h++)
+		hdrs = curl_slist_append(hdrs, *h);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	for (i = 0; i < max; i++) {
+		if (i) { /* another call's Retry-After may have come meanwhile */
+			rc = wait_host(c, req, host, err);
+			if (rc)
+				break;
+		}
+		resp->attempts = i + 1;
+		cc = attempt(c, req, hdrs, resp);
+		if (cc == CURLE_OK && req->parse_json && !parse_body(resp))
+			cc = CURLE_PARTIAL_FILE; /* a cut answer: as a transport error */
+		resp->in_doubt = acted_unknown(cc, resp);
+		/* a Retry-After binds every call to the host, not only this one */
+		if (cc == CURLE_OK && (resp->status == 429 || resp->status == 503) &&
+		    resp->retry_after > 0)
+			http_deadline_set(host, wall_now() + resp->retry_after);
+		if (cc == CURLE_OK && resp->status < 500 && resp->status != 429)
+			break;
+		if (!not_acted(cc, resp) && !req->idempotent)
+			break; /* it may have acted: never sent twice */
+		wait = resp->retry_after >= 0 && cc == CURLE_OK ? resp->retry_after : backoff(c, i);
+		if (wait > c->o.max_retry_after || i + 1 == max || cancelled() ||
+		    rc_now_mono() - t0 + wait > c->o.max_elapsed)
+			break; /* no sleep that no retry follows; a long Retry-After is the caller's */
+		fiber_sleep(wait);
+		if (cancelled())
+			break; /* woken by a stop: no new attempt */
+	}
+	if (!rc)
+		rc = result_error(req, cc, resp, err);
 	curl_slist_free_all(hdrs);
 	return rc;
 }

@@ -60,8 +60,11 @@ struct http_resp {
 struct http_opts {
 	long timeout_ms;             /* default 15000 */
 	unsigned max_attempts;       /* default 4 */
+	unsigned read_attempts;      /* a GET (no side effect), default 8: a controller
+				      * that cannot read plans nothing at all */
 	double max_retry_after;      /* cap on one Retry-After wait, default 30 s */
-	double backoff_base;         /* first backoff, default 0.5 s (x2 each, +-50 % jitter) */
+	double backoff_base;         /* first backoff, default 0.5 s (x2 each, +-50 % jitter,
+				      * at most 8 s) */
 	double max_elapsed;          /* no retry starts after this, default 60 s */
 	const char *pool;            /* vendor name: its concurrency limit */
 };

@@ -17,7 +17,9 @@
  *    recognised when the next plan adds the customer again: the user is
  *    adopted and a users/edit gives it every field of the add. A user made
  *    by another tool (the Storeganise add-on: InterfaceId = the PMS user id
- *    too) is adopted the same way;
+ *    too) is adopted the same way. So a users/add is safe to send again:
+ *    its lost or cut answers are retried at once, like any idempotent
+ *    call, and an add stays in doubt only when every attempt failed;
  *  - -404 for the user an op addresses (asked again with its cards when
  *    units/rent answers it, which may mean the unit) says PTI no longer has
  *    the user: the op fails with res->gone set, apply marks the user record
@@ -458,7 +460,8 @@ static int add_user(struct provider *p, const struct op *op, const char *code, l
 	long id = 0;
 	int rc;
 
-	rc = call(p, "POST", "users/add", form, false, result, &body, res, err);
+	/* idempotent by InterfaceId (-409 on a replay): retried like a read */
+	rc = call(p, "POST", "users/add", form, true, result, &body, res, err);
 	if (!rc && *result == PTI_RC_EXISTS) {
 		v = json_object_get(body, "StorLogixId");
 		id = json_is_integer(v) ? (long)json_integer_value(v)

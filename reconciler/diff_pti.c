@@ -196,9 +196,11 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 }
 
 /* The rental's write-backs after the customer's calls: pti_synced when
- * they pushed (PT7), the overlock mirror (R4). They carry the customer,
- * so a failed PTI call holds them back: pti_synced never records a push
- * that did not happen. */
+ * they pushed, or when it is empty and nothing needs pushing (PTI holds
+ * the rental's access as the engine last applied it: a stamp held back
+ * by a failure is written once the customer is in sync) (PT7); the
+ * overlock mirror (R4). They carry the customer, so a failed PTI call
+ * holds them back: pti_synced never records a push that did not happen. */
 static void rental_writes(struct pstate *s, const struct dunit *d, const char *user_id,
 			  bool pushed)
 {
@@ -207,7 +209,7 @@ static void rental_writes(struct pstate *s, const struct dunit *d, const char *u
 	struct op *op;
 
 	memset(wr, 0, sizeof(wr));
-	if (pushed) {
+	if (pushed || !*(pms_cf_get(&d->rental->cf, F(s, PTI_F_SYNCED)) ?: "")) {
 		wr[n].field = F(s, PTI_F_SYNCED);
 		wr[n++].type = WB_NOW;
 	}
