@@ -182,6 +182,7 @@ void fiber_sleep(double s)
 		nanosleep(&ts, NULL);
 		return;
 	}
+	ev_now_update(g_loop); /* from now, not the loop's cached time: never early */
 	ev_timer_init(&f->sleep, sleep_cb, s, 0.);
 	f->sleep.data = f;
 	ev_timer_start(g_loop, &f->sleep);

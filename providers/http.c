@@ -77,6 +77,33 @@ static struct http_pool *pool_get(const char *name)
 	return &g_pools[g_npools++];
 }
 
+/* Set from the spec's "http" section (http_set_defaults); zeros keep the
+ * built-in values. */
+static struct http_opts g_defaults;
+
+void http_set_defaults(const struct http_opts *o)
+{
+	g_defaults = *o;
+	g_defaults.pool = NULL;
+}
+
+/* Non-zero members of o over c's options. */
+static void opts_over(struct http_client *c, const struct http_opts *o)
+{
+	if (o->timeout_ms)
+		c->o.timeout_ms = o->timeout_ms;
+	if (o->max_attempts)
+		c->o.max_attempts = o->max_attempts;
+	if (o->read_attempts)
+		c->o.read_attempts = o->read_attempts;
+	if (o->max_retry_after > 0)
+		c->o.max_retry_after = o->max_retry_after;
+	if (o->backoff_base > 0)
+		c->o.backoff_base = o->backoff_base;
+	if (o->max_elapsed > 0)
+		c->o.max_elapsed = o->max_elapsed;
+}
+
 int http_client_new(struct http_client **out, const struct http_opts *opts,
 		    struct rc_err *err)
 {
@@ -92,28 +119,17 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 	c->cap = 4;
 	c->idle[c->nidle++] = probe;
 	c->o.timeout_ms = 15000;
-	/* RECONCILE_HTTP_TIMEOUT_MS: slow vendors, or tests of timeouts */
-	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
-		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
 	c->o.max_attempts = 4;
 	c->o.read_attempts = 8;
 	c->o.max_retry_after = 30;
 	c->o.backoff_base = 0.5;
 	c->o.max_elapsed = 60;
-	if (opts) {
-		if (opts->timeout_ms)
-			c->o.timeout_ms = opts->timeout_ms;
-		if (opts->max_attempts)
-			c->o.max_attempts = opts->max_attempts;
-		if (opts->read_attempts)
-			c->o.read_attempts = opts->read_attempts;
-		if (opts->max_retry_after > 0)
-			c->o.max_retry_after = opts->max_retry_after;
-		if (opts->backoff_base > 0)
-			c->o.backoff_base = opts->backoff_base;
-		if (opts->max_elapsed > 0)
-			c->o.max_elapsed = opts->max_elapsed;
-	}
+	opts_over(c, &g_defaults);
+	/* RECONCILE_HTTP_TIMEOUT_MS over the spec: tests of timeouts */
+	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
+		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
+	if (opts)
+		opts_over(c, opts);
 	c->pool = pool_get(opts ? opts->pool : NULL);
 	*out = c;
 	return RC_OK;
@@ -590,17 +606,21 @@ static double backoff(const struct http_client *c, unsigned i)
 }
 
 /* Before each attempt: a short deadline of the host (another call's
- * Retry-After) is waited out; a long one is RC_EWAIT. */
+ * Retry-After) is waited out, again when another extends it meanwhile
+ * (calls run at once), up to max_retry_after in all; a long one is
+ * RC_EWAIT. */
 static int wait_host(struct http_client *c, const struct http_req *req, const char *host,
 		     struct rc_err *err)
 {
-	double wait = deadline_of(host) - wall_now();
+	double wait = deadline_of(host) - wall_now(), waited = 0;
 	char *logurl;
 	int rc;
 
-	if (wait > 0 && wait <= c->o.max_retry_after && !cancelled())
+	while (wait > 0 && waited + wait <= c->o.max_retry_after && !cancelled()) {
 		fiber_sleep(wait); /* a short wait the server asked for: served */
-	wait = deadline_of(host) - wall_now();
+		waited += wait;
+		wait = deadline_of(host) - wall_now();
+	}
 	if (wait <= 0)
 		return RC_OK;
 	logurl = http_url_for_log(req->url);

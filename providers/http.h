@@ -69,6 +69,10 @@ struct http_opts {
 	const char *pool;            /* vendor name: its concurrency limit */
 };
 
+/* Defaults of every client made after (the spec's "http" section): its
+ * non-zero members override the built-in values; o is copied. */
+void http_set_defaults(const struct http_opts *o);
+
 /* New client. opts may be NULL for defaults. */
 int http_client_new(struct http_client **out, const struct http_opts *opts,
 		    struct rc_err *err);

@@ -175,6 +175,28 @@ static void note_synced(struct apply_site *a, const struct op *op, const char *n
 	for (i = 0; i < a->sp->nrecs; i++)
 		if (!strcmp(a->sp->recs[i].rental_id, op->object_id))
 			snprintf(a->sp->recs[i].synced, sizeof(a->sp->recs[i].synced), "%s", now);
+	rc_map_put(&a->stamped, rc_arena_strdup(&a->arena, op->object_id), 1);
+}
+
+/* A rental held back by a failure keeps its record as it was, but a sync
+ * stamp written to the PMS is the engine's own from now on: were it not
+ * recorded, the next plan would take it for a re-push request. */
+static int keep_stamp(struct store_txn *t, const struct site_plan *sp, const struct pms_rec *nr,
+		      struct rc_err *err)
+{
+	struct pms_rec r;
+	int rc = store_pms_get(t, sp->site->name, nr->rental_id, &r, err);
+
+	if (rc == RC_ENOTFOUND) {
+		rc_err_clear(err);
+		memset(&r, 0, sizeof(r));
+		snprintf(r.rental_id, sizeof(r.rental_id), "%s", nr->rental_id);
+		rc = RC_OK;
+	}
+	if (rc)
+		return rc;
+	memcpy(r.synced, nr->synced, sizeof(r.synced));
+	return store_pms_put(t, sp->site->name, &r, err);
 }
 
 int apply_pms_write(struct apply_site *a, const struct op *op, struct rc_err *err)
@@ -313,6 +335,8 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 	for (i = 0; !rc && i < sp->nrecs; i++)
 		if (!rc_map_get(&a->blocked, sp->recs[i].rental_id, NULL))
 			rc = store_pms_put(t, sp->site->name, &sp->recs[i], err);
+		else if (rc_map_get(&a->stamped, sp->recs[i].rental_id, NULL))
+			rc = keep_stamp(t, sp, &sp->recs[i], err);
 	if (!rc && a->nops)
 		rc = store_generation_bump(t, sp->site->name, &gen, err);
 	if (!rc && store_site_meta_get(t, sp->site->name, &meta, err))
@@ -371,6 +395,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	a.results = rc_calloc(sp->nresults + 1, sizeof(char *));
 	rc_map_init(&a.in_use);
 	rc_map_init(&a.blocked);
+	rc_map_init(&a.stamped);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
 	if (nops && engine_provider(e, sp->site, sp->pms_site, &prov, err))
@@ -389,6 +414,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	free(a.results);
 	rc_map_free(&a.in_use);
 	rc_map_free(&a.blocked);
+	rc_map_free(&a.stamped);
 	rc_arena_free(&a.arena);
 	return rc;
 }

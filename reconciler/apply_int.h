@@ -20,6 +20,7 @@ struct apply_site {
 	unsigned nresults;
 	struct rc_map in_use;           /* hex hashes of the site's codes */
 	struct rc_map blocked;          /* units, rentals, customers a failure holds back */
+	struct rc_map stamped;          /* rentals whose sync stamp was written */
 	struct jbatch *jb;              /* the group-committed journal (fibers), or NULL */
 	struct rc_arena arena;
 };

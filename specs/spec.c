@@ -401,6 +401,35 @@ static int load_serve(struct spec_ld *l, json_t *o, struct spec_serve *s)
 	return rc;
 }
 
+static int load_http(struct spec_ld *l, json_t *o, struct spec_http *h)
+{
+	static const char *const keys[] = { "timeout_ms", "attempts", "read_attempts", "backoff_ms",
+					    "max_elapsed_s", NULL };
+	long t = 0, a = 0, r = 0, b = 0, e = 0;
+	int rc = RC_OK;
+
+	if (o && !json_is_object(o))
+		return spec_fail(l, "$.http", "expected an object like {\"timeout_ms\": 15000, \"attempts\": 4}");
+	if (o)
+		rc = spec_check_keys(l, o, "$.http", keys);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.http", "timeout_ms", 100, 600000, 15000, &t);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.http", "attempts", 1, 10, 4, &a);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.http", "read_attempts", 1, 20, 8, &r);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.http", "backoff_ms", 1, 60000, 500, &b);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.http", "max_elapsed_s", 1, 3600, 60, &e);
+	h->timeout_ms = (unsigned)t;
+	h->attempts = (unsigned)a;
+	h->read_attempts = (unsigned)r;
+	h->backoff_ms = (unsigned)b;
+	h->max_elapsed_s = (unsigned)e;
+	return rc;
+}
+
 static bool code_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -576,8 +605,8 @@ static int load_site(struct spec_ld *l, json_t *o, size_t idx, struct spec_site 
 
 static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 {
-	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "retention",
-					    "sites", NULL };
+	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "http",
+					    "retention", "sites", NULL };
 	json_t *sites = json_object_get(root, "sites"), *v;
 	char *sd = NULL;
 	size_t i, j;
@@ -600,6 +629,8 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 		rc = load_pms(l, json_object_get(root, "pms"), &s->pms);
 	if (!rc)
 		rc = load_serve(l, json_object_get(root, "serve"), &s->serve);
+	if (!rc)
+		rc = load_http(l, json_object_get(root, "http"), &s->http);
 	if (!rc)
 		rc = load_retention(l, json_object_get(root, "retention"), &s->retention);
 	if (!rc && (!json_is_array(sites) || !json_array_size(sites)))

@@ -96,6 +96,15 @@ struct spec_serve {
 	unsigned workers;            /* sites reconciled at once, default 8 */
 };
 
+/* Every HTTP client's retry policy (providers/http.h: http_opts). */
+struct spec_http {
+	unsigned timeout_ms;         /* one attempt, default 15000 */
+	unsigned attempts;           /* a call with side effects, default 4 */
+	unsigned read_attempts;      /* a GET, default 8 */
+	unsigned backoff_ms;         /* first backoff, default 500 (x2, at most 8 s) */
+	unsigned max_elapsed_s;      /* no retry starts after, default 60 */
+};
+
 /* How long the state keeps what only history needs (0: forever). */
 struct spec_retention {
 	long events_s;               /* webhook event ids (duplicate check), default 7 d */
@@ -109,6 +118,7 @@ struct spec {
 	char *state_dir;             /* resolved against dir */
 	struct spec_pms pms;
 	struct spec_serve serve;
+	struct spec_http http;
 	struct spec_retention retention;
 	struct spec_site *sites;
 	size_t nsites;

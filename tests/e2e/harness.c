@@ -408,7 +408,8 @@ static void write_spec(struct e2e *t, const char *const sites[][3], size_t n)
 	rc_buf_init(&b);
 	rc_buf_printf(&b, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
 		      "\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\","
-		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},\"sites\":[",
+		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},"
+		      "\"http\":{\"backoff_ms\":20},\"sites\":[",
 		      t->base);
 	for (i = 0; i < n; i++)
 		rc_buf_printf(&b, "%s{\"name\":\"%s\",\"pms_site_id\":\"%s\",\"vendor\":\"opentech\",\"sync_interval\":\"10s\","
@@ -445,7 +446,8 @@ void e2e_start_site(struct e2e *t, const char *seed, const char *site_json)
 	rc_buf_init(&b);
 	rc_buf_printf(&b, "{\"version\":1,\"state_dir\":\"state\",\"pms\":{\"type\":\"storeganise\","
 		      "\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\","
-		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},\"sites\":[",
+		      "\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":5},"
+		      "\"http\":{\"backoff_ms\":20},\"sites\":[",
 		      t->base);
 	for (p = site_json; (at = strstr(p, "@SIM@")); p = at + 5) {
 		rc_buf_add(&b, p, (size_t)(at - p));

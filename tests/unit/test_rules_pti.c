@@ -48,6 +48,15 @@ static void pti_unit_rec(struct fx *f, const char *name, const char *vid)
 	t->vendor_id = vid;
 }
 
+#define STAMP "2026-01-01T00:00:00.000Z"
+
+/* A rental the engine pushed: its pti_synced, and the record of it. */
+static void stamped(struct fx *f, struct pms_rental *r)
+{
+	r->cf = fx_cfs(f, "pti_synced=" STAMP, NULL);
+	snprintf(fx_last(f, r->id, false)->synced, sizeof(((struct pms_rec *)0)->synced), STAMP);
+}
+
 static void test_PT1_one_user_per_customer(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -77,9 +86,9 @@ static void test_PT1_user_id_written_back(void **state)
 
 	pti_unit(f, "u1", "1");
 	pti_unit(f, "u2", "2");
-	fx_rental(f, "r1", "u1", "c1", false);
+	stamped(f, fx_rental(f, "r1", "u1", "c1", false));
 	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", NULL);
-	fx_rental(f, "r2", "u2", "c2", false);
+	stamped(f, fx_rental(f, "r2", "u2", "c2", false));
 	f->snap.users[1].cf = fx_cfs(f, "pti_accessCode=590137", "pti_userId=999", NULL);
 	pti_user_rec(f, "c1", "101", "736104");
 	pti_unit_rec(f, "P-1", "101");
@@ -274,6 +283,29 @@ static void test_PT7_repush(void **state)
 	assert_int_equal(f->sp.ops[2].w[0].type, WB_NOW);
 }
 
+/* PT7: a rental whose pti_synced is empty while PTI holds its access as
+ * the engine applied it (the stamp's write-back was held back by a failed
+ * call, or failed itself) gets the stamp, with no PTI call; a rental with
+ * a stamp and nothing to push gets nothing. */
+static void test_PT7_missing_stamp_is_written(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	pti_unit(f, "u2", "2");
+	fx_rental(f, "r1", "u1", "c1", false);
+	stamped(f, fx_rent_to(f, "r2", "u2", "c1", false));
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode=736104", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	pti_unit_rec(f, "P-2", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "write");
+	assert_string_equal(f->sp.ops[0].object_id, "r1");
+	assert_string_equal(f->sp.ops[0].w[0].field, "pti_synced");
+	assert_int_equal(f->sp.ops[0].w[0].type, WB_NOW);
+}
+
 /* PT8: PTI cannot be read back: its descriptor says so (the engine then
  * plans against what it last applied and notes PT8), and an applied
  * state is all the rules see: a unit PTI holds but nobody applied is not
@@ -305,6 +337,7 @@ int main(void)
 		FX_TEST(test_PT6_regenerate),
 		FX_TEST(test_PT6_regenerate_shows_the_code_change),
 		FX_TEST(test_PT7_repush),
+		FX_TEST(test_PT7_missing_stamp_is_written),
 		FX_TEST(test_PT8_not_readable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
