@@ -271,18 +271,25 @@ static void occupied_rentals(const struct engine *e, const struct site_plan *sp,
 	}
 }
 
-struct wait_save {
-	struct store_txn *t;
-	int rc;
-	struct rc_err *err;
+/* The Retry-After deadlines vendors gave, copied on the loop for the
+ * commit (which may run in the writer thread). */
+struct wait_copy {
+	char host[160];
+	double until;
 };
 
-static void wait_save(const char *host, double until, void *payload)
-{
-	struct wait_save *w = payload;
+struct waits {
+	struct wait_copy *v;
+	size_t n, cap;
+};
 
-	if (!w->rc)
-		w->rc = store_wait_put(w->t, host, until, w->err);
+static void wait_copy(const char *host, double until, void *payload)
+{
+	struct waits *w = payload;
+	struct wait_copy *c = RC_PUSH(w->v, w->n, w->cap);
+
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->until = until;
 }
 
 /* The observed state: a scoped run writes the units it loaded (changed
@@ -305,24 +312,64 @@ static int write_observed(struct store_txn *t, const struct site_plan *sp, struc
 	return rc;
 }
 
-/* One write transaction: observed state, PMS records, generation, meta,
- * the Retry-After deadlines vendors gave (kept for the next process). */
-static int commit_site(struct apply_site *a, bool complete, const char *error,
-		       struct rc_err *err)
+struct commit_job {
+	struct apply_site *a;
+	bool complete;
+	const char *error;
+	struct waits waits;
+};
+
+/* The site's meta: facility, last attempt (and sync, when complete), error. */
+static int write_meta(struct store_txn *t, const struct commit_job *c, struct rc_err *err)
 {
-	struct site_plan *sp = a->sp;
+	const struct site_plan *sp = c->a->sp;
 	struct store_site_meta meta;
-	struct store_txn *t = NULL;
+
+	if (store_site_meta_get(t, sp->site->name, &meta, err))
+		memset(&meta, 0, sizeof(meta));
+	rc_err_clear(err);
+	if (sp->obs.facility_id)
+		snprintf(meta.facility_id, sizeof(meta.facility_id), "%s", sp->obs.facility_id);
+	rc_now_iso(meta.last_attempt, sizeof(meta.last_attempt));
+	if (c->complete && !sp->scoped) /* last_sync: the whole site */
+		memcpy(meta.last_sync, meta.last_attempt, sizeof(meta.last_sync));
+	snprintf(meta.last_error, sizeof(meta.last_error), "%s", c->error ? c->error : "");
+	return store_site_meta_put(t, sp->site->name, &meta, err);
+}
+
+/* The journal entries the plan's refresh settled: resolved. */
+static int write_resolved(struct store_txn *t, const struct site_plan *sp, struct rc_err *err)
+{
 	struct journal_entry je;
+	size_t i;
+	int rc = RC_OK;
+
+	for (i = 0; !rc && i < sp->nresolved; i++) {
+		memset(&je, 0, sizeof(je));
+		je.seq = sp->resolved[i];
+		je.state = JOURNAL_RESOLVED;
+		snprintf(je.op, sizeof(je.op), "settled");
+		rc_now_iso(je.time, sizeof(je.time));
+		snprintf(je.detail, sizeof(je.detail), "settled by refresh before plan");
+		rc = store_journal_put(t, sp->site->name, &je, err);
+	}
+	return rc;
+}
+
+/* The commit as a store job: observed state, PMS records, generation,
+ * meta, Retry-After deadlines (kept for the next process). It reads what
+ * its waiting submitter leaves alone (store_job_fn). */
+static int commit_fn(struct store_txn *t, void *arg, struct rc_err *err)
+{
+	struct commit_job *c = arg;
+	struct apply_site *a = c->a;
+	struct site_plan *sp = a->sp;
 	uint64_t gen;
 	size_t i;
 	int rc;
 
-	rc = store_txn_begin(a->e->store, true, &t, err);
-	if (rc)
-		return rc;
 	rc = write_observed(t, sp, err);
-	if (!rc && complete && !sp->scoped && sp->pms_site) {
+	if (!rc && c->complete && !sp->scoped && sp->pms_site) {
 		struct rc_map keep;
 
 		rc_map_init(&keep);
@@ -339,38 +386,27 @@ static int commit_site(struct apply_site *a, bool complete, const char *error,
 			rc = keep_stamp(t, sp, &sp->recs[i], err);
 	if (!rc && a->nops)
 		rc = store_generation_bump(t, sp->site->name, &gen, err);
-	if (!rc && store_site_meta_get(t, sp->site->name, &meta, err))
-		memset(&meta, 0, sizeof(meta));
-	rc_err_clear(err);
-	if (!rc) {
-		if (sp->obs.facility_id)
-			snprintf(meta.facility_id, sizeof(meta.facility_id), "%s", sp->obs.facility_id);
-		rc_now_iso(meta.last_attempt, sizeof(meta.last_attempt));
-		if (complete && !sp->scoped) /* last_sync: the whole site */
-			memcpy(meta.last_sync, meta.last_attempt, sizeof(meta.last_sync));
-		snprintf(meta.last_error, sizeof(meta.last_error), "%s", error ? error : "");
-		rc = store_site_meta_put(t, sp->site->name, &meta, err);
-	}
-	if (!rc) {
-		struct wait_save w = { t, RC_OK, err };
+	if (!rc)
+		rc = write_meta(t, c, err);
+	for (i = 0; !rc && i < c->waits.n; i++)
+		rc = store_wait_put(t, c->waits.v[i].host, c->waits.v[i].until, err);
+	if (!rc && c->complete)
+		rc = write_resolved(t, sp, err);
+	return rc;
+}
 
-		http_deadline_each(wait_save, &w);
-		rc = w.rc;
-	}
-	for (i = 0; !rc && complete && i < sp->nresolved; i++) {
-		memset(&je, 0, sizeof(je));
-		je.seq = sp->resolved[i];
-		je.state = JOURNAL_RESOLVED;
-		snprintf(je.op, sizeof(je.op), "settled");
-		rc_now_iso(je.time, sizeof(je.time));
-		snprintf(je.detail, sizeof(je.detail), "settled by refresh before plan");
-		rc = store_journal_put(t, sp->site->name, &je, err);
-	}
-	if (rc) {
-		store_txn_abort(t);
-		return rc;
-	}
-	return store_txn_commit(t, err);
+/* One durable write transaction for the site (store_write: grouped with
+ * others when a writer runs). */
+static int commit_site(struct apply_site *a, bool complete, const char *error,
+		       struct rc_err *err)
+{
+	struct commit_job c = { a, complete, error, { NULL, 0, 0 } };
+	int rc;
+
+	http_deadline_each(wait_copy, &c.waits);
+	rc = store_write(a->e->store, commit_fn, &c, err);
+	free(c.waits.v);
+	return rc;
 }
 
 static int apply_site(struct engine *e, struct site_plan *sp, const struct op *ops,

@@ -10,6 +10,7 @@
 #include <ev.h>
 
 #include "cli.h"
+#include "commit.h"
 #include "engine.h"
 #include "core/fiber.h"
 #include "providers/http.h"
@@ -342,7 +343,10 @@ static int apply_concurrent(struct engine *e, struct plan *p, const struct apply
 	if (!loop || http_loop_attach(loop, e->spec->serve.vendor_concurrency, err))
 		return engine_apply(e, p, ao, res, err); /* one call at a time, then */
 	fiber_attach(loop);
+	if (commit_start(e->store, loop, err)) /* no writer thread: each write at once */
+		rc_err_clear(err);
 	rc = engine_apply(e, p, ao, res, err);
+	commit_stop(e->store);
 	fiber_detach();
 	http_loop_detach();
 	return rc;

@@ -39,6 +39,7 @@
 
 #include "core/fiber.h"
 #include "serve_int.h"
+#include "commit.h"
 #include "providers/http.h"
 #include "providers/vendor.h"
 
@@ -141,46 +142,89 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 	return rc;
 }
 
-static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, const char *body,
-			       size_t len)
+/* -------------------------------------------------------------- HTTP */
+
+/* A request's body as it arrives, and a webhook's trip to the disk. */
+struct req {
+	struct rc_buf body;
+	bool too_big;
+	enum { REQ_READING, REQ_STORING, REQ_STORED } stage;
+	struct serve *s;
+	struct MHD_Connection *conn;
+	json_t *ev;                  /* the event (new) */
+	struct store_job job;        /* its write (group commit) */
+	void *job_arg;
+};
+
+/* The event is durable (or failed): answer it at the next MHD_run. */
+static void event_stored(struct store_job *j)
 {
+	struct req *r = j->owner;
+	struct serve *s = r->s;
+
+	r->stage = REQ_STORED;
+	MHD_resume_connection(r->conn);
+	ev_timer_stop(s->loop, &s->mhd_timer); /* one MHD_run for every answer drained */
+	ev_timer_set(&s->mhd_timer, 0., 0.);
+	ev_timer_start(s->loop, &s->mhd_timer);
+}
+
+/* Answer a webhook once its event is stored: 200 (and its keys queued)
+ * only for an event that is durable. */
+static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c, struct req *r)
+{
+	const char *id = json_string_value(json_object_get(r->ev, "id"));
+	int n;
+
+	if (r->job.rc == RC_EEXIST) {
+		s->ev_duplicate++;
+		return reply(c, 200, "application/json", rc_strdup("{\"status\":\"duplicate\"}"));
+	}
+	if (r->job.rc) {
+		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, r->job.err.msg);
+		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
+	}
+	n = route_event(s, r->ev);
+	if (n <= 0)
+		s->ev_ignored++;
+	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
+		  json_string_value(json_object_get(r->ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
+	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
+}
+
+/* A signed event: stored by the writer with the others that arrive with
+ * it (one fsync for them all), its connection suspended meanwhile. */
+static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct req *r)
+{
+	const char *body = r->body.p ? r->body.p : "", *id;
 	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sg-signature");
-	json_t *ev;
-	const char *id;
-	struct rc_err err;
-	int rc, n;
 
 	s->ev_received++;
-	if (!signature_ok(s, body, len, sig)) {
+	if (!signature_ok(s, body, r->body.len, sig)) {
 		s->ev_rejected++;
 		serve_log(s, RC_LOG_WARN, "webhook rejected: bad or missing sg-signature");
 		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));
 	}
-	ev = json_loadb(body, len, 0, NULL);
-	id = json_string_value(json_object_get(ev, "id"));
+	r->ev = json_loadb(body, r->body.len, 0, NULL);
+	id = json_string_value(json_object_get(r->ev, "id"));
 	if (!id) {
 		s->ev_rejected++;
-		json_decref(ev);
 		return reply(c, 400, "application/json", rc_strdup("{\"error\":\"not an event\"}"));
 	}
-	rc = store_event_put(s->e.store, id, body, &err);
-	if (rc == RC_EEXIST) {
-		s->ev_duplicate++;
-		json_decref(ev);
-		return reply(c, 200, "application/json", rc_strdup("{\"status\":\"duplicate\"}"));
+	r->job_arg = store_event_job(id, body, &r->job);
+	r->job.done = event_stored;
+	r->job.owner = r;
+	r->s = s;
+	r->conn = c;
+	r->stage = REQ_STORING;
+	if (!store_writer_running(s->e.store)) { /* no writer: at once */
+		store_write_inline(s->e.store, &r->job);
+		r->stage = REQ_STORED;
+		return webhook_stored(s, c, r);
 	}
-	if (rc) {
-		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, err.msg);
-		json_decref(ev);
-		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
-	}
-	n = route_event(s, ev);
-	if (n <= 0)
-		s->ev_ignored++;
-	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
-	      json_string_value(json_object_get(ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
-	json_decref(ev);
-	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
+	MHD_suspend_connection(c);
+	store_writer_submit(s->e.store, &r->job);
+	return MHD_YES;
 }
 
 /* The per-peer HTTP metrics: one field of http_pool_stats each. */
@@ -282,13 +326,6 @@ static char *metrics(struct serve *s)
 	return rc_buf_steal(&b);
 }
 
-/* -------------------------------------------------------------- HTTP */
-
-struct req {
-	struct rc_buf body;
-	bool too_big;
-};
-
 /* A Content-Length over serve.max_body (the connection then closes). */
 static bool declared_too_big(const struct serve *s, struct MHD_Connection *c)
 {
@@ -305,6 +342,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct req *r = *ctx;
 
 	(void)version;
+	if (r && r->stage == REQ_STORED)
+		return webhook_stored(s, c, r);
+	if (r && r->stage == REQ_STORING)
+		return MHD_YES; /* suspended: not called */
 	if (!r && !strcmp(url, "/webhooks/storeganise") && declared_too_big(s, c)) { /* do not read what would be refused */
 		s->ev_received++;
 		s->ev_rejected++;
@@ -330,7 +371,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			s->ev_rejected++;
 			return reply(c, 413, "application/json", rc_strdup("{\"error\":\"body too large\"}"));
 		}
-		return webhook(s, c, r->body.p ? r->body.p : "", r->body.len);
+		return webhook(s, c, r);
 	}
 	if (!strcmp(url, "/healthz"))
 		return reply(c, 200, "text/plain", rc_strdup("ok\n"));
@@ -352,6 +393,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 	(void)toe;
 	if (r) {
 		rc_buf_free(&r->body);
+		json_decref(r->ev);
+		free(r->job_arg);
 		free(r);
 		*ctx = NULL;
 	}
@@ -621,6 +664,8 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	if (!rc)
 		rc = http_loop_attach(s.loop, spec->serve.vendor_concurrency, err);
 	if (!rc)
+		rc = commit_start(s.e.store, s.loop, err);
+	if (!rc)
 		rc = start_http(&s, err);
 	if (rc)
 		goto out;
@@ -645,7 +690,10 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_run(s.loop, 0);
 	serve_log(&s, RC_LOG_INFO, "stopped");
 out:
+	if (s.e.store)
+		commit_stop(s.e.store); /* what is queued is written; its webhooks resumed */
 	if (s.mhd) {
+		MHD_run(s.mhd); /* answers what is resumed, if the client still waits */
 		ev_io_stop(s.loop, &s.mhd_io);
 		ev_timer_stop(s.loop, &s.mhd_timer);
 		MHD_stop_daemon(s.mhd);

@@ -144,6 +144,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	store_writer_stop(s);
 	store_unlock(s);
 	if (s->env)
 		mdb_env_close(s->env);

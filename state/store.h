@@ -58,6 +58,40 @@ int store_txn_begin(struct store *s, bool write, struct store_txn **out,
 int store_txn_commit(struct store_txn *t, struct rc_err *err);
 void store_txn_abort(struct store_txn *t);
 
+/* ---- writes: jobs, and group commit (store_writer.c) ---- */
+/* A write of the state: fn writes into t (in the writer thread when one
+ * runs: it may read only what its submitter leaves alone until done).
+ * Non-zero: the job's writes are undone, and only its own. */
+typedef int (*store_job_fn)(struct store_txn *t, void *arg, struct rc_err *err);
+struct store_job {
+	store_job_fn fn;
+	void *arg;
+	int rc;                      /* its outcome, once done */
+	struct rc_err err;
+	void (*done)(struct store_job *j); /* store_writer_drain calls it: durable */
+	void *owner;                 /* the submitter's: a fiber, a connection */
+	struct store_job *next;
+};
+/* How store_write runs a job (the reconciler's: hand it to the writer and
+ * wait on a fiber, else store_write_inline). Runs j; sets j->rc, j->err. */
+typedef void (*store_exec_fn)(struct store *s, struct store_job *j, void *p);
+void store_set_exec(struct store *s, store_exec_fn fn, void *p);
+/* Run fn(arg) in a durable write transaction: as the exec says, else at
+ * once in a transaction of its own. */
+int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err);
+/* j in a transaction of its own, committed before returning (j->rc). */
+int store_write_inline(struct store *s, struct store_job *j);
+/* The writer thread: notify(p) is called from it when jobs are done;
+ * the owner's thread then calls store_writer_drain, which calls their
+ * done(). Stop runs what is queued, then drains. */
+int store_writer_start(struct store *s, void (*notify)(void *p), void *p, struct rc_err *err);
+bool store_writer_running(const struct store *s);
+void store_writer_submit(struct store *s, struct store_job *j);
+void store_writer_drain(struct store *s);
+void store_writer_stop(struct store *s);
+/* Batches committed and jobs in them, since start (metrics). */
+void store_writer_stats(const struct store *s, unsigned long *batches, unsigned long *jobs);
+
 /* ---- observed vendor state ---- */
 /* Load every unit of a site into out (which must be obs_site_init'ed).
  * Returns RC_ENOTFOUND when nothing was ever stored for the site. */
@@ -189,6 +223,10 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
  * stored before. */
 int store_event_put(struct store *s, const char *id, const char *json,
 		    struct rc_err *err);
+/* The same as a job for the writer (serve's webhooks, answered once it
+ * is durable): j is filled; json is borrowed until done, the returned
+ * argument is new (free it when done). RC_EEXIST in j->rc: a duplicate. */
+void *store_event_job(const char *id, const char *json, struct store_job *j);
 
 /* ---- retention ---- */
 struct store_retention {

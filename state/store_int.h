@@ -19,6 +19,9 @@ struct store {
 	MDB_dbi jopen;               /* journal keys of open entries -> "" */
 	unsigned char key[32];
 	int lock_fd;
+	struct store_writer *writer;  /* group commit (store_writer.c), or NULL */
+	store_exec_fn exec;           /* how store_write runs a job, or NULL: inline */
+	void *exec_p;
 };
 
 struct store_txn {

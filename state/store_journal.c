@@ -141,32 +141,40 @@ static int journal_write(struct store_txn *t, const char *site, struct journal_e
 	return rc;
 }
 
+struct jbatch_job {
+	const char *site;
+	struct journal_entry *const *intents;
+	size_t ni;
+	const struct journal_entry *results;
+	size_t nr;
+};
+
+static int jbatch_fn(struct store_txn *t, void *arg, struct rc_err *err)
+{
+	struct jbatch_job *b = arg;
+	struct journal_entry copy;
+	uint64_t seq = 0;
+	size_t i;
+	int rc = RC_OK;
+
+	if (b->ni)
+		rc = last_seq(t, b->site, &seq, err);
+	for (i = 0; !rc && i < b->nr; i++) {
+		copy = b->results[i];
+		rc = journal_write(t, b->site, &copy, false, &seq, err);
+	}
+	for (i = 0; !rc && i < b->ni; i++)
+		rc = journal_write(t, b->site, b->intents[i], true, &seq, err);
+	return rc;
+}
+
 int store_journal_batch(struct store *s, const char *site, struct journal_entry *const *intents,
 			size_t ni, const struct journal_entry *results, size_t nr,
 			struct rc_err *err)
 {
-	struct journal_entry copy;
-	struct store_txn *t;
-	uint64_t seq = 0;
-	size_t i;
-	int rc;
+	struct jbatch_job b = { site, intents, ni, results, nr };
 
-	rc = store_txn_begin(s, true, &t, err);
-	if (rc)
-		return rc;
-	if (ni)
-		rc = last_seq(t, site, &seq, err);
-	for (i = 0; !rc && i < nr; i++) {
-		copy = results[i];
-		rc = journal_write(t, site, &copy, false, &seq, err);
-	}
-	for (i = 0; !rc && i < ni; i++)
-		rc = journal_write(t, site, intents[i], true, &seq, err);
-	if (rc) {
-		store_txn_abort(t);
-		return rc;
-	}
-	return store_txn_commit(t, err);
+	return store_write(s, jbatch_fn, &b, err);
 }
 
 static int journal_commit_one(struct store *s, const char *site,
@@ -280,32 +288,46 @@ static void evtime_key(MDB_val *k, uint64_t when, const char *id)
 	k->mv_size = 8 + n;
 }
 
-int store_event_put(struct store *s, const char *id, const char *json,
-		    struct rc_err *err)
+struct event_job {
+	const char *id, *json;
+};
+
+static int event_fn(struct store_txn *t, void *arg, struct rc_err *err)
 {
-	struct store_txn *t;
-	MDB_val k = { strlen(id), (void *)id }, v = { strlen(json), (void *)json };
+	struct event_job *e = arg;
+	MDB_val k = { strlen(e->id), (void *)e->id }, v = { strlen(e->json), (void *)e->json };
 	MDB_val tk, empty = { 0, "" };
 	int rc;
 
-	rc = store_txn_begin(s, true, &t, err);
-	if (rc)
-		return rc;
-	rc = mdb_put(t->txn, s->events, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		store_txn_abort(t);
-		return rc_errf(err, RC_EEXIST, "event %s was received before", id);
-	}
+	rc = mdb_put(t->txn, t->s->events, &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return rc_errf(err, RC_EEXIST, "event %s was received before", e->id);
 	if (!rc) {
-		evtime_key(&tk, (uint64_t)time(NULL), id);
-		rc = mdb_put(t->txn, s->evtime, &tk, &empty, 0);
+		evtime_key(&tk, (uint64_t)time(NULL), e->id);
+		rc = mdb_put(t->txn, t->s->evtime, &tk, &empty, 0);
 		free(tk.mv_data);
 	}
-	if (rc) {
-		store_txn_abort(t);
-		return st_lmdb_err(err, s, "store event", rc);
-	}
-	return store_txn_commit(t, err);
+	return rc ? st_lmdb_err(err, t->s, "store event", rc) : RC_OK;
+}
+
+int store_event_put(struct store *s, const char *id, const char *json,
+		    struct rc_err *err)
+{
+	struct event_job e = { id, json };
+
+	return store_write(s, event_fn, &e, err);
+}
+
+void *store_event_job(const char *id, const char *json, struct store_job *j)
+{
+	struct event_job *e = rc_calloc(1, sizeof(*e) + strlen(id) + 1);
+
+	e->id = memcpy((char *)(e + 1), id, strlen(id) + 1);
+	e->json = json;
+	memset(j, 0, sizeof(*j));
+	j->fn = event_fn;
+	j->arg = e;
+	return e;
 }
 
 int st_events_backfill(MDB_txn *txn, struct store *s)
@@ -458,33 +480,42 @@ static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-int store_prune(struct store *s, const struct store_retention *r, time_t now,
-		struct store_pruned *out, struct rc_err *err)
+struct prune_job {
+	const struct store_retention *r;
+	time_t now;
+	struct store_pruned *out;
+};
+
+static int prune_fn(struct store_txn *t, void *arg, struct rc_err *err)
 {
-	struct store_txn *t;
-	size_t budget = r->max_per_call ? r->max_per_call : 10000;
+	struct prune_job *p = arg;
+	size_t budget = p->r->max_per_call ? p->r->max_per_call : 10000;
 	char cutoff[40];
 	struct tm tm;
 	time_t when;
-	int rc;
+	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	rc = store_txn_begin(s, true, &t, err);
-	if (rc)
-		return rc;
-	if (r->events_s > 0 && now > (time_t)r->events_s)
-		rc = prune_events(t, (uint64_t)(now - (time_t)r->events_s), &budget, &out->events);
-	if (!rc && r->journal_s > 0 && now > (time_t)r->journal_s) {
-		when = now - (time_t)r->journal_s;
+	memset(p->out, 0, sizeof(*p->out));
+	if (p->r->events_s > 0 && p->now > (time_t)p->r->events_s)
+		rc = prune_events(t, (uint64_t)(p->now - (time_t)p->r->events_s), &budget,
+				  &p->out->events);
+	if (!rc && p->r->journal_s > 0 && p->now > (time_t)p->r->journal_s) {
+		when = p->now - (time_t)p->r->journal_s;
 		gmtime_r(&when, &tm);
 		snprintf(cutoff, sizeof(cutoff), "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		rc = prune_journal(t, cutoff, &budget, &out->journal);
+		rc = prune_journal(t, cutoff, &budget, &p->out->journal);
 	}
-	if (rc) {
-		store_txn_abort(t);
-		return st_lmdb_err(err, s, "prune", rc);
-	}
-	out->more = budget == 0;
-	return store_txn_commit(t, err);
+	if (rc)
+		return st_lmdb_err(err, t->s, "prune", rc);
+	p->out->more = budget == 0;
+	return RC_OK;
+}
+
+int store_prune(struct store *s, const struct store_retention *r, time_t now,
+		struct store_pruned *out, struct rc_err *err)
+{
+	struct prune_job p = { r, now, out };
+
+	return store_write(s, prune_fn, &p, err);
 }

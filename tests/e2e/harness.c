@@ -952,28 +952,41 @@ long e2e_serve_post(int port, const char *path, const char *body, const char *se
 	return status;
 }
 
-double e2e_serve_metric(int port, const char *name)
+/* name's value in a /metrics text, -1 when absent. */
+static double metric_in(const char *m, const char *name)
 {
-	char *m = NULL, *p;
-	double v = -1;
+	const char *p = m ? strstr(m, name) : NULL;
 
-	e2e_serve_post(port, "/metrics", NULL, NULL, &m);
-	p = m ? strstr(m, name) : NULL;
 	while (p && p != m && p[-1] != '\n') /* skip # HELP / # TYPE lines */
 		p = strstr(p + 1, name);
-	if (p)
-		v = strtod(p + strlen(name), NULL);
+	return p ? strtod(p + strlen(name), NULL) : -1;
+}
+
+double e2e_serve_metric(int port, const char *name)
+{
+	char *m = NULL;
+	double v;
+
+	e2e_serve_post(port, "/metrics", NULL, NULL, &m);
+	v = metric_in(m, name);
 	free(m);
 	return v;
 }
 
 bool e2e_serve_settle(int port)
 {
+	char *m;
+	bool idle;
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		if (e2e_serve_metric(port, "reconcile_queue_depth ") == 0 &&
-		    e2e_serve_metric(port, "reconcile_workers_busy ") == 0)
+		m = NULL;
+		e2e_serve_post(port, "/metrics", NULL, NULL, &m);
+		/* one answer: both figures of the same moment */
+		idle = metric_in(m, "reconcile_queue_depth ") == 0 &&
+		       metric_in(m, "reconcile_workers_busy ") == 0;
+		free(m);
+		if (idle)
 			return true;
 		usleep(100000);
 	}
