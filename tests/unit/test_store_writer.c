@@ -1,0 +1,219 @@
+/*
+ * test_store_writer.c: group commit (state/store_writer.c). Jobs queued
+ * while the writer is busy go out together in one transaction; a job that
+ * fails is undone alone; a duplicate event in the same batch is seen as
+ * one; nothing is reported done before it is durable, and a stop runs
+ * what is queued.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state/store.h"
+
+struct fx {
+	char dir[4096];
+	struct store *s;
+	sem_t gate;                 /* the first job waits on it */
+	sem_t entered;              /* the first job is running */
+	sem_t done_sig;             /* the writer's notify */
+	unsigned ndone;
+};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const char *tmp = getenv("TMPDIR");
+	struct rc_err err;
+
+	snprintf(f->dir, sizeof(f->dir), "%s/reconcile-writer-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	sem_init(&f->gate, 0, 0);
+	sem_init(&f->entered, 0, 0);
+	sem_init(&f->done_sig, 0, 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	store_close(f->s);
+	sem_destroy(&f->gate);
+	sem_destroy(&f->entered);
+	sem_destroy(&f->done_sig);
+	assert_int_equal(nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS), 0);
+	free(f);
+	return 0;
+}
+
+static void notify(void *p)
+{
+	struct fx *f = p;
+
+	sem_post(&f->done_sig);
+}
+
+static void count_done(struct store_job *j)
+{
+	struct fx *f = j->owner;
+
+	f->ndone++;
+}
+
+/* Drain until n jobs are done (the writer notifies after each batch). */
+static void wait_done(struct fx *f, unsigned n)
+{
+	while (f->ndone < n) {
+		sem_wait(&f->done_sig);
+		store_writer_drain(f->s);
+	}
+}
+
+struct gate_arg {
+	struct fx *f;
+};
+
+/* Holds the writer inside its first batch until the test opens the gate. */
+static int gate_fn(struct store_txn *t, void *arg, struct rc_err *err)
+{
+	struct gate_arg *g = arg;
+
+	(void)t;
+	(void)err;
+	sem_post(&g->f->entered);
+	sem_wait(&g->f->gate);
+	return RC_OK;
+}
+
+static int fail_fn(struct store_txn *t, void *arg, struct rc_err *err)
+{
+	struct store_job j;
+	void *ea = store_event_job((const char *)arg, "{}", &j);
+	int rc = j.fn(t, j.arg, err); /* written, then undone with the job */
+
+	free(ea);
+	return rc ? rc : rc_errf(err, RC_ERR, "this job fails after writing");
+}
+
+static bool event_stored(struct fx *f, const char *id)
+{
+	struct rc_err err;
+	int rc = store_event_put(f->s, id, "{}", &err);
+
+	return rc == RC_EEXIST;
+}
+
+static void test_jobs_queued_together_commit_together(void **state)
+{
+	struct fx *f = *state;
+	struct gate_arg g = { f };
+	struct store_job jobs[5];
+	void *args[5] = { NULL };
+	unsigned long batches, n;
+	struct rc_err err;
+	size_t i;
+
+	assert_int_equal(store_writer_start(f->s, notify, f, &err), 0);
+	memset(jobs, 0, sizeof(jobs));
+	jobs[0].fn = gate_fn;
+	jobs[0].arg = &g;
+	args[1] = store_event_job("ev-a", "{}", &jobs[1]);
+	jobs[2].fn = fail_fn;
+	jobs[2].arg = "ev-b";
+	args[3] = store_event_job("ev-c", "{}", &jobs[3]);
+	args[4] = store_event_job("ev-a", "{}", &jobs[4]); /* a duplicate in the same batch */
+	for (i = 0; i < 5; i++) {
+		jobs[i].done = count_done;
+		jobs[i].owner = f;
+		store_writer_submit(f->s, &jobs[i]);
+		if (i == 0)
+			sem_wait(&f->entered); /* the writer took the gate job alone */
+	}
+	sem_post(&f->gate);
+	wait_done(f, 5);
+	store_writer_stats(f->s, &batches, &n);
+	assert_int_equal(n, 5);
+	assert_int_equal(batches, 2);
+	assert_int_equal(jobs[0].rc, RC_OK);
+	assert_int_equal(jobs[1].rc, RC_OK);
+	assert_int_equal(jobs[2].rc, RC_ERR);
+	assert_int_equal(jobs[3].rc, RC_OK);
+	assert_int_equal(jobs[4].rc, RC_EEXIST);
+	store_writer_stop(f->s);
+	assert_true(event_stored(f, "ev-a"));
+	assert_false(event_stored(f, "ev-b")); /* undone alone */
+	assert_true(event_stored(f, "ev-c"));
+	for (i = 0; i < 5; i++)
+		free(args[i]);
+}
+
+/* A stop runs what is queued and calls every done. */
+static void test_stop_runs_the_queue(void **state)
+{
+	struct fx *f = *state;
+	struct store_job jobs[50];
+	void *args[50];
+	char id[50][16];
+	struct rc_err err;
+	size_t i;
+
+	assert_int_equal(store_writer_start(f->s, NULL, NULL, &err), 0);
+	for (i = 0; i < 50; i++) {
+		snprintf(id[i], sizeof(id[i]), "ev-%zu", i);
+		args[i] = store_event_job(id[i], "{}", &jobs[i]);
+		jobs[i].done = count_done;
+		jobs[i].owner = f;
+		store_writer_submit(f->s, &jobs[i]);
+	}
+	store_writer_stop(f->s);
+	assert_int_equal(f->ndone, 50);
+	for (i = 0; i < 50; i++) {
+		assert_int_equal(jobs[i].rc, RC_OK);
+		assert_true(event_stored(f, id[i]));
+		free(args[i]);
+	}
+}
+
+/* Without a writer, store_write runs the job at once, durably. */
+static void test_write_without_writer(void **state)
+{
+	struct fx *f = *state;
+	struct rc_err err;
+
+	assert_false(store_writer_running(f->s));
+	assert_int_equal(store_event_put(f->s, "solo", "{}", &err), RC_OK);
+	assert_true(event_stored(f, "solo"));
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_jobs_queued_together_commit_together),
+		T(test_stop_runs_the_queue),
+		T(test_write_without_writer),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
