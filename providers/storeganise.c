@@ -9,13 +9,6 @@
 
 #include "http.h"
 
-struct sg_client {
-	struct http_client *http;
-	char *base;          /* .../api, no trailing slash */
-	char *auth_header;   /* "Authorization: ApiKey ..." (secret) */
-	unsigned page_size;
-};
-
 /* ---------------------------------------------------------------- API */
 
 int sg_client_new(struct sg_client **out, const struct spec *spec,
@@ -39,6 +32,7 @@ int sg_client_new(struct sg_client **out, const struct spec *spec,
 	c->base = http_base_url(spec->pms.base_url);
 	c->auth_header = rc_sprintf("Authorization: ApiKey %s", key);
 	c->page_size = spec->pms.page_size ? spec->pms.page_size : 1000;
+	c->sites = json_object();
 	rc_free_secret(key);
 	*out = c;
 	return RC_OK;
@@ -49,6 +43,7 @@ void sg_client_free(struct sg_client *c)
 	if (!c)
 		return;
 	http_client_free(c->http);
+	json_decref(c->sites);
 	rc_free_secret(c->auth_header);
 	free(c->base);
 	free(c);
@@ -56,7 +51,7 @@ void sg_client_free(struct sg_client *c)
 
 /* GET path (relative to /v1/admin/) and parse the JSON answer. *out new.
  * RC_ENOTFOUND on 404, RC_EAUTH on 401/403, RC_EVENDOR on other statuses. */
-static int sg_get(struct sg_client *c, const char *path, json_t **out,
+int sg_get(struct sg_client *c, const char *path, json_t **out,
 		  struct rc_err *err)
 {
 	const char *hdrs[] = { c->auth_header, "Accept: application/json", NULL };
@@ -94,7 +89,7 @@ out:
 }
 
 /* Page through a list until a short page; parse each page as it arrives. */
-static int sg_list(struct sg_client *c, const char *path_query,
+int sg_list(struct sg_client *c, const char *path_query,
 		   struct sg_parse *p, sg_parse_fn fn, const struct sg_keep *keep)
 {
 	char where[512];
@@ -145,7 +140,7 @@ static int fetch_site(struct sg_client *c, const char *site_id,
 
 /* GET collection/id into the snapshot through fn, if keep keeps it.
  * RC_ENOTFOUND (err set) on 404. */
-static int get_one(struct sg_client *c, const char *collection, const char *id,
+int sg_get_one(struct sg_client *c, const char *collection, const char *id,
 		   struct sg_parse *p, sg_parse_fn fn, const struct sg_keep *keep)
 {
 	char where[256], *esc = http_escape(id), *path;
@@ -171,10 +166,6 @@ static int get_one(struct sg_client *c, const char *collection, const char *id,
 	p->where = NULL;
 	return rc;
 }
-
-/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
-static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
-		   struct rc_err *err);
 
 /* ------------------------------------------------- move-out jobs (OA2) */
 
@@ -208,7 +199,7 @@ static int read_move_outs(struct sg_client *c, struct sg_move_outs *m, struct sg
 	for (i = 0; !rc && i < m->jobs.cap; i++) {
 		if (!m->jobs.keys[i])
 			continue;
-		rc = get_raw(c, "jobs", m->jobs.keys[i], &job, p->err);
+		rc = sg_get_raw(c, "jobs", m->jobs.keys[i], &job, p->err);
 		if (!rc) {
 			sg_move_outs_take(m, job);
 		} else if (rc == RC_ENOTFOUND) { /* a job that is gone schedules nothing */
@@ -223,7 +214,7 @@ static int read_move_outs(struct sg_client *c, struct sg_move_outs *m, struct sg
 
 /* Rentals [from, n) of p->snap take the dates of their pending move-out
  * jobs. A job that cannot be read fails the read (R10). */
-static int resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from)
+int sg_resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from)
 {
 	struct sg_move_outs m;
 	int rc = RC_OK;
@@ -241,7 +232,7 @@ static int resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t fro
  * unit alone. */
 #define SG_OWNERS_ONE_BY_ONE 50
 
-static int fetch_owners(struct sg_client *c, const struct rc_map *owners,
+int sg_fetch_owners(struct sg_client *c, const struct rc_map *owners,
 			struct sg_parse *p, const struct sg_keep *keep)
 {
 	size_t i;
@@ -254,13 +245,28 @@ static int fetch_owners(struct sg_client *c, const struct rc_map *owners,
 	for (i = 0; !rc && i < owners->cap; i++) {
 		if (!owners->keys[i])
 			continue;
-		rc = get_one(c, "users", owners->keys[i], p, sg_parse_user, NULL);
+		rc = sg_get_one(c, "users", owners->keys[i], p, sg_parse_user, NULL);
 		if (rc == RC_ENOTFOUND) {
 			rc_err_clear(p->err);
 			rc = RC_OK;
 		}
 	}
 	return rc;
+}
+
+void sg_site_cache_put(struct sg_client *c, json_t *site)
+{
+	const char *id = json_string_value(json_object_get(site, "id"));
+
+	if (id && json_object_size(c->sites) < 100000)
+		json_object_set(c->sites, id, site);
+}
+
+/* A site of the list: into the snapshot, and kept for webhook runs. */
+static int parse_site_cached(struct sg_parse *p, json_t *o)
+{
+	sg_site_cache_put(p->ctx, o);
+	return sg_parse_site(p, o);
 }
 
 int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
@@ -285,8 +291,10 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 					  : spec->sites[i].pms_site_id, 1);
 
 	/* paged like every list: the API answers 100 sites when not told more */
-	rc = sg_list(c, "sites?include=customFields", &p, sg_parse_site,
+	p.ctx = c;
+	rc = sg_list(c, "sites?include=customFields", &p, parse_site_cached,
 		     &(struct sg_keep){ .user_ids = &want_sites });
+	p.ctx = NULL;
 	if (rc)
 		goto out;
 	for (i = 0; i < out->nsites; i++) {
@@ -294,146 +302,19 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 		if (rc)
 			goto out;
 	}
-	rc = resolve_move_outs(c, &p, 0);
+	rc = sg_resolve_move_outs(c, &p, 0);
 	if (rc)
 		goto out;
 	for (i = 0; i < out->nrentals; i++)
 		rc_map_put(&owners, out->rentals[i].owner_id, 1);
 	keep_users.user_ids = &owners;
 	if (owners.n)
-		rc = fetch_owners(c, &owners, &p, &keep_users);
+		rc = sg_fetch_owners(c, &owners, &p, &keep_users);
 	if (rc)
 		goto out;
 	rc = pms_snapshot_index(out, err);
 out:
 	rc_map_free(&want_sites);
-	rc_map_free(&owners);
-	rc_map_free(&w.codes);
-	return rc;
-}
-
-/* A rental's unit and owner ids, if it belongs to site_id. RC_ENOTFOUND
- * when it is gone. Strings are copied into arena. */
-static int rental_refs(struct sg_client *c, const char *rental_id, const char *site_id,
-		       struct rc_arena *arena, const char **unit_id, const char **owner_id,
-		       struct rc_err *err)
-{
-	char *esc = http_escape(rental_id), *path;
-	json_t *o = NULL;
-	const char *u, *w, *site;
-	int rc;
-
-	*unit_id = *owner_id = NULL;
-	path = rc_sprintf("unit-rentals/%s", esc);
-	rc = sg_get(c, path, &o, err);
-	if (!rc) {
-		u = json_string_value(json_object_get(o, "unitId"));
-		w = json_string_value(json_object_get(o, "ownerId"));
-		site = json_string_value(json_object_get(o, "siteId"));
-		if (!u || !w)
-			rc = rc_errf(err, RC_EPARSE, "Storeganise GET /v1/admin/unit-rentals/%s: "
-				     "unitId or ownerId missing", esc);
-		else if (!site || !strcmp(site, site_id)) {
-			*unit_id = rc_arena_strdup(arena, u);
-			*owner_id = rc_arena_strdup(arena, w);
-		}
-	}
-	json_decref(o);
-	free(path);
-	free(esc);
-	return rc;
-}
-
-/* A unit (if of the site, once) and its occupied rentals. */
-static int scope_unit(struct sg_client *c, const char *unit_id, struct sg_parse *p,
-		      struct sg_keep *units, struct sg_keep *rentals)
-{
-	char *esc, *q;
-	int rc;
-
-	if (rc_map_get(units->seen, unit_id, NULL))
-		return RC_OK;
-	rc = get_one(c, "units", unit_id, p, sg_parse_unit, units);
-	if (rc)
-		return rc;
-	esc = http_escape(unit_id);
-	q = rc_sprintf("unit-rentals?unitId=%s&state=occupied&include=customFields", esc);
-	rc = sg_list(c, q, p, sg_parse_rental, rentals);
-	free(q);
-	free(esc);
-	return rc;
-}
-
-int sg_fetch_scope(struct sg_client *c, const struct spec *spec, const struct spec_site *site,
-		   const char *const *rental_ids, size_t n, bool owners_rentals,
-		   struct pms_snapshot *out, struct sg_touched *touched, struct rc_err *err)
-{
-	struct sg_wanted w;
-	struct sg_parse p = { 0 };
-	struct rc_map site_ids, units_seen, rentals_seen, owners;
-	struct sg_keep units = { .site_ids = &site_ids, .seen = &units_seen };
-	struct sg_keep rentals = { .site_ids = &site_ids, .seen = &rentals_seen };
-	const char *unit_id, *owner_id;
-	char *esc, *sesc, *q;
-	size_t i, nunits = 0, first = out->nrentals;
-	int rc;
-
-	sg_wanted_build(&w, spec);
-	rc_map_init(&site_ids);
-	rc_map_init(&units_seen);
-	rc_map_init(&rentals_seen);
-	rc_map_init(&owners);
-	p.snap = out;
-	p.wanted = &w;
-	p.err = err;
-	rc_map_put(&site_ids, site->pms_site_id, 1);
-	rc = get_one(c, "sites", site->pms_site_id, &p, sg_parse_site, NULL);
-	for (i = 0; !rc && i < n; i++) {
-		rc = rental_refs(c, rental_ids[i], site->pms_site_id, &out->arena, &unit_id,
-				 &owner_id, err);
-		if (rc || !unit_id)
-			continue;
-		rc_map_put(&owners, owner_id, 1);
-		if (touched) { /* an ended rental is in no list: its customer may be leaving */
-			rc_map_put(&touched->rentals, rc_arena_strdup(&out->arena, rental_ids[i]), 1);
-			rc_map_put(&touched->owners, owner_id, 1);
-		}
-		rc = scope_unit(c, unit_id, &p, &units, &rentals);
-		nunits++;
-	}
-	if (!rc && !nunits)
-		rc = rc_errf(err, RC_ENOTFOUND, "no rental of site %s among those asked for", site->name);
-	for (i = 0; !rc && i < out->nrentals; i++)
-		rc_map_put(&owners, out->rentals[i].owner_id, 1);
-	/* one vendor user per customer holds all its units here (PTI) */
-	for (i = 0; !rc && owners_rentals && i < owners.cap; i++) {
-		if (!owners.keys[i])
-			continue;
-		esc = http_escape(owners.keys[i]);
-		sesc = http_escape(site->pms_site_id);
-		q = rc_sprintf("unit-rentals?ownerId=%s&siteId=%s&state=occupied&include=customFields",
-			       esc, sesc);
-		rc = sg_list(c, q, &p, sg_parse_rental, &rentals);
-		free(q);
-		free(sesc);
-		free(esc);
-	}
-	for (i = 0; !rc && i < out->nrentals; i++)
-		if (!rc_map_get(&units_seen, out->rentals[i].unit_id, NULL))
-			rc = scope_unit(c, out->rentals[i].unit_id, &p, &units, &rentals);
-	if (!rc)
-		rc = resolve_move_outs(c, &p, first);
-	rc_map_free(&owners);
-	rc_map_init(&owners);
-	for (i = 0; !rc && i < out->nrentals; i++)
-		rc_map_put(&owners, out->rentals[i].owner_id, 1);
-	if (!rc && owners.n)
-		rc = fetch_owners(c, &owners, &p, NULL);
-	if (!rc)
-		rc = pms_snapshot_index(out, err);
-	rc_map_free(&site_ids);
-	rc_map_free(&units_seen);
-	rc_map_free(&rentals_seen);
 	rc_map_free(&owners);
 	rc_map_free(&w.codes);
 	return rc;
@@ -468,7 +349,7 @@ void sg_refs_free(struct sg_refs *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
+int sg_get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
 		   struct rc_err *err)
 {
 	char *esc = http_escape(id), *path = rc_sprintf("%s/%s", collection, esc);
@@ -490,7 +371,7 @@ int sg_resolve_job(struct sg_client *c, const char *job_id, struct sg_refs *out,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = get_raw(c, "jobs", job_id, &j, err);
+	rc = sg_get_raw(c, "jobs", job_id, &j, err);
 	if (rc)
 		goto out;
 	res = json_object_get(j, "result");
@@ -518,7 +399,7 @@ int sg_resolve_unit(struct sg_client *c, const char *unit_id, struct sg_refs *ou
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	rc = get_raw(c, "units", unit_id, &u, err);
+	rc = sg_get_raw(c, "units", unit_id, &u, err);
 	if (!rc) {
 		out->unit_id = rc_strdup(unit_id);
 		refs_set(&out->site_id, json_object_get(u, "siteId"));

@@ -12,6 +12,8 @@
 
 #include "storeganise.h"
 
+struct http_client;
+
 /* The custom-field codes the spec names: only these are kept. */
 struct sg_wanted {
 	struct rc_map codes;
@@ -68,5 +70,40 @@ int sg_parse_move_out_jobs(json_t *jobs, struct pms_snapshot *out, const char *p
 /* Every object of arr that keep keeps, through fn (arr borrowed). */
 int sg_parse_array(struct sg_parse *p, json_t *arr, sg_parse_fn fn,
 		   const struct sg_keep *keep);
+
+/* ---- the API client (storeganise.c), shared with the scoped read
+ * (storeganise_scope.c) ---- */
+struct sg_client {
+	struct http_client *http;
+	char *base;          /* .../api, no trailing slash */
+	char *auth_header;   /* "Authorization: ApiKey ..." (secret) */
+	unsigned page_size;
+	json_t *sites;       /* site id -> the last site object read (a webhook's
+			      * run reads its site from here; every whole read
+			      * renews it) */
+};
+
+/* GET path (relative to /v1/admin/) and parse the JSON answer. *out new.
+ * RC_ENOTFOUND on 404, RC_EAUTH on 401/403, RC_EVENDOR on other statuses. */
+int sg_get(struct sg_client *c, const char *path, json_t **out, struct rc_err *err);
+/* Page through a list until a short page; parse each page as it arrives. */
+int sg_list(struct sg_client *c, const char *path_query, struct sg_parse *p, sg_parse_fn fn,
+	    const struct sg_keep *keep);
+/* GET collection/id?include=customFields through fn, if keep keeps it.
+ * RC_ENOTFOUND (err set) on 404. */
+int sg_get_one(struct sg_client *c, const char *collection, const char *id, struct sg_parse *p,
+	       sg_parse_fn fn, const struct sg_keep *keep);
+/* GET collection/id (new reference); RC_ENOTFOUND on 404. */
+int sg_get_raw(struct sg_client *c, const char *collection, const char *id, json_t **out,
+	       struct rc_err *err);
+/* Rentals [from, n) of p->snap take the dates of their pending move-out
+ * jobs. A job that cannot be read fails the read (R10). */
+int sg_resolve_move_outs(struct sg_client *c, struct sg_parse *p, size_t from);
+/* The customers of owners (keys): one GET each when they are few, else
+ * the paged list; a customer that is gone is skipped. */
+int sg_fetch_owners(struct sg_client *c, const struct rc_map *owners, struct sg_parse *p,
+		    const struct sg_keep *keep);
+/* Keep a site object (borrowed) for later webhook runs. */
+void sg_site_cache_put(struct sg_client *c, json_t *site);
 
 #endif
