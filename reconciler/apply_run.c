@@ -91,34 +91,90 @@ static int settle_now(struct apply_site *a, struct provider *prov, const struct 
 
 /* The journal of a site whose chains run on fibers: intents wait for the
  * next group commit (a zero timer on the loop, once every runnable fiber
- * has queued what it has); results join it without waiting. */
+ * has queued what it has, starts a fiber that commits them through the
+ * state's writer: the loop never waits on the disk); results join it
+ * without waiting. One commit at a time: what queues meanwhile goes in
+ * the next. */
 struct jbatch {
 	struct apply_site *a;
 	struct journal_entry **intents;  /* borrowed: on the waiting fibers' frames */
 	size_t ni, capi;
 	struct journal_entry *results;
 	size_t nr, capr;
-	struct fiber_waitq waiters;
+	struct fiber_waitq waiters;      /* the fibers whose intents are pending */
 	ev_timer flush;
+	bool committing;                 /* a commit fiber runs */
+	struct fiber_waitq idle;         /* who waits for it to end */
 	int rc;                          /* a failed commit: nothing more is called */
 	struct rc_err err;
 };
 
-/* Commit what is pending in one transaction; wake its fibers. */
+/* Commit what is pending in one transaction; wake its fibers. What is
+ * queued while it commits waits for the next. */
 static void jbatch_commit(struct jbatch *b)
 {
-	if ((b->ni || b->nr) && !b->rc)
-		b->rc = store_journal_batch(b->a->e->store, b->a->sp->site->name, b->intents, b->ni,
-					    b->results, b->nr, &b->err);
-	b->ni = b->nr = 0;
-	fiber_waitq_wake_all(&b->waiters);
+	struct journal_entry **in = b->intents, *res = b->results;
+	size_t ni = b->ni, nr = b->nr;
+	struct fiber_waitq wq = b->waiters; /* a waitq may move */
+
+	b->intents = NULL;
+	b->results = NULL;
+	b->ni = b->capi = b->nr = b->capr = 0;
+	memset(&b->waiters, 0, sizeof(b->waiters));
+	if ((ni || nr) && !b->rc)
+		b->rc = store_journal_batch(b->a->e->store, b->a->sp->site->name, in, ni, res, nr,
+					    &b->err);
+	free(in);
+	free(res);
+	fiber_waitq_wake_all(&wq);
+}
+
+static void jbatch_fiber(void *arg)
+{
+	struct jbatch *b = arg;
+
+	while (b->ni || b->nr)
+		jbatch_commit(b);
+}
+
+static void jbatch_fiber_done(void *arg)
+{
+	struct jbatch *b = arg;
+
+	b->committing = false;
+	fiber_waitq_wake_all(&b->idle);
+	if (b->ni || b->nr) { /* queued as it ended */
+		ev_timer_set(&b->flush, 0., 0.);
+		ev_timer_start(fiber_loop(), &b->flush);
+	}
 }
 
 static void jbatch_flush_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+	struct jbatch *b = w->data;
+
 	(void)loop;
 	(void)revents;
-	jbatch_commit(w->data);
+	if (b->committing)
+		return; /* its loop takes what is pending */
+	b->committing = true;
+	if (fiber_spawn(jbatch_fiber, b, jbatch_fiber_done) != 0) {
+		b->committing = false;
+		jbatch_commit(b); /* no fiber: at once, on the loop */
+	}
+}
+
+/* The last results, once no commit fiber runs. */
+static void jbatch_finish(struct jbatch *b, bool on_fiber)
+{
+	ev_timer_stop(fiber_loop(), &b->flush);
+	while (b->committing) {
+		if (on_fiber)
+			fiber_waitq_wait(&b->idle);
+		else
+			ev_run(fiber_loop(), EVRUN_ONCE);
+	}
+	jbatch_commit(b);
 }
 
 static int journal_intent(struct apply_site *a, struct journal_entry *je, struct rc_err *err)
@@ -454,8 +510,7 @@ static int run_concurrent(struct apply_site *a, struct provider *prov, const str
 		else
 			ev_run(fiber_loop(), 0);
 	}
-	ev_timer_stop(fiber_loop(), &jb.flush);
-	jbatch_commit(&jb); /* the last results */
+	jbatch_finish(&jb, w.waiting_fiber); /* the last results */
 	a->jb = NULL;
 	if (jb.rc && !w.rc) {
 		w.rc = jb.rc;
@@ -466,8 +521,6 @@ static int run_concurrent(struct apply_site *a, struct provider *prov, const str
 			res->skipped++;
 			block(a, &a->ops[w.order[i]]);
 		}
-	free(jb.intents);
-	free(jb.results);
 	free(w.order);
 	free(w.starts);
 	if (w.rc)
