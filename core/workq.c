@@ -202,7 +202,7 @@ const char *workq_take_if(struct workq *q, double now, double *wait,
 			break;
 		}
 	}
-	if (it && q->tokens < 1) {
+	if (it && q->qps > 0 && q->tokens < 1) {
 		*wait = (1 - q->tokens) / q->qps;
 		it = NULL; /* parked at heap[nheap]: pushed back with the rest */
 	}

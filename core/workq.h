@@ -41,6 +41,7 @@ struct workq {
 	unsigned running_now;
 };
 
+/* qps 0: no global rate cap. */
 void workq_init(struct workq *q, double qps, double burst);
 void workq_free(struct workq *q);
 /* Queue key (copied). */

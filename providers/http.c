@@ -20,6 +20,8 @@
 struct http_pool {
 	char name[32];
 	unsigned limit, inflight, max_inflight;
+	double interval;                   /* 1 / requests per second; 0: no pace */
+	double next_at;                    /* monotonic: the next request not before */
 	unsigned long requests, connects;  /* connects: new connections (keep-alive saves them) */
 	struct fiber_waitq waiters;
 };
@@ -381,6 +383,33 @@ void http_pool_each(void (*fn)(const struct http_pool_stats *st, void *payload),
 	}
 }
 
+void http_pool_set_rate(const char *name, double rps)
+{
+	size_t i;
+
+	if (!name) { /* every pool: no pace */
+		for (i = 0; i < g_npools; i++)
+			g_pools[i].interval = 0;
+		return;
+	}
+	pool_get(name)->interval = rps > 0 ? 1.0 / rps : 0;
+}
+
+/* The peer's pace (serve.requests_per_second): each request takes the
+ * next slot of 1/rps seconds and waits for it, fiber or not. */
+static void pool_pace(struct http_pool *p)
+{
+	double now, at;
+
+	if (p->interval <= 0)
+		return;
+	now = rc_now_mono();
+	at = p->next_at > now ? p->next_at : now;
+	p->next_at = at + p->interval;
+	if (at > now)
+		fiber_sleep(at - now);
+}
+
 /* Wait for a slot of the vendor's limit; never more in flight than it. */
 static void pool_acquire(struct http_pool *p)
 {
@@ -405,6 +434,7 @@ static CURLcode perform(struct http_client *c, CURL *e)
 	CURLMcode mc;
 
 	c->pool->requests++;
+	pool_pace(c->pool);
 	if (!g_ev.multi || !x.f)
 		return curl_easy_perform(e);
 	pool_acquire(c->pool);

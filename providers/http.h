@@ -101,6 +101,9 @@ void http_loop_detach(void);
 /* While *flag (borrowed; NULL: none) is true, no retry and no Retry-After
  * wait starts: a call ends with the answer it has (serve's SIGTERM). */
 void http_set_cancel(const bool *flag);
+/* Pace the requests to a pool (a vendor's name, or the PMS's): at most
+ * rps per second, spaced evenly (0: no pace). pool NULL: no pool paced. */
+void http_pool_set_rate(const char *pool, double rps);
 /* Each pool (vendor): requests in flight now and the most ever, requests
  * made, new connections opened (fewer than requests: keep-alive works). */
 struct http_pool_stats {

@@ -32,6 +32,49 @@ static int load_waits(struct store *s, struct rc_err *err)
 	return rc;
 }
 
+static void inflight_key(const char *site, uint64_t seq, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s\x1f%llu", site, (unsigned long long)seq);
+}
+
+void engine_inflight(struct engine *e, const char *site, uint64_t seq, bool add)
+{
+	char key[200];
+	const char *old;
+
+	if (e->root)
+		e = e->root;
+	inflight_key(site, seq, key, sizeof(key));
+	if (add) {
+		if (!rc_map_get(&e->inflight, key, NULL))
+			rc_map_put(&e->inflight, rc_strdup(key), 1);
+		return;
+	}
+	old = rc_map_del(&e->inflight, key);
+	free((char *)old);
+}
+
+bool engine_is_inflight(const struct engine *e, const char *site, uint64_t seq)
+{
+	char key[200];
+
+	if (e->root)
+		e = e->root;
+	if (!e->inflight.n)
+		return false;
+	inflight_key(site, seq, key, sizeof(key));
+	return rc_map_get(&e->inflight, key, NULL);
+}
+
+void engine_set_rates(const struct spec *spec)
+{
+	size_t i;
+
+	http_pool_set_rate(NULL, 0); /* a reload drops the limits it no longer names */
+	for (i = 0; i < spec->serve.nrates; i++)
+		http_pool_set_rate(spec->serve.rates[i].peer, spec->serve.rates[i].rps);
+}
+
 int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_file,
 		const struct rc_log *log, struct rc_err *err)
 {
@@ -45,6 +88,7 @@ int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_
 		.read_attempts = spec->http.read_attempts,
 		.backoff_base = spec->http.backoff_ms / 1000.0,
 		.max_elapsed = spec->http.max_elapsed_s });
+	engine_set_rates(spec);
 	e->log = log;
 	pms_snapshot_init(&e->snap);
 	rc = store_open(&e->store, spec->state_dir, err);
@@ -119,6 +163,11 @@ void engine_close(struct engine *e)
 	rc_map_free(&e->touched.rentals);
 	rc_map_free(&e->touched.owners);
 	if (!e->root) {
+		size_t i;
+
+		for (i = 0; i < e->inflight.cap; i++)
+			free((char *)e->inflight.keys[i]);
+		rc_map_free(&e->inflight);
 		sg_client_free(e->sg);
 		store_close(e->store);
 	}
@@ -222,6 +271,7 @@ static void merge_cache(struct obs_site *fresh, const struct obs_site *cache)
 
 struct doubt_ctx {
 	struct site_plan *sp;
+	const struct engine *e;
 };
 
 /* An in-doubt create: if the unit now holds a tenant nobody claims, it is
@@ -233,6 +283,8 @@ static int settle_doubt(const struct journal_entry *je, void *payload)
 	struct obs_unit *u;
 	size_t i, cap = sp->nresolved;
 
+	if (engine_is_inflight(d->e, sp->site->name, je->seq))
+		return 0; /* running now in this process: not in doubt */
 	*RC_PUSH(sp->resolved, sp->nresolved, cap) = je->seq;
 	if (strcmp(je->op, op_kind_name(OP_TENANT_CREATE)) != 0)
 		return 0;
@@ -447,10 +499,19 @@ static void set_fp(struct engine *e, const struct rc_buf *b, char *out)
 	rc_hex(h, RC_HASH_LEN, out);
 }
 
+struct open_ctx {
+	const struct engine *e;
+	const char *site;
+	unsigned n;
+};
+
+/* Open entries that are in doubt: not those of calls running now. */
 static int count_open(const struct journal_entry *je, void *payload)
 {
-	(void)je;
-	(*(unsigned *)payload)++;
+	struct open_ctx *o = payload;
+
+	if (!engine_is_inflight(o->e, o->site, je->seq))
+		o->n++;
 	return 0;
 }
 
@@ -479,7 +540,8 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 		     struct site_plan *sp, struct rc_err *err)
 {
 	struct store_txn *t = NULL;
-	struct doubt_ctx dd = { sp };
+	struct doubt_ctx dd = { sp, e };
+	struct open_ctx oc = { e, sp->site->name, 0 };
 	struct scope_load sl = { NULL };
 	struct pms_recs last;
 	struct rules_in in;
@@ -500,7 +562,8 @@ static int plan_site(struct engine *e, const struct engine_opts *o,
 	if (!rc)
 		rc = store_generation(t, sp->site->name, &sp->generation, err);
 	if (!rc)
-		rc = store_journal_each(t, sp->site->name, true, count_open, &open, err);
+		rc = store_journal_each(t, sp->site->name, true, count_open, &oc, err);
+	open = oc.n;
 	/* a scoped plan from the cache reads its own units only (below) */
 	if (!rc && sp->scoped && !o->refresh && !open)
 		rc = defer_observed(sp, t, err);
@@ -553,12 +616,9 @@ static int plan_new(struct plan *out, size_t n, struct rc_err *err)
 	return RC_OK;
 }
 
-int engine_plan_scope(struct engine *e, const struct spec_site *site,
-		      const char *const *rental_ids, size_t n, struct plan *out,
-		      struct rc_err *err)
+int engine_fetch_scope(struct engine *e, const struct spec_site *site,
+		       const char *const *rental_ids, size_t n, struct rc_err *err)
 {
-	struct engine_opts o = { .refresh = false };
-	struct site_plan *sp;
 	int rc;
 
 	if (!e->sg || e->snap_loaded)
@@ -569,6 +629,16 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 		return rc;
 	snap_groups_build(&e->groups, &e->snap);
 	e->snap_loaded = true;
+	return RC_OK;
+}
+
+int engine_plan_fetched(struct engine *e, const struct spec_site *site, struct plan *out,
+			struct rc_err *err)
+{
+	struct engine_opts o = { .refresh = false };
+	struct site_plan *sp;
+	int rc;
+
 	rc = plan_new(out, 1, err);
 	if (rc)
 		return rc;
@@ -578,6 +648,15 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 	rc = plan_site(e, &o, sp, err);
 	plan_totals(out);
 	return rc;
+}
+
+int engine_plan_scope(struct engine *e, const struct spec_site *site,
+		      const char *const *rental_ids, size_t n, struct plan *out,
+		      struct rc_err *err)
+{
+	int rc = engine_fetch_scope(e, site, rental_ids, n, err);
+
+	return rc ? rc : engine_plan_fetched(e, site, out, err);
 }
 
 int engine_plan(struct engine *e, const struct engine_opts *o,

@@ -33,6 +33,9 @@ struct engine {
 	struct engine *root;
 	const bool *cancel;             /* set: apply stops after the current call */
 	struct sg_touched touched;      /* a scoped plan: rentals and owners asked about */
+	/* the root's: journal entries of calls running now in this process
+	 * ("site\x1fseq", new keys), not in doubt for a plan of their site */
+	struct rc_map inflight;
 };
 
 struct engine_opts {
@@ -55,6 +58,16 @@ struct apply_result {
 	unsigned sites_failed;
 	unsigned vacated;               /* R10 ops done or in doubt (not failed) */
 };
+
+/* A call's journal entry is running now (add) or has its result: a plan
+ * of the same site meanwhile (serve runs several one-rental runs of a
+ * site at once) does not take it for a call in doubt. */
+void engine_inflight(struct engine *e, const char *site, uint64_t seq, bool add);
+bool engine_is_inflight(const struct engine *e, const char *site, uint64_t seq);
+
+/* The spec's request rates by peer (serve.requests_per_second), for every
+ * HTTP client of the process (engine_open calls it; a reload again). */
+void engine_set_rates(const struct spec *spec);
 
 /* Open the state directory (and the PMS client unless a snapshot file is
  * read). log (borrowed, may be NULL) gets progress and per-site errors. */
@@ -89,6 +102,12 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 int engine_plan_scope(struct engine *e, const struct spec_site *site,
 		      const char *const *rental_ids, size_t n, struct plan *out,
 		      struct rc_err *err);
+/* engine_plan_scope in two steps, so that serve can see what the run
+ * touches (e->snap) before it plans: the PMS part, then the plan. */
+int engine_fetch_scope(struct engine *e, const struct spec_site *site,
+		       const char *const *rental_ids, size_t n, struct rc_err *err);
+int engine_plan_fetched(struct engine *e, const struct spec_site *site, struct plan *out,
+			struct rc_err *err);
 /* Apply p (from engine_plan). With ao->saved, p must be a fresh plan of the
  * same sites: stale sites are refused, the others run the saved ops. */
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,

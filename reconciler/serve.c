@@ -302,8 +302,11 @@ static char *metrics(struct serve *s)
 		      "# HELP reconcile_workers_busy Work items running now.\n"
 		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n"
 		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
-		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n",
-		      s->reconcile_errors, s->running, s->site_max);
+		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n"
+		      "# HELP reconcile_claim_holders_max Most work items ever holding one unit or "
+		      "customer at once (1: runs that share one never overlap).\n"
+		      "# TYPE reconcile_claim_holders_max gauge\nreconcile_claim_holders_max %u\n",
+		      s->reconcile_errors, s->running, s->site_max, s->claim_max);
 	rc_buf_printf(&b, "# HELP reconcile_resolve_errors_total Events whose rental, job, unit or "
 		      "customer the PMS could not give (retried with backoff).\n"
 		      "# TYPE reconcile_resolve_errors_total counter\nreconcile_resolve_errors_total %lu\n",
@@ -572,6 +575,7 @@ void serve_reload(struct serve *s)
 		serve_log(s, RC_LOG_WARN, "SIGHUP: state_dir changes only at restart");
 	if (ns->serve.vendor_concurrency != s->spec->serve.vendor_concurrency)
 		http_loop_set_limit(ns->serve.vendor_concurrency);
+	engine_set_rates(ns);
 	stop_timers(s);
 	engine_close_providers(&s->e); /* credentials may have changed */
 	sg_client_free(s->e.sg);
@@ -652,7 +656,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	s.log = (struct rc_log){ serve_emit, &s, RC_LOG_INFO };
 	rc_arena_init(&s.rental_arena);
 	rc_map_init(&s.rental_site);
-	workq_init(&s.q, 10, 100);
+	workq_init(&s.q, 0, 0); /* no global cap: the limits are each peer's (http.h) */
 	s.sites = rc_calloc(spec->nsites + 1, sizeof(*s.sites));
 	s.ops_ok = rc_calloc(vendor_count() + 1, sizeof(*s.ops_ok));
 	s.ops_failed = rc_calloc(vendor_count() + 1, sizeof(*s.ops_failed));

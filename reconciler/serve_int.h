@@ -9,6 +9,7 @@
 #include <microhttpd.h>
 
 #include "core/log.h"
+#include "core/fiber.h"
 #include "core/workq.h"
 #include "r10.h"
 #include "serve.h"
@@ -49,8 +50,14 @@ bool serve_key_parse(const char *text, struct serve_key *out);
 struct serve_site {
 	unsigned long drift;         /* operations still planned */
 	unsigned managed;            /* managed units at the last whole-site plan */
-	bool busy;                   /* a work item reconciles the site now */
-	unsigned inside;             /* work items inside (busy keeps it at 1) */
+	bool whole;                  /* a whole-site run now: nothing else in the site */
+	bool whole_waiting;          /* one is queued: no new one-rental run starts */
+	unsigned scoped;             /* one-rental runs now */
+	unsigned inside;             /* work items inside (whole + scoped) */
+	struct rc_map claims;        /* "u:<unit>", "c:<customer>" held by one-rental
+				      * runs (new keys) -> holders */
+	struct fiber_waitq claimq;   /* one-rental runs waiting for a claim */
+	unsigned vacating;           /* destructive operations of runs applying now (R10) */
 };
 
 struct serve {
@@ -73,6 +80,7 @@ struct serve {
 	struct rc_log log;           /* JSON lines or text on stderr (serve_log) */
 	unsigned running;            /* work items on fibers now */
 	unsigned site_max;           /* most work items ever inside one site at once */
+	unsigned claim_max;          /* most runs ever holding one unit or customer (1) */
 	bool stopping;
 	bool reload;                 /* SIGHUP: reload once no work item runs */
 	unsigned long ev_received, ev_duplicate, ev_rejected, ev_ignored;
@@ -91,6 +99,29 @@ struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *
 				     const struct spec *ns);
 /* Free what sites[0..n) own, then the array. */
 void serve_sites_free(struct serve_site *sites, size_t n);
+
+/* ---- serve_claim.c: who may run in a site at once ----
+ * A whole-site run has the site to itself; one-rental runs share it when
+ * they touch no common unit, nor (a vendor user per customer) customer.
+ * The PMS units and customers a run touches are known once its PMS part
+ * is read, so a one-rental run enters, reads, then claims them, waiting
+ * for a run that holds one to end. */
+struct serve_claims {
+	char **keys;                 /* new */
+	size_t n;
+};
+/* May a key of this kind start in the site now (can_run)? A whole-site
+ * key refused marks the site so that no new one-rental run starts
+ * before it (no starvation). */
+bool serve_site_can_run(struct serve_site *st, bool whole);
+/* Enter the site (false: not now; queue the key again). */
+bool serve_site_enter(struct serve *s, struct serve_site *st, bool whole);
+void serve_site_leave(struct serve_site *st, bool whole);
+/* Claim what e's scoped snapshot touches of site ss (waits on the
+ * fiber for a run holding any of it); release after the apply. */
+void serve_claim(struct serve *s, struct serve_site *st, const struct engine *e,
+		 const struct spec_site *ss, struct serve_claims *out);
+void serve_unclaim(struct serve_site *st, struct serve_claims *c);
 
 /* One log line (JSON or text) on stderr; never give it a secret. */
 #define serve_log(s, level, ...) rc_log(&(s)->log, (level), __VA_ARGS__)

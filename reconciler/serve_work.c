@@ -97,34 +97,33 @@ static void observe(struct serve *s, const struct spec_site *ss, double dt, bool
 		s->reconcile_errors++;
 }
 
-/* Plan: only what the rental touches when one is given (the PMS objects
- * it touches against the cached vendor state), else, or when that cannot
- * be done (a rental gone, nothing cached yet), the whole site. */
-static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
-		const char *rental, struct plan *p, bool *scoped, struct rc_err *err)
+/* A whole-site plan (refreshing the vendor). */
+static int plan_whole(struct engine *e, const struct spec_site *ss, struct plan *p,
+		      struct rc_err *err)
 {
 	const char *name = ss->name;
 	struct engine_opts eo = { .refresh = true, .sites = &name, .nsites = 1 };
-	int rc;
+	int rc = engine_plan(e, &eo, p, err);
 
-	*scoped = false;
-	if (rental) {
-		rc = engine_plan_scope(e, ss, &rental, 1, p, err);
-		if (rc != RC_ENOTFOUND) {
-			*scoped = true;
-			return rc;
-		}
-		serve_log(s, RC_LOG_INFO, "site %s: rental %s: the whole site is planned (%s)", ss->name,
-			  rental, err->msg);
-		rc_err_clear(err);
-		plan_free(p);
-		memset(p, 0, sizeof(*p));
-		engine_reset_pms(e);
-	}
-	rc = engine_plan(e, &eo, p, err);
 	if (!rc && p->sites[0].failed)
 		rc = rc_errf(err, RC_ERR, "%s", p->sites[0].fail_msg);
 	return rc;
+}
+
+/* A one-rental plan: the PMS objects the rental touches, claimed against
+ * the site's other one-rental runs (serve_claim), planned against the
+ * cached vendor state. RC_ENOTFOUND (a rental gone, nothing cached yet):
+ * the whole site must be planned instead. */
+static int plan_scoped(struct serve *s, struct serve_site *st, struct engine *e,
+		       const struct spec_site *ss, const char *rental, struct plan *p,
+		       struct serve_claims *claims, struct rc_err *err)
+{
+	int rc = engine_fetch_scope(e, ss, &rental, 1, err);
+
+	if (rc)
+		return rc;
+	serve_claim(s, st, e, ss, claims);
+	return engine_plan_fetched(e, ss, p, err);
 }
 
 /* R10 over time: every plan of a site is held to the limit of the whole
@@ -135,7 +134,13 @@ static int plan(struct serve *s, struct engine *e, const struct spec_site *ss,
 
 void serve_sites_free(struct serve_site *sites, size_t n)
 {
-	(void)n;
+	size_t i, k;
+
+	for (i = 0; sites && i < n; i++) {
+		for (k = 0; k < sites[i].claims.cap; k++)
+			free((char *)sites[i].claims.keys[k]);
+		rc_map_free(&sites[i].claims);
+	}
 	free(sites);
 }
 
@@ -160,6 +165,8 @@ struct serve_site *serve_sites_carry(struct serve_site *old, const struct spec *
 static int limit_r10(struct serve *s, struct serve_site *st, struct site_plan *sp, bool scoped,
 		     struct apply_opts *ao, struct rc_err *err)
 {
+	int rc;
+
 	if (!scoped) {
 		st->drift = sp->nops;
 		st->managed = sp->managed;
@@ -167,7 +174,11 @@ static int limit_r10(struct serve *s, struct serve_site *st, struct site_plan *s
 		/* a scoped plan sees only its own units: the whole site's limit */
 		sp->limit_destructive = r10_limit(sp->site, st->managed);
 	}
-	return r10_vacated_last_hour(s->e.store, sp->site->name, &ao->destructive_before, err);
+	rc = r10_vacated_last_hour(s->e.store, sp->site->name, &ao->destructive_before, err);
+	/* and what the site's other runs are vacating now (counted twice once
+	 * journaled: on the safe side) */
+	ao->destructive_before += st->vacating;
+	return rc;
 }
 
 /* After an apply: what the site's counters learn from it. */
@@ -180,49 +191,69 @@ static void count_apply(struct serve_site *st, const struct site_plan *sp, bool 
 		st->drift -= res->ok < st->drift ? res->ok : st->drift;
 }
 
+/* Plan and apply what was planned, within R10 over time. */
+static bool run_plan(struct serve *s, struct serve_site *st, struct engine *e, struct plan *p,
+		     bool scoped, struct apply_result *res, struct rc_err *err)
+{
+	struct apply_opts ao = { 0 };
+	unsigned vac;
+	bool ok;
+
+	remember_rentals(s, e);
+	ok = limit_r10(s, st, &p->sites[0], scoped, &ao, err) == RC_OK;
+	/* a whole-site run commits even without operations: last sync, and
+	 * the records of rentals that ended go (pmslast) */
+	if (!ok || (!p->sites[0].nops && scoped))
+		return ok;
+	vac = p->sites[0].destructive;
+	st->vacating += vac;
+	ok = engine_apply(e, p, &ao, res, err) == RC_OK;
+	st->vacating -= vac;
+	count_apply(st, &p->sites[0], scoped, res, ok);
+	return ok;
+}
+
 /* One site, or one rental's part of it: plan and apply, as `reconcile
  * apply --auto-approve`, on the calling fiber with an engine of its own
  * (the PMS snapshot is per work item; store, PMS client and vendor
- * sessions are shared). One work item per site at a time: a key whose
- * site is busy is queued again (it merges, and can_run, which now knows
- * its site, holds it back) rather than holding a worker. */
+ * sessions are shared). A whole-site run has the site to itself; one-
+ * rental runs share it when they touch nothing in common (serve_claim.c).
+ * A key that cannot enter now is queued again (can_run holds it back). */
 static bool reconcile(struct serve *s, const struct serve_key *key, const struct spec_site *ss,
 		      const char *rental)
 {
-	struct apply_opts ao = { 0 };
 	struct apply_result res = { 0 };
 	struct plan p = { 0 };
 	struct serve_site *st = &s->sites[ss - s->spec->sites];
+	struct serve_claims claims = { NULL, 0 };
 	struct engine e;
 	struct rc_err err;
 	double t0, dt;
-	bool ok, scoped = false;
+	bool ok, scoped = rental != NULL;
+	int rc;
 
-	if (st->busy) {
+	if (!serve_site_enter(s, st, !scoped)) {
 		serve_enqueue(s, key->kind, key->id);
 		return true;
 	}
-	if (s->stopping) /* the next start covers it */
+	if (s->stopping) { /* the next start covers it */
+		serve_site_leave(st, !scoped);
 		return false;
-	st->busy = true;
-	if (++st->inside > s->site_max)
-		s->site_max = st->inside;
+	}
 	t0 = rc_now_mono();
 	rc_err_clear(&err);
 	engine_child(&e, &s->e);
-	ok = plan(s, &e, ss, rental, &p, &scoped, &err) == RC_OK;
-	if (ok) {
-		remember_rentals(s, &e);
-		ok = limit_r10(s, st, &p.sites[0], scoped, &ao, &err) == RC_OK;
+	rc = scoped ? plan_scoped(s, st, &e, ss, rental, &p, &claims, &err)
+		    : plan_whole(&e, ss, &p, &err);
+	if (rc == RC_ENOTFOUND && scoped) {
+		/* the whole site, once the site's other runs are over */
+		serve_log(s, RC_LOG_INFO, "site %s: rental %s: the whole site is planned (%s)", ss->name,
+			  rental, err.msg);
+		serve_enqueue(s, KEY_SITE, ss->name);
+		ok = true;
+		goto out;
 	}
-	if (ok) {
-		/* a whole-site run commits even without operations: last sync,
-		 * and the records of rentals that ended go (pmslast) */
-		if (p.sites[0].nops || !scoped) {
-			ok = engine_apply(&e, &p, &ao, &res, &err) == RC_OK;
-			count_apply(st, &p.sites[0], scoped, &res, ok);
-		}
-	}
+	ok = rc == RC_OK && run_plan(s, st, &e, &p, scoped, &res, &err);
 	if (!ok && scoped && err.code != RC_EREFUSED)
 		/* the cached vendor state may be stale: read it all again (not
 		 * after R10 said no: a whole plan must not get past it) */
@@ -232,10 +263,12 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 	serve_log(s, ok ? RC_LOG_INFO : RC_LOG_ERROR, "site %s%s%s: reconciled in %.3f s: %u operation%s%s%s",
 		  ss->name, scoped ? ", rental " : "", scoped ? rental : "", dt, res.ok,
 		  res.ok == 1 ? "" : "s", ok ? "" : "; error: ", ok ? "" : err.msg);
+out:
+	if (claims.keys)
+		serve_unclaim(st, &claims);
 	plan_free(&p);
 	engine_close(&e);
-	st->inside--;
-	st->busy = false;
+	serve_site_leave(st, !scoped);
 	return ok;
 }
 
@@ -417,7 +450,7 @@ static bool can_run(const char *text, void *payload)
 		site = spec_find_site(s->spec, k.id);
 	else if (k.kind == KEY_RENTAL && rc_map_get(&s->rental_site, k.id, &i) && i < s->spec->nsites)
 		site = &s->spec->sites[i];
-	return !site || !s->sites[site - s->spec->sites].busy;
+	return !site || serve_site_can_run(&s->sites[site - s->spec->sites], k.kind == KEY_SITE);
 }
 
 void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)

@@ -377,9 +377,49 @@ static int load_retention(struct spec_ld *l, json_t *o, struct spec_retention *r
 	return rc;
 }
 
-static int load_serve(struct spec_ld *l, json_t *o, struct spec_serve *s)
+/* A vendor's name, or the PMS type: a peer whose requests a limit paces. */
+static bool peer_known(const struct spec_ld *l, const char *name, const char *pms_type)
 {
-	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers", NULL };
+	size_t i;
+
+	if (pms_type && !strcmp(name, pms_type))
+		return true;
+	for (i = 0; l->vendors[i]; i++)
+		if (!strcmp(name, l->vendors[i]->name))
+			return true;
+	return false;
+}
+
+/* serve.requests_per_second: {"<vendor or PMS>": n, ...}. */
+static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
+{
+	char path[128];
+	const char *k;
+	json_t *v;
+
+	if (!o)
+		return RC_OK;
+	if (!json_is_object(o))
+		return spec_fail(l, "$.serve.requests_per_second",
+				 "expected an object like {\"%s\": 20, \"%s\": 50}",
+				 l->vendors[0] ? l->vendors[0]->name : "vendor", pms_type);
+	s->rates = rc_calloc(json_object_size(o) + 1, sizeof(*s->rates));
+	json_object_foreach(o, k, v) {
+		snprintf(path, sizeof(path), "$.serve.requests_per_second.%s", k);
+		if (!peer_known(l, k, pms_type))
+			return spec_fail(l, path, "no vendor or PMS is named \"%s\"", k);
+		if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 100000)
+			return spec_fail(l, path, "expected requests per second, 0 < n <= 100000");
+		s->rates[s->nrates].peer = rc_strdup(k);
+		s->rates[s->nrates++].rps = json_number_value(v);
+	}
+	return RC_OK;
+}
+
+static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
+{
+	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
+					    "requests_per_second", NULL };
 	long n = 0, c = 0, w = 0;
 	int rc = RC_OK;
 
@@ -398,6 +438,8 @@ static int load_serve(struct spec_ld *l, json_t *o, struct spec_serve *s)
 	s->max_body = (unsigned)n;
 	s->workers = (unsigned)w;
 	s->vendor_concurrency = (unsigned)c;
+	if (!rc)
+		rc = load_rates(l, json_object_get(o, "requests_per_second"), pms_type, s);
 	return rc;
 }
 
@@ -628,7 +670,7 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 	if (!rc)
 		rc = load_pms(l, json_object_get(root, "pms"), &s->pms);
 	if (!rc)
-		rc = load_serve(l, json_object_get(root, "serve"), &s->serve);
+		rc = load_serve(l, json_object_get(root, "serve"), s->pms.type, &s->serve);
 	if (!rc)
 		rc = load_http(l, json_object_get(root, "http"), &s->http);
 	if (!rc)
@@ -738,6 +780,9 @@ void spec_free(struct spec *s)
 	spec_secret_free(&s->pms.api_key);
 	spec_secret_free(&s->pms.webhook_secret);
 	free(s->serve.listen);
+	for (i = 0; i < s->serve.nrates; i++)
+		free(s->serve.rates[i].peer);
+	free(s->serve.rates);
 	free(s->state_dir);
 	free(s->path);
 	free(s->dir);

@@ -89,11 +89,19 @@ struct spec_pms {
 	unsigned page_size;          /* default 1000 */
 };
 
+/* A peer's request rate limit: a vendor's name, or the PMS type. */
+struct spec_rate {
+	char *peer;
+	double rps;
+};
+
 struct spec_serve {
 	char *listen;                /* "127.0.0.1:8080" */
 	unsigned max_body;           /* webhook body limit, bytes */
 	unsigned vendor_concurrency; /* HTTP requests in flight per vendor, default 4 */
 	unsigned workers;            /* sites reconciled at once, default 8 */
+	struct spec_rate *rates;     /* requests_per_second by peer (none: unlimited) */
+	size_t nrates;
 };
 
 /* Every HTTP client's retry policy (providers/http.h: http_opts). */

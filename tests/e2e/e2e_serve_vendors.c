@@ -154,6 +154,40 @@ static void test_pti_webhooks_keep_the_customer_whole(void **state)
 	assert_int_equal(e2e_plan_exit(&s->t), 0);       /* a full plan agrees */
 }
 
+/* Two move-ins of one customer at a PTI site touch one PTI user: their
+ * runs never overlap (the second claims the customer once the first is
+ * done), although runs of one site may (issue 12). The second run's
+ * units/rent reaches PTI after the first one's was answered. */
+static void test_pti_runs_of_one_customer_take_turns(void **state)
+{
+	struct e2e_srv *s = *state;
+	json_t *reqs, *r, *rents[2] = { NULL, NULL };
+	size_t i, n = 0;
+
+	e2e_serve_start(&s->t, &s->pid, &s->port);
+	settle(s);
+	sim_insert_rental(&s->t, "pt1", "r4", "u4", "c1");
+	sim_insert_rental(&s->t, "pt1", "r5", "u5", "c1");
+	sim_clear_requests(&s->t);
+	json_decref(sim_post(&s->t, "/_sim/faults", json_pack("[{s:s, s:i, s:i, s:i, s:b}]",
+		"path_contains", "/pti/units/rent", "status", 0, "times", -1, "delay_ms", 1000,
+		"commit", 1)));
+	event(s, "turn-1", "job.unit_moveIn.completed", "r4");
+	event(s, "turn-2", "job.unit_moveIn.completed", "r5");
+	settle(s);
+	reqs = sim_requests(&s->t);
+	json_array_foreach(reqs, i, r)
+		if (strstr(json_string_value(json_object_get(r, "path")), "/pti/units/rent/") && n < 2)
+			rents[n++] = r;
+	assert_int_equal(n, 2);
+	assert_true(json_real_value(json_object_get(rents[1], "at")) >=
+		    json_real_value(json_object_get(rents[0], "answered")));
+	json_decref(reqs);
+	assert_true(e2e_serve_metric(s->port, "reconcile_claim_holders_max ") == 1);
+	assert_int_equal(e2e_serve_stop(&s->pid), 0);
+	assert_int_equal(e2e_plan_exit(&s->t), 0);
+}
+
 /* Invites of a rental that are not revoked. */
 static size_t invites_of(struct e2e_srv *s, const char *rental)
 {
@@ -213,6 +247,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pti_webhooks_keep_the_customer_whole, setup_pti,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_pti_runs_of_one_customer_take_turns, setup_pti,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_openapp_webhooks_touch_one_invite, setup_openapp,
 						teardown),

@@ -128,6 +128,41 @@ static void test_errors_name_the_path(void **state)
 		 "$.sites[0].fields.ot_unit_id");
 }
 
+/* serve.requests_per_second paces a vendor or the PMS by name; http sets
+ * every client's retry policy; both are checked and named in errors. */
+static void test_limits_and_http(void **state)
+{
+	struct spec *s = load_ok("{\"version\":1," BASE_PMS ",\"serve\":{\"requests_per_second\":"
+				 "{\"opentech\":20,\"storeganise\":2.5}},\"http\":{\"attempts\":3,"
+				 "\"backoff_ms\":100},\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\","
+				 "\"vendor\":\"opentech\"," OT_OK "}]}");
+	size_t i;
+	double ot = 0, sg = 0;
+
+	(void)state;
+	assert_int_equal(s->serve.nrates, 2);
+	for (i = 0; i < s->serve.nrates; i++) {
+		if (!strcmp(s->serve.rates[i].peer, "opentech"))
+			ot = s->serve.rates[i].rps;
+		if (!strcmp(s->serve.rates[i].peer, "storeganise"))
+			sg = s->serve.rates[i].rps;
+	}
+	assert_true(ot == 20 && sg == 2.5);
+	assert_int_equal(s->http.attempts, 3);
+	assert_int_equal(s->http.read_attempts, 8);
+	assert_int_equal(s->http.backoff_ms, 100);
+	assert_int_equal(s->http.timeout_ms, 15000);
+	spec_free(s);
+	load_bad("{\"version\":1," BASE_PMS ",\"serve\":{\"requests_per_second\":{\"acme\":5}},"
+		 "\"sites\":[]}", "$.serve.requests_per_second.acme: no vendor or PMS is named \"acme\"");
+	load_bad("{\"version\":1," BASE_PMS ",\"serve\":{\"requests_per_second\":{\"pti\":0}},"
+		 "\"sites\":[]}", "$.serve.requests_per_second.pti: expected requests per second");
+	load_bad("{\"version\":1," BASE_PMS ",\"http\":{\"attempts\":0},\"sites\":[]}",
+		 "$.http");
+	load_bad("{\"version\":1," BASE_PMS ",\"http\":{\"retries\":2},\"sites\":[]}",
+		 "unknown key \"retries\"");
+}
+
 /* A site's vendor comes from the table the loader is given: unknown
  * vendors name the table, other vendors' fields name their owner. */
 static void test_vendors_from_the_table(void **state)
@@ -189,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_vendors_from_the_table),
 		cmocka_unit_test(test_inline_secret_value_never_echoed),
 		cmocka_unit_test(test_retention),
+		cmocka_unit_test(test_limits_and_http),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
