@@ -63,7 +63,7 @@ static bool code_in_use(const char *code, void *payload)
 
 	store_secret_hash(a->e->store, a->sp->site->name, code, h);
 	rc_hex(h, RC_HASH_LEN, hex);
-	if (rc_map_get(&a->in_use, hex, NULL))
+	if (rc_map_get(&a->in_use, hex, NULL) || engine_code_is_pending(a->e, hex))
 		return true;
 	if (store_txn_begin(a->e->store, false, &t, &err) == RC_OK &&
 	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK)
@@ -112,6 +112,14 @@ static void build_in_use(struct apply_site *a)
 	}
 }
 
+static void pending_code(struct apply_site *a, const unsigned char h[RC_HASH_LEN], bool add)
+{
+	char hex[2 * RC_HASH_LEN + 1];
+
+	rc_hex(h, RC_HASH_LEN, hex);
+	engine_code_pending(a->e, hex, add);
+}
+
 const char *apply_resolve_code(const struct code_ref *r, void *payload)
 {
 	struct apply_site *a = payload;
@@ -134,6 +142,7 @@ const char *apply_resolve_code(const struct code_ref *r, void *payload)
 	}
 	store_secret_hash(a->e->store, a->sp->site->name, buf, h);
 	mark_in_use(a, h);
+	pending_code(a, h, true); /* taken for the site's concurrent runs too */
 	a->gen[r->slot] = buf;
 	return buf;
 }
@@ -442,8 +451,15 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	if (crc && !rc)
 		rc = rc_errf(err, crc, "%s", cerr.msg);
-	for (i = 0; i < a.ngen; i++)
+	for (i = 0; i < a.ngen; i++) { /* committed: the state knows them now */
+		if (a.gen[i]) {
+			unsigned char h[RC_HASH_LEN];
+
+			store_secret_hash(e->store, sp->site->name, a.gen[i], h);
+			pending_code(&a, h, false);
+		}
 		rc_free_secret(a.gen[i]);
+	}
 	free(a.gen);
 	for (i = 0; i < a.nresults; i++)
 		rc_free_secret(a.results[i]);

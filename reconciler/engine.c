@@ -66,6 +66,23 @@ bool engine_is_inflight(const struct engine *e, const char *site, uint64_t seq)
 	return rc_map_get(&e->inflight, key, NULL);
 }
 
+void engine_code_pending(struct engine *e, const char *hex, bool add)
+{
+	if (e->root)
+		e = e->root;
+	if (add && !rc_map_get(&e->pending_codes, hex, NULL))
+		rc_map_put(&e->pending_codes, rc_strdup(hex), 1);
+	else if (!add)
+		free((char *)rc_map_del(&e->pending_codes, hex));
+}
+
+bool engine_code_is_pending(const struct engine *e, const char *hex)
+{
+	if (e->root)
+		e = e->root;
+	return rc_map_get(&e->pending_codes, hex, NULL);
+}
+
 void engine_set_rates(const struct spec *spec)
 {
 	size_t i;
@@ -168,6 +185,9 @@ void engine_close(struct engine *e)
 		for (i = 0; i < e->inflight.cap; i++)
 			free((char *)e->inflight.keys[i]);
 		rc_map_free(&e->inflight);
+		for (i = 0; i < e->pending_codes.cap; i++)
+			free((char *)e->pending_codes.keys[i]);
+		rc_map_free(&e->pending_codes);
 		sg_client_free(e->sg);
 		store_close(e->store);
 	}
