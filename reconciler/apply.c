@@ -443,12 +443,14 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_map_init(&a.stamped);
 	rc_arena_init(&a.arena);
 	build_in_use(&a);
+	engine_inflight(e, sp->site->name, plan_id, true);
 	if (nops && engine_provider(e, sp->site, sp->pms_site, &prov, err))
 		rc = rc_err_prefix(err, "site %s", sp->site->name);
 	if (!rc)
 		rc = apply_run_ops(&a, prov, v, plan_id, res, err);
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
+	engine_inflight(e, sp->site->name, plan_id, false);
 	if (crc && !rc)
 		rc = rc_errf(err, crc, "%s", cerr.msg);
 	for (i = 0; i < a.ngen; i++) { /* committed: the state knows them now */

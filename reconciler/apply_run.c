@@ -114,7 +114,7 @@ struct jbatch {
 static void jbatch_commit(struct jbatch *b)
 {
 	struct journal_entry **in = b->intents, *res = b->results;
-	size_t ni = b->ni, nr = b->nr, i;
+	size_t ni = b->ni, nr = b->nr;
 	struct fiber_waitq wq = b->waiters; /* a waitq may move */
 
 	b->intents = NULL;
@@ -124,8 +124,6 @@ static void jbatch_commit(struct jbatch *b)
 	if ((ni || nr) && !b->rc)
 		b->rc = store_journal_batch(b->a->e->store, b->a->sp->site->name, in, ni, res, nr,
 					    &b->err);
-	for (i = 0; i < nr; i++) /* durable results: those calls are over */
-		engine_inflight(b->a->e, b->a->sp->site->name, res[i].seq, false);
 	free(in);
 	free(res);
 	fiber_waitq_wake_all(&wq);
@@ -182,14 +180,9 @@ static void jbatch_finish(struct jbatch *b, bool on_fiber)
 static int journal_intent(struct apply_site *a, struct journal_entry *je, struct rc_err *err)
 {
 	struct jbatch *b = a->jb;
-	int rc;
 
-	if (!b) {
-		rc = store_journal_intent(a->e->store, a->sp->site->name, je, err);
-		if (!rc)
-			engine_inflight(a->e, a->sp->site->name, je->seq, true);
-		return rc;
-	}
+	if (!b)
+		return store_journal_intent(a->e->store, a->sp->site->name, je, err);
 	*RC_PUSH(b->intents, b->ni, b->capi) = je;
 	if (!ev_is_active(&b->flush)) {
 		ev_timer_set(&b->flush, 0., 0.);
@@ -198,8 +191,6 @@ static int journal_intent(struct apply_site *a, struct journal_entry *je, struct
 	fiber_waitq_wait(&b->waiters); /* durable before the call */
 	if (b->rc)
 		*err = b->err;
-	else
-		engine_inflight(a->e, a->sp->site->name, je->seq, true);
 	return b->rc;
 }
 
@@ -207,14 +198,9 @@ static int journal_result(struct apply_site *a, const struct journal_entry *je,
 			  struct rc_err *err)
 {
 	struct jbatch *b = a->jb;
-	int rc;
 
-	if (!b) {
-		rc = store_journal_result(a->e->store, a->sp->site->name, je, err);
-		if (!rc)
-			engine_inflight(a->e, a->sp->site->name, je->seq, false);
-		return rc;
-	}
+	if (!b)
+		return store_journal_result(a->e->store, a->sp->site->name, je, err);
 	*RC_PUSH(b->results, b->nr, b->capr) = *je;
 	if (b->rc)
 		*err = b->err;

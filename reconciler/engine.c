@@ -32,29 +32,25 @@ static int load_waits(struct store *s, struct rc_err *err)
 	return rc;
 }
 
-static void inflight_key(const char *site, uint64_t seq, char *buf, size_t n)
+static void inflight_key(const char *site, const char *plan_id, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s\x1f%llu", site, (unsigned long long)seq);
+	snprintf(buf, n, "%s\x1f%s", site, plan_id);
 }
 
-void engine_inflight(struct engine *e, const char *site, uint64_t seq, bool add)
+void engine_inflight(struct engine *e, const char *site, const char *plan_id, bool add)
 {
 	char key[200];
-	const char *old;
 
 	if (e->root)
 		e = e->root;
-	inflight_key(site, seq, key, sizeof(key));
-	if (add) {
-		if (!rc_map_get(&e->inflight, key, NULL))
-			rc_map_put(&e->inflight, rc_strdup(key), 1);
-		return;
-	}
-	old = rc_map_del(&e->inflight, key);
-	free((char *)old);
+	inflight_key(site, plan_id, key, sizeof(key));
+	if (add && !rc_map_get(&e->inflight, key, NULL))
+		rc_map_put(&e->inflight, rc_strdup(key), 1);
+	else if (!add)
+		free((char *)rc_map_del(&e->inflight, key));
 }
 
-bool engine_is_inflight(const struct engine *e, const char *site, uint64_t seq)
+bool engine_is_inflight(const struct engine *e, const char *site, const char *plan_id)
 {
 	char key[200];
 
@@ -62,7 +58,7 @@ bool engine_is_inflight(const struct engine *e, const char *site, uint64_t seq)
 		e = e->root;
 	if (!e->inflight.n)
 		return false;
-	inflight_key(site, seq, key, sizeof(key));
+	inflight_key(site, plan_id, key, sizeof(key));
 	return rc_map_get(&e->inflight, key, NULL);
 }
 
@@ -303,7 +299,7 @@ static int settle_doubt(const struct journal_entry *je, void *payload)
 	struct obs_unit *u;
 	size_t i, cap = sp->nresolved;
 
-	if (engine_is_inflight(d->e, sp->site->name, je->seq))
+	if (engine_is_inflight(d->e, sp->site->name, je->plan_id))
 		return 0; /* running now in this process: not in doubt */
 	*RC_PUSH(sp->resolved, sp->nresolved, cap) = je->seq;
 	if (strcmp(je->op, op_kind_name(OP_TENANT_CREATE)) != 0)
@@ -530,7 +526,7 @@ static int count_open(const struct journal_entry *je, void *payload)
 {
 	struct open_ctx *o = payload;
 
-	if (!engine_is_inflight(o->e, o->site, je->seq))
+	if (!engine_is_inflight(o->e, o->site, je->plan_id))
 		o->n++;
 	return 0;
 }
