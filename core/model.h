@@ -173,8 +173,9 @@ struct obs_site {
 	struct rc_map idx;         /* name -> index */
 	struct rc_buf held_codes;  /* keyed hashes (RC_HASH_LEN bytes each) of codes
 				    * the vendor holds for no tenant (OpenTech guests,
-				    * staff, vendors): in use (R6); filled by a refresh,
-				    * not cached */
+				    * staff, vendors): in use (R6); filled by a refresh
+				    * and kept in the state's code index ('h'
+				    * entries), which a scoped plan asks */
 };
 
 void obs_site_init(struct obs_site *o, const char *site);

@@ -12,7 +12,8 @@
  *   jopen     "<site>\0<seq: 8 bytes BE>"    -> "" (the open entries)
  *   meta      "gen\0<site>"                  -> u64 generation (8 bytes BE)
  *             "site\0<site>"                 -> site meta (JSON: facility id,
- *                                             last successful sync, counts)
+ *                                             last attempt, last successful
+ *                                             sync, last error)
  *             "v\0<index>"                   -> "1": an index built (st_once)
  *   events    "<event id>"                   -> webhook event (serve)
  *   evtime    "<unix s: 8 bytes BE><event id>" -> "" (events by age, to prune)
