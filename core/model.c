@@ -17,6 +17,26 @@ const char *pms_cf_get(const struct pms_cfs *c, const char *code)
 	return NULL;
 }
 
+const char *pms_cf_bad(const struct pms_cfs *c)
+{
+	unsigned i;
+
+	for (i = 0; c && i < c->n; i++)
+		if (c->v[i].bad)
+			return c->v[i].code;
+	return NULL;
+}
+
+bool pms_cf_is_bad(const struct pms_cfs *c, const char *code)
+{
+	unsigned i;
+
+	for (i = 0; c && code && i < c->n; i++)
+		if (!strcmp(c->v[i].code, code))
+			return c->v[i].bad;
+	return false;
+}
+
 bool pms_cf_true(const struct pms_cfs *c, const char *code)
 {
 	const char *v = pms_cf_get(c, code);

@@ -42,10 +42,15 @@ enum pms_rental_state {
 };
 
 /* One custom field value, normalised to text: strings as they are,
- * numbers in decimal, booleans "true"/"false". JSON null is not stored. */
+ * numbers in decimal, booleans "true"/"false". JSON null is not stored.
+ * An object or an array is no value of any field the engine reads: it is
+ * kept as bad (val NULL), so that the rules report it and leave the unit
+ * alone rather than take the field for empty (and, say, generate a code
+ * over it). */
 struct pms_cf {
 	const char *code;  /* borrowed from the arena */
-	const char *val;
+	const char *val;   /* NULL when bad */
+	bool bad;
 };
 
 struct pms_cfs {
@@ -57,6 +62,10 @@ struct pms_cfs {
 const char *pms_cf_get(const struct pms_cfs *c, const char *code);
 /* Truthy custom field: true, "true", "1", "yes", "on" (case-insensitive). */
 bool pms_cf_true(const struct pms_cfs *c, const char *code);
+/* The code of the first field of c holding a value of the wrong JSON type
+ * (borrowed), or NULL. */
+const char *pms_cf_bad(const struct pms_cfs *c);
+bool pms_cf_is_bad(const struct pms_cfs *c, const char *code);
 
 struct pms_site {
 	const char *id;

@@ -107,10 +107,11 @@ static int get_cfs(struct sg_parse *p, json_t *o, struct pms_cfs *out)
 		return RC_OK;
 	out->v = rc_arena_alloc(&p->snap->arena, n * sizeof(*out->v));
 	json_object_foreach(cf, k, v) {
-		const char *val;
+		const char *val = NULL;
 
 		if (!rc_map_get(&p->wanted->codes, k, NULL) || json_is_null(v))
 			continue;
+		out->v[out->n].bad = false;
 		if (json_is_string(v)) {
 			val = json_string_value(v);
 		} else if (json_is_boolean(v)) {
@@ -123,10 +124,10 @@ static int get_cfs(struct sg_parse *p, json_t *o, struct pms_cfs *out)
 			snprintf(num, sizeof(num), "%.15g", json_real_value(v));
 			val = num;
 		} else {
-			continue; /* objects/arrays are not field values we use */
+			out->v[out->n].bad = true; /* an object or array: reported (model.h) */
 		}
 		out->v[out->n].code = rc_arena_strdup(&p->snap->arena, k);
-		out->v[out->n].val = rc_arena_strdup(&p->snap->arena, val);
+		out->v[out->n].val = val ? rc_arena_strdup(&p->snap->arena, val) : NULL;
 		out->n++;
 	}
 	return RC_OK;

@@ -73,7 +73,8 @@ static void fp_cfs(struct rc_buf *fp, const struct pms_cfs *c)
 	unsigned i;
 
 	for (i = 0; fp && i < c->n; i++)
-		rc_buf_printf(fp, "%s=%s;", c->v[i].code, c->v[i].val);
+		rc_buf_printf(fp, "%s=%s;", c->v[i].code,
+			      c->v[i].bad ? "\x01" "bad" : c->v[i].val);
 }
 
 static void fp_unit(struct rc_buf *fp, const struct dunit *d)
@@ -150,6 +151,23 @@ struct unit_rules {
 	const struct pms_recs *last;
 };
 
+/* A field of the unit, its rental or its customer holding an object or an
+ * array (model.h): no rule can read it, so the unit is left alone, for
+ * every vendor, rather than the field taken for empty. */
+static bool bad_type(struct site_plan *sp, struct dunit *d, const struct pms_cfs *cf,
+		     const char *of)
+{
+	const char *code = pms_cf_bad(cf);
+
+	if (!code)
+		return false;
+	d->error = true;
+	sp_add_finding(sp, FIND_BAD_VALUE, SEV_ERROR, d->pu->name, d->vname, "R6",
+		       "the %s's field %s holds a JSON object or array, not a value: unit left as it is",
+		       of, code);
+	return true;
+}
+
 /* Fill d for one unit; *managed false when the unit is not managed. */
 static void one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 		     const struct snap_groups *g, const struct pms_unit *pu,
@@ -165,6 +183,12 @@ static void one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 	if (rc_map_get(&g->occ, pu->id, &ri))
 		d->rental = &snap->rentals[ri];
 	*managed = d->vname && *d->vname;
+	if (!d->vname && pms_cf_is_bad(&pu->cf, map_field)) {
+		sp_add_finding(sp, FIND_BAD_VALUE, SEV_ERROR, pu->name, NULL, "R1",
+			       "mapping field %s holds a JSON object or array, not a unit name: not synced",
+			       map_field);
+		return;
+	}
 	if (!*managed) {
 		if (d->rental)
 			sp_add_finding(sp, FIND_UNMANAGED_RENTED, SEV_WARNING, pu->name,
@@ -184,6 +208,8 @@ static void one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 			       d->rental->id, snap->rentals[ri].id);
 		return;
 	}
+	if (bad_type(sp, d, &pu->cf, "unit") || (d->rental && bad_type(sp, d, &d->rental->cf, "rental")))
+		return;
 	if (!d->rental)
 		return;
 	d->user = pms_find_user(snap, d->rental->owner_id);
@@ -194,6 +220,8 @@ static void one_unit(struct site_plan *sp, const struct pms_snapshot *snap,
 			       d->rental->owner_id, d->rental->id);
 		return;
 	}
+	if (bad_type(sp, d, &d->user->cf, "customer"))
+		return;
 	delinquency(d, r->overlock_field, r->last);
 }
 

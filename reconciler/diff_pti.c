@@ -390,18 +390,26 @@ static void customer(struct pstate *s, const struct pcust *pc)
 		user_change(s, pc, pu.ut, mark, cur_susp);
 }
 
-/* Units rented in PTI that nobody rents now; customers with no unit left. */
+/* Units rented in PTI that nobody rents now; customers with no unit left.
+ * A customer who still rents a unit keeps its access even when none of its
+ * units could be planned (an error finding: a bad value, two rentals on
+ * one unit, a name PTI refuses): data the rules could not use never
+ * removes a tenant. */
 static void leaving(struct pstate *s, const struct desired_site *d)
 {
 	struct site_plan *sp = s->c->sp;
-	struct rc_map keep;
+	struct rc_map keep, renters;
 	size_t i;
 	struct op *op;
 
 	rc_map_init(&keep);
-	for (i = 0; i < d->n; i++)
+	rc_map_init(&renters);
+	for (i = 0; i < d->n; i++) {
 		if (d->units[i].rental || d->units[i].error)
 			rc_map_put(&keep, d->units[i].vname, 1);
+		if (d->units[i].rental && d->units[i].rental->owner_id)
+			rc_map_put(&renters, d->units[i].rental->owner_id, 1);
+	}
 	for (i = 0; i < sp->obs.nunits; i++) {
 		const struct obs_unit *u = &sp->obs.units[i];
 
@@ -417,7 +425,8 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 
 		if (u->name[0] != PTI_USER_PREFIX || u->status == PTI_USER_GONE || !u->ntenants ||
 		    !u->tenants[0].code_known ||
-		    rc_map_get(&s->idx, u->name + 1, NULL) || !diff_owner_in_scope(s->c, u->name + 1))
+		    rc_map_get(&s->idx, u->name + 1, NULL) || rc_map_get(&renters, u->name + 1, NULL) ||
+		    !diff_owner_in_scope(s->c, u->name + 1))
 			continue;
 		op = pop(s, OP_TENANT_REMOVE, u->name, "PT5",
 			 "the customer has no rented unit left here: remove its access");
@@ -426,6 +435,7 @@ static void leaving(struct pstate *s, const struct desired_site *d)
 		sp_add_change(sp, "pti_user", u->name + 1, ACT_DELETE, "PT5", op->reason);
 	}
 	rc_map_free(&keep);
+	rc_map_free(&renters);
 }
 
 vendor_diff_fn diff_pti; /* the descriptor's (providers/pti.c) */

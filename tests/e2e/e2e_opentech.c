@@ -274,6 +274,31 @@ static void test_code_edit_by_staff(void **state)
 	assert_int_equal(e2e_plan_exit(t), 0);
 }
 
+/* A code stored in the PMS as a JSON object, through the real PMS parser:
+ * a bad_pms_value finding, the tenant kept, no code generated over it. */
+static void test_R6_code_of_wrong_json_type_is_reported(void **state)
+{
+	struct e2e *t = *state;
+	json_t *plan, *f;
+	size_t i, bad = 0;
+	char *text;
+
+	assert_int_equal(e2e_converge(t), 0);
+	sim_patch(t, "storeganise.unitRentals", "r1",
+		  json_pack("{s:{s:{s:s}}}", "customFields", "opentech_accessCode", "code", "736204"));
+	plan = plan_json(t);
+	assert_ops(plan, 0, "tenant.create", 0);
+	json_array_foreach(json_object_get(plan, "findings"), i, f)
+		bad += !strcmp(json_string_value(json_object_get(f, "kind")), "bad_pms_value");
+	assert_int_equal(bad, 1);
+	text = json_dumps(plan, 0);
+	assert_null(strstr(text, "736204"));
+	free(text);
+	json_decref(plan);
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(vendor_writes(t), 0);
+}
+
 static void test_drift_made_by_hand_in_opentech(void **state)
 {
 	struct e2e *t = *state;
@@ -691,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_move_out),
 		cmocka_unit_test(test_manual_resync),
 		cmocka_unit_test(test_code_edit_by_staff),
+		cmocka_unit_test(test_R6_code_of_wrong_json_type_is_reported),
 		cmocka_unit_test(test_drift_made_by_hand_in_opentech),
 		cmocka_unit_test(test_stale_saved_plan_is_refused),
 		cmocka_unit_test(test_interrupted_apply_resumes_without_duplicate),

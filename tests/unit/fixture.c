@@ -84,7 +84,14 @@ struct pms_cfs fx_cfs(struct fx *f, ...)
 	c.v = rc_arena_alloc(&f->snap.arena, (c.n + 1) * sizeof(*c.v));
 	for (i = 0; i < c.n; i++) {
 		const char *eq = strchr(kv[i], '=');
+		size_t n = strlen(kv[i]);
 
+		c.v[i].bad = !eq && n > 2 && !strcmp(kv[i] + n - 2, "{}");
+		if (c.v[i].bad) { /* "code{}": an object (model.h) */
+			c.v[i].code = rc_arena_strndup(&f->snap.arena, kv[i], n - 2);
+			c.v[i].val = NULL;
+			continue;
+		}
 		c.v[i].code = rc_arena_strndup(&f->snap.arena, kv[i], (size_t)(eq - kv[i]));
 		c.v[i].val = fx_str(f, eq + 1);
 	}

@@ -58,7 +58,8 @@ int fx_teardown(void **state);
 
 /* A string kept as long as the fixture. */
 const char *fx_str(struct fx *f, const char *s);
-/* Custom fields from "code=value" strings, NULL-terminated. */
+/* Custom fields from "code=value" strings, NULL-terminated; "code{}" is a
+ * field holding a JSON object (a value of the wrong type). */
 struct pms_cfs fx_cfs(struct fx *f, ...);
 /* A unit named name whose mapping field (its vendor's) holds map: NULL
  * maps it to its own name, "" leaves it unmapped. */

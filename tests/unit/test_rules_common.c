@@ -233,6 +233,29 @@ static void test_R6_codes(void **state)
 	rc_buf_free(&text);
 }
 
+/* A code (or any field the rules read) stored as a JSON object is no code:
+ * reported, and the unit left alone, not a new code generated over it. */
+static void test_R6_field_of_wrong_json_type_leaves_the_unit_alone(void **state)
+{
+	struct fx *f = fx_new(state, "opentech", OT_SETTINGS(""));
+
+	fx_unit(f, "u1", "A1", NULL);
+	fx_unit(f, "u2", "A2", NULL);
+	fx_unit(f, "u3", "A3", NULL);
+	fx_rental(f, "r1", "u1", "c1", false)->cf = fx_cfs(f, "opentech_accessCode{}", NULL);
+	fx_rental(f, "r2", "u2", "c2", false)->cf = fx_cfs(f, "opentech_accessCode=482913", NULL);
+	f->snap.units[2].cf = fx_cfs(f, "opentech_unitId{}", NULL); /* the mapping field */
+	fx_ounit(f, "A1", VU_RENTED);
+	fx_otenant(f, "A1", "736104", "r1");
+	fx_ounit(f, "A2", VU_VACANT);
+	fx_ounit(f, "A3", VU_VACANT);
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "create");     /* r2 only: A1 keeps its tenant */
+	assert_string_equal(f->sp.ops[0].unit, "A2");
+	assert_int_equal(f->sp.ngen, 0);
+	assert_int_equal(fx_findings(f, FIND_BAD_VALUE), 2);
+}
+
 static void test_R7_minimal_in_sync(void **state)
 {
 	struct fx *f = fx_new(state, "opentech", OT_SETTINGS(""));
@@ -383,6 +406,7 @@ int main(void)
 		FX_TEST(test_R7_minimal_in_sync),
 		FX_TEST(test_R7_minimal_one_update),
 		FX_TEST(test_R7_minimal_order),
+		FX_TEST(test_R6_field_of_wrong_json_type_leaves_the_unit_alone),
 		FX_TEST(test_R8_writeback),
 		FX_TEST(test_R8_writeback_no_echo),
 		FX_TEST(test_R9_transfer),

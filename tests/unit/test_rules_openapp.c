@@ -55,6 +55,20 @@ static void test_OA1_invite_per_rental(void **state)
 	assert_true(f->sp.ops[0].t.enabled);
 }
 
+/* An invite URL stored as an object: the invite is neither renewed nor
+ * revoked, and the unit is reported. */
+static void test_OA2_bad_value_leaves_the_invite(void **state)
+{
+	struct fx *f = fx_new(state, "openapp", OA_SETTINGS(""));
+
+	fx_unit(f, "u1", "A1", "P1");
+	fx_rental(f, "r1", "u1", "c1", false)->cf = fx_cfs(f, "openapp_inviteUrl{}", NULL);
+	oa_invite(f, "r1", true, NULL);
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "");
+	assert_int_equal(fx_findings(f, FIND_BAD_VALUE), 1);
+}
+
 static void test_OA2_validity(void **state)
 {
 	struct fx *f = fx_new(state, "openapp", OA_SETTINGS(""));
@@ -317,6 +331,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		FX_TEST(test_OA1_invite_per_rental),
+		FX_TEST(test_OA2_bad_value_leaves_the_invite),
 		FX_TEST(test_OA2_validity),
 		FX_TEST(test_OA2_rolling_validity),
 		FX_TEST(test_OA3_delinquent_and_vacant),

@@ -215,6 +215,23 @@ static void test_PT5_scoped_plan_leaves_other_units(void **state)
 	assert_non_null(strstr(fx_ops(f), "create"));  /* c2 is served */
 }
 
+/* A customer's code stored as an object: no push, and its PTI user is not
+ * taken for one with no unit left (PT5 removes nobody for bad data). */
+static void test_PT5_bad_value_removes_nobody(void **state)
+{
+	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
+
+	pti_unit(f, "u1", "1");
+	fx_rental(f, "r1", "u1", "c1", false);
+	f->snap.users[0].cf = fx_cfs(f, "pti_accessCode{}", "pti_userId=101", NULL);
+	pti_user_rec(f, "c1", "101", "736104");
+	pti_unit_rec(f, "P-1", "101");
+	fx_plan(f);
+	assert_string_equal(fx_ops(f), "");
+	assert_int_equal(f->sp.destructive, 0);
+	assert_int_equal(fx_findings(f, FIND_BAD_VALUE), 1);
+}
+
 static void test_PT6_regenerate(void **state)
 {
 	struct fx *f = fx_new(state, "pti", PTI_SETTINGS(""));
@@ -334,6 +351,7 @@ int main(void)
 		FX_TEST(test_PT4_suspend_while_any_unit_delinquent),
 		FX_TEST(test_PT5_move_out),
 		FX_TEST(test_PT5_scoped_plan_leaves_other_units),
+		FX_TEST(test_PT5_bad_value_removes_nobody),
 		FX_TEST(test_PT6_regenerate),
 		FX_TEST(test_PT6_regenerate_shows_the_code_change),
 		FX_TEST(test_PT7_repush),
