@@ -2,7 +2,8 @@
 # contrib/bootstrap.sh: everything needed on a fresh Debian 12 machine.
 #   contrib/bootstrap.sh demo   install packages, build, run the demo
 #   contrib/bootstrap.sh test   install packages, build (-Werror), run all
-#                               tests, then again under ASan+UBSan
+#                               tests, then again under ASan+UBSan, then
+#                               each fuzz target for FUZZ_SECONDS (20)
 #   contrib/bootstrap.sh build  install packages and build only
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +11,9 @@ cd "$(dirname "$0")/.."
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
       lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev)
 # the HTML report's browser test (chromium); e2e_drift_check runs
-# contrib/ci/state.sh, which needs jq and the openssl CLI
-TEST_PKGS=(chromium jq openssl)
+# contrib/ci/state.sh, which needs jq and the openssl CLI; the fuzz targets
+# (tests/fuzz) need clang and its libFuzzer runtime
+TEST_PKGS=(chromium jq openssl clang libclang-rt-14-dev)
 
 install_packages() {
   local missing=()
@@ -52,6 +54,11 @@ case "$cmd" in
     build build-asan -DRECONCILE_WERROR=ON -DRECONCILE_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-asan --output-on-failure --no-tests=error -j2
+    echo "bootstrap: fuzz targets, ${FUZZ_SECONDS:-20} s each" >&2
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DRECONCILE_FUZZ=ON \
+      -DFUZZ_SECONDS="${FUZZ_SECONDS:-20}" >/dev/null
+    cmake --build build-fuzz -j"$(nproc)"
+    ctest --test-dir build-fuzz --output-on-failure --no-tests=error -j2
     ;;
   *)
     echo "usage: contrib/bootstrap.sh demo|test|build" >&2

@@ -107,7 +107,8 @@ void rc_buf_add(struct rc_buf *b, const void *d, size_t n);
 void rc_buf_puts(struct rc_buf *b, const char *s);
 void rc_buf_printf(struct rc_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap);
+void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 char *rc_buf_steal(struct rc_buf *b);  /* new; buffer is reset */
 void rc_buf_free(struct rc_buf *b);
 

@@ -209,7 +209,9 @@ struct fiber_waiter {
 /* The node lives on this frame while it is queued: the waker dequeues it
  * before this fiber runs again, which GCC cannot see across the yield. */
 #pragma GCC diagnostic push
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wdangling-pointer"
+#endif
 void fiber_waitq_wait(struct fiber_waitq *q)
 {
 	struct fiber_waiter w = { g_cur, NULL };

@@ -84,6 +84,15 @@ void http_client_free(struct http_client *c);
  * with http_resp_free. */
 int http_do(struct http_client *c, const struct http_req *req,
 	    struct http_resp *resp, struct rc_err *err);
+#ifdef RECONCILE_FUZZ
+/* Fuzz builds only (tests/fuzz): every attempt is answered by answer
+ * (status and body into resp; non-zero: the connection failed) instead of
+ * the network; or, answer NULL, made on the network and shown to seen
+ * (resp NULL: no answer), which records a seed. */
+typedef int (*http_fuzz_fn)(const struct http_req *req, struct http_resp *resp);
+typedef void (*http_fuzz_seen_fn)(const struct http_req *req, const struct http_resp *resp);
+void http_fuzz_set(http_fuzz_fn answer, http_fuzz_seen_fn seen);
+#endif
 void http_resp_init(struct http_resp *r);
 void http_resp_free(struct http_resp *r);
 
