@@ -378,33 +378,65 @@ void rc_map_init(struct rc_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static uint32_t map_hash(const char *key)
+{
+	return (uint32_t)(rc_hash_str(key) >> 32);
+}
+
+/* The slot of key (hash h), or the free slot where it would go. */
+static size_t map_slot(const struct rc_map *m, const char *key, uint32_t h)
+{
+	size_t mask = m->cap - 1, i = h & mask;
+
+	while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key) != 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
 static void map_rehash(struct rc_map *m, size_t cap)
 {
 	struct rc_map old = *m;
-	size_t i;
+	size_t i, j;
 
 	m->keys = rc_calloc(cap, sizeof(*m->keys));
 	m->vals = rc_calloc(cap, sizeof(*m->vals));
+	m->hashes = rc_calloc(cap, sizeof(*m->hashes));
 	m->cap = cap;
-	m->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.keys[i])
-			rc_map_put(m, old.keys[i], old.vals[i]);
+	for (i = 0; i < old.cap; i++) {
+		if (!old.keys[i])
+			continue;
+		for (j = old.hashes[i] & (cap - 1); m->keys[j]; j = (j + 1) & (cap - 1))
+			;
+		m->keys[j] = old.keys[i];
+		m->vals[j] = old.vals[i];
+		m->hashes[j] = old.hashes[i];
+	}
 	free(old.keys);
 	free(old.vals);
+	free(old.hashes);
+}
+
+void rc_map_reserve(struct rc_map *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	while (n * 2 > cap)
+		cap *= 2;
+	if (cap > m->cap)
+		map_rehash(m, cap);
 }
 
 void rc_map_put(struct rc_map *m, const char *key, size_t val)
 {
+	uint32_t h = map_hash(key);
 	size_t i;
 
 	if ((m->n + 1) * 2 > m->cap)
 		map_rehash(m, m->cap ? m->cap * 2 : 64);
-	i = rc_hash_str(key) & (m->cap - 1);
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
+	i = map_slot(m, key, h);
 	if (!m->keys[i]) {
 		m->keys[i] = key;
+		m->hashes[i] = h;
 		m->n++;
 	}
 	m->vals[i] = val;
@@ -416,16 +448,12 @@ bool rc_map_get(const struct rc_map *m, const char *key, size_t *val)
 
 	if (!m->cap || !key)
 		return false;
-	i = rc_hash_str(key) & (m->cap - 1);
-	while (m->keys[i]) {
-		if (strcmp(m->keys[i], key) == 0) {
-			if (val)
-				*val = m->vals[i];
-			return true;
-		}
-		i = (i + 1) & (m->cap - 1);
-	}
-	return false;
+	i = map_slot(m, key, map_hash(key));
+	if (!m->keys[i])
+		return false;
+	if (val)
+		*val = m->vals[i];
+	return true;
 }
 
 const char *rc_map_del(struct rc_map *m, const char *key)
@@ -436,9 +464,7 @@ const char *rc_map_del(struct rc_map *m, const char *key)
 	if (!m->cap || !key)
 		return NULL;
 	mask = m->cap - 1;
-	i = rc_hash_str(key) & mask;
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & mask;
+	i = map_slot(m, key, map_hash(key));
 	if (!m->keys[i])
 		return NULL;
 	gone = m->keys[i];
@@ -448,11 +474,12 @@ const char *rc_map_del(struct rc_map *m, const char *key)
 		j = (j + 1) & mask;
 		if (!m->keys[j])
 			break;
-		h = rc_hash_str(m->keys[j]) & mask;
+		h = m->hashes[j] & mask;
 		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
 			continue;
 		m->keys[i] = m->keys[j];
 		m->vals[i] = m->vals[j];
+		m->hashes[i] = m->hashes[j];
 		i = j;
 	}
 	m->keys[i] = NULL;
@@ -464,6 +491,7 @@ void rc_map_free(struct rc_map *m)
 {
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	rc_map_init(m);
 }
 

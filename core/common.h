@@ -112,13 +112,19 @@ void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap)
 char *rc_buf_steal(struct rc_buf *b);  /* new; buffer is reset */
 void rc_buf_free(struct rc_buf *b);
 
-/* ---- string -> size_t map (open addressing; keys borrowed) ---- */
+/* ---- string -> size_t map (open addressing; keys borrowed) ----
+ * keys[i] NULL is a free slot; hashes[i] holds 32 bits of its key's hash,
+ * compared before the key: a probe reads one small array and follows a
+ * key pointer (a cache miss at a million keys) only on a likely match. */
 struct rc_map {
 	const char **keys;
 	size_t *vals;
+	uint32_t *hashes;
 	size_t n, cap;
 };
 void rc_map_init(struct rc_map *m);
+/* Room for n keys without growing (a million-unit site sizes its maps once). */
+void rc_map_reserve(struct rc_map *m, size_t n);
 /* Insert or replace. The key is borrowed: it must outlive the map. */
 void rc_map_put(struct rc_map *m, const char *key, size_t val);
 /* Returns true and sets *val when found. */
