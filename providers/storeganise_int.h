@@ -39,6 +39,7 @@ typedef int (*sg_parse_fn)(struct sg_parse *p, json_t *o);
 /* Which objects of a page to keep (NULL members: no filter). */
 struct sg_keep {
 	const struct rc_map *site_ids;   /* units/rentals: by siteId */
+	bool no_site_kept;               /* rentals: one with no siteId takes its unit's, later */
 	const struct rc_map *user_ids;   /* users: by id */
 	struct rc_map *seen;             /* skip ids already parsed; record new ones */
 };

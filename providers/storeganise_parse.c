@@ -338,6 +338,8 @@ static bool sg_keep_obj(const struct sg_keep *k, json_t *o)
 		return true;
 	if (k->site_ids) {
 		v = json_object_get(o, "siteId");
+		if (!v || json_is_null(v))
+			return k->no_site_kept;
 		return json_is_string(v) &&
 		       rc_map_get(k->site_ids, json_string_value(v), NULL);
 	}
@@ -656,6 +658,7 @@ int sg_load_snapshot_file(const char *path, const struct spec *spec,
 	f.keep[SEC_SITES].user_ids = &f.want_sites; /* sites by their id */
 	f.keep[SEC_UNITS].site_ids = &f.want_sites;
 	f.keep[SEC_RENTALS].site_ids = &f.want_sites;
+	f.keep[SEC_RENTALS].no_site_kept = true; /* its unit's site, below */
 	f.keep[SEC_USERS].user_ids = &f.owners;
 	f.p.snap = out;
 	f.p.wanted = &w;

@@ -101,6 +101,27 @@ static void test_sections_in_any_order_plan_the_same(void **state)
 	e2e_stop(&t);
 }
 
+/* A rental with no siteId takes its unit's site (docs/pms-api.md): the
+ * file's filter keeps it rather than drop it before it has a site. */
+static void test_rental_without_site_takes_its_units(void **state)
+{
+	struct e2e t;
+	struct run r;
+	json_t *ops;
+
+	(void)state;
+	start(&t);
+	r = plan_from(&t, "{" SITES "," UNITS ",\"unitRentals\":[{\"id\":\"r1\",\"unitId\":\"u1\","
+		      "\"ownerId\":\"c1\",\"state\":\"occupied\",\"startDate\":\"2026-01-01\"}],"
+		      USERS "}");
+	ops = operations(&r);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 0), "rental_id")),
+			    "r1");
+	json_decref(ops);
+	run_free(&r);
+	e2e_stop(&t);
+}
+
 /* A bad file: exit 1, no plan, and stderr holds each of the needles. */
 static void refused(struct e2e *t, const char *text, const char *n1, const char *n2)
 {
@@ -163,6 +184,7 @@ static void test_malformed_files_are_refused_with_place(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rental_without_site_takes_its_units),
 		cmocka_unit_test(test_sections_in_any_order_plan_the_same),
 		cmocka_unit_test(test_malformed_files_are_refused_with_place),
 	};
