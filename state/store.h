@@ -234,6 +234,9 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err);
 
 /* ---- webhook events (serve) ---- */
+/* The longest event id stored: LMDB keys are at most 511 bytes and the
+ * evtime key is 8 bytes of time then the id. */
+#define STORE_EVENT_ID_MAX 503
 /* RC_OK when stored (durably), RC_EEXIST when an event with this id was
  * stored before. */
 int store_event_put(struct store *s, const char *id, const char *json,
