@@ -26,21 +26,31 @@ int st_lmdb_err(struct rc_err *err, const struct store *s, const char *what, int
 	return rc_errf(err, RC_EIO, "state %s: %s: %s", s->dir, what, mdb_strerror(rc));
 }
 
+/* hash.key: read, or made when the state has none (after LMDB made
+ * data.mdb: a state that lost its key is refused by state_check first).
+ * Written to a temporary file then linked in, so that a crash leaves no
+ * short key and two first opens agree on one. */
 static int load_key(struct store *s, struct rc_err *err)
 {
 	char *path = rc_sprintf("%s/hash.key", s->dir);
+	char *tmp = rc_sprintf("%s/hash.key.%d.tmp", s->dir, (int)getpid());
 	int fd, rc = RC_OK;
 	ssize_t n;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (RAND_bytes(s->key, sizeof(s->key)) != 1 ||
-		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0)
-			rc = rc_errf(err, RC_EIO, "%s: cannot create the hash key", path);
-		close(fd);
-		goto out;
-	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || RAND_bytes(s->key, sizeof(s->key)) != 1 ||
+		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0 ||
+		    (link(tmp, path) != 0 && errno != EEXIST))
+			rc = rc_errf(err, RC_EIO, "%s: cannot create the hash key", path);
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		if (rc)
+			goto out;
+		fd = open(path, O_RDONLY | O_CLOEXEC); /* ours, or the one another open linked first */
+	}
 	if (fd < 0) {
 		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
 		goto out;
@@ -50,6 +60,7 @@ static int load_key(struct store *s, struct rc_err *err)
 	if (n != (ssize_t)sizeof(s->key))
 		rc = rc_errf(err, RC_EIO, "%s: expected 32 bytes; the state directory is damaged", path);
 out:
+	free(tmp);
 	free(path);
 	return rc;
 }
@@ -79,9 +90,9 @@ void store_set_command(const char *cmd)
  * MDB_db mm_dbs[2] (uint32_t md_pad, the page size in mm_dbs[0];
  * uint16_t md_flags, md_depth; five size_t); pgno_t mm_last_pg; txnid_t
  * mm_txnid (pgno_t and txnid_t are size_t). The newer valid meta (higher
- * txnid) gives the page size and the last page: 0, or -1 when a meta page
- * is missing or not LMDB's. */
-static int lmdb_meta_read(int fd, size_t *psize, size_t *last_pg)
+ * txnid) gives the page size, the last page and its txnid: 0, or -1 when a
+ * meta page is missing or not LMDB's. */
+static int lmdb_meta_read(int fd, size_t *psize, size_t *last_pg, size_t *txnid)
 {
 	enum { Z = sizeof(size_t), HDR = Z + 8, DBS = HDR + 8 + 2 * Z, DB = 8 + 5 * Z,
 	       LAST = DBS + 2 * DB, TXN = LAST + Z, END = TXN + Z };
@@ -112,6 +123,7 @@ static int lmdb_meta_read(int fd, size_t *psize, size_t *last_pg)
 		}
 	}
 	*psize = ps;
+	*txnid = best;
 	return 0;
 }
 
@@ -143,14 +155,16 @@ static int damaged(struct rc_err *err, const char *dir, const char *fmt, ...)
 }
 
 /* Before LMDB maps data.mdb: a file shorter than its meta pages say, an
- * empty or missing one where the state held data (hash.key, lock.mdb,
- * apply.lock), or data without its hash key, is refused. A directory with
- * none of these is a new state. */
+ * empty or missing one where the state held data (hash.key, apply.lock:
+ * both are made after data.mdb), or data without its hash key, is refused.
+ * A directory with none of these is a new state, and so is one that a
+ * first open left before its key was made (lock.mdb, an empty data.mdb,
+ * or one holding only the transaction that created its databases). */
 static int state_check(const char *dir, struct rc_err *err)
 {
 	char *path = rc_sprintf("%s/data.mdb", dir);
 	bool key = exists_in(dir, "hash.key");
-	size_t psize = 0, last = 0;
+	size_t psize = 0, last = 0, txnid = 0;
 	struct stat st;
 	bool absent = stat(path, &st) != 0;
 	int fd = -1, rc = RC_OK;
@@ -160,10 +174,9 @@ static int state_check(const char *dir, struct rc_err *err)
 		goto out;
 	}
 	if (absent || st.st_size == 0) {
-		if (key || exists_in(dir, "lock.mdb") || exists_in(dir, "apply.lock"))
-			rc = damaged(err, dir, "%s is %s, but the files beside it (%s) say the state "
-				     "held data", path, absent ? "missing" : "empty",
-				     key ? "hash.key" : "lock.mdb, apply.lock");
+		if (key || exists_in(dir, "apply.lock"))
+			rc = damaged(err, dir, "%s is %s, but %s beside it says the state held data",
+				     path, absent ? "missing" : "empty", key ? "hash.key" : "apply.lock");
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -171,14 +184,14 @@ static int state_check(const char *dir, struct rc_err *err)
 		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode) || lmdb_meta_read(fd, &psize, &last) != 0)
+	if (!S_ISREG(st.st_mode) || lmdb_meta_read(fd, &psize, &last, &txnid) != 0)
 		rc = damaged(err, dir, "%s is not an LMDB data file, or its meta pages are damaged",
 			     path);
 	else if ((uint64_t)st.st_size < ((uint64_t)last + 1) * psize)
 		rc = damaged(err, dir, "%s is %lld bytes, but its meta page says %llu (the file "
 			     "was cut short: an interrupted copy, a full disk?)", path,
 			     (long long)st.st_size, (unsigned long long)(last + 1) * psize);
-	else if (!key)
+	else if (!key && txnid > 1) /* 1: the open that made it, nothing written since */
 		rc = damaged(err, dir, "%s holds a state but %s/hash.key is missing (the key of "
 			     "its code hashes: a new one would make every stored hash wrong)", path,
 			     dir);
@@ -342,8 +355,6 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc = move_aside(dir, err);
 	}
 	if (!rc)
-		rc = load_key(s, err);
-	if (!rc)
 		rc = env_open(s, &mrc, err);
 	if (rc && reinit_state && lmdb_damage(mrc)) { /* damage inside: aside, then anew */
 		mdb_env_close(s->env);
@@ -351,10 +362,10 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc_err_clear(err);
 		rc = move_aside(dir, err);
 		if (!rc)
-			rc = load_key(s, err);
-		if (!rc)
 			rc = env_open(s, &mrc, err);
 	}
+	if (!rc)
+		rc = load_key(s, err);
 	if (rc)
 		goto fail;
 	*out = s;

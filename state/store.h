@@ -38,9 +38,10 @@ struct store_txn;
 /* Open (creating the directory and files as needed). *out is new.
  * The state is checked before LMDB maps it: a data.mdb shorter than its
  * meta pages say, an empty or missing one beside files that say the
- * state held data (hash.key, lock.mdb, apply.lock), or one without its
+ * state held data (hash.key, apply.lock), or one holding data without its
  * hash.key, is refused (RC_EIO, the file and what to do): never a SIGBUS,
- * never a silent fresh start. An empty or new directory starts fresh. */
+ * never a silent fresh start. An empty or new directory starts fresh (so
+ * does one a first open left before it made hash.key). */
 int store_open(struct store **out, const char *dir, struct rc_err *err);
 void store_close(struct store *s);
 /* --reinit-state, for every store_open of this process: a state refused

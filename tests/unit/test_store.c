@@ -715,6 +715,21 @@ static void test_data_without_key_is_refused(void **state)
 	free(key);
 }
 
+/* A first open killed before it made hash.key left lock.mdb and a
+ * data.mdb that holds only its databases: a new state, not a damaged one. */
+static void test_first_open_cut_before_its_key(void **state)
+{
+	struct fx *f = *state;
+	char *key = in_dir(f, "hash.key");
+	struct rc_err err;
+
+	store_close(f->s);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	assert_int_equal(size_of(key), 32);
+	free(key);
+}
+
 static size_t count_prefixed(struct fx *f, const char *prefix)
 {
 	char *cmd = rc_sprintf("ls '%s' | grep -c '^%s'", f->dir, prefix);
@@ -814,6 +829,7 @@ int main(void)
 		T(test_cut_short_is_refused),
 		T(test_empty_or_missing_beside_key_is_refused),
 		T(test_data_without_key_is_refused),
+		T(test_first_open_cut_before_its_key),
 		T(test_reinit_moves_aside),
 		T(test_lock_names_its_holder),
 	};
