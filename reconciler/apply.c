@@ -334,7 +334,11 @@ static int write_meta(struct store_txn *t, const struct commit_job *c, struct rc
 	const struct site_plan *sp = c->a->sp;
 	struct store_site_meta meta;
 
-	if (store_site_meta_get(t, sp->site->name, &meta, err))
+	int rc = store_site_meta_get(t, sp->site->name, &meta, err);
+
+	if (rc && rc != RC_ENOTFOUND) /* unreadable is not absent: the detail stays */
+		return rc_err_prefix(err, "site meta");
+	if (rc)
 		memset(&meta, 0, sizeof(meta));
 	rc_err_clear(err);
 	if (sp->obs.facility_id)
@@ -451,8 +455,13 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	engine_inflight(e, sp->site->name, plan_id, false);
+	/* a failed commit is said, with its site, also after failed operations */
 	if (crc && !rc)
-		rc = rc_errf(err, crc, "%s", cerr.msg);
+		rc = rc_errf(err, crc, "site %s: saving the state after apply: %s", sp->site->name,
+			     *cerr.msg ? cerr.msg : rc_code_name(crc));
+	else if (crc)
+		rc_err_prefix(err, "site %s: saving the state after apply: %s; before it",
+			      sp->site->name, *cerr.msg ? cerr.msg : rc_code_name(crc));
 	for (i = 0; i < a.ngen; i++) { /* committed: the state knows them now */
 		if (a.gen[i]) {
 			unsigned char h[RC_HASH_LEN];

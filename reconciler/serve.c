@@ -34,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +146,17 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 
 /* -------------------------------------------------------------- HTTP */
 
+/* serve's record of a connection (MHD's socket context), or a scratch
+ * one when MHD has none (never NULL: callers only set fields). */
+static struct serve_conn *conn_of(struct MHD_Connection *c)
+{
+	static struct serve_conn none;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci && ci->socket_context ? ci->socket_context : &none;
+}
+
 /* A request's body as it arrives, and a webhook's trip to the disk. */
 struct req {
 	struct rc_buf body;
@@ -209,7 +222,17 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 	id = json_string_value(json_object_get(r->ev, "id"));
 	if (!id) {
 		s->ev_rejected++;
-		return reply(c, 400, "application/json", rc_strdup("{\"error\":\"not an event\"}"));
+		return reply(c, 400, "application/json",
+			     rc_strdup("{\"error\":\"not an event: a JSON object with a string id\"}"));
+	}
+	/* the sender's error, not ours: a 400 is not retried, a 503 forever */
+	if (!*id || strlen(id) > STORE_EVENT_ID_MAX) {
+		s->ev_rejected++;
+		serve_log(s, RC_LOG_WARN, "webhook rejected: event id %s", *id ? "too long" : "empty");
+		return reply(c, 400, "application/json", *id ?
+			     rc_sprintf("{\"error\":\"bad event id: longer than %d bytes\"}",
+					STORE_EVENT_ID_MAX) :
+			     rc_strdup("{\"error\":\"bad event id: empty\"}"));
 	}
 	r->job_arg = store_event_job(id, body, &r->job);
 	r->job.done = event_stored;
@@ -222,6 +245,7 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 		r->stage = REQ_STORED;
 		return webhook_stored(s, c, r);
 	}
+	conn_of(c)->waiting = true; /* on the disk: not a slow client */
 	MHD_suspend_connection(c);
 	store_writer_submit(s->e.store, &r->job);
 	return MHD_YES;
@@ -311,6 +335,9 @@ static char *metrics(struct serve *s)
 		      "customer the PMS could not give (retried with backoff).\n"
 		      "# TYPE reconcile_resolve_errors_total counter\nreconcile_resolve_errors_total %lu\n",
 		      s->resolve_errors);
+	rc_buf_printf(&b, "# HELP reconcile_http_requests_cut_total Requests to serve cut after %d s "
+		      "(slow clients).\n# TYPE reconcile_http_requests_cut_total counter\n"
+		      "reconcile_http_requests_cut_total %lu\n", SERVE_REQUEST_TIMEOUT_S, s->conns_cut);
 	rc_buf_printf(&b, "# HELP reconcile_pruned_total Entries dropped by retention.\n"
 		      "# TYPE reconcile_pruned_total counter\n"
 		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",
@@ -327,6 +354,40 @@ static char *metrics(struct serve *s)
 			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
 			      s->sites[i].drift);
 	return rc_buf_steal(&b);
+}
+
+/* The methods a path answers (its Allow header), NULL for an unknown path. */
+static const char *allowed(const char *url)
+{
+	if (!strcmp(url, "/webhooks/storeganise"))
+		return "POST";
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics"))
+		return "GET, HEAD";
+	return NULL;
+}
+
+static bool method_ok(const char *allow, const char *method)
+{
+	size_t n = strlen(method);
+	const char *p;
+
+	for (p = strstr(allow, method); p; p = strstr(p + 1, method))
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static enum MHD_Result reply_405(struct MHD_Connection *c, const char *allow)
+{
+	char *body = rc_sprintf("{\"error\":\"method not allowed: use %s\"}", allow);
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	rc = MHD_queue_response(c, 405, r);
+	MHD_destroy_response(r);
+	return rc;
 }
 
 /* A Content-Length over serve.max_body (the connection then closes). */
@@ -349,6 +410,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return webhook_stored(s, c, r);
 	if (r && r->stage == REQ_STORING)
 		return MHD_YES; /* suspended: not called */
+	if (!r) {
+		const char *allow = allowed(url);
+
+		if (allow && !method_ok(allow, method)) /* answered before any body is read */
+			return reply_405(c, allow);
+	}
 	if (!r && !strcmp(url, "/webhooks/storeganise") && declared_too_big(s, c)) { /* do not read what would be refused */
 		s->ev_received++;
 		s->ev_rejected++;
@@ -391,9 +458,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 {
 	struct req *r = *ctx;
 
-	(void)cls;
-	(void)c;
+	struct serve *s = cls;
+	struct serve_conn *sc = conn_of(c);
+
 	(void)toe;
+	sc->since = ev_now(s->loop); /* idle from here: MHD's timeout */
+	sc->waiting = false;
 	if (r) {
 		rc_buf_free(&r->body);
 		json_decref(r->ev);
@@ -401,6 +471,77 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 		free(r);
 		*ctx = NULL;
 	}
+}
+
+static void mhd_pump(struct serve *s);
+
+/* Every connection is tracked from accept to close (its socket context). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct serve *s = cls;
+	struct serve_conn *sc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		sc = rc_calloc(1, sizeof(*sc));
+		sc->c = c;
+		sc->since = ev_now(s->loop);
+		sc->next = s->conns;
+		if (s->conns)
+			s->conns->prev = sc;
+		s->conns = sc;
+		*socket_context = sc;
+		return;
+	}
+	if (!sc)
+		return;
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		s->conns = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	free(sc);
+	*socket_context = NULL;
+}
+
+/* A request line is in: its request has SERVE_REQUEST_TIMEOUT_S from now
+ * (MHD's URI log callback; its return is the request's first *ctx). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct serve *s = cls;
+
+	(void)uri;
+	conn_of(c)->since = ev_now(s->loop);
+	return NULL;
+}
+
+/* Slow clients: MHD's timeout ends an idle connection, not one that sends
+ * a byte now and then; a request not answered SERVE_REQUEST_TIMEOUT_S
+ * after it began (headers and body) has its socket shut down, and MHD
+ * closes it at its next read. One waiting on the disk is left alone. */
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+	ev_tstamp now = ev_now(loop);
+	struct serve_conn *sc;
+	bool cut = false;
+
+	(void)revents;
+	for (sc = s->conns; sc; sc = sc->next) {
+		const union MHD_ConnectionInfo *fd;
+
+		if (sc->waiting || now - sc->since < SERVE_REQUEST_TIMEOUT_S)
+			continue;
+		fd = MHD_get_connection_info(sc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (fd && shutdown(fd->connect_fd, SHUT_RDWR) == 0) {
+			s->conns_cut++;
+			cut = true;
+		}
+		sc->since = now; /* once: MHD closes it at its next read */
+	}
+	if (cut)
+		mhd_pump(s);
 }
 
 /* After every MHD_run: re-arm the timer from MHD_get_timeout (§2.1). */
@@ -615,22 +756,58 @@ static int listen_addr(const char *spec, struct sockaddr_in *sa, struct rc_err *
 	return RC_OK;
 }
 
+/* SERVE_MAX_CONNECTIONS, the soft fd limit raised to the hard one for
+ * them; what the fd limit leaves (with room for the vendors' and the
+ * state's) when it is lower. */
+static unsigned conn_limit(struct serve *s)
+{
+	struct rlimit rl;
+	rlim_t want = SERVE_MAX_CONNECTIONS + 512;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 512;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return SERVE_MAX_CONNECTIONS;
+	serve_log(s, RC_LOG_WARN, "the open file limit (%llu) holds %llu HTTP connections, not %d: "
+		  "raise it (ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur,
+		  rl.rlim_cur > 768 ? (unsigned long long)rl.rlim_cur - 512 : 256ULL,
+		  SERVE_MAX_CONNECTIONS);
+	return rl.rlim_cur > 768 ? (unsigned)(rl.rlim_cur - 512) : 256;
+}
+
 static int start_http(struct serve *s, struct rc_err *err)
 {
 	const char *addr = s->o.listen ? s->o.listen : s->spec->serve.listen;
 	struct sockaddr_in sa;
 	const union MHD_DaemonInfo *fd, *port;
+	unsigned max;
 	int rc = listen_addr(addr, &sa, err);
 
 	if (rc)
 		return rc;
+	max = conn_limit(s);
+	/* per address well below the total: one address (or a few) cannot
+	 * take every connection, so /healthz and /metrics stay reachable;
+	 * requests have SERVE_REQUEST_TIMEOUT_S (conn_timer_cb), idle
+	 * connections as long (MHD's timeout) */
 	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
 				  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+				  MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_REQUEST_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, max,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->spec->serve.per_address,
+				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!s->mhd)
 		return rc_errf(err, RC_EIO, "cannot listen on %s (in use?)", addr);
+	ev_timer_init(&s->conn_timer, conn_timer_cb, 1., 1.);
+	s->conn_timer.data = s;
+	ev_timer_start(s->loop, &s->conn_timer);
 	fd = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	port = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	ev_io_init(&s->mhd_io, mhd_io_cb, fd->epoll_fd, EV_READ);
@@ -700,6 +877,7 @@ out:
 		MHD_run(s.mhd); /* answers what is resumed, if the client still waits */
 		ev_io_stop(s.loop, &s.mhd_io);
 		ev_timer_stop(s.loop, &s.mhd_timer);
+		ev_timer_stop(s.loop, &s.conn_timer);
 		MHD_stop_daemon(s.mhd);
 	}
 	stop_timers(&s);

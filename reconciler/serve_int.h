@@ -60,9 +60,24 @@ struct serve_site {
 	unsigned vacating;           /* destructive operations of runs applying now (R10) */
 };
 
+/* An HTTP connection as serve tracks it (MHD's socket context): a
+ * request that takes longer than SERVE_REQUEST_TIMEOUT_S from its
+ * connection or its request line to its answer is cut (slow clients). */
+struct serve_conn {
+	struct MHD_Connection *c;
+	ev_tstamp since;             /* connection start, request line, or last answer */
+	bool waiting;                /* suspended on the disk: never cut */
+	struct serve_conn *prev, *next;
+};
+#define SERVE_REQUEST_TIMEOUT_S 10
+#define SERVE_MAX_CONNECTIONS 4096   /* all addresses (fd limit permitting) */
+
 struct serve {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
+	struct serve_conn *conns;    /* open HTTP connections (new, freed at close) */
+	ev_timer conn_timer;         /* cuts slow requests, every second */
+	unsigned long conns_cut;     /* requests cut for slowness */
 	ev_io mhd_io;
 	ev_timer mhd_timer, work_timer;
 	ev_timer prune_timer;        /* retention: hourly, sooner while a backlog lasts */

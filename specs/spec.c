@@ -419,8 +419,8 @@ static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct
 static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
-					    "requests_per_second", NULL };
-	long n = 0, c = 0, w = 0;
+					    "requests_per_second", "max_connections_per_address", NULL };
+	long n = 0, c = 0, w = 0, a = 0;
 	int rc = RC_OK;
 
 	if (o)
@@ -435,6 +435,9 @@ static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct
 		rc = spec_get_int(l, o, "$.serve", "vendor_concurrency", 1, 64, 4, &c);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.serve", "max_connections_per_address", 1, 1024, 64, &a);
+	s->per_address = (unsigned)a;
 	s->max_body = (unsigned)n;
 	s->workers = (unsigned)w;
 	s->vendor_concurrency = (unsigned)c;
