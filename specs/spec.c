@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "core/addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -416,6 +417,19 @@ static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct
 	return RC_OK;
 }
 
+/* A listen address, as serve will read it (core/addr.h): a fixed port
+ * here (0, any free port, is for --listen). */
+static int check_listen(struct spec_ld *l, const char *path, const char *addr)
+{
+	struct rc_err aerr;
+	char host[256];
+	int port;
+
+	if (rc_parse_listen(addr, false, host, sizeof(host), &port, &aerr))
+		return spec_fail(l, path, "%s: %s", addr, aerr.msg);
+	return RC_OK;
+}
+
 static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
@@ -429,6 +443,8 @@ static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct
 		rc = spec_get_str(l, o, "$.serve", "listen", false, &s->listen);
 	if (!rc && !s->listen)
 		s->listen = rc_strdup("127.0.0.1:8080");
+	if (!rc)
+		rc = check_listen(l, "$.serve.listen", s->listen);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "max_body", 1024, 16 << 20, 1 << 20, &n);
 	if (!rc)
