@@ -11,7 +11,7 @@ PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
       lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev)
 # the HTML report's browser test (chromium); e2e_drift_check runs
 # contrib/ci/state.sh, which needs jq and the openssl CLI
-TEST_PKGS=(chromium jq openssl)
+TEST_PKGS=(chromium jq openssl python3-jsonschema)
 
 install_packages() {
   local missing=()

@@ -89,7 +89,7 @@ int spec_get_str(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc = RC_OK;
 
 	*out = NULL;
-	if (!v || json_is_null(v)) {
+	if (!v) { /* null is a wrong type, as the schema says */
 		if (!required)
 			return RC_OK;
 		p = sub(path, k);
@@ -115,7 +115,9 @@ int spec_get_int(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc;
 
 	*out = dflt;
-	if (!v || json_is_null(v))
+	/* null is "none" where absence is (dflt -1: max_uses, access levels,
+	 * profiles...); elsewhere a wrong type (the schema agrees) */
+	if (!v || (json_is_null(v) && dflt == -1))
 		return RC_OK;
 	if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
 		*out = (long)json_integer_value(v);
@@ -178,7 +180,7 @@ int spec_get_strs(struct spec_ld *l, json_t *o, const char *path, const char *k,
 
 	*out = NULL;
 	*n = 0;
-	if (!a || json_is_null(a))
+	if (!a)
 		return RC_OK;
 	if (!json_is_array(a))
 		return spec_fail(l, path, "%s: expected an array of strings", k);
@@ -320,6 +322,8 @@ static int parse_duration(const char *s, long *out)
 	char *end;
 	long n, mult;
 
+	if (!isdigit((unsigned char)s[0]))
+		return -1; /* no sign, no space: what the schema's pattern says */
 	errno = 0;
 	n = strtol(s, &end, 10);
 	if (errno || end == s || n < 0)
