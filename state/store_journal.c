@@ -52,6 +52,9 @@ static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
 	CP(error, "error");
 	CP(detail, "detail");
 #undef CP
+	/* what an older version wrote in clear is not shown in clear */
+	rc_redact_shapes_buf(e->error, sizeof(e->error));
+	rc_redact_shapes_buf(e->detail, sizeof(e->detail));
 }
 
 static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
