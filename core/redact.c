@@ -162,6 +162,8 @@ static void mark_value(struct scan *s, size_t v)
 	char q = t[v];
 	size_t e;
 
+	if (!strncmp(t + v, "[redacted]", 10))
+		return; /* masked before: the same text again (idempotent) */
 	if (q == '"' || q == '\'') {
 		for (e = v + 1; t[e] && t[e] != q; e++)
 			if (t[e] == '\\' && t[e + 1])
