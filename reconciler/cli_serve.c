@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/addr.h"
 #include "serve.h"
 
 static const char serve_usage[] =
@@ -49,7 +50,8 @@ int cmd_serve(int argc, char **argv)
 	const char *specf = NULL;
 	struct spec *spec = NULL;
 	struct rc_err err;
-	int c;
+	char host[256];
+	int c, port;
 
 	optind = 1;
 	for (;;) {
@@ -70,6 +72,10 @@ int cmd_serve(int argc, char **argv)
 	if (!specf)
 		return cli_error("-c SPEC is required", "see --help");
 	rc_err_clear(&err);
+	if (so.listen && rc_parse_listen(so.listen, true, host, sizeof(host), &port, &err)) {
+		rc_err_prefix(&err, "--listen %s", so.listen);
+		return cli_error(err.msg, "e.g. --listen 127.0.0.1:8080, [::1]:8080 or localhost:0");
+	}
 	if (cli_load_spec(specf, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
 	if (serve_run(spec, &so, &err))

@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ev.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/fiber.h"
 #include "serve_int.h"
 #include "commit.h"
@@ -739,21 +741,19 @@ void serve_reload(struct serve *s)
 
 /* ---------------------------------------------------------------- run */
 
-static int listen_addr(const char *spec, struct sockaddr_in *sa, struct rc_err *err)
+/* The address to listen on: --listen, else serve.listen (both checked
+ * by rc_parse_listen before; a name is resolved here). */
+static int listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len,
+		       struct rc_err *err)
 {
-	char host[64];
-	const char *colon = strrchr(spec, ':');
+	char host[256];
+	int port, rc = rc_parse_listen(spec, true, host, sizeof(host), &port, err);
 
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (!colon || (size_t)(colon - spec) >= sizeof(host))
-		return rc_errf(err, RC_EINVAL, "listen address \"%s\": expected HOST:PORT", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	sa->sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		return rc_errf(err, RC_EINVAL, "listen address \"%s\": not an IPv4 address", spec);
-	return RC_OK;
+	if (!rc)
+		rc = rc_listen_sockaddr(host, port, ss, len, err);
+	if (rc)
+		rc_err_prefix(err, "listen address %s", spec);
+	return rc;
 }
 
 /* SERVE_MAX_CONNECTIONS, the soft fd limit raised to the hard one for
@@ -782,19 +782,24 @@ static unsigned conn_limit(struct serve *s)
 static int start_http(struct serve *s, struct rc_err *err)
 {
 	const char *addr = s->o.listen ? s->o.listen : s->spec->serve.listen;
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
+	socklen_t salen = 0;
+	char host[INET6_ADDRSTRLEN];
 	const union MHD_DaemonInfo *fd, *port;
 	unsigned max;
-	int rc = listen_addr(addr, &sa, err);
+	int rc = listen_addr(addr, &sa, &salen, err);
+	bool v6;
 
 	if (rc)
 		return rc;
+	v6 = sa.ss_family == AF_INET6;
 	max = conn_limit(s);
 	/* per address well below the total: one address (or a few) cannot
 	 * take every connection, so /healthz and /metrics stay reachable;
 	 * requests have SERVE_REQUEST_TIMEOUT_S (conn_timer_cb), idle
 	 * connections as long (MHD's timeout) */
-	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+				  (v6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
@@ -815,7 +820,10 @@ static int start_http(struct serve *s, struct rc_err *err)
 	ev_io_start(s->loop, &s->mhd_io);
 	ev_timer_init(&s->mhd_timer, mhd_timer_cb, 0., 0.);
 	s->mhd_timer.data = s;
-	printf("listening on http://%s:%u\n", inet_ntoa(sa.sin_addr), (unsigned)port->port);
+	if (getnameinfo((struct sockaddr *)&sa, salen, host, sizeof(host), NULL, 0, NI_NUMERICHOST))
+		snprintf(host, sizeof(host), "?");
+	printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+	       (unsigned)port->port);
 	fflush(stdout);
 	mhd_pump(s);
 	return RC_OK;

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "core/addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -88,7 +89,7 @@ int spec_get_str(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc = RC_OK;
 
 	*out = NULL;
-	if (!v || json_is_null(v)) {
+	if (!v) { /* null is a wrong type, as the schema says */
 		if (!required)
 			return RC_OK;
 		p = sub(path, k);
@@ -114,7 +115,9 @@ int spec_get_int(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc;
 
 	*out = dflt;
-	if (!v || json_is_null(v))
+	/* null is "none" where absence is (dflt -1: max_uses, access levels,
+	 * profiles...); elsewhere a wrong type (the schema agrees) */
+	if (!v || (json_is_null(v) && dflt == -1))
 		return RC_OK;
 	if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
 		*out = (long)json_integer_value(v);
@@ -177,7 +180,7 @@ int spec_get_strs(struct spec_ld *l, json_t *o, const char *path, const char *k,
 
 	*out = NULL;
 	*n = 0;
-	if (!a || json_is_null(a))
+	if (!a)
 		return RC_OK;
 	if (!json_is_array(a))
 		return spec_fail(l, path, "%s: expected an array of strings", k);
@@ -319,6 +322,8 @@ static int parse_duration(const char *s, long *out)
 	char *end;
 	long n, mult;
 
+	if (!isdigit((unsigned char)s[0]))
+		return -1; /* no sign, no space: what the schema's pattern says */
 	errno = 0;
 	n = strtol(s, &end, 10);
 	if (errno || end == s || n < 0)
@@ -416,6 +421,19 @@ static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct
 	return RC_OK;
 }
 
+/* A listen address, as serve will read it (core/addr.h): a fixed port
+ * here (0, any free port, is for --listen). */
+static int check_listen(struct spec_ld *l, const char *path, const char *addr)
+{
+	struct rc_err aerr;
+	char host[256];
+	int port;
+
+	if (rc_parse_listen(addr, false, host, sizeof(host), &port, &aerr))
+		return spec_fail(l, path, "%s: %s", addr, aerr.msg);
+	return RC_OK;
+}
+
 static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
@@ -429,6 +447,8 @@ static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct
 		rc = spec_get_str(l, o, "$.serve", "listen", false, &s->listen);
 	if (!rc && !s->listen)
 		s->listen = rc_strdup("127.0.0.1:8080");
+	if (!rc)
+		rc = check_listen(l, "$.serve.listen", s->listen);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "max_body", 1024, 16 << 20, 1 << 20, &n);
 	if (!rc)
