@@ -1,5 +1,6 @@
 /* cli_plan.c: reconcile plan, apply and validate. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,10 @@ static const char plan_usage[] =
 "  -c, --config SPEC        the spec file (required)\n"
 "  -s, --site NAME          only this site (repeatable)\n"
 "      --json               print the plan as JSON (format_version 1.0)\n"
-"  -o, --out FILE           save the plan for 'reconcile apply FILE'\n"
+"  -o, --out FILE           save the plan for 'reconcile apply FILE' (written\n"
+"                           to a temp file, then renamed over FILE; FILE must\n"
+"                           be absent or a regular file: a device, directory\n"
+"                           or FIFO is refused)\n"
 "      --detailed-exitcode  exit 0 = no changes, 1 = error, 2 = changes\n"
 "      --refresh=false      plan from the cached vendor state (faster; may be\n"
 "                           out of date)\n"
@@ -226,6 +230,8 @@ int cmd_plan(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if (o.planfile)
 		return cli_error("plan takes no positional argument", "see --help");
+	if (o.out && rc_check_target(o.out, &err)) /* before the work, not after */
+		return cli_error(err.msg, NULL);
 	rc = load(&o, &spec, &e, false);
 	if (rc) {
 		spec_free(spec);
@@ -288,13 +294,27 @@ static bool confirm(void)
 	return strcmp(line, "yes") == 0;
 }
 
+/* A saved plan is read as one tree: it is a regular file of bounded
+ * size (RC_CAP_PLAN), not a device or FIFO that would never end. */
 static int load_saved(const char *path, const struct spec *spec, struct plan *saved)
 {
 	json_error_t je;
 	struct rc_err err;
-	json_t *j = json_load_file(path, 0, &je);
-	int rc;
+	json_t *j;
+	FILE *f;
+	int fd, rc;
 
+	rc_err_clear(&err);
+	if (rc_open_regular(path, "a saved plan", RC_CAP_PLAN, &fd, NULL, &err))
+		return cli_error(err.msg, NULL);
+	f = fdopen(fd, "rb");
+	if (!f) {
+		fprintf(stderr, "reconcile: error: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EXIT_ERROR;
+	}
+	j = json_loadf(f, 0, &je);
+	fclose(f);
 	if (!j) {
 		fprintf(stderr, "reconcile: error: %s:%d: %s\n", path, je.line, je.text);
 		return EXIT_ERROR;

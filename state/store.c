@@ -38,11 +38,9 @@ static int load_key(struct store *s, struct rc_err *err)
 		close(fd);
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	rc = rc_open_regular(path, "a hash key", sizeof(s->key), &fd, NULL, err);
+	if (rc)
 		goto out;
-	}
 	n = read(fd, s->key, sizeof(s->key));
 	close(fd);
 	if (n != (ssize_t)sizeof(s->key))
