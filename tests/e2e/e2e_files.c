@@ -1,7 +1,9 @@
 /*
  * e2e_files.c: the files reconcile reads and writes, with the real
- * binaries (issue 14 item 2).
+ * binaries (issue 13 item 2, issue 14 item 2).
  *
+ *  - plan --json --out: both outputs are written as the plan is produced;
+ *    they parse, hold the same plan, and the saved one applies;
  *  - reads: a spec, a secret file, a saved plan or hash.key that is not a
  *    regular file (/dev/zero, a FIFO, a directory) or is too large is
  *    refused at once, naming the path (and the cap);
@@ -172,6 +174,69 @@ static mode_t type_of(const char *path, bool follow)
 	return st.st_mode & S_IFMT;
 }
 
+/* plan --json --out: stdout and the saved plan are the same plan (one
+ * tree each when parsed), in their key orders, with no code in either;
+ * the saved plan is 0600 and applies exactly. */
+static void test_plan_json_out_streamed(void **state)
+{
+	struct e2e *t = *state;
+	char planf[320];
+	const char *pargs[] = { "plan", "-c", t->spec, "--json", "--out", planf, NULL };
+	const char *aargs[] = { "apply", "-c", t->spec, planf, NULL };
+	json_t *out, *saved, *sum;
+	json_error_t je;
+	struct stat st;
+	struct run r;
+	char *text;
+
+	snprintf(planf, sizeof(planf), "%s/streamed.plan", t->dir);
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	r = e2e_reconcile(t, pargs);
+	assert_int_equal(r.status, 0);
+	out = json_loads(r.out, 0, &je);
+	if (!out)
+		fprintf(stderr, "stdout is not JSON: %s (line %d)\n", je.text, je.line);
+	assert_non_null(out);
+	assert_non_null(strstr(r.err, "Saved the plan to:"));
+	/* --json keeps its order (format_version first), the file is sorted */
+	assert_true(strncmp(r.out, "{\n  \"format_version\": \"1.0\",\n", 29) == 0);
+	text = slurp(planf);
+	assert_true(strncmp(text, "{\n  \"created\": ", 15) == 0);
+	saved = json_loads(text, 0, &je);
+	assert_non_null(saved);
+	assert_true(json_equal(out, saved));
+	assert_null(strstr(r.out, "482913"));
+	assert_null(strstr(text, "482913"));
+	assert_null(strstr(text, "590137"));
+	/* what basic.json calls for: U1, U2 rented (U2's code generated and
+	 * written back first), U3 overdue */
+	sum = json_object_get(saved, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "operations")),
+			 json_array_size(json_object_get(saved, "operations")));
+	assert_int_equal(json_array_size(json_object_get(saved, "sites")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(json_object_get(saved, "sites"), 0), "name")), "site1");
+	assert_true(plan_ops(saved, "tenant.create") >= 2);
+	assert_int_equal(plan_ops(saved, "pms.write") >= 1, 1);
+	assert_true(json_array_size(json_object_get(saved, "resource_changes")) >= 3);
+	assert_int_equal(json_integer_value(json_object_get(sum, "add")) +
+			 json_integer_value(json_object_get(sum, "change")) +
+			 json_integer_value(json_object_get(sum, "destroy")) > 0, 1);
+	assert_int_equal(stat(planf, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	free(text);
+	json_decref(out);
+	json_decref(saved);
+	run_free(&r);
+	r = e2e_reconcile(t, aargs);
+	if (r.status)
+		fprintf(stderr, "apply of the saved plan: %s\n%s\n", r.out, r.err);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	assert_int_equal(sim_tenants_on(t, "U1"), 1);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 /* An endless file as the spec is refused at once, by validate and plan. */
 static void test_endless_spec_refused(void **state)
 {
@@ -316,6 +381,7 @@ static void test_out_targets_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plan_json_out_streamed),
 		cmocka_unit_test(test_endless_spec_refused),
 		cmocka_unit_test(test_oversized_spec_refused),
 		cmocka_unit_test(test_fifo_secret_refused),
