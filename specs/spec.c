@@ -266,9 +266,8 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 		return RC_OK;
 	}
 	if (s->file) {
-		if (rc_read_file(s->file, &data, NULL, &ferr))
-			return rc_errf(err, RC_EIO, "cannot read %s (needed for %s): %s", s->file,
-				       what, strerror(errno));
+		if (rc_read_file_max(s->file, "a secret file", RC_CAP_SECRET, &data, NULL, &ferr))
+			return rc_errf(err, ferr.code, "cannot read %s (needed for %s)", ferr.msg, what);
 		data[strcspn(data, "\r\n")] = '\0';
 		if (!*data) {
 			rc_free_secret(data);
@@ -759,7 +758,7 @@ int spec_load(const char *path, const struct spec_vendor *const *vendors,
 	size_t len = 0;
 	int rc;
 
-	rc = rc_read_file(path, &buf, &len, err);
+	rc = rc_read_file_max(path, "a spec", RC_CAP_SPEC, &buf, &len, err);
 	if (rc)
 		return rc;
 	rc = spec_load_buf(buf, len, path, vendors, out, err);

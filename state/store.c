@@ -37,8 +37,7 @@ static int load_key(struct store *s, struct rc_err *err)
 	int fd, rc = RC_OK;
 	ssize_t n;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	if (access(path, F_OK) != 0 && errno == ENOENT) { /* not open(): a FIFO would block */
 		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		if (fd < 0 || RAND_bytes(s->key, sizeof(s->key)) != 1 ||
 		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0 ||
@@ -49,12 +48,11 @@ static int load_key(struct store *s, struct rc_err *err)
 		unlink(tmp);
 		if (rc)
 			goto out;
-		fd = open(path, O_RDONLY | O_CLOEXEC); /* ours, or the one another open linked first */
 	}
-	if (fd < 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	/* ours, or the one another open linked first: a regular file of the key's size */
+	rc = rc_open_regular(path, "a hash key", sizeof(s->key), &fd, NULL, err);
+	if (rc)
 		goto out;
-	}
 	n = read(fd, s->key, sizeof(s->key));
 	close(fd);
 	if (n != (ssize_t)sizeof(s->key))
