@@ -642,9 +642,9 @@ int sg_load_snapshot_file(const char *path, const struct spec *spec,
 	size_t i;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	rc = rc_open_regular(path, "a PMS snapshot", RC_CAP_SNAPSHOT, &fd, NULL, err);
+	if (rc)
+		return rc;
 	memset(&f, 0, sizeof(f));
 	f.path = path;
 	f.err = err;

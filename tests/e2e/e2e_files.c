@@ -316,9 +316,11 @@ static void test_saved_plan_and_hash_key_not_regular(void **state)
 	refused(&r, "a directory, not a regular file (a saved plan must be one)", NULL);
 	spec_variant(t, "spec_key.json", "\"state_dir\":\"state\"", "\"state_dir\":\"state_key\"",
 		     spec, sizeof(spec));
-	snprintf(key, sizeof(key), "%s/state_key", t->dir);
-	assert_int_equal(mkdir(key, 0700), 0);
+	r = run_bounded(t, pargs); /* a sound state first: the key is then what is wrong */
+	assert_int_equal(r.status, 0);
+	run_free(&r);
 	snprintf(key, sizeof(key), "%s/state_key/hash.key", t->dir);
+	assert_int_equal(unlink(key), 0);
 	assert_int_equal(mkfifo(key, 0600), 0);
 	r = run_bounded(t, pargs);
 	refused(&r, "hash.key: a FIFO, not a regular file (a hash key must be one)", NULL);
