@@ -149,4 +149,7 @@ void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* SIGHUP, deferred until no work item runs (serve.c). */
 void serve_reload(struct serve *s);
 
+/* serve_metrics.c: the /metrics answer (new, Prometheus text). */
+char *serve_metrics(struct serve *s);
+
 #endif
