@@ -65,9 +65,11 @@ static bool code_in_use(const char *code, void *payload)
 	rc_hex(h, RC_HASH_LEN, hex);
 	if (rc_map_get(&a->in_use, hex, NULL) || engine_code_is_pending(a->e, hex))
 		return true;
-	if (store_txn_begin(a->e->store, false, &t, &err) == RC_OK &&
-	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK)
-		used = true;
+	if (store_txn_begin(a->e->store, false, &t, &err) != RC_OK ||
+	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK) {
+		used = true; /* unknown is taken: never a code that may be in use */
+		a->code_err = err;
+	}
 	store_txn_abort(t);
 	return used;
 }
@@ -227,8 +229,9 @@ int apply_pms_write(struct apply_site *a, const struct op *op, struct rc_err *er
 			w[i].type = SG_VAL_STRING;
 			w[i].str = apply_resolve_code(&op->w[i].code, a);
 			if (!w[i].str)
-				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated",
-					       op->object_id);
+				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated%s%s",
+					       op->object_id, a->code_err.msg[0] ? ": " : "",
+					       a->code_err.msg);
 			break;
 		case WB_BOOL:
 			w[i].type = SG_VAL_BOOL;

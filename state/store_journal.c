@@ -82,8 +82,12 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 		*out = st_be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
 	free(kp);
 	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return st_lmdb_err(err, t->s, "journal seq", rc);
+	if (rc && rc != MDB_NOTFOUND) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "site %s: reading the journal's last entry", site);
+		return st_lmdb_err(err, t->s, what, rc);
+	}
 	/* what retention dropped still counts */
 	st_make_key(&k, "jseq", site, strlen(site));
 	rc = mdb_get(t->txn, t->s->meta, &k, &v);
