@@ -73,65 +73,10 @@ static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
 
 /* ---------------------------------------------------------- webhooks */
 
-/* sg-signature = base64(HMAC-SHA256(secret, raw body)), compared in
- * constant time. */
-static bool signature_ok(const struct serve *s, const char *body, size_t len, const char *sig)
+/* The webhook's pure part (signature, id, routing) is serve_event.c. */
+static void enqueue_cb(void *p, enum serve_key_kind kind, const char *id)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char want[96];
-	bool ok;
-
-	if (!sig || !*sig || !s->secret)
-		return false;
-	/* fail closed: a HMAC that could not be computed matches nothing */
-	if (!HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret), (const unsigned char *)body, len,
-		  mac, &n) || n != 32)
-		return false;
-	EVP_EncodeBlock((unsigned char *)want, mac, (int)n);
-	ok = strlen(sig) == strlen(want) && rc_ct_equal(sig, want, strlen(want));
-	explicit_bzero(want, sizeof(want));
-	return ok;
-}
-
-static bool access_event(const char *type)
-{
-	return !strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
-	       !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11);
-}
-
-/* Event types of docs/pms-api.md §2.4 -> keys to look at again: the rentals
- * named; else the job, unit or customer named (resolved by the work item);
- * else, for an access-related type, every site. */
-static int route_event(struct serve *s, json_t *ev)
-{
-	static const struct {
-		const char *field;
-		enum serve_key_kind kind;
-	} refs[] = {
-		{ "unitRentalId", KEY_RENTAL }, { "oldRentalId", KEY_RENTAL }, { "newRentalId", KEY_RENTAL },
-		{ "jobId", KEY_JOB }, { "unitId", KEY_UNIT }, { "userId", KEY_USER },
-	};
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	json_t *d = json_object_get(ev, "data");
-	int n = 0;
-	size_t i;
-
-	if (!type)
-		return -1;
-	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		const char *id = json_string_value(json_object_get(d, refs[i].field));
-
-		if (!id || !*id || (i >= 3 && n) || strlen(id) > 100)
-			continue; /* a rental id says it all */
-		serve_enqueue(s, refs[i].kind, id);
-		n++;
-	}
-	if (!n && access_event(type)) {
-		serve_enqueue(s, KEY_ALL, NULL); /* nothing named: every site looks again */
-		n++;
-	}
-	return n;
+	serve_enqueue(p, kind, id);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
@@ -199,7 +144,7 @@ static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c,
 		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, r->job.err.msg);
 		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
 	}
-	n = route_event(s, r->ev);
+	n = serve_event_route(r->ev, enqueue_cb, s);
 	if (n <= 0)
 		s->ev_ignored++;
 	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
@@ -215,7 +160,7 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sg-signature");
 
 	s->ev_received++;
-	if (!signature_ok(s, body, r->body.len, sig)) {
+	if (!serve_signature_ok(s->secret, body, r->body.len, sig)) {
 		s->ev_rejected++;
 		serve_log(s, RC_LOG_WARN, "webhook rejected: bad or missing sg-signature");
 		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));

@@ -6,6 +6,7 @@
 #define RC_SERVE_INT_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "core/log.h"
@@ -151,5 +152,13 @@ void serve_reload(struct serve *s);
 
 /* serve_metrics.c: the /metrics answer (new, Prometheus text). */
 char *serve_metrics(struct serve *s);
+
+/* serve_event.c. sg-signature = base64(HMAC-SHA256(secret, raw body)),
+ * compared in constant time; false without a secret. */
+bool serve_signature_ok(const char *secret, const char *body, size_t len, const char *sig);
+/* The keys an event (borrowed) names, each handed to add (id borrowed from
+ * ev); their count, -1 when it has no type. */
+typedef void (*serve_event_fn)(void *p, enum serve_key_kind kind, const char *id);
+int serve_event_route(json_t *ev, serve_event_fn add, void *p);
 
 #endif
