@@ -232,7 +232,8 @@ static void test_damaged_page(void **state)
 	sim_insert_rental(&s->t, "site1", "r4", "u4", "c4");
 	damage(&s->t, "obsidx");
 	r = run_cmd(&s->t, "apply", NULL);
-	if (r.status != 1 || !strstr(r.err, "site site1: saving the state after apply: state "))
+	if (r.status != 1 || !strstr(r.err, "site site1: saving the state after apply: ") ||
+	    !strstr(r.err, "MDB_CORRUPTED"))
 		fail_msg("apply: exit %d, stderr: %s", r.status, r.err);
 	run_free(&r);
 
