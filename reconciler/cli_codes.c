@@ -25,7 +25,7 @@ static const char codes_usage[] =
 "  -s, --site NAME      the site (required)\n"
 "  -u, --user USER_ID   the Storeganise user id of the customer (required)\n"
 "      --auto-approve   do not ask for confirmation\n"
-"      --no-color      no colour\n"
+"      --no-color       no colour\n"
 "  -h, --help           this text\n";
 
 static bool has_regen(const struct plan *p, const char *user)

@@ -36,7 +36,7 @@ static const char plan_usage[] =
 "                           out of date)\n"
 "      --pms-snapshot FILE  read the PMS from a snapshot file\n"
 "                           {sites, units, unitRentals, users} instead of the API\n"
-"      --no-color          no colour even on a terminal (NO_COLOR works too)\n"
+"      --no-color           no colour even on a terminal (NO_COLOR works too)\n"
 "  -h, --help               this text\n"
 "\n"
 "Gate codes never appear in the output: they show as (sensitive value).\n";
@@ -55,7 +55,7 @@ static const char apply_usage[] =
 "      --auto-approve       do not ask for confirmation\n"
 "      --allow-destructive  allow vacating more units than max_destructive (R10)\n"
 "      --refresh=false      plan from the cached vendor state\n"
-"      --no-color          no colour\n"
+"      --no-color           no colour\n"
 "  -h, --help               this text\n"
 "\n"
 "Only one apply runs at a time per state directory.\n";
@@ -138,9 +138,9 @@ static int parse(int argc, char **argv, struct cli_opts *o, const char *usage)
 
 bool cli_color(int fd, bool no_color_flag)
 {
-	const char *term = getenv("TERM");
+	const char *term = getenv("TERM"), *no = getenv("NO_COLOR");
 
-	if (no_color_flag || getenv("NO_COLOR"))
+	if (no_color_flag || (no && *no)) /* no-color.org: only a non-empty value */
 		return false;
 	if (term && !strcmp(term, "dumb"))
 		return false;

@@ -33,7 +33,7 @@ static const char report_usage[] =
 "      --refresh=false      use the cached vendor state\n"
 "      --pms-snapshot FILE  read the PMS from a snapshot file\n"
 "      --detailed-exitcode  exit 0 = no findings, 1 = error, 2 = findings\n"
-"      --no-color          no colour (text)\n"
+"      --no-color           no colour (text)\n"
 "  -h, --help               this text\n";
 
 enum { O_REFRESH = 256, O_SNAPSHOT, O_DETAILED, O_NOCOLOR };

@@ -64,6 +64,8 @@ int cmd_serve(int argc, char **argv)
 			so.listen = optarg;
 		} else if (c == 'f' && (!strcmp(optarg, "json") || !strcmp(optarg, "text"))) {
 			so.log_json = !strcmp(optarg, "json");
+		} else if (c == 'f') {
+			return cli_error("--log-format takes json or text", "see --help");
 		} else {
 			fputs(serve_usage, c == 'h' ? stdout : stderr);
 			return c == 'h' ? EXIT_OK : EXIT_ERROR;

@@ -48,6 +48,9 @@ char *serve_metrics(struct serve *s)
 	size_t i;
 
 	rc_buf_init(&b);
+	rc_buf_printf(&b, "# HELP reconcile_build_info The running build: 1, its version as a label.\n"
+		      "# TYPE reconcile_build_info gauge\n"
+		      "reconcile_build_info{version=\"%s\"} 1\n", RECONCILE_VERSION);
 	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
 		      "# TYPE reconcile_webhook_events_total counter\n"
 		      "reconcile_webhook_events_total{outcome=\"received\"} %lu\n"

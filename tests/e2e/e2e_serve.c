@@ -98,6 +98,7 @@ static void test_webhooks(void **state)
 	assert_true(wait_tenants(s, "U1", 1, 10));          /* converged at start */
 	assert_int_equal(get(s, "/healthz", NULL), 200);
 	assert_int_equal(get(s, "/readyz", NULL), 200);
+	assert_true(metric(s, "reconcile_build_info{version=\"" RECONCILE_VERSION "\"} ") == 1);
 
 	/* a move-in webhook leads to the vendor call */
 	insert_rental(s, "r4", "u4", "c4");
