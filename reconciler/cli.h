@@ -24,6 +24,8 @@ int cmd_serve(int argc, char **argv);
 
 /* Colour on stdout: a tty, NO_COLOR unset, TERM not "dumb". */
 bool cli_color(int fd, bool no_color_flag);
+/* The columns text may use on fd: the terminal's, else $COLUMNS, else 80. */
+unsigned cli_width(int fd);
 /* Print "reconcile: error: msg" (+ hint) on stderr. Returns EXIT_ERROR. */
 int cli_error(const char *msg, const char *hint);
 /* The commands' logger: text on stderr; progress (info) only when stderr

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -145,6 +146,18 @@ bool cli_color(int fd, bool no_color_flag)
 	if (term && !strcmp(term, "dumb"))
 		return false;
 	return isatty(fd);
+}
+
+unsigned cli_width(int fd)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+
+	if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+		return ws.ws_col;
+	if (cols && atoi(cols) >= 40)
+		return (unsigned)atoi(cols);
+	return 80;
 }
 
 int cli_error(const char *msg, const char *hint)

@@ -154,7 +154,8 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	rc_buf_init(&b);
-	report_render(&rep, o.fmt, !o.out && cli_color(STDOUT_FILENO, o.no_color), &b);
+	report_render(&rep, o.fmt, !o.out && cli_color(STDOUT_FILENO, o.no_color),
+		      o.out ? 80 : cli_width(STDOUT_FILENO), &b);
 	rc = emit(&o, &b);
 	rc_buf_free(&b);
 	plan_log_failures(&p, cli_log()); /* the report shows them too; stderr says it failed */

@@ -57,8 +57,9 @@ void report_free(struct report *r);
 
 enum report_format { REPORT_TEXT, REPORT_JSON, REPORT_CSV, REPORT_HTML };
 
-/* Render into out (appended). */
-void report_render(const struct report *r, enum report_format f, bool color,
+/* Render into out (appended); text wraps its detail lines at width
+ * columns, between words (0: no wrapping). */
+void report_render(const struct report *r, enum report_format f, bool color, unsigned width,
 		   struct rc_buf *out);
 /* Pieces shared with the HTML renderer (report_html.c). */
 void report_render_html(const struct report *r, struct rc_buf *out);

@@ -87,7 +87,37 @@ static void render_csv(const struct report *r, struct rc_buf *out)
 	}
 }
 
-static void render_text(const struct report *r, bool color, struct rc_buf *out)
+#define TEXT_INDENT 9 /* the detail lines start under SITE */
+
+/* "label: text" at TEXT_INDENT, wrapped between words at width (0: one
+ * line); a word longer than a line stays whole. */
+static void detail_line(struct rc_buf *out, const char *label, const char *text, unsigned width)
+{
+	size_t col, start = TEXT_INDENT + 10, n;
+	const char *p = text, *sp;
+
+	rc_buf_printf(out, "%*s%-10s", TEXT_INDENT, "", label);
+	col = start;
+	while (*p) {
+		sp = strchr(p, ' ');
+		n = sp ? (size_t)(sp - p) : strlen(p);
+		if (width && col > start && col + 1 + n > width) {
+			rc_buf_printf(out, "\n%*s", (int)start, "");
+			col = start;
+		} else if (col > start) {
+			rc_buf_puts(out, " ");
+			col++;
+		}
+		rc_buf_add(out, p, n);
+		col += n;
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	rc_buf_puts(out, "\n");
+}
+
+static void render_text(const struct report *r, bool color, unsigned width, struct rc_buf *out)
 {
 	const char *red = color ? "\033[31m" : "", *yel = color ? "\033[33m" : "";
 	const char *off = color ? "\033[0m" : "", *bold = color ? "\033[1m" : "";
@@ -114,31 +144,37 @@ static void render_text(const struct report *r, bool color, struct rc_buf *out)
 			snprintf(sync, sizeof(sync), "%4u", s->in_sync);
 			snprintf(mism, sizeof(mism), "%4u", s->mismatched);
 		}
-		rc_buf_printf(out, "site %-16s %-8s managed %4u  in sync %s  mismatched %s  last sync %s%s%s%s\n",
-			      s->name, s->vendor, s->managed, sync, mism,
-			      *s->last_sync ? s->last_sync : "never",
-			      s->error ? "  ERROR: " : "", s->error ? s->error : "",
-			      !s->error && !s->compared ? "  (no applied state: not compared)" : "");
+		rc_buf_printf(out, "site %-16s %-8s managed %4u  in sync %s  mismatched %s\n",
+			      s->name, s->vendor, s->managed, sync, mism);
+		detail_line(out, "last sync", *s->last_sync ? s->last_sync : "never", width);
+		if (s->error)
+			detail_line(out, "ERROR:", s->error, width);
+		else if (!s->compared)
+			detail_line(out, "note:", "no applied state: not compared", width);
 	}
 	rc_buf_puts(out, "\n");
 	if (!r->nrows) {
 		rc_buf_puts(out, "No findings: the access-control systems match the PMS.\n");
 		return;
 	}
-	rc_buf_printf(out, "%-7s  %-12s  %-*s  %-*s  %-4s  %s\n", "SEV", "SITE", wu, "UNIT", wc,
-		      "CLASS", "RULE", "PMS | VENDOR | WOULD DO");
+	rc_buf_printf(out, "%-7s  %-12s  %-*s  %-*s  %s\n", "SEV", "SITE", wu, "UNIT", wc, "CLASS",
+		      "RULE");
 	for (i = 0; i < r->nrows; i++) {
 		const struct report_row *x = &r->rows[i];
 		const char *c = x->sev == SEV_ERROR ? red : x->sev == SEV_WARNING ? yel : "";
+		char *act = *x->time ? rc_sprintf("%s @ %s", x->action, x->time) : NULL;
 
-		rc_buf_printf(out, "%s%-7s%s  %-12s  %-*s  %-*s  %-4s  %s | %s | %s%s%s\n", c,
-			      severity_name(x->sev), off, x->site, wu, x->unit, wc, x->cls, x->rule,
-			      x->pms, x->vendor, x->action, *x->time ? " @ " : "", x->time);
+		rc_buf_printf(out, "%s%-7s%s  %-12s  %-*s  %-*s  %s\n", c, severity_name(x->sev), off,
+			      x->site, wu, x->unit, wc, x->cls, x->rule);
+		detail_line(out, "PMS:", x->pms, width);
+		detail_line(out, "vendor:", x->vendor, width);
+		detail_line(out, "would do:", act ? act : x->action, width);
+		free(act);
 	}
 	rc_buf_printf(out, "\n%zu finding%s.\n", r->nrows, r->nrows == 1 ? "" : "s");
 }
 
-void report_render(const struct report *r, enum report_format f, bool color,
+void report_render(const struct report *r, enum report_format f, bool color, unsigned width,
 		   struct rc_buf *out)
 {
 	switch (f) {
@@ -152,6 +188,6 @@ void report_render(const struct report *r, enum report_format f, bool color,
 		report_render_html(r, out);
 		break;
 	default:
-		render_text(r, color, out);
+		render_text(r, color, width, out);
 	}
 }

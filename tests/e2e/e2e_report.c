@@ -167,6 +167,23 @@ static void check_sides(json_t *rep)
 	free(readme);
 }
 
+/* The text form fits 80 columns (not a terminal, no COLUMNS), wrapped
+ * between words: a longer line is one word too long to break. */
+static void assert_fits_80(const char *text)
+{
+	const char *p = text, *nl;
+	size_t n;
+
+	for (; *p; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			break;
+		n = (size_t)(nl - p);
+		if (n > 80 && memchr(p + 20, ' ', n - 20))
+			fail_msg("a line of %zu columns broken off mid-text:\n%.*s", n, (int)n, p);
+	}
+}
+
 static void test_every_class_in_every_format(void **state)
 {
 	struct e2e *t = *state;
@@ -182,6 +199,7 @@ static void test_every_class_in_every_format(void **state)
 	rt = report(t, "text", NULL);
 	rh = report(t, "html", NULL);
 	assert_int_equal(rj.status, 0);
+	assert_fits_80(rt.out);
 	rep = parse_json(rj.out);
 	assert_non_null(rep);
 	assert_string_equal(json_string_value(json_object_get(rep, "format_version")), "1.0");
