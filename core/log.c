@@ -21,6 +21,19 @@ void rc_log(const struct rc_log *log, enum rc_log_level level, const char *fmt, 
 	log->emit(log->payload, level, msg);
 }
 
+void rc_log_progress(const struct rc_log *log, bool final, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!log || !log->progress)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log->progress(log->payload, msg, final);
+}
+
 const char *rc_log_level_name(enum rc_log_level level)
 {
 	static const char *const names[] = { "debug", "info", "warn", "error" };

@@ -525,6 +525,13 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < p->nsites; i++) {
+		const struct site_plan *sv = ao->saved ? saved_site(ao->saved, p->sites[i].site->name)
+						       : NULL;
+
+		res->total += (unsigned)(ao->saved ? (sv ? sv->nops : 0) : p->sites[i].nops);
+	}
+	res->started = rc_now_mono();
+	for (i = 0; i < p->nsites; i++) {
 		struct site_plan *sp = &p->sites[i];
 		const struct site_plan *sv = ao->saved ? saved_site(ao->saved, sp->site->name) : NULL;
 		const struct op *ops = sv ? sv->ops : sp->ops;
@@ -541,7 +548,9 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 			rc = serr.code;
 		} else {
 			rc = apply_site(e, sp, ops, nops, ao->saved ? ao->saved->id : p->id, res, &serr);
+			nops = 0; /* ran: counted as done */
 		}
+		res->total -= (unsigned)nops; /* not run: not to wait for */
 		if (rc) {
 			res->sites_failed++;
 			rc_log(e->log, RC_LOG_ERROR, "%s", serr.msg);
@@ -551,5 +560,30 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 			}
 		}
 	}
+	apply_progress(e, res, true);
 	return first;
+}
+
+void apply_progress(const struct engine *e, struct apply_result *res, bool final)
+{
+	unsigned done = res->ok + res->failed + res->in_doubt + res->skipped;
+	double now = rc_now_mono(), el = now - res->started, rate;
+	long left;
+
+	if (!res->total || (!final && now - res->shown < 0.2))
+		return;
+	res->shown = now;
+	rate = el > 0.05 ? done / el : 0;
+	if (final) {
+		rc_log_progress(e->log, true, "applied: %u of %u operations in %.1f s (%.0f/s)", done,
+				res->total, el, rate);
+		return;
+	}
+	left = rate > 0 && done < res->total ? (long)((res->total - done) / rate + 0.5) : -1;
+	if (left >= 60)
+		rc_log_progress(e->log, false, "applying: %u of %u operations, %.0f/s, about %ld min %ld s left",
+				done, res->total, rate, left / 60, left % 60);
+	else
+		rc_log_progress(e->log, false, "applying: %u of %u operations, %.0f/s%s", done,
+				res->total, rate, left >= 0 ? ", less than a minute left" : "");
 }

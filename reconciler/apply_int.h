@@ -26,6 +26,8 @@ struct apply_site {
 	struct rc_arena arena;
 };
 
+/* Show how far the apply is (at most 5 times a second; final: the end). */
+void apply_progress(const struct engine *e, struct apply_result *res, bool final);
 /* A code_ref's clear value at apply time (provider_code_fn): a PMS code,
  * a code generated now (R6), or a secret an earlier op returned. */
 const char *apply_resolve_code(const struct code_ref *r, void *payload);

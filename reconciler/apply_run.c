@@ -335,10 +335,11 @@ static int run_seq(struct apply_site *a, struct provider *prov, const struct ven
 			block(a, op);
 			continue;
 		}
-		rc_log(e->log, RC_LOG_INFO, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, a->nops,
+		rc_log(e->log, RC_LOG_DEBUG, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, a->nops,
 		       op_kind_name(op->kind), op->unit ? op->unit : "");
 		rc_err_clear(&oerr);
 		orc = run_op(a, prov, v, op, plan_id, res, &fatal, &oerr);
+		apply_progress(e, res, false);
 		if (!orc)
 			continue;
 		block(a, op);
@@ -450,6 +451,7 @@ static void run_chain(struct runner *w, size_t c)
 		}
 		rc_err_clear(&oerr);
 		orc = run_op(a, w->prov, w->v, op, w->plan_id, w->res, &w->fatal, &oerr);
+		apply_progress(a->e, w->res, false);
 		if (!orc)
 			continue;
 		block(a, op);

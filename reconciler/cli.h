@@ -26,6 +26,8 @@ int cmd_serve(int argc, char **argv);
 bool cli_color(int fd, bool no_color_flag);
 /* The columns text may use on fd: the terminal's, else $COLUMNS, else 80. */
 unsigned cli_width(int fd);
+/* --quiet: no progress lines. */
+void cli_set_quiet(bool quiet);
 /* Print "reconcile: error: msg" (+ hint) on stderr. Returns EXIT_ERROR. */
 int cli_error(const char *msg, const char *hint);
 /* The commands' logger: text on stderr; progress (info) only when stderr

@@ -56,6 +56,8 @@ static const char apply_usage[] =
 "      --auto-approve       do not ask for confirmation\n"
 "      --allow-destructive  allow vacating more units than max_destructive (R10)\n"
 "      --refresh=false      plan from the cached vendor state\n"
+"  -q, --quiet              no progress line (on a terminal it updates in\n"
+"                           place; elsewhere one line every 5 s and the last)\n"
 "      --no-color           no colour\n"
 "  -h, --help               this text\n"
 "\n"
@@ -88,7 +90,8 @@ static int parse(int argc, char **argv, struct cli_opts *o, const char *usage)
 		{ "refresh", required_argument, 0, O_REFRESH },
 		{ "pms-snapshot", required_argument, 0, O_SNAPSHOT },
 		{ "no-color", no_argument, 0, O_NOCOLOR }, { "auto-approve", no_argument, 0, O_AUTO },
-		{ "allow-destructive", no_argument, 0, O_DESTR }, { 0, 0, 0, 0 }
+		{ "allow-destructive", no_argument, 0, O_DESTR }, { "quiet", no_argument, 0, 'q' },
+		{ 0, 0, 0, 0 }
 	};
 	int c;
 
@@ -96,7 +99,7 @@ static int parse(int argc, char **argv, struct cli_opts *o, const char *usage)
 	o->refresh = true;
 	optind = 1;
 	for (;;) {
-		c = getopt_long(argc, argv, "c:s:o:h", lo, NULL);
+		c = getopt_long(argc, argv, "c:s:o:hq", lo, NULL);
 		if (c == -1)
 			break;
 		switch (c) {
@@ -118,6 +121,7 @@ static int parse(int argc, char **argv, struct cli_opts *o, const char *usage)
 		case O_SNAPSHOT: o->snapshot = optarg; break;
 		case O_NOCOLOR: o->no_color = true; break;
 		case O_AUTO: o->auto_approve = true; break;
+		case 'q': cli_set_quiet(true); break;
 		case O_DESTR: o->allow_destructive = true; break;
 		default:
 			fputs(usage, stderr);
@@ -168,9 +172,53 @@ int cli_error(const char *msg, const char *hint)
 	return EXIT_ERROR;
 }
 
+static bool g_quiet;          /* --quiet: no progress */
+static bool g_progress_shown; /* an updating progress line is on the terminal */
+
+void cli_set_quiet(bool quiet)
+{
+	g_quiet = quiet;
+}
+
+/* A line on stderr: below an updating progress line, on a line of its own. */
+static void cli_emit(void *payload, enum rc_log_level level, const char *msg)
+{
+	if (g_progress_shown) {
+		fputs("\r\033[K", stderr);
+		g_progress_shown = false;
+	}
+	rc_log_stderr(payload, level, msg);
+}
+
+/* On a terminal, one line updated in place; elsewhere (CI, systemd, a
+ * file) a line every 5 s and the last one, so that a long run is never
+ * silent and never floods a log. */
+static void cli_progress(void *payload, const char *msg, bool final)
+{
+	static double last;
+	double now = rc_now_mono();
+
+	(void)payload;
+	if (g_quiet)
+		return;
+	if (isatty(STDERR_FILENO)) {
+		fprintf(stderr, "\r\033[Kreconcile: %s%s", msg, final ? "\n" : "");
+		g_progress_shown = !final;
+		return;
+	}
+	if (!final && last && now - last < 5)
+		return;
+	if (!last && !final) { /* the first: only once it has run a while */
+		last = now;
+		return;
+	}
+	last = final ? 0 : now;
+	fprintf(stderr, "reconcile: %s\n", msg);
+}
+
 const struct rc_log *cli_log(void)
 {
-	static struct rc_log log = { rc_log_stderr, NULL, RC_LOG_INFO };
+	static struct rc_log log = { cli_emit, NULL, RC_LOG_INFO, cli_progress };
 
 	log.min = isatty(STDERR_FILENO) ? RC_LOG_INFO : RC_LOG_WARN;
 	return &log;

@@ -62,6 +62,10 @@ struct apply_result {
 	unsigned ok, failed, in_doubt, skipped;
 	unsigned sites_failed;
 	unsigned vacated;               /* R10 ops done or in doubt (not failed) */
+	/* progress (engine_apply): operations to run, when it started and
+	 * when progress was last shown (monotonic seconds) */
+	unsigned total;
+	double started, shown;
 };
 
 /* An apply of plan_id runs on the site (add, before its first journal

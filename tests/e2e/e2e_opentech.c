@@ -113,7 +113,16 @@ static void test_fresh_facility_converges(void **state)
 	assert_int_equal(plan_ops(plan, "pms.write"), 2);
 	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
 	json_decref(plan);
-	assert_int_equal(e2e_apply(t), 0);
+	{
+		const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
+		struct run r = e2e_reconcile(t, args);
+
+		/* off a terminal: the progress's last line, once */
+		assert_int_equal(r.status, 0);
+		assert_non_null(strstr(r.err, "reconcile: applied: 6 of 6 operations in "));
+		assert_null(strstr(r.err, "\r"));
+		run_free(&r);
+	}
 	assert_int_equal(e2e_plan_exit(t), 0);
 	assert_int_equal(sim_tenants_on(t, "U1"), 1);
 	assert_int_equal(sim_tenants_on(t, "U2"), 1);
@@ -133,8 +142,14 @@ static void test_fresh_facility_converges(void **state)
 static void test_move_in(void **state)
 {
 	struct e2e *t = *state;
+	const char *quiet[] = { "apply", "-c", t->spec, "--auto-approve", "--quiet", NULL };
+	struct run r;
 	json_t *plan;
 
+	r = e2e_reconcile(t, quiet); /* --quiet: no progress at all */
+	assert_int_equal(r.status, 0);
+	assert_null(strstr(r.err, "applied:"));
+	run_free(&r);
 	assert_int_equal(e2e_converge(t), 0);
 	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{s:s}}}",
 		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
