@@ -74,13 +74,15 @@ static char *self_dir(void)
 }
 
 /* Where the demo's data and the simulator are looked for, in order:
- * $RECONCILE_DEMO_DIR; the source tree ($RECONCILE_SOURCE_DIR, then the one
- * this binary was built from) unless this binary is the installed one; then
+ * $RECONCILE_DEMO_DIR; share/reconcile/demo beside this binary's bin dir
+ * (an install moved with --prefix); the source tree ($RECONCILE_SOURCE_DIR,
+ * then the one this binary was built from) unless this binary is the
+ * installed one; then
  * the installed data dir (RECONCILE_DATADIR/demo). */
 
 /* The directories that may hold seed.json, spec.json.in and demo.env
  * (new strings, NULL-terminated; free with free_dirs). */
-static void demo_dirs(const char *bindir, char *dirs[5])
+static void demo_dirs(const char *bindir, char *dirs[6])
 {
 	const char *env = getenv("RECONCILE_DEMO_DIR");
 	const char *src = getenv("RECONCILE_SOURCE_DIR");
@@ -88,6 +90,7 @@ static void demo_dirs(const char *bindir, char *dirs[5])
 
 	if (env && *env)
 		dirs[n++] = rc_strdup(env);
+	dirs[n++] = rc_sprintf("%s/../share/reconcile/demo", bindir); /* installed elsewhere */
 	if (strcmp(bindir, RECONCILE_BINDIR) != 0) { /* a build tree or a copy */
 		if (src && *src)
 			dirs[n++] = rc_sprintf("%s/contrib/demo", src);
@@ -321,7 +324,7 @@ struct demo_files {
 
 static int find_files(struct demo_files *f, const char *bindir)
 {
-	char *dirs[5];
+	char *dirs[6];
 	int i;
 
 	demo_dirs(bindir, dirs);
