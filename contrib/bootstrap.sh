@@ -17,9 +17,10 @@ cd "$(dirname "$0")/.."
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
       lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev)
 # the HTML report's browser test (chromium); e2e_drift_check runs
-# contrib/ci/state.sh, which needs jq and the openssl CLI; the fuzz targets
+# contrib/ci/state.sh, which needs jq and the openssl CLI; the spec test
+# (spec/schema_agrees) validates with python3-jsonschema; the fuzz targets
 # (tests/fuzz) need clang and its libFuzzer runtime
-TEST_PKGS=(chromium jq openssl clang libclang-rt-14-dev)
+TEST_PKGS=(chromium jq openssl python3-jsonschema clang libclang-rt-14-dev)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
 # systemd-analyze for the units' security rating
 PACKAGE_PKGS=(dpkg-dev systemd)

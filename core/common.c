@@ -378,33 +378,65 @@ void rc_map_init(struct rc_map *m)
 	memset(m, 0, sizeof(*m));
 }
 
+static uint32_t map_hash(const char *key)
+{
+	return (uint32_t)(rc_hash_str(key) >> 32);
+}
+
+/* The slot of key (hash h), or the free slot where it would go. */
+static size_t map_slot(const struct rc_map *m, const char *key, uint32_t h)
+{
+	size_t mask = m->cap - 1, i = h & mask;
+
+	while (m->keys[i] && (m->hashes[i] != h || strcmp(m->keys[i], key) != 0))
+		i = (i + 1) & mask;
+	return i;
+}
+
 static void map_rehash(struct rc_map *m, size_t cap)
 {
 	struct rc_map old = *m;
-	size_t i;
+	size_t i, j;
 
 	m->keys = rc_calloc(cap, sizeof(*m->keys));
 	m->vals = rc_calloc(cap, sizeof(*m->vals));
+	m->hashes = rc_calloc(cap, sizeof(*m->hashes));
 	m->cap = cap;
-	m->n = 0;
-	for (i = 0; i < old.cap; i++)
-		if (old.keys[i])
-			rc_map_put(m, old.keys[i], old.vals[i]);
+	for (i = 0; i < old.cap; i++) {
+		if (!old.keys[i])
+			continue;
+		for (j = old.hashes[i] & (cap - 1); m->keys[j]; j = (j + 1) & (cap - 1))
+			;
+		m->keys[j] = old.keys[i];
+		m->vals[j] = old.vals[i];
+		m->hashes[j] = old.hashes[i];
+	}
 	free(old.keys);
 	free(old.vals);
+	free(old.hashes);
+}
+
+void rc_map_reserve(struct rc_map *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 64;
+
+	while (n * 2 > cap)
+		cap *= 2;
+	if (cap > m->cap)
+		map_rehash(m, cap);
 }
 
 void rc_map_put(struct rc_map *m, const char *key, size_t val)
 {
+	uint32_t h = map_hash(key);
 	size_t i;
 
 	if ((m->n + 1) * 2 > m->cap)
 		map_rehash(m, m->cap ? m->cap * 2 : 64);
-	i = rc_hash_str(key) & (m->cap - 1);
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & (m->cap - 1);
+	i = map_slot(m, key, h);
 	if (!m->keys[i]) {
 		m->keys[i] = key;
+		m->hashes[i] = h;
 		m->n++;
 	}
 	m->vals[i] = val;
@@ -416,16 +448,12 @@ bool rc_map_get(const struct rc_map *m, const char *key, size_t *val)
 
 	if (!m->cap || !key)
 		return false;
-	i = rc_hash_str(key) & (m->cap - 1);
-	while (m->keys[i]) {
-		if (strcmp(m->keys[i], key) == 0) {
-			if (val)
-				*val = m->vals[i];
-			return true;
-		}
-		i = (i + 1) & (m->cap - 1);
-	}
-	return false;
+	i = map_slot(m, key, map_hash(key));
+	if (!m->keys[i])
+		return false;
+	if (val)
+		*val = m->vals[i];
+	return true;
 }
 
 const char *rc_map_del(struct rc_map *m, const char *key)
@@ -436,9 +464,7 @@ const char *rc_map_del(struct rc_map *m, const char *key)
 	if (!m->cap || !key)
 		return NULL;
 	mask = m->cap - 1;
-	i = rc_hash_str(key) & mask;
-	while (m->keys[i] && strcmp(m->keys[i], key) != 0)
-		i = (i + 1) & mask;
+	i = map_slot(m, key, map_hash(key));
 	if (!m->keys[i])
 		return NULL;
 	gone = m->keys[i];
@@ -448,11 +474,12 @@ const char *rc_map_del(struct rc_map *m, const char *key)
 		j = (j + 1) & mask;
 		if (!m->keys[j])
 			break;
-		h = rc_hash_str(m->keys[j]) & mask;
+		h = m->hashes[j] & mask;
 		if (i <= j ? (i < h && h <= j) : (i < h || h <= j))
 			continue;
 		m->keys[i] = m->keys[j];
 		m->vals[i] = m->vals[j];
+		m->hashes[i] = m->hashes[j];
 		i = j;
 	}
 	m->keys[i] = NULL;
@@ -464,6 +491,7 @@ void rc_map_free(struct rc_map *m)
 {
 	free(m->keys);
 	free(m->vals);
+	free(m->hashes);
 	rc_map_init(m);
 }
 
@@ -475,66 +503,246 @@ bool rc_streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-int rc_read_file(const char *path, char **out, size_t *len, struct rc_err *err)
+/* ---- files ---- */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISSOCK(m))
+		return "a socket";
+	return "not a regular file";
+}
+
+/* "16 MiB", "64 KiB", or "1000 bytes" into buf. */
+static const char *size_text(uint64_t n, char *buf, size_t len)
+{
+	if (n && n % (1u << 30) == 0)
+		snprintf(buf, len, "%llu GiB", (unsigned long long)(n >> 30));
+	else if (n && n % (1u << 20) == 0)
+		snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+	else if (n && n % (1u << 10) == 0)
+		snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+	else
+		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
+	return buf;
+}
+
+static int too_big(const char *path, const char *kind, uint64_t size, bool more,
+		   uint64_t max, struct rc_err *err)
+{
+	char cap[32];
+
+	return rc_errf(err, RC_EINVAL, "%s: %s%llu bytes, more than the %s %s may have", path,
+		       more ? "over " : "", (unsigned long long)size,
+		       size_text(max, cap, sizeof(cap)), kind);
+}
+
+static int not_regular(const char *path, const char *kind, mode_t m, struct rc_err *err)
+{
+	return rc_errf(err, RC_EINVAL, "%s: %s, not a regular file (%s must be one)", path,
+		       file_kind(m), kind);
+}
+
+int rc_open_regular(const char *path, const char *kind, uint64_t max, int *fdp,
+		    uint64_t *size, struct rc_err *err)
+{
+	struct stat st;
+	int fd, fl;
+
+	*fdp = -1;
+	/* stat first: a device is refused without being opened (opening one
+	 * can have effects); fstat after: what was opened is what counts */
+	if (stat(path, &st) != 0)
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return not_regular(path, kind, st.st_mode, err);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return not_regular(path, kind, st.st_mode, err);
+	}
+	if (max && (uint64_t)st.st_size > max) {
+		close(fd);
+		return too_big(path, kind, (uint64_t)st.st_size, false, max, err);
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0) {
+		close(fd);
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	}
+	*fdp = fd;
+	if (size)
+		*size = (uint64_t)st.st_size;
+	return RC_OK;
+}
+
+int rc_read_file_max(const char *path, const char *kind, uint64_t max, char **out,
+		     size_t *len, struct rc_err *err)
 {
 	struct rc_buf b;
-	char tmp[65536];
-	size_t n;
-	FILE *f;
+	uint64_t size;
+	size_t want;
+	ssize_t n;
+	int fd, rc;
 
 	*out = NULL;
-	f = fopen(path, "rb");
-	if (!f)
-		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	rc = rc_open_regular(path, kind, max, &fd, &size, err);
+	if (rc)
+		return rc;
 	rc_buf_init(&b);
-	rc_buf_add(&b, "", 0);
+	buf_grow(&b, (size_t)size + 1); /* one more byte: is there more? */
 	for (;;) {
-		n = fread(tmp, 1, sizeof(tmp), f);
-		if (n > 0)
-			rc_buf_add(&b, tmp, n);
-		if (n < sizeof(tmp))
+		if (b.len == b.cap - 1)
+			buf_grow(&b, b.len < 65536 ? 65536 : b.len);
+		want = b.cap - 1 - b.len;
+		if (max && want > max + 1 - b.len)
+			want = (size_t)(max + 1 - b.len);
+		n = read(fd, b.p + b.len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
 			break;
+		}
+		if (n == 0)
+			break;
+		b.len += (size_t)n;
+		if (max && b.len > max) { /* it grew while read */
+			rc = too_big(path, kind, max, true, max, err);
+			break;
+		}
 	}
-	if (ferror(f)) {
-		fclose(f);
+	close(fd);
+	if (rc) {
 		rc_buf_free(&b);
-		return rc_errf(err, RC_EIO, "%s: read error", path);
+		return rc;
 	}
-	fclose(f);
+	b.p[b.len] = '\0';
 	if (len)
 		*len = b.len;
-	*out = rc_buf_steal(&b);
+	*out = b.p;
 	return RC_OK;
+}
+
+int rc_read_file(const char *path, char **out, size_t *len, struct rc_err *err)
+{
+	return rc_read_file_max(path, "a file", RC_CAP_FILE, out, len, err);
+}
+
+int rc_check_target(const char *path, struct rc_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return RC_OK;
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	}
+	if (!S_ISREG(st.st_mode))
+		return rc_errf(err, RC_EINVAL, "%s: %s, not a regular file: refusing to "
+			       "write over it (give the path of a file)", path,
+			       file_kind(st.st_mode));
+	return RC_OK;
+}
+
+static void wfile_end(struct rc_wfile *w)
+{
+	free(w->path);
+	free(w->tmp);
+	memset(w, 0, sizeof(*w));
+}
+
+int rc_wfile_open(struct rc_wfile *w, const char *path, struct rc_err *err)
+{
+	int fd, rc;
+
+	memset(w, 0, sizeof(*w));
+	rc = rc_check_target(path, err);
+	if (rc)
+		return rc;
+	w->path = rc_strdup(path);
+	w->tmp = rc_sprintf("%s.tmp.XXXXXX", path);
+	fd = mkostemp(w->tmp, O_CLOEXEC); /* mode 0600 */
+	if (fd < 0) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		wfile_end(w);
+		return rc;
+	}
+	w->f = fdopen(fd, "w");
+	if (!w->f) {
+		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(w->tmp);
+		wfile_end(w);
+		return rc;
+	}
+	return RC_OK;
+}
+
+void rc_wfile_abort(struct rc_wfile *w)
+{
+	if (w->f) {
+		fclose(w->f);
+		unlink(w->tmp);
+	}
+	wfile_end(w);
+}
+
+int rc_wfile_commit(struct rc_wfile *w, struct rc_err *err)
+{
+	int rc = RC_OK, e;
+
+	if (fflush(w->f) != 0 || ferror(w->f) || fsync(fileno(w->f)) != 0) {
+		e = errno;
+		rc = rc_errf(err, RC_EIO, "%s: write failed: %s", w->path, strerror(e ? e : EIO));
+		rc_wfile_abort(w);
+		return rc;
+	}
+	if (fclose(w->f) != 0) {
+		w->f = NULL;
+		rc = rc_errf(err, RC_EIO, "%s: write failed: %s", w->path, strerror(errno));
+		unlink(w->tmp);
+		wfile_end(w);
+		return rc;
+	}
+	w->f = NULL;
+	/* again just before the rename: the target may have changed since */
+	rc = rc_check_target(w->path, err);
+	if (!rc && rename(w->tmp, w->path) != 0)
+		rc = rc_errf(err, RC_EIO, "%s: %s", w->path, strerror(errno));
+	if (rc)
+		unlink(w->tmp);
+	wfile_end(w);
+	return rc;
 }
 
 int rc_write_file(const char *path, const void *data, size_t len,
 		  struct rc_err *err)
 {
-	char *tmp = rc_sprintf("%s.tmp.%d", path, (int)getpid());
-	int fd, rc = RC_OK;
-	ssize_t w;
+	struct rc_wfile w;
+	int rc;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
-		goto out;
+	rc = rc_wfile_open(&w, path, err);
+	if (rc)
+		return rc;
+	if (len && fwrite(data, 1, len, w.f) != len) {
+		rc = rc_errf(err, RC_EIO, "%s: write failed: %s", path, strerror(errno));
+		rc_wfile_abort(&w);
+		return rc;
 	}
-	w = write(fd, data, len);
-	if (w < 0 || (size_t)w != len || fsync(fd) != 0) {
-		rc = rc_errf(err, RC_EIO, "%s: write failed: %s", path,
-			     strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-out:
-	free(tmp);
-	return rc;
+	return rc_wfile_commit(&w, err);
 }
 
 void rc_now_iso(char *buf, size_t n)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 enum rc_code {
@@ -112,13 +113,19 @@ void rc_buf_vprintf(struct rc_buf *b, const char *fmt, va_list ap)
 char *rc_buf_steal(struct rc_buf *b);  /* new; buffer is reset */
 void rc_buf_free(struct rc_buf *b);
 
-/* ---- string -> size_t map (open addressing; keys borrowed) ---- */
+/* ---- string -> size_t map (open addressing; keys borrowed) ----
+ * keys[i] NULL is a free slot; hashes[i] holds 32 bits of its key's hash,
+ * compared before the key: a probe reads one small array and follows a
+ * key pointer (a cache miss at a million keys) only on a likely match. */
 struct rc_map {
 	const char **keys;
 	size_t *vals;
+	uint32_t *hashes;
 	size_t n, cap;
 };
 void rc_map_init(struct rc_map *m);
+/* Room for n keys without growing (a million-unit site sizes its maps once). */
+void rc_map_reserve(struct rc_map *m, size_t n);
 /* Insert or replace. The key is borrowed: it must outlive the map. */
 void rc_map_put(struct rc_map *m, const char *key, size_t val);
 /* Returns true and sets *val when found. */
@@ -131,9 +138,53 @@ void rc_map_free(struct rc_map *m);
 /* ---- misc ---- */
 uint64_t rc_hash_str(const char *s);
 bool rc_streq(const char *a, const char *b);  /* NULL-safe */
-/* Read a whole file: new buffer, NUL-terminated; *len may be NULL. */
+
+/* ---- files: bounded reads, atomic writes ----
+ * Every file reconcile reads is a regular file of a bounded size (an
+ * endless /dev/zero or a FIFO nobody writes to would hang or exhaust it);
+ * every file it writes replaces a regular file or nothing (a device,
+ * directory or FIFO at the path is refused, never turned into a file). */
+#define RC_CAP_SPEC     ((uint64_t)16 << 20)  /* a spec */
+#define RC_CAP_SECRET   ((uint64_t)64 << 10)  /* a *_file credential */
+#define RC_CAP_PLAN     ((uint64_t)4 << 30)   /* a saved plan (1M units: ~1 GB) */
+#define RC_CAP_SNAPSHOT ((uint64_t)64 << 30)  /* a PMS snapshot file */
+#define RC_CAP_FILE     ((uint64_t)1 << 30)   /* rc_read_file: anything else */
+
+/* Open path for reading when it is a regular file of at most max bytes
+ * (0: no cap); kind names it in messages ("a spec": "spec.json: 17000000
+ * bytes, more than the 16 MiB a spec may have"). A FIFO is refused without
+ * waiting for a writer. *fd is new (the caller closes it), blocking;
+ * *size (may be NULL) its size when opened. RC_EIO: cannot open or stat;
+ * RC_EINVAL: not a regular file, or larger than max. */
+int rc_open_regular(const char *path, const char *kind, uint64_t max, int *fd,
+		    uint64_t *size, struct rc_err *err);
+/* Read a whole regular file of at most max bytes (as rc_open_regular):
+ * new buffer, NUL-terminated; *len may be NULL. A file that grows past
+ * max while read is refused too. */
+int rc_read_file_max(const char *path, const char *kind, uint64_t max, char **out,
+		     size_t *len, struct rc_err *err);
+/* rc_read_file_max(path, "a file", RC_CAP_FILE, ...). */
 int rc_read_file(const char *path, char **out, size_t *len, struct rc_err *err);
-/* Write atomically (temp file + rename), mode 0600. */
+
+/* A file written atomically, as it is produced: writes go to f (a temp
+ * file beside path, mode 0600), rc_wfile_commit renames it over path.
+ * path must not exist or be a regular file (or a link to one):
+ * anything else (a device such as /dev/null, a directory, a FIFO) is
+ * refused with RC_EINVAL before anything is written. */
+struct rc_wfile {
+	FILE *f;           /* borrowed by the writer until commit/abort */
+	char *path, *tmp;
+};
+int rc_wfile_open(struct rc_wfile *w, const char *path, struct rc_err *err);
+/* RC_OK when rc_wfile_open would accept path (absent or a regular file):
+ * a command checks its output path before its work. RC_EINVAL, RC_EIO. */
+int rc_check_target(const char *path, struct rc_err *err);
+/* Flush, fsync, rename over path; ends w, whatever it returns (on
+ * failure the temp file is removed and path left as it was). RC_EIO. */
+int rc_wfile_commit(struct rc_wfile *w, struct rc_err *err);
+/* End w without touching path (the temp file is removed). */
+void rc_wfile_abort(struct rc_wfile *w);
+/* Write data to path through an rc_wfile (same refusals), mode 0600. */
 int rc_write_file(const char *path, const void *data, size_t len,
 		  struct rc_err *err);
 /* Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (>= 32 bytes). */

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/fiber.h"
+#include "core/redact.h"
 
 #define HTTP_MAX_POOLS 16
 
@@ -801,16 +802,20 @@ void http_error_text(const struct rc_buf *body, const char *const *secrets, size
 	json_t *j = body->p ? json_loadb(body->p, body->len, 0, NULL) : NULL;
 	char pair[512];
 	const char *text = j ? json_message(j, pair, sizeof(pair)) : NULL;
-	char *safe;
+	char *safe, *shaped;
 
 	buf[0] = '\0';
 	if (!text && !j && body->p && body->len && body->len < 200 && !strchr(body->p, '<'))
 		text = body->p; /* a short plain-text answer, not an HTML page */
 	if (text) {
-		safe = rc_redact(text, secrets, nsecrets); /* whole, then cut */
-		snprintf(buf, n, "%s", safe);
+		/* whole, then cut: the codes sent, then anything shaped like a
+		 * secret (another tenant's code, a token: core/redact.h) */
+		safe = rc_redact(text, secrets, nsecrets);
+		shaped = rc_redact_shapes(safe);
+		snprintf(buf, n, "%s", shaped);
 		buf[strcspn(buf, "\r\n")] = '\0';
 		rc_free_secret(safe);
+		rc_free_secret(shaped);
 	}
 	json_decref(j);
 }

@@ -131,8 +131,10 @@ bool http_op_in_doubt(const struct http_resp *r, bool idempotent);
 /* The best human message of an error body: {"message"}, {"error"} (a
  * string, or an object with a message), {"error_description"}, an ASP.NET
  * model state {"Field": ["msg"]}, else a short plain-text body. Every
- * non-empty secret[i] is redacted whole before the cut. Into buf (always
- * terminated; empty when the body says nothing). */
+ * non-empty secret[i] is redacted whole before the cut, then anything
+ * shaped like a code, a token or a key (core/redact.h): a vendor that
+ * echoes another tenant's code never puts it in a message. Into buf
+ * (always terminated; empty when the body says nothing). */
 void http_error_text(const struct rc_buf *body, const char *const *secrets, size_t nsecrets,
 		     char *buf, size_t n);
 /* The error for a non-2xx answer r of peer ("OpenTech") to what ("the

@@ -6,8 +6,10 @@
  * `limit`/`offset` until a short page, include=customFields) or from a
  * snapshot file {sites, units, unitRentals, users} in the API's own shapes.
  * Each page is parsed, turned into compact structs and released before the
- * next one is fetched. Only custom fields whose codes the spec names are
- * kept. An answer that cannot be read whole fails the call (R10).
+ * next one is fetched (only the site objects stay, for webhook runs); a
+ * file is streamed an element at a time (core/jscan.h), never held whole.
+ * Only custom fields whose codes the spec names are kept. An answer that
+ * cannot be read whole fails the call (R10).
  *
  * A rental's scheduled move-out is its pending move-out job's date
  * (moveOutJobId), else the rental's own endDate / moveOutDate: whole and
@@ -79,7 +81,9 @@ int sg_resolve_unit(struct sg_client *c, const char *unit_id, struct sg_refs *ou
 /* A customer's occupied rentals. */
 int sg_resolve_user(struct sg_client *c, const char *user_id, struct sg_refs *out,
 		    struct rc_err *err);
-/* Load a snapshot file, keeping the spec's sites only. */
+/* Load a snapshot file, keeping the spec's sites only (and the users
+ * their rentals name). RC_EIO when it cannot be read, RC_EPARSE when it is
+ * malformed: err names the file, the byte offset and the JSON path. */
 int sg_load_snapshot_file(const char *path, const struct spec *spec,
 			  struct pms_snapshot *out, struct rc_err *err);
 

@@ -25,8 +25,11 @@ void sg_wanted_build(struct sg_wanted *w, const struct spec *spec);
 struct sg_parse {
 	struct pms_snapshot *snap;
 	const struct sg_wanted *wanted;
-	const char *where;         /* "GET /v1/admin/units?siteId=X offset 0" */
-	size_t item;               /* index in the page */
+	const char *where;         /* "GET /v1/admin/units?siteId=X offset 0", or
+				    * a snapshot file's path */
+	size_t item;               /* index in the page (or the file's section) */
+	const char *section;       /* a snapshot file's: "units"; NULL: a page */
+	uint64_t byte;             /* a snapshot file's: the item's offset */
 	struct rc_err *err;
 	void *ctx;                 /* the caller's, for parsers of its own */
 };
@@ -36,6 +39,7 @@ typedef int (*sg_parse_fn)(struct sg_parse *p, json_t *o);
 /* Which objects of a page to keep (NULL members: no filter). */
 struct sg_keep {
 	const struct rc_map *site_ids;   /* units/rentals: by siteId */
+	bool no_site_kept;               /* rentals: one with no siteId takes its unit's, later */
 	const struct rc_map *user_ids;   /* users: by id */
 	struct rc_map *seen;             /* skip ids already parsed; record new ones */
 };
@@ -63,13 +67,12 @@ void sg_move_outs_init(struct sg_move_outs *m, struct pms_snapshot *s, size_t fr
 void sg_move_outs_take(struct sg_move_outs *m, json_t *job);
 /* With assign, the dates found become the rentals' end dates; frees m. */
 void sg_move_outs_finish(struct sg_move_outs *m, bool assign);
-/* A snapshot file's optional "jobs" section (borrowed; NULL: none) into
- * out's rentals. */
-int sg_parse_move_out_jobs(json_t *jobs, struct pms_snapshot *out, const char *path,
-			   struct rc_err *err);
 /* Every object of arr that keep keeps, through fn (arr borrowed). */
 int sg_parse_array(struct sg_parse *p, json_t *arr, sg_parse_fn fn,
 		   const struct sg_keep *keep);
+/* One item (borrowed o, p->item set): through fn if it is an object keep
+ * keeps; not an object is an error naming the item. */
+int sg_parse_item(struct sg_parse *p, json_t *o, sg_parse_fn fn, const struct sg_keep *keep);
 
 /* ---- the API client (storeganise.c), shared with the scoped read
  * (storeganise_scope.c) ---- */

@@ -65,9 +65,11 @@ static bool code_in_use(const char *code, void *payload)
 	rc_hex(h, RC_HASH_LEN, hex);
 	if (rc_map_get(&a->in_use, hex, NULL) || engine_code_is_pending(a->e, hex))
 		return true;
-	if (store_txn_begin(a->e->store, false, &t, &err) == RC_OK &&
-	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK)
-		used = true;
+	if (store_txn_begin(a->e->store, false, &t, &err) != RC_OK ||
+	    store_code_in_use(t, a->sp->site->name, h, &used, &err) != RC_OK) {
+		used = true; /* unknown is taken: never a code that may be in use */
+		a->code_err = err;
+	}
 	store_txn_abort(t);
 	return used;
 }
@@ -227,8 +229,9 @@ int apply_pms_write(struct apply_site *a, const struct op *op, struct rc_err *er
 			w[i].type = SG_VAL_STRING;
 			w[i].str = apply_resolve_code(&op->w[i].code, a);
 			if (!w[i].str)
-				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated",
-					       op->object_id);
+				return rc_errf(err, RC_ERR, "rental %s: no access code could be generated%s%s",
+					       op->object_id, a->code_err.msg[0] ? ": " : "",
+					       a->code_err.msg);
 			break;
 		case WB_BOOL:
 			w[i].type = SG_VAL_BOOL;
@@ -334,7 +337,11 @@ static int write_meta(struct store_txn *t, const struct commit_job *c, struct rc
 	const struct site_plan *sp = c->a->sp;
 	struct store_site_meta meta;
 
-	if (store_site_meta_get(t, sp->site->name, &meta, err))
+	int rc = store_site_meta_get(t, sp->site->name, &meta, err);
+
+	if (rc && rc != RC_ENOTFOUND) /* unreadable is not absent: the detail stays */
+		return rc_err_prefix(err, "site meta");
+	if (rc)
 		memset(&meta, 0, sizeof(meta));
 	rc_err_clear(err);
 	if (sp->obs.facility_id)
@@ -451,8 +458,13 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 	rc_err_clear(&cerr);
 	crc = commit_site(&a, rc == RC_OK, rc ? err->msg : NULL, &cerr);
 	engine_inflight(e, sp->site->name, plan_id, false);
+	/* a failed commit is said, with its site, also after failed operations */
 	if (crc && !rc)
-		rc = rc_errf(err, crc, "%s", cerr.msg);
+		rc = rc_errf(err, crc, "site %s: saving the state after apply: %s", sp->site->name,
+			     *cerr.msg ? cerr.msg : rc_code_name(crc));
+	else if (crc)
+		rc_err_prefix(err, "site %s: saving the state after apply: %s; before it",
+			      sp->site->name, *cerr.msg ? cerr.msg : rc_code_name(crc));
 	for (i = 0; i < a.ngen; i++) { /* committed: the state knows them now */
 		if (a.gen[i]) {
 			unsigned char h[RC_HASH_LEN];

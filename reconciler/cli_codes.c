@@ -54,7 +54,6 @@ static int run(const char *specf, const char *site, const char *user, bool yes, 
 	struct plan p = { 0 };
 	struct rc_err err;
 	struct engine e;
-	struct rc_buf b;
 	int rc = EXIT_ERROR;
 
 	memset(&e, 0, sizeof(e));
@@ -96,10 +95,7 @@ static int run(const char *specf, const char *site, const char *user, bool yes, 
 			user, site);
 		goto out;
 	}
-	rc_buf_init(&b);
-	plan_render_text(&p, &ro, &b);
-	fputs(b.p ? b.p : "", stdout);
-	rc_buf_free(&b);
+	plan_write_text(&p, &ro, stdout);
 	if (!yes) {
 		char line[16] = "";
 

@@ -1,5 +1,6 @@
 /* cli_plan.c: reconcile plan, apply and validate. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,10 @@ static const char plan_usage[] =
 "  -c, --config SPEC        the spec file (required)\n"
 "  -s, --site NAME          only this site (repeatable)\n"
 "      --json               print the plan as JSON (format_version 1.0)\n"
-"  -o, --out FILE           save the plan for 'reconcile apply FILE'\n"
+"  -o, --out FILE           save the plan for 'reconcile apply FILE' (written\n"
+"                           to a temp file, then renamed over FILE; FILE must\n"
+"                           be absent or a regular file: a device, directory\n"
+"                           or FIFO is refused)\n"
 "      --detailed-exitcode  exit 0 = no changes, 1 = error, 2 = changes\n"
 "      --refresh=false      plan from the cached vendor state (faster; may be\n"
 "                           out of date)\n"
@@ -183,17 +187,25 @@ static int load(const struct cli_opts *o, struct spec **spec, struct engine *e,
 	return EXIT_OK;
 }
 
+/* The plan written to path as it is produced (keys sorted), then renamed
+ * over it: a reader never sees half a plan. */
 static int save_plan(const struct plan *p, const char *path, const char *spec)
 {
-	json_t *j = plan_to_json(p);
-	char *s = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	struct rc_wfile w;
 	struct rc_err err;
-	int rc;
 
-	json_decref(j);
-	rc = rc_write_file(path, s, strlen(s), &err);
-	free(s);
-	if (rc)
+	if (rc_wfile_open(&w, path, &err))
+		return cli_error(err.msg, NULL);
+	if (plan_write_json(p, w.f, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+		char *msg = rc_sprintf("%s: the plan could not be written: %s; nothing was saved",
+				       path, strerror(errno));
+
+		rc_wfile_abort(&w);
+		cli_error(msg, NULL);
+		free(msg);
+		return EXIT_ERROR;
+	}
+	if (rc_wfile_commit(&w, &err))
 		return cli_error(err.msg, NULL);
 	fprintf(stderr, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n"
 		"  reconcile apply -c %s %s\n", path, spec, path);
@@ -203,12 +215,17 @@ static int save_plan(const struct plan *p, const char *path, const char *spec)
 static void print_text(const struct plan *p, bool no_color)
 {
 	struct render_opts ro = { .color = cli_color(STDOUT_FILENO, no_color) };
-	struct rc_buf b;
 
-	rc_buf_init(&b);
-	plan_render_text(p, &ro, &b);
-	fputs(b.p ? b.p : "", stdout);
-	rc_buf_free(&b);
+	plan_write_text(p, &ro, stdout); /* a closed stdout: the exit code says the rest */
+}
+
+/* The plan as JSON on stdout, as it is produced. */
+static int print_json(const struct plan *p)
+{
+	if (plan_write_json(p, stdout, JSON_INDENT(2)) != 0 || fputc('\n', stdout) == EOF ||
+	    fflush(stdout) != 0)
+		return cli_error("cannot write the plan to stdout", NULL);
+	return EXIT_OK;
 }
 
 int cmd_plan(int argc, char **argv)
@@ -226,6 +243,8 @@ int cmd_plan(int argc, char **argv)
 		return rc < 0 ? EXIT_OK : rc;
 	if (o.planfile)
 		return cli_error("plan takes no positional argument", "see --help");
+	if (o.out && rc_check_target(o.out, &err)) /* before the work, not after */
+		return cli_error(err.msg, NULL);
 	rc = load(&o, &spec, &e, false);
 	if (rc) {
 		spec_free(spec);
@@ -239,17 +258,12 @@ int cmd_plan(int argc, char **argv)
 		rc = cli_error(err.msg, NULL);
 		goto out;
 	}
-	if (o.json) {
-		json_t *j = plan_to_json(&p);
-
-		json_dumpf(j, stdout, JSON_INDENT(2));
-		fputc('\n', stdout);
-		json_decref(j);
-	} else {
+	if (o.json)
+		rc = print_json(&p);
+	else
 		print_text(&p, o.no_color);
-	}
 	plan_log_failures(&p, cli_log());
-	if (o.out)
+	if (!rc && o.out)
 		rc = save_plan(&p, o.out, o.spec);
 	if (!rc && p.errors && !o.detailed)
 		rc = EXIT_OK; /* findings are reported; planning itself worked */
@@ -288,13 +302,27 @@ static bool confirm(void)
 	return strcmp(line, "yes") == 0;
 }
 
+/* A saved plan is read as one tree: it is a regular file of bounded
+ * size (RC_CAP_PLAN), not a device or FIFO that would never end. */
 static int load_saved(const char *path, const struct spec *spec, struct plan *saved)
 {
 	json_error_t je;
 	struct rc_err err;
-	json_t *j = json_load_file(path, 0, &je);
-	int rc;
+	json_t *j;
+	FILE *f;
+	int fd, rc;
 
+	rc_err_clear(&err);
+	if (rc_open_regular(path, "a saved plan", RC_CAP_PLAN, &fd, NULL, &err))
+		return cli_error(err.msg, NULL);
+	f = fdopen(fd, "rb");
+	if (!f) {
+		fprintf(stderr, "reconcile: error: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EXIT_ERROR;
+	}
+	j = json_loadf(f, 0, &je);
+	fclose(f);
 	if (!j) {
 		fprintf(stderr, "reconcile: error: %s:%d: %s\n", path, je.line, je.text);
 		return EXIT_ERROR;

@@ -26,7 +26,10 @@ static const char report_usage[] =
 "  -s, --site NAME          only this site (repeatable)\n"
 "  -f, --format FORMAT      text (default), json, csv (RFC 4180) or html\n"
 "                           (one self-contained page)\n"
-"  -o, --out FILE           write the report to FILE instead of stdout\n"
+"  -o, --out FILE           write the report to FILE instead of stdout (to a\n"
+"                           temp file renamed over FILE; FILE must be absent\n"
+"                           or a regular file: a device, directory or FIFO is\n"
+"                           refused)\n"
 "      --refresh=false      use the cached vendor state\n"
 "      --pms-snapshot FILE  read the PMS from a snapshot file\n"
 "      --detailed-exitcode  exit 0 = no findings, 1 = error, 2 = findings\n"
@@ -135,6 +138,8 @@ int cmd_report(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? EXIT_OK : rc;
 	rc_err_clear(&err);
+	if (o.out && rc_check_target(o.out, &err)) /* before the work, not after */
+		return cli_error(err.msg, NULL);
 	if (cli_load_spec(o.spec, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
 	if (engine_open(&e, spec, o.snapshot, cli_log(), &err)) {

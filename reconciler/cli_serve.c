@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "core/addr.h"
 #include "serve.h"
 
 static const char serve_usage[] =
@@ -18,10 +19,14 @@ static const char serve_usage[] =
 "Endpoints:\n"
 "  POST /webhooks/storeganise  signed with sg-signature (pms.webhook_secret);\n"
 "                              401 on a bad signature, 413 over serve.max_body,\n"
-"                              200 once the event is stored (duplicates dropped)\n"
+"                              200 once the event is stored (duplicates dropped);\n"
+"                              400 for an event id empty, over 503 bytes or not a string\n"
 "  GET  /healthz               the process runs\n"
 "  GET  /readyz                the loop, the state and the spec are up\n"
 "  GET  /metrics               Prometheus text format\n"
+"  A wrong method gets 405 with Allow. At most serve.max_connections_per_address\n"
+"  connections (64) per client address, 4096 in all; a request not in and answered\n"
+"  within 10 s is cut, as is a connection idle for 10 s.\n"
 "\n"
 "Signals: SIGTERM/SIGINT stop after the current reconcile (exit 0);\n"
 "SIGHUP reloads the spec (an invalid one is logged and the old one kept).\n"
@@ -45,7 +50,8 @@ int cmd_serve(int argc, char **argv)
 	const char *specf = NULL;
 	struct spec *spec = NULL;
 	struct rc_err err;
-	int c;
+	char host[256];
+	int c, port;
 
 	optind = 1;
 	for (;;) {
@@ -66,6 +72,10 @@ int cmd_serve(int argc, char **argv)
 	if (!specf)
 		return cli_error("-c SPEC is required", "see --help");
 	rc_err_clear(&err);
+	if (so.listen && rc_parse_listen(so.listen, true, host, sizeof(host), &port, &err)) {
+		rc_err_prefix(&err, "--listen %s", so.listen);
+		return cli_error(err.msg, "e.g. --listen 127.0.0.1:8080, [::1]:8080 or localhost:0");
+	}
 	if (cli_load_spec(specf, &spec, &err))
 		return cli_error(err.msg, "run 'reconcile validate -c SPEC' for details");
 	if (serve_run(spec, &so, &err))

@@ -18,6 +18,7 @@ void snap_groups_build(struct snap_groups *g, const struct pms_snapshot *s)
 	rc_map_init(&g->site_pos);
 	rc_map_init(&g->occ);
 	rc_map_init(&g->occ2);
+	rc_map_reserve(&g->occ, s->nrentals); /* sized once, even at a million */
 	for (i = 0; i < s->nunits; i++)
 		if (!rc_map_get(&g->site_pos, s->units[i].site_id, NULL))
 			rc_map_put(&g->site_pos, s->units[i].site_id, nsites++);

@@ -391,15 +391,20 @@ static int load_scope(struct site_plan *sp, const struct diff_scope *sc, void *p
 }
 
 /* Has an apply ever run for the site from this state directory? (Its
- * meta is written by every apply, even one with nothing to do.) */
-static bool site_was_applied(struct store_txn *t, const char *site)
+ * meta is written by every apply, even one with nothing to do.) A meta
+ * that cannot be read is an error, never "no applied state". */
+static int site_was_applied(struct store_txn *t, const char *site, bool *out,
+			    struct rc_err *err)
 {
 	struct store_site_meta meta;
-	struct rc_err err;
+	int rc = store_site_meta_get(t, site, &meta, err);
 
-	if (store_site_meta_get(t, site, &meta, &err))
-		return false;
-	return meta.last_attempt[0] != '\0';
+	*out = rc == RC_OK && meta.last_attempt[0] != '\0';
+	if (rc == RC_ENOTFOUND) {
+		rc_err_clear(err);
+		rc = RC_OK;
+	}
+	return rc;
 }
 
 static int load_observed(struct engine *e, struct site_plan *sp,
@@ -424,8 +429,12 @@ static int load_observed(struct engine *e, struct site_plan *sp,
 		/* not readable: the observed state is what was last applied
 		 * (the descriptor's unreadable_rule); without any, nothing to
 		 * compare with */
-		bool applied = have_cache || site_was_applied(t, sp->site->name);
+		bool applied = have_cache;
 
+		if (!applied)
+			rc = site_was_applied(t, sp->site->name, &applied, err);
+		if (rc)
+			goto out;
 		obs_site_free(&sp->obs);
 		sp->obs = cache;
 		obs_site_init(&cache, sp->site->name);

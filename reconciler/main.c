@@ -4,9 +4,10 @@
 
 #include "cli.h"
 #include "providers/vendor.h"
+#include "state/store.h"
 
 static const char usage_head[] =
-"Usage: reconcile [--version] [--help] <command> [options]\n"
+"Usage: reconcile [--version] [--help] [--reinit-state] <command> [options]\n"
 "\n"
 "Keeps the access-control systems of self-storage facilities in line with\n"
 "the property-management system (Storeganise): compute the desired state,\n"
@@ -27,6 +28,10 @@ static const char usage[] =
 "\n"
 "Run 'reconcile <command> --help' for a command's options.\n"
 "\n"
+"--reinit-state (before or after the command): a state directory refused as\n"
+"damaged has its files moved aside (<name>.damaged-<time>, nothing deleted)\n"
+"and starts empty; a sound one is used as it is.\n"
+"\n"
 "Exit codes: 0 success (no changes), 1 error, 2 changes present\n"
 "(plan --detailed-exitcode).\n";
 
@@ -43,15 +48,39 @@ static void print_usage(FILE *f)
 	fputs(usage, f);
 }
 
+/* --reinit-state, before the command or among its options (not after
+ * "--"): taken out of argv (*argc updated), true when it was there. */
+static bool take_reinit(int *argc, char **argv)
+{
+	bool found = false;
+	int i, j;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--reinit-state"))
+			found = true;
+		else
+			argv[j++] = argv[i];
+	}
+	while (i < *argc)
+		argv[j++] = argv[i++];
+	argv[j] = NULL;
+	*argc = j;
+	return found;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cmd;
 
+	store_set_reinit(take_reinit(&argc, argv));
 	if (argc < 2) {
 		print_usage(stderr);
 		return EXIT_ERROR;
 	}
 	cmd = argv[1];
+	store_set_command(cmd); /* names the holder of the apply lock */
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
 		print_usage(stdout);
 		return EXIT_OK;

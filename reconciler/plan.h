@@ -8,6 +8,7 @@
 #define RC_PLAN_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "core/log.h"
 #include "core/model.h"
@@ -149,8 +150,17 @@ void plan_log_failures(const struct plan *p, const struct rc_log *log);
  * stderr: plan_log_failures). */
 void plan_render_text(const struct plan *p, const struct render_opts *o,
 		      struct rc_buf *out);
-/* Machine output (format_version "1.0"): new reference. */
+/* The same text written to f as it is produced (one resource change at a
+ * time, never the whole plan in memory). 0, or -1 when a write failed. */
+int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f);
+/* Machine output (format_version "1.0") as one tree: new reference. For
+ * tests and small plans; output goes through plan_write_json. */
 json_t *plan_to_json(const struct plan *p);
+/* Write to f the bytes json_dumpf(plan_to_json(p), f, flags) would write
+ * (no trailing newline), one resource change, operation, finding or site
+ * at a time: no tree of the whole plan is built. 0, or -1 when a write
+ * failed. */
+int plan_write_json(const struct plan *p, FILE *f, size_t flags);
 /* Rebuild a plan from plan_to_json output (a saved plan). Ops only; the
  * caller re-plans to compare fingerprints. */
 int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,

@@ -207,11 +207,29 @@ size_t plan_failed_sites(const struct plan *p, struct rc_buf *names)
 	return n;
 }
 
-void plan_render_text(const struct plan *p, const struct render_opts *o,
-		      struct rc_buf *out)
+/* What out holds so far to f (when f is set): out is then empty. */
+static int text_flush(struct rc_buf *out, FILE *f)
+{
+	int rc = 0;
+
+	if (!f || !out->len)
+		return 0;
+	if (fwrite(out->p, 1, out->len, f) != out->len)
+		rc = -1;
+	out->len = 0;
+	out->p[0] = '\0';
+	return rc;
+}
+
+/* The text of p appended to out; with f, written to f as it is produced
+ * (out then holds one resource change at a time). 0, or -1 when a write
+ * to f failed. */
+static int render_text(const struct plan *p, const struct render_opts *o,
+		       struct rc_buf *out, FILE *f)
 {
 	struct colors col;
 	size_t i, k, nops = 0;
+	int rc = 0;
 
 	set_colors(&col, o && o->color);
 	for (i = 0; i < p->nsites; i++)
@@ -219,14 +237,16 @@ void plan_render_text(const struct plan *p, const struct render_opts *o,
 	if (nops) {
 		rc_buf_puts(out, "reconcile will perform the following actions:\n\n");
 		for (i = 0; i < p->nsites; i++)
-			for (k = 0; k < p->sites[i].nchanges; k++)
+			for (k = 0; k < p->sites[i].nchanges; k++) {
 				change_text(&p->sites[i].changes[k], &col, out);
+				rc |= text_flush(out, f);
+			}
 	}
 	findings_text(p, &col, out);
 	if (!nops && !plan_failed_sites(p, NULL)) {
 		rc_buf_printf(out, "%sNo changes.%s The access-control systems match the PMS.\n",
 			      col.bold, col.off);
-		return;
+		return rc | text_flush(out, f);
 	}
 	if (!nops)
 		rc_buf_printf(out, "%sNo changes%s in the sites planned.", col.bold, col.off);
@@ -234,6 +254,25 @@ void plan_render_text(const struct plan *p, const struct render_opts *o,
 		rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.", col.bold,
 			      col.off, p->add, p->change, p->destroy);
 	not_planned(p, &col, out);
+	return rc | text_flush(out, f);
+}
+
+void plan_render_text(const struct plan *p, const struct render_opts *o,
+		      struct rc_buf *out)
+{
+	render_text(p, o, out, NULL);
+}
+
+int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f)
+{
+	struct rc_buf b;
+	int rc;
+
+	rc_buf_init(&b);
+	rc_buf_add(&b, "", 0);
+	rc = render_text(p, o, &b, f);
+	rc_buf_free(&b);
+	return rc || fflush(f) != 0 || ferror(f) ? -1 : 0;
 }
 
 /* ------------------------------------------------------------- JSON */
@@ -383,43 +422,213 @@ static json_t *site_json(const struct site_plan *sp)
 			 "error", sp->failed ? sp->fail_msg : NULL);
 }
 
-json_t *plan_to_json(const struct plan *p)
+static json_t *finding_json(const struct site_plan *sp, const struct finding *f)
 {
-	json_t *j = json_object(), *sites = json_array(), *rcs = json_array();
-	json_t *ops = json_array(), *finds = json_array();
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s}", "site", sp->site->name,
+			 "kind", finding_kind_name(f->kind), "severity",
+			 f->sev == SEV_ERROR ? "error" : f->sev == SEV_WARNING ? "warning" : "info",
+			 "unit", f->unit, "vendor_unit", f->vendor_unit, "rule", f->rule,
+			 "message", f->message);
+}
+
+static json_t *summary_json(const struct plan *p)
+{
 	size_t i, k, nops = 0, warnings = 0;
 
 	for (i = 0; i < p->nsites; i++) {
-		const struct site_plan *sp = &p->sites[i];
-
-		json_array_append_new(sites, site_json(sp));
-		for (k = 0; k < sp->nchanges; k++)
-			json_array_append_new(rcs, change_json(sp, &sp->changes[k]));
-		for (k = 0; k < sp->nops; k++)
-			json_array_append_new(ops, op_json(sp, &sp->ops[k]));
-		nops += sp->nops;
-		for (k = 0; k < sp->nfindings; k++) {
-			const struct finding *f = &sp->findings[k];
-
-			json_array_append_new(finds, json_pack(
-				"{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s}", "site", sp->site->name,
-				"kind", finding_kind_name(f->kind), "severity",
-				f->sev == SEV_ERROR ? "error" : f->sev == SEV_WARNING ? "warning" : "info",
-				"unit", f->unit, "vendor_unit", f->vendor_unit, "rule", f->rule,
-				"message", f->message));
-			warnings += f->sev == SEV_WARNING;
-		}
+		nops += p->sites[i].nops;
+		for (k = 0; k < p->sites[i].nfindings; k++)
+			warnings += p->sites[i].findings[k].sev == SEV_WARNING;
 	}
-	json_object_set_new(j, "format_version", json_string(PLAN_FORMAT_VERSION));
-	json_object_set_new(j, "reconcile_version", json_string(RECONCILE_VERSION));
-	json_object_set_new(j, "plan_id", json_string(p->id));
-	json_object_set_new(j, "created", json_string(p->created));
-	json_object_set_new(j, "sites", sites);
-	json_object_set_new(j, "resource_changes", rcs);
-	json_object_set_new(j, "operations", ops);
-	json_object_set_new(j, "findings", finds);
-	json_object_set_new(j, "summary", json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}",
-		"add", (int)p->add, "change", (int)p->change, "destroy", (int)p->destroy,
-		"operations", (int)nops, "errors", (int)p->errors, "warnings", (int)warnings));
+	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "add", (int)p->add, "change",
+			 (int)p->change, "destroy", (int)p->destroy, "operations", (int)nops,
+			 "errors", (int)p->errors, "warnings", (int)warnings);
+}
+
+/* The members of a plan's JSON, in plan_to_json's order: scalars and
+ * the summary as one value, the arrays one element at a time (elem: the
+ * element of site i at index k, NULL past the site's last). */
+struct member {
+	const char *key;
+	json_t *(*value)(const struct plan *p);
+	json_t *(*elem)(const struct site_plan *sp, size_t k);
+};
+
+static json_t *v_format(const struct plan *p) { (void)p; return json_string(PLAN_FORMAT_VERSION); }
+static json_t *v_version(const struct plan *p) { (void)p; return json_string(RECONCILE_VERSION); }
+static json_t *v_id(const struct plan *p) { return json_string(p->id); }
+static json_t *v_created(const struct plan *p) { return json_string(p->created); }
+
+static json_t *e_site(const struct site_plan *sp, size_t k)
+{
+	return k ? NULL : site_json(sp);
+}
+
+static json_t *e_change(const struct site_plan *sp, size_t k)
+{
+	return k < sp->nchanges ? change_json(sp, &sp->changes[k]) : NULL;
+}
+
+static json_t *e_op(const struct site_plan *sp, size_t k)
+{
+	return k < sp->nops ? op_json(sp, &sp->ops[k]) : NULL;
+}
+
+static json_t *e_finding(const struct site_plan *sp, size_t k)
+{
+	return k < sp->nfindings ? finding_json(sp, &sp->findings[k]) : NULL;
+}
+
+static const struct member members[] = {
+	{ "format_version", v_format, NULL }, { "reconcile_version", v_version, NULL },
+	{ "plan_id", v_id, NULL }, { "created", v_created, NULL },
+	{ "sites", NULL, e_site }, { "resource_changes", NULL, e_change },
+	{ "operations", NULL, e_op }, { "findings", NULL, e_finding },
+	{ "summary", summary_json, NULL },
+};
+#define NMEMBERS (sizeof(members) / sizeof(members[0]))
+
+json_t *plan_to_json(const struct plan *p)
+{
+	json_t *j = json_object(), *a, *v;
+	size_t m, i, k;
+
+	for (m = 0; m < NMEMBERS; m++) {
+		if (members[m].value) {
+			json_object_set_new(j, members[m].key, members[m].value(p));
+			continue;
+		}
+		a = json_array();
+		for (i = 0; i < p->nsites; i++)
+			for (k = 0; (v = members[m].elem(&p->sites[i], k)); k++)
+				json_array_append_new(a, v);
+		json_object_set_new(j, members[m].key, a);
+	}
 	return j;
+}
+
+/* ---------------------------------------------------- streamed JSON */
+
+/* Writes what json_dumpf(plan_to_json(p), f, flags) would, one member or
+ * array element at a time: jansson dumps each small tree; the
+ * punctuation around them is written here, as jansson's dump.c lays it
+ * out (so the bytes are the same). */
+struct jw {
+	FILE *f;
+	size_t flags;
+	int indent;          /* JSON_INDENT(n): n, 0 for one line */
+	int depth;           /* of the value being dumped: its lines are padded */
+	int rc;
+};
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+	if (n && fwrite(s, 1, n, w->f) != n)
+		w->rc = -1;
+}
+
+static void jw_pad(struct jw *w, int depth)
+{
+	static const char spaces[] = "                                ";
+	size_t n = (size_t)(w->indent * depth);
+
+	while (n) {
+		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+
+		jw_put(w, spaces, k);
+		n -= k;
+	}
+}
+
+/* jansson's dump_indent: a new line at depth, or a space after a comma
+ * on one line (none with JSON_COMPACT). */
+static void jw_indent(struct jw *w, int depth, bool space)
+{
+	if (w->indent) {
+		jw_put(w, "\n", 1);
+		jw_pad(w, depth);
+	} else if (space && !(w->flags & JSON_COMPACT)) {
+		jw_put(w, " ", 1);
+	}
+}
+
+/* json_dump_callback's output, each new line padded to w->depth (a
+ * string never holds a raw newline: jansson escapes it). */
+static int jw_cb(const char *buf, size_t size, void *data)
+{
+	struct jw *w = data;
+	const char *nl;
+	size_t n;
+
+	while (size) {
+		nl = memchr(buf, '\n', size);
+		n = nl ? (size_t)(nl - buf) + 1 : size;
+		jw_put(w, buf, n);
+		if (nl)
+			jw_pad(w, w->depth);
+		buf += n;
+		size -= n;
+	}
+	return w->rc;
+}
+
+/* Dump v (stolen) as a value at depth. */
+static void jw_value(struct jw *w, json_t *v, int depth)
+{
+	w->depth = depth;
+	if (!v || json_dump_callback(v, jw_cb, w, w->flags | JSON_ENCODE_ANY) != 0)
+		w->rc = -1;
+	json_decref(v);
+}
+
+static void jw_member(struct jw *w, const struct plan *p, const struct member *m)
+{
+	size_t i, k, n = 0;
+	json_t *v;
+
+	jw_value(w, json_string(m->key), 1);
+	jw_put(w, (w->flags & JSON_COMPACT) ? ":" : ": ", (w->flags & JSON_COMPACT) ? 1 : 2);
+	if (m->value) {
+		jw_value(w, m->value(p), 1);
+		return;
+	}
+	jw_put(w, "[", 1);
+	for (i = 0; i < p->nsites && !w->rc; i++)
+		for (k = 0; !w->rc && (v = m->elem(&p->sites[i], k)); k++) {
+			if (n++)
+				jw_put(w, ",", 1);
+			jw_indent(w, 2, n > 1);
+			jw_value(w, v, 2);
+		}
+	if (n)
+		jw_indent(w, 1, false);
+	jw_put(w, "]", 1);
+}
+
+static int member_cmp(const void *a, const void *b)
+{
+	return strcmp((*(const struct member *const *)a)->key,
+		      (*(const struct member *const *)b)->key);
+}
+
+int plan_write_json(const struct plan *p, FILE *f, size_t flags)
+{
+	const struct member *order[NMEMBERS];
+	struct jw w = { f, flags, (int)(flags & JSON_MAX_INDENT), 0, 0 };
+	size_t m;
+
+	for (m = 0; m < NMEMBERS; m++)
+		order[m] = &members[m];
+	if (flags & JSON_SORT_KEYS)
+		qsort(order, NMEMBERS, sizeof(order[0]), member_cmp);
+	jw_put(&w, "{", 1);
+	for (m = 0; m < NMEMBERS && !w.rc; m++) {
+		if (m)
+			jw_put(&w, ",", 1);
+		jw_indent(&w, 1, m > 0);
+		jw_member(&w, p, order[m]);
+	}
+	jw_indent(&w, 0, false);
+	jw_put(&w, "}", 1);
+	return w.rc || ferror(f) ? -1 : 0;
 }

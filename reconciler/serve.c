@@ -23,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <ev.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -34,9 +35,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/addr.h"
 #include "core/fiber.h"
 #include "serve_int.h"
 #include "commit.h"
@@ -69,65 +73,10 @@ static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
 
 /* ---------------------------------------------------------- webhooks */
 
-/* sg-signature = base64(HMAC-SHA256(secret, raw body)), compared in
- * constant time. */
-static bool signature_ok(const struct serve *s, const char *body, size_t len, const char *sig)
+/* The webhook's pure part (signature, id, routing) is serve_event.c. */
+static void enqueue_cb(void *p, enum serve_key_kind kind, const char *id)
 {
-	unsigned char mac[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	char want[96];
-	bool ok;
-
-	if (!sig || !*sig || !s->secret)
-		return false;
-	/* fail closed: a HMAC that could not be computed matches nothing */
-	if (!HMAC(EVP_sha256(), s->secret, (int)strlen(s->secret), (const unsigned char *)body, len,
-		  mac, &n) || n != 32)
-		return false;
-	EVP_EncodeBlock((unsigned char *)want, mac, (int)n);
-	ok = strlen(sig) == strlen(want) && rc_ct_equal(sig, want, strlen(want));
-	explicit_bzero(want, sizeof(want));
-	return ok;
-}
-
-static bool access_event(const char *type)
-{
-	return !strncmp(type, "job.unit_", 9) || !strncmp(type, "unit.", 5) ||
-	       !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11);
-}
-
-/* Event types of docs/pms-api.md §2.4 -> keys to look at again: the rentals
- * named; else the job, unit or customer named (resolved by the work item);
- * else, for an access-related type, every site. */
-static int route_event(struct serve *s, json_t *ev)
-{
-	static const struct {
-		const char *field;
-		enum serve_key_kind kind;
-	} refs[] = {
-		{ "unitRentalId", KEY_RENTAL }, { "oldRentalId", KEY_RENTAL }, { "newRentalId", KEY_RENTAL },
-		{ "jobId", KEY_JOB }, { "unitId", KEY_UNIT }, { "userId", KEY_USER },
-	};
-	const char *type = json_string_value(json_object_get(ev, "type"));
-	json_t *d = json_object_get(ev, "data");
-	int n = 0;
-	size_t i;
-
-	if (!type)
-		return -1;
-	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
-		const char *id = json_string_value(json_object_get(d, refs[i].field));
-
-		if (!id || !*id || (i >= 3 && n) || strlen(id) > 100)
-			continue; /* a rental id says it all */
-		serve_enqueue(s, refs[i].kind, id);
-		n++;
-	}
-	if (!n && access_event(type)) {
-		serve_enqueue(s, KEY_ALL, NULL); /* nothing named: every site looks again */
-		n++;
-	}
-	return n;
+	serve_enqueue(p, kind, id);
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
@@ -143,6 +92,17 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 }
 
 /* -------------------------------------------------------------- HTTP */
+
+/* serve's record of a connection (MHD's socket context), or a scratch
+ * one when MHD has none (never NULL: callers only set fields). */
+static struct serve_conn *conn_of(struct MHD_Connection *c)
+{
+	static struct serve_conn none;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci && ci->socket_context ? ci->socket_context : &none;
+}
 
 /* A request's body as it arrives, and a webhook's trip to the disk. */
 struct req {
@@ -184,7 +144,7 @@ static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c,
 		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, r->job.err.msg);
 		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
 	}
-	n = route_event(s, r->ev);
+	n = serve_event_route(r->ev, enqueue_cb, s);
 	if (n <= 0)
 		s->ev_ignored++;
 	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
@@ -200,7 +160,7 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 	const char *sig = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "sg-signature");
 
 	s->ev_received++;
-	if (!signature_ok(s, body, r->body.len, sig)) {
+	if (!serve_signature_ok(s->secret, body, r->body.len, sig)) {
 		s->ev_rejected++;
 		serve_log(s, RC_LOG_WARN, "webhook rejected: bad or missing sg-signature");
 		return reply(c, 401, "application/json", rc_strdup("{\"error\":\"bad signature\"}"));
@@ -209,7 +169,17 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 	id = json_string_value(json_object_get(r->ev, "id"));
 	if (!id) {
 		s->ev_rejected++;
-		return reply(c, 400, "application/json", rc_strdup("{\"error\":\"not an event\"}"));
+		return reply(c, 400, "application/json",
+			     rc_strdup("{\"error\":\"not an event: a JSON object with a string id\"}"));
+	}
+	/* the sender's error, not ours: a 400 is not retried, a 503 forever */
+	if (!*id || strlen(id) > STORE_EVENT_ID_MAX) {
+		s->ev_rejected++;
+		serve_log(s, RC_LOG_WARN, "webhook rejected: event id %s", *id ? "too long" : "empty");
+		return reply(c, 400, "application/json", *id ?
+			     rc_sprintf("{\"error\":\"bad event id: longer than %d bytes\"}",
+					STORE_EVENT_ID_MAX) :
+			     rc_strdup("{\"error\":\"bad event id: empty\"}"));
 	}
 	r->job_arg = store_event_job(id, body, &r->job);
 	r->job.done = event_stored;
@@ -222,111 +192,44 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 		r->stage = REQ_STORED;
 		return webhook_stored(s, c, r);
 	}
+	conn_of(c)->waiting = true; /* on the disk: not a slow client */
 	MHD_suspend_connection(c);
 	store_writer_submit(s->e.store, &r->job);
 	return MHD_YES;
 }
 
-/* The per-peer HTTP metrics: one field of http_pool_stats each. */
-static const struct {
-	const char *name, *type, *help;
-	size_t off;
-} pool_metrics[] = {
-	{ "reconcile_http_requests_total", "counter", "HTTP requests by peer.",
-	  offsetof(struct http_pool_stats, requests) },
-	{ "reconcile_http_connections_total", "counter", "New HTTP connections by peer "
-	  "(far fewer than requests: connections are kept alive).",
-	  offsetof(struct http_pool_stats, connects) },
-	{ "reconcile_http_in_flight", "gauge", "HTTP requests in flight by peer.",
-	  offsetof(struct http_pool_stats, inflight) },
-	{ "reconcile_http_in_flight_max", "gauge", "Most HTTP requests ever in flight at once "
-	  "by peer (bounded by serve.vendor_concurrency).",
-	  offsetof(struct http_pool_stats, max_inflight) },
-};
-
-struct pool_line {
-	struct rc_buf *b;
-	size_t m;
-};
-
-static void pool_metric(const struct http_pool_stats *st, void *payload)
+/* The methods a path answers (its Allow header), NULL for an unknown path. */
+static const char *allowed(const char *url)
 {
-	const struct pool_line *pl = payload;
-
-	rc_buf_printf(pl->b, "%s{peer=\"%s\"} %lu\n", pool_metrics[pl->m].name, st->name,
-		      *(const unsigned long *)((const char *)st + pool_metrics[pl->m].off));
+	if (!strcmp(url, "/webhooks/storeganise"))
+		return "POST";
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz") || !strcmp(url, "/metrics"))
+		return "GET, HEAD";
+	return NULL;
 }
 
-static char *metrics(struct serve *s)
+static bool method_ok(const char *allow, const char *method)
 {
-	struct rc_buf b;
-	struct pool_line pl = { &b, 0 };
-	unsigned long cum = 0;
-	size_t i;
+	size_t n = strlen(method);
+	const char *p;
 
-	rc_buf_init(&b);
-	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
-		      "# TYPE reconcile_webhook_events_total counter\n"
-		      "reconcile_webhook_events_total{outcome=\"received\"} %lu\n"
-		      "reconcile_webhook_events_total{outcome=\"duplicate\"} %lu\n"
-		      "reconcile_webhook_events_total{outcome=\"rejected\"} %lu\n"
-		      "reconcile_webhook_events_total{outcome=\"ignored\"} %lu\n",
-		      s->ev_received, s->ev_duplicate, s->ev_rejected, s->ev_ignored);
-	rc_buf_printf(&b, "# HELP reconcile_queue_depth Keys waiting to be reconciled.\n"
-		      "# TYPE reconcile_queue_depth gauge\nreconcile_queue_depth %zu\n"
-		      "# HELP reconcile_queue_merged_total Keys added while already queued or running.\n"
-		      "# TYPE reconcile_queue_merged_total counter\nreconcile_queue_merged_total %lu\n"
-		      "# HELP reconcile_queue_running_max Most keys ever running at once.\n"
-		      "# TYPE reconcile_queue_running_max gauge\nreconcile_queue_running_max %u\n",
-		      workq_depth(&s->q), s->q.merged, s->q.running_max);
-	rc_buf_puts(&b, "# HELP reconcile_duration_seconds Duration of one site's reconcile.\n"
-		    "# TYPE reconcile_duration_seconds histogram\n");
-	for (i = 0; i < NBUCKETS; i++) {
-		cum += s->hist[i];
-		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", serve_buckets[i], cum);
-	}
-	cum += s->hist[NBUCKETS];
-	rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
-		      "reconcile_duration_seconds_sum %.6f\nreconcile_duration_seconds_count %lu\n",
-		      cum, s->hist_sum, cum);
-	rc_buf_puts(&b, "# HELP reconcile_operations_total Operations applied, by the site's vendor "
-		    "(its calls and their PMS write-backs) and outcome.\n"
-		    "# TYPE reconcile_operations_total counter\n");
-	for (i = 0; vendor_table[i]; i++)
-		rc_buf_printf(&b, "reconcile_operations_total{vendor=\"%s\",outcome=\"ok\"} %lu\n"
-			      "reconcile_operations_total{vendor=\"%s\",outcome=\"failed\"} %lu\n",
-			      vendor_table[i]->spec.name, s->ops_ok[i], vendor_table[i]->spec.name,
-			      s->ops_failed[i]);
-	rc_buf_printf(&b, "# HELP reconcile_errors_total Site reconciles that failed.\n"
-		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
-		      "# HELP reconcile_workers_busy Work items running now.\n"
-		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n"
-		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
-		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n"
-		      "# HELP reconcile_claim_holders_max Most work items ever holding one unit or "
-		      "customer at once (1: runs that share one never overlap).\n"
-		      "# TYPE reconcile_claim_holders_max gauge\nreconcile_claim_holders_max %u\n",
-		      s->reconcile_errors, s->running, s->site_max, s->claim_max);
-	rc_buf_printf(&b, "# HELP reconcile_resolve_errors_total Events whose rental, job, unit or "
-		      "customer the PMS could not give (retried with backoff).\n"
-		      "# TYPE reconcile_resolve_errors_total counter\nreconcile_resolve_errors_total %lu\n",
-		      s->resolve_errors);
-	rc_buf_printf(&b, "# HELP reconcile_pruned_total Entries dropped by retention.\n"
-		      "# TYPE reconcile_pruned_total counter\n"
-		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",
-		      s->pruned_events, s->pruned_journal);
-	for (pl.m = 0; pl.m < sizeof(pool_metrics) / sizeof(pool_metrics[0]); pl.m++) {
-		rc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", pool_metrics[pl.m].name,
-			      pool_metrics[pl.m].help, pool_metrics[pl.m].name, pool_metrics[pl.m].type);
-		http_pool_each(pool_metric, &pl);
-	}
-	rc_buf_puts(&b, "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
-		    "# TYPE reconcile_drift_operations gauge\n");
-	for (i = 0; i < s->spec->nsites; i++)
-		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
-			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
-			      s->sites[i].drift);
-	return rc_buf_steal(&b);
+	for (p = strstr(allow, method); p; p = strstr(p + 1, method))
+		if ((p == allow || p[-1] == ' ') && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+static enum MHD_Result reply_405(struct MHD_Connection *c, const char *allow)
+{
+	char *body = rc_sprintf("{\"error\":\"method not allowed: use %s\"}", allow);
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+	enum MHD_Result rc;
+
+	MHD_add_response_header(r, "Content-Type", "application/json");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	rc = MHD_queue_response(c, 405, r);
+	MHD_destroy_response(r);
+	return rc;
 }
 
 /* A Content-Length over serve.max_body (the connection then closes). */
@@ -349,6 +252,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return webhook_stored(s, c, r);
 	if (r && r->stage == REQ_STORING)
 		return MHD_YES; /* suspended: not called */
+	if (!r) {
+		const char *allow = allowed(url);
+
+		if (allow && !method_ok(allow, method)) /* answered before any body is read */
+			return reply_405(c, allow);
+	}
 	if (!r && !strcmp(url, "/webhooks/storeganise") && declared_too_big(s, c)) { /* do not read what would be refused */
 		s->ev_received++;
 		s->ev_rejected++;
@@ -382,7 +291,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return s->stopping ? reply(c, 503, "text/plain", rc_strdup("stopping\n"))
 				   : reply(c, 200, "text/plain", rc_strdup("ready\n"));
 	if (!strcmp(url, "/metrics"))
-		return reply(c, 200, "text/plain; version=0.0.4", metrics(s));
+		return reply(c, 200, "text/plain; version=0.0.4", serve_metrics(s));
 	return reply(c, 404, "application/json", rc_strdup("{\"error\":\"not found\"}"));
 }
 
@@ -391,9 +300,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 {
 	struct req *r = *ctx;
 
-	(void)cls;
-	(void)c;
+	struct serve *s = cls;
+	struct serve_conn *sc = conn_of(c);
+
 	(void)toe;
+	sc->since = ev_now(s->loop); /* idle from here: MHD's timeout */
+	sc->waiting = false;
 	if (r) {
 		rc_buf_free(&r->body);
 		json_decref(r->ev);
@@ -401,6 +313,77 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **ctx,
 		free(r);
 		*ctx = NULL;
 	}
+}
+
+static void mhd_pump(struct serve *s);
+
+/* Every connection is tracked from accept to close (its socket context). */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct serve *s = cls;
+	struct serve_conn *sc = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		sc = rc_calloc(1, sizeof(*sc));
+		sc->c = c;
+		sc->since = ev_now(s->loop);
+		sc->next = s->conns;
+		if (s->conns)
+			s->conns->prev = sc;
+		s->conns = sc;
+		*socket_context = sc;
+		return;
+	}
+	if (!sc)
+		return;
+	if (sc->prev)
+		sc->prev->next = sc->next;
+	else
+		s->conns = sc->next;
+	if (sc->next)
+		sc->next->prev = sc->prev;
+	free(sc);
+	*socket_context = NULL;
+}
+
+/* A request line is in: its request has SERVE_REQUEST_TIMEOUT_S from now
+ * (MHD's URI log callback; its return is the request's first *ctx). */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	struct serve *s = cls;
+
+	(void)uri;
+	conn_of(c)->since = ev_now(s->loop);
+	return NULL;
+}
+
+/* Slow clients: MHD's timeout ends an idle connection, not one that sends
+ * a byte now and then; a request not answered SERVE_REQUEST_TIMEOUT_S
+ * after it began (headers and body) has its socket shut down, and MHD
+ * closes it at its next read. One waiting on the disk is left alone. */
+static void conn_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct serve *s = w->data;
+	ev_tstamp now = ev_now(loop);
+	struct serve_conn *sc;
+	bool cut = false;
+
+	(void)revents;
+	for (sc = s->conns; sc; sc = sc->next) {
+		const union MHD_ConnectionInfo *fd;
+
+		if (sc->waiting || now - sc->since < SERVE_REQUEST_TIMEOUT_S)
+			continue;
+		fd = MHD_get_connection_info(sc->c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (fd && shutdown(fd->connect_fd, SHUT_RDWR) == 0) {
+			s->conns_cut++;
+			cut = true;
+		}
+		sc->since = now; /* once: MHD closes it at its next read */
+	}
+	if (cut)
+		mhd_pump(s);
 }
 
 /* After every MHD_run: re-arm the timer from MHD_get_timeout (§2.1). */
@@ -598,39 +581,78 @@ void serve_reload(struct serve *s)
 
 /* ---------------------------------------------------------------- run */
 
-static int listen_addr(const char *spec, struct sockaddr_in *sa, struct rc_err *err)
+/* The address to listen on: --listen, else serve.listen (both checked
+ * by rc_parse_listen before; a name is resolved here). */
+static int listen_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len,
+		       struct rc_err *err)
 {
-	char host[64];
-	const char *colon = strrchr(spec, ':');
+	char host[256];
+	int port, rc = rc_parse_listen(spec, true, host, sizeof(host), &port, err);
 
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	if (!colon || (size_t)(colon - spec) >= sizeof(host))
-		return rc_errf(err, RC_EINVAL, "listen address \"%s\": expected HOST:PORT", spec);
-	memcpy(host, spec, (size_t)(colon - spec));
-	host[colon - spec] = '\0';
-	sa->sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		return rc_errf(err, RC_EINVAL, "listen address \"%s\": not an IPv4 address", spec);
-	return RC_OK;
+	if (!rc)
+		rc = rc_listen_sockaddr(host, port, ss, len, err);
+	if (rc)
+		rc_err_prefix(err, "listen address %s", spec);
+	return rc;
+}
+
+/* SERVE_MAX_CONNECTIONS, the soft fd limit raised to the hard one for
+ * them; what the fd limit leaves (with room for the vendors' and the
+ * state's) when it is lower. */
+static unsigned conn_limit(struct serve *s)
+{
+	struct rlimit rl;
+	rlim_t want = SERVE_MAX_CONNECTIONS + 512;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return 512;
+	if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur >= want)
+		return SERVE_MAX_CONNECTIONS;
+	serve_log(s, RC_LOG_WARN, "the open file limit (%llu) holds %llu HTTP connections, not %d: "
+		  "raise it (ulimit -n, LimitNOFILE=)", (unsigned long long)rl.rlim_cur,
+		  rl.rlim_cur > 768 ? (unsigned long long)rl.rlim_cur - 512 : 256ULL,
+		  SERVE_MAX_CONNECTIONS);
+	return rl.rlim_cur > 768 ? (unsigned)(rl.rlim_cur - 512) : 256;
 }
 
 static int start_http(struct serve *s, struct rc_err *err)
 {
 	const char *addr = s->o.listen ? s->o.listen : s->spec->serve.listen;
-	struct sockaddr_in sa;
+	struct sockaddr_storage sa;
+	socklen_t salen = 0;
+	char host[INET6_ADDRSTRLEN];
 	const union MHD_DaemonInfo *fd, *port;
-	int rc = listen_addr(addr, &sa, err);
+	unsigned max;
+	int rc = listen_addr(addr, &sa, &salen, err);
+	bool v6;
 
 	if (rc)
 		return rc;
-	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME,
+	v6 = sa.ss_family == AF_INET6;
+	max = conn_limit(s);
+	/* per address well below the total: one address (or a few) cannot
+	 * take every connection, so /healthz and /metrics stay reachable;
+	 * requests have SERVE_REQUEST_TIMEOUT_S (conn_timer_cb), idle
+	 * connections as long (MHD's timeout) */
+	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+				  (v6 ? MHD_USE_IPv6 : 0),
 				  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+				  MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVE_REQUEST_TIMEOUT_S,
+				  MHD_OPTION_CONNECTION_LIMIT, max,
+				  MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->spec->serve.per_address,
+				  MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
 	if (!s->mhd)
 		return rc_errf(err, RC_EIO, "cannot listen on %s (in use?)", addr);
+	ev_timer_init(&s->conn_timer, conn_timer_cb, 1., 1.);
+	s->conn_timer.data = s;
+	ev_timer_start(s->loop, &s->conn_timer);
 	fd = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	port = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	ev_io_init(&s->mhd_io, mhd_io_cb, fd->epoll_fd, EV_READ);
@@ -638,7 +660,10 @@ static int start_http(struct serve *s, struct rc_err *err)
 	ev_io_start(s->loop, &s->mhd_io);
 	ev_timer_init(&s->mhd_timer, mhd_timer_cb, 0., 0.);
 	s->mhd_timer.data = s;
-	printf("listening on http://%s:%u\n", inet_ntoa(sa.sin_addr), (unsigned)port->port);
+	if (getnameinfo((struct sockaddr *)&sa, salen, host, sizeof(host), NULL, 0, NI_NUMERICHOST))
+		snprintf(host, sizeof(host), "?");
+	printf("listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+	       (unsigned)port->port);
 	fflush(stdout);
 	mhd_pump(s);
 	return RC_OK;
@@ -700,6 +725,7 @@ out:
 		MHD_run(s.mhd); /* answers what is resumed, if the client still waits */
 		ev_io_stop(s.loop, &s.mhd_io);
 		ev_timer_stop(s.loop, &s.mhd_timer);
+		ev_timer_stop(s.loop, &s.conn_timer);
 		MHD_stop_daemon(s.mhd);
 	}
 	stop_timers(&s);

@@ -6,6 +6,7 @@
 #define RC_SERVE_INT_H
 
 #include <ev.h>
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "core/log.h"
@@ -60,9 +61,24 @@ struct serve_site {
 	unsigned vacating;           /* destructive operations of runs applying now (R10) */
 };
 
+/* An HTTP connection as serve tracks it (MHD's socket context): a
+ * request that takes longer than SERVE_REQUEST_TIMEOUT_S from its
+ * connection or its request line to its answer is cut (slow clients). */
+struct serve_conn {
+	struct MHD_Connection *c;
+	ev_tstamp since;             /* connection start, request line, or last answer */
+	bool waiting;                /* suspended on the disk: never cut */
+	struct serve_conn *prev, *next;
+};
+#define SERVE_REQUEST_TIMEOUT_S 10
+#define SERVE_MAX_CONNECTIONS 4096   /* all addresses (fd limit permitting) */
+
 struct serve {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
+	struct serve_conn *conns;    /* open HTTP connections (new, freed at close) */
+	ev_timer conn_timer;         /* cuts slow requests, every second */
+	unsigned long conns_cut;     /* requests cut for slowness */
 	ev_io mhd_io;
 	ev_timer mhd_timer, work_timer;
 	ev_timer prune_timer;        /* retention: hourly, sooner while a backlog lasts */
@@ -133,5 +149,16 @@ void serve_schedule(struct serve *s, double after);
 void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* SIGHUP, deferred until no work item runs (serve.c). */
 void serve_reload(struct serve *s);
+
+/* serve_metrics.c: the /metrics answer (new, Prometheus text). */
+char *serve_metrics(struct serve *s);
+
+/* serve_event.c. sg-signature = base64(HMAC-SHA256(secret, raw body)),
+ * compared in constant time; false without a secret. */
+bool serve_signature_ok(const char *secret, const char *body, size_t len, const char *sig);
+/* The keys an event (borrowed) names, each handed to add (id borrowed from
+ * ev); their count, -1 when it has no type. */
+typedef void (*serve_event_fn)(void *p, enum serve_key_kind kind, const char *id);
+int serve_event_route(json_t *ev, serve_event_fn add, void *p);
 
 #endif

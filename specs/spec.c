@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "core/addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -106,7 +107,7 @@ int spec_get_str(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc = RC_OK;
 
 	*out = NULL;
-	if (!v || json_is_null(v)) {
+	if (!v) { /* null is a wrong type, as the schema says */
 		if (!required)
 			return RC_OK;
 		p = sub(path, k);
@@ -132,7 +133,9 @@ int spec_get_int(struct spec_ld *l, json_t *o, const char *path, const char *k,
 	int rc;
 
 	*out = dflt;
-	if (!v || json_is_null(v))
+	/* null is "none" where absence is (dflt -1: max_uses, access levels,
+	 * profiles...); elsewhere a wrong type (the schema agrees) */
+	if (!v || (json_is_null(v) && dflt == -1))
 		return RC_OK;
 	if (json_is_integer(v) && json_integer_value(v) >= min && json_integer_value(v) <= max) {
 		*out = (long)json_integer_value(v);
@@ -195,7 +198,7 @@ int spec_get_strs(struct spec_ld *l, json_t *o, const char *path, const char *k,
 
 	*out = NULL;
 	*n = 0;
-	if (!a || json_is_null(a))
+	if (!a)
 		return RC_OK;
 	if (!json_is_array(a))
 		return spec_fail(l, path, "%s: expected an array of strings", k);
@@ -274,21 +277,18 @@ bool spec_secret_set(const struct spec_secret *s)
 	return s->env || s->file || s->credential || s->site_field;
 }
 
-/* The first line of path (new, rc_free_secret) into *out; shown names the
- * source in errors. */
-static int read_secret_file(const char *path, const char *shown, const char *what,
-			    char **out, struct rc_err *err)
+/* The first line of the secret file path (new, rc_free_secret) into *out. */
+static int read_secret_file(const char *path, const char *what, char **out, struct rc_err *err)
 {
 	struct rc_err ferr;
 	char *data = NULL;
 
-	if (rc_read_file(path, &data, NULL, &ferr))
-		return rc_errf(err, RC_EIO, "cannot read %s (needed for %s): %s", shown, what,
-			       strerror(errno));
+	if (rc_read_file_max(path, "a secret file", RC_CAP_SECRET, &data, NULL, &ferr))
+		return rc_errf(err, ferr.code, "cannot read %s (needed for %s)", ferr.msg, what);
 	data[strcspn(data, "\r\n")] = '\0';
 	if (!*data) {
 		rc_free_secret(data);
-		return rc_errf(err, RC_EINVAL, "%s is empty (needed for %s)", shown, what);
+		return rc_errf(err, RC_EINVAL, "%s is empty (needed for %s)", path, what);
 	}
 	*out = data;
 	return RC_OK;
@@ -308,7 +308,7 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 		return RC_OK;
 	}
 	if (s->file)
-		return read_secret_file(s->file, s->file, what, out, err);
+		return read_secret_file(s->file, what, out, err);
 	if (s->credential) {
 		char *path;
 		int rc;
@@ -319,7 +319,7 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 				       "(needed for %s; systemd sets it with LoadCredential=)",
 				       s->credential, what);
 		path = rc_sprintf("%s/%s", v, s->credential);
-		rc = read_secret_file(path, path, what, out, err);
+		rc = read_secret_file(path, what, out, err);
 		free(path);
 		return rc;
 	}
@@ -368,6 +368,8 @@ static int parse_duration(const char *s, long *out)
 	char *end;
 	long n, mult;
 
+	if (!isdigit((unsigned char)s[0]))
+		return -1; /* no sign, no space: what the schema's pattern says */
 	errno = 0;
 	n = strtol(s, &end, 10);
 	if (errno || end == s || n < 0)
@@ -465,11 +467,24 @@ static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct
 	return RC_OK;
 }
 
+/* A listen address, as serve will read it (core/addr.h): a fixed port
+ * here (0, any free port, is for --listen). */
+static int check_listen(struct spec_ld *l, const char *path, const char *addr)
+{
+	struct rc_err aerr;
+	char host[256];
+	int port;
+
+	if (rc_parse_listen(addr, false, host, sizeof(host), &port, &aerr))
+		return spec_fail(l, path, "%s: %s", addr, aerr.msg);
+	return RC_OK;
+}
+
 static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
-					    "requests_per_second", NULL };
-	long n = 0, c = 0, w = 0;
+					    "requests_per_second", "max_connections_per_address", NULL };
+	long n = 0, c = 0, w = 0, a = 0;
 	int rc = RC_OK;
 
 	if (o)
@@ -479,11 +494,16 @@ static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct
 	if (!rc && !s->listen)
 		s->listen = rc_strdup("127.0.0.1:8080");
 	if (!rc)
+		rc = check_listen(l, "$.serve.listen", s->listen);
+	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "max_body", 1024, 16 << 20, 1 << 20, &n);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "vendor_concurrency", 1, 64, 4, &c);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
+	if (!rc)
+		rc = spec_get_int(l, o, "$.serve", "max_connections_per_address", 1, 1024, 64, &a);
+	s->per_address = (unsigned)a;
 	s->max_body = (unsigned)n;
 	s->workers = (unsigned)w;
 	s->vendor_concurrency = (unsigned)c;
@@ -785,7 +805,7 @@ int spec_load(const char *path, const struct spec_vendor *const *vendors,
 	size_t len = 0;
 	int rc;
 
-	rc = rc_read_file(path, &buf, &len, err);
+	rc = rc_read_file_max(path, "a spec", RC_CAP_SPEC, &buf, &len, err);
 	if (rc)
 		return rc;
 	rc = spec_load_buf(buf, len, path, vendors, out, err);

@@ -102,6 +102,7 @@ struct spec_serve {
 	unsigned max_body;           /* webhook body limit, bytes */
 	unsigned vendor_concurrency; /* HTTP requests in flight per vendor, default 4 */
 	unsigned workers;            /* sites reconciled at once, default 8 */
+	unsigned per_address;        /* HTTP connections per client address, default 64 */
 	struct spec_rate *rates;     /* requests_per_second by peer (none: unlimited) */
 	size_t nrates;
 };

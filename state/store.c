@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <time.h>
 #include <jansson.h>
 #include <lmdb.h>
 #include <openssl/evp.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,50 +26,65 @@ int st_lmdb_err(struct rc_err *err, const struct store *s, const char *what, int
 	return rc_errf(err, RC_EIO, "state %s: %s: %s", s->dir, what, mdb_strerror(rc));
 }
 
+/* hash.key: read, or made when the state has none (after LMDB made
+ * data.mdb: a state that lost its key is refused by state_check first).
+ * Written to a temporary file then linked in, so that a crash leaves no
+ * short key and two first opens agree on one. */
 static int load_key(struct store *s, struct rc_err *err)
 {
 	char *path = rc_sprintf("%s/hash.key", s->dir);
+	char *tmp = rc_sprintf("%s/hash.key.%d.tmp", s->dir, (int)getpid());
 	int fd, rc = RC_OK;
 	ssize_t n;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (RAND_bytes(s->key, sizeof(s->key)) != 1 ||
-		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0)
+	if (access(path, F_OK) != 0 && errno == ENOENT) { /* not open(): a FIFO would block */
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || RAND_bytes(s->key, sizeof(s->key)) != 1 ||
+		    write(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key) || fsync(fd) != 0 ||
+		    (link(tmp, path) != 0 && errno != EEXIST))
 			rc = rc_errf(err, RC_EIO, "%s: cannot create the hash key", path);
-		close(fd);
-		goto out;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		if (rc)
+			goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	/* ours, or the one another open linked first: a regular file of the key's size */
+	rc = rc_open_regular(path, "a hash key", sizeof(s->key), &fd, NULL, err);
+	if (rc)
 		goto out;
-	}
 	n = read(fd, s->key, sizeof(s->key));
 	close(fd);
 	if (n != (ssize_t)sizeof(s->key))
 		rc = rc_errf(err, RC_EIO, "%s: expected 32 bytes; the state directory is damaged", path);
 out:
+	free(tmp);
 	free(path);
 	return rc;
 }
 
-int store_open(struct store **out, const char *dir, struct rc_err *err)
+/* ------------------------------------------------- integrity at open */
+
+static bool reinit_state;        /* --reinit-state: move a damaged state aside */
+static char holder_cmd[16];      /* this process's command, for apply.lock */
+
+void store_set_reinit(bool on)
 {
-	struct store *s = rc_calloc(1, sizeof(*s));
+	reinit_state = on;
+}
+
+void store_set_command(const char *cmd)
+{
+	snprintf(holder_cmd, sizeof(holder_cmd), "%s", cmd ? cmd : "");
+}
+
+/* The LMDB environment and its databases (the state checked first). */
+static int env_open(struct store *s, int *mrc, struct rc_err *err)
+{
 	MDB_txn *txn = NULL;
 	int rc, dead;
 
-	s->dir = rc_strdup(dir);
-	s->lock_fd = -1;
-	*out = NULL;
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-		rc = rc_errf(err, RC_EIO, "state directory %s: %s", dir, strerror(errno));
-		goto fail;
-	}
-	rc = load_key(s, err);
-	if (rc)
-		goto fail;
+	*mrc = 0;
 	rc = mdb_env_create(&s->env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(s->env, 12);
@@ -78,7 +95,7 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 	if (!rc)
 		rc = mdb_env_set_mapsize(s->env, STORE_MAPSIZE_DEFAULT);
 	if (!rc)
-		rc = mdb_env_open(s->env, dir, MDB_NOTLS, 0600);
+		rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0600);
 	if (!rc)
 		rc = mdb_reader_check(s->env, &dead);
 	if (!rc)
@@ -109,15 +126,52 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
 	}
-	if (rc) {
-		rc = st_lmdb_err(err, s, "open", rc);
+	if (!rc && reinit_state)
+		rc = st_read_all(s);
+	if (txn)
+		mdb_txn_abort(txn);
+	if (!rc)
+		return RC_OK;
+	*mrc = rc;
+	if (st_lmdb_damage(rc))
+		return st_damaged(err, s->dir, "%s/data.mdb: opening it: %s", s->dir, mdb_strerror(rc));
+	return st_lmdb_err(err, s, "open", rc);
+}
+
+int store_open(struct store **out, const char *dir, struct rc_err *err)
+{
+	struct store *s = rc_calloc(1, sizeof(*s));
+	int rc, mrc;
+
+	s->dir = rc_strdup(dir);
+	s->lock_fd = -1;
+	*out = NULL;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		rc = rc_errf(err, RC_EIO, "state directory %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	rc = st_state_check(dir, err);
+	if (rc && reinit_state) {
+		rc_err_clear(err);
+		rc = st_move_aside(dir, err);
+	}
+	if (!rc)
+		rc = env_open(s, &mrc, err);
+	if (rc && reinit_state && st_lmdb_damage(mrc)) { /* damage inside: aside, then anew */
+		mdb_env_close(s->env);
+		s->env = NULL;
+		rc_err_clear(err);
+		rc = st_move_aside(dir, err);
+		if (!rc)
+			rc = env_open(s, &mrc, err);
+	}
+	if (!rc)
+		rc = load_key(s, err);
+	if (rc)
+		goto fail;
 	*out = s;
 	return RC_OK;
 fail:
-	if (txn)
-		mdb_txn_abort(txn);
 	store_close(s);
 	return rc;
 }
@@ -153,11 +207,35 @@ void store_close(struct store *s)
 	free(s);
 }
 
+/* A second process's message: who holds the lock, from what apply.lock
+ * says ("<pid> <command>"; older versions wrote the pid alone). */
+static int lock_held(struct rc_err *err, const struct store *s, int fd)
+{
+	char buf[64], pid[24] = "", cmd[16] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	if (sscanf(buf, "%23s %15s", pid, cmd) < 1 || strspn(pid, "0123456789") != strlen(pid))
+		snprintf(pid, sizeof(pid), "unknown");
+	if (!strcmp(cmd, "-"))
+		cmd[0] = '\0';
+	if (!strcmp(cmd, "serve"))
+		return rc_errf(err, RC_ELOCKED, "state directory %s is in use by reconcile serve "
+			       "(pid %s): serve applies every site itself; stop it first to apply "
+			       "by hand", s->dir, pid);
+	if (*cmd)
+		return rc_errf(err, RC_ELOCKED, "state directory %s is locked by reconcile %s "
+			       "(pid %s); wait for it to finish: the lock is released when that "
+			       "process exits", s->dir, cmd, pid);
+	return rc_errf(err, RC_ELOCKED, "state directory %s is locked by another reconcile "
+		       "process (apply or serve, pid %s); an apply releases it when it ends, "
+		       "serve when it is stopped", s->dir, pid);
+}
+
 int store_lock(struct store *s, struct rc_err *err)
 {
 	char *path = rc_sprintf("%s/apply.lock", s->dir);
-	char buf[32];
-	ssize_t n;
+	char buf[48];
 	int fd, rc = RC_OK;
 
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -166,19 +244,13 @@ int store_lock(struct store *s, struct rc_err *err)
 		goto out;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		n = pread(fd, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		rc = rc_errf(err, RC_ELOCKED,
-			     "state directory %s is locked by another reconcile apply (pid %s); "
-			     "wait for it to finish: the lock is released when that process exits",
-			     s->dir, *buf ? buf : "unknown");
+		rc = lock_held(err, s, fd);
 		close(fd);
 		goto out;
 	}
-	snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	/* the pid only names the holder in a second apply's message: failing
-	 * to write it does not make the lock any less held */
+	snprintf(buf, sizeof(buf), "%d %s\n", (int)getpid(), *holder_cmd ? holder_cmd : "-");
+	/* pid and command only name the holder in a second process's
+	 * message: failing to write them does not make the lock any less held */
 	if (ftruncate(fd, 0) == 0)
 		(void)!pwrite(fd, buf, strlen(buf), 0);
 	s->lock_fd = fd;

@@ -36,11 +36,27 @@ struct store_txn;
 
 #define STORE_MAPSIZE_DEFAULT (8ULL << 30)
 
-/* Open (creating the directory and files as needed). *out is new. */
+/* Open (creating the directory and files as needed). *out is new.
+ * The state is checked before LMDB maps it: a data.mdb shorter than its
+ * meta pages say, an empty or missing one beside files that say the
+ * state held data (hash.key, apply.lock), or one holding data without its
+ * hash.key, is refused (RC_EIO, the file and what to do): never a SIGBUS,
+ * never a silent fresh start. An empty or new directory starts fresh (so
+ * does one a first open left before it made hash.key). */
 int store_open(struct store **out, const char *dir, struct rc_err *err);
 void store_close(struct store *s);
+/* --reinit-state, for every store_open of this process: a state refused
+ * as damaged (above, or LMDB finding a damaged page while every record is
+ * read once at open) has its files moved aside as
+ * <name>.damaged-<UTC time> (never deleted; under the apply lock) and
+ * starts fresh; a sound state is used as it is. */
+void store_set_reinit(bool on);
+/* The command this process runs ("apply", "serve"...; main's), written
+ * into apply.lock beside the pid so that a second process names it. */
+void store_set_command(const char *cmd);
 /* Take the per-directory apply lock without waiting. Fails with RC_ELOCKED
- * and a message naming the holder's pid when another process holds it. */
+ * and a message naming the holder (command and pid) when another process
+ * holds it. */
 int store_lock(struct store *s, struct rc_err *err);
 void store_unlock(struct store *s);
 
@@ -220,6 +236,9 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err);
 
 /* ---- webhook events (serve) ---- */
+/* The longest event id stored: LMDB keys are at most 511 bytes and the
+ * evtime key is 8 bytes of time then the id. */
+#define STORE_EVENT_ID_MAX 503
 /* RC_OK when stored (durably), RC_EEXIST when an event with this id was
  * stored before. */
 int store_event_put(struct store *s, const char *id, const char *json,

@@ -70,4 +70,15 @@ int st_jopen_backfill(MDB_txn *txn, struct store *s);
 void st_u64_be(uint64_t x, unsigned char b[8]);
 uint64_t st_be_u64(const unsigned char b[8]);
 
+/* store_check.c: before LMDB maps the state (a file cut short, empty
+ * beside its key, data without its key: refused naming the file, st_damaged
+ * says what to do); --reinit-state moves the files aside; a full read finds
+ * damaged pages. */
+int st_state_check(const char *dir, struct rc_err *err);
+int st_move_aside(const char *dir, struct rc_err *err);
+int st_read_all(struct store *s);
+bool st_lmdb_damage(int rc);
+int st_damaged(struct rc_err *err, const char *dir, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "store_int.h"
 #include "core/op.h"
+#include "core/redact.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,13 +13,22 @@
 
 static const char *const jstates[] = { "", "intent", "ok", "failed", "unknown", "resolved" };
 
+/* Every entry is written through here: its error and detail (free text,
+ * a vendor's words among them) lose whatever is shaped like a code or a
+ * token (core/redact.h) before they reach the disk. */
 static json_t *journal_json(const struct journal_entry *e)
 {
+	char error[sizeof(e->error)], detail[sizeof(e->detail)];
+
+	snprintf(error, sizeof(error), "%s", e->error);
+	snprintf(detail, sizeof(detail), "%s", e->detail);
+	rc_redact_shapes_buf(error, sizeof(error));
+	rc_redact_shapes_buf(detail, sizeof(detail));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 			 "state", jstates[e->state], "op", e->op, "unit", e->unit,
 			 "rental", e->rental_id, "user", e->user_id, "vendor_id", e->vendor_id,
-			 "plan", e->plan_id, "time", e->time, "error", e->error,
-			 "detail", e->detail);
+			 "plan", e->plan_id, "time", e->time, "error", error,
+			 "detail", detail);
 }
 
 static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
@@ -42,6 +52,9 @@ static void journal_from_json(json_t *j, uint64_t seq, struct journal_entry *e)
 	CP(error, "error");
 	CP(detail, "detail");
 #undef CP
+	/* what an older version wrote in clear is not shown in clear */
+	rc_redact_shapes_buf(e->error, sizeof(e->error));
+	rc_redact_shapes_buf(e->detail, sizeof(e->detail));
 }
 
 static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
@@ -69,8 +82,12 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 		*out = st_be_u64((unsigned char *)k.mv_data + strlen(site) + 1);
 	free(kp);
 	mdb_cursor_close(c);
-	if (rc && rc != MDB_NOTFOUND)
-		return st_lmdb_err(err, t->s, "journal seq", rc);
+	if (rc && rc != MDB_NOTFOUND) {
+		char what[200];
+
+		snprintf(what, sizeof(what), "site %s: reading the journal's last entry", site);
+		return st_lmdb_err(err, t->s, what, rc);
+	}
 	/* what retention dropped still counts */
 	st_make_key(&k, "jseq", site, strlen(site));
 	rc = mdb_get(t->txn, t->s->meta, &k, &v);

@@ -324,13 +324,16 @@ int store_code_in_use(struct store_txn *t, const char *site, const unsigned char
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "read the code index", rc) : RC_OK;
 }
 
+/* p: where the LMDB error of a failed delete goes (an int). */
 static int held_del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
 {
+	int *mrc = p;
+
 	(void)v;
-	(void)p;
 	if (!rest->mv_size || ((const char *)rest->mv_data)[0] != OBS_KIND_HELD)
 		return 1; /* past the held keys */
-	return mdb_cursor_del(c, 0) ? -1 : 0;
+	*mrc = mdb_cursor_del(c, 0);
+	return *mrc ? -1 : 0;
 }
 
 int store_observed_put_held(struct store_txn *t, const char *site, const unsigned char *hashes,
@@ -339,16 +342,18 @@ int store_observed_put_held(struct store_txn *t, const char *site, const unsigne
 	const char kind = OBS_KIND_HELD;
 	MDB_val k, empty = { 0, "" };
 	size_t i;
-	int rc;
+	int rc, mrc = 0;
 
 	/* the held keys from the first one; held_del_cb stops past the last */
 	st_make_key(&k, site, &kind, 1);
-	rc = st_each_prefix_from(t, t->s->obsidx, site, k.mv_data, k.mv_size, held_del_cb, NULL,
+	rc = st_each_prefix_from(t, t->s->obsidx, site, k.mv_data, k.mv_size, held_del_cb, &mrc,
 				 err);
 	free(k.mv_data);
-	if (rc < 0)
-		return rc_errf(err, RC_EIO, "state %s: cannot replace the held codes of %s", t->s->dir,
-			       site);
+	if (rc < 0 && mrc)
+		return rc_errf(err, RC_EIO, "state %s: site %s: replacing the held codes: %s", t->s->dir,
+			       site, mdb_strerror(mrc));
+	if (rc < 0) /* a read: its message is set */
+		return rc_err_prefix(err, "site %s: replacing the held codes", site);
 	if (rc > 0)
 		rc = 0;
 	for (i = 0; !rc && i < n; i++) {

@@ -65,6 +65,33 @@ static void test_map_del(void **state)
 	rc_map_free(&m);
 }
 
+/* A reserved map never grows while it fills to the size reserved, and
+ * keeps every key through deletes that shift probe runs back. */
+static void test_map_reserve(void **state)
+{
+	static char keys[5000][16];
+	struct rc_map m;
+	size_t v, i, cap;
+
+	(void)state;
+	rc_map_init(&m);
+	rc_map_reserve(&m, 5000);
+	cap = m.cap;
+	assert_true(cap >= 10000);
+	for (i = 0; i < 5000; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "u%zu", i);
+		rc_map_put(&m, keys[i], i);
+	}
+	assert_int_equal(m.cap, cap);
+	for (i = 0; i < 5000; i += 2)
+		assert_ptr_equal(rc_map_del(&m, keys[i]), keys[i]);
+	for (i = 0; i < 5000; i++)
+		assert_int_equal(rc_map_get(&m, keys[i], &v), i % 2 == 1);
+	rc_map_reserve(&m, 10); /* smaller: nothing changes */
+	assert_int_equal(m.cap, cap);
+	rc_map_free(&m);
+}
+
 static void test_buf_printf(void **state)
 {
 	struct rc_buf b;
@@ -157,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_map_put_get),
 		cmocka_unit_test(test_map_del),
+		cmocka_unit_test(test_map_reserve),
 		cmocka_unit_test(test_buf_printf),
 		cmocka_unit_test(test_arena_strdup),
 		cmocka_unit_test(test_utf8_scrub),

@@ -637,6 +637,176 @@ static void test_state_of_an_older_version(void **state)
 	assert_int_equal(open, 1);
 }
 
+/* ---- integrity at open (issue 14: 1) ---- */
+
+static char *in_dir(struct fx *f, const char *name)
+{
+	return rc_sprintf("%s/%s", f->dir, name);
+}
+
+/* store_open refuses f->dir with a message holding says, the file and
+ * what to do; f->s is NULL then. */
+static void assert_refused(struct fx *f, const char *says)
+{
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	assert_int_equal(store_open(&f->s, f->dir, &err), RC_EIO);
+	assert_null(f->s);
+	if (!strstr(err.msg, says) || !strstr(err.msg, "data.mdb") ||
+	    !strstr(err.msg, "--reinit-state") || !strstr(err.msg, "backup"))
+		fail_msg("%s", err.msg);
+}
+
+static off_t size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+static void test_cut_short_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char *db = in_dir(f, "data.mdb");
+	off_t half;
+
+	put_units(f, "s1", 300);
+	store_close(f->s);
+	f->s = NULL;
+	half = size_of(db) / 2;
+	assert_true(half > 0);
+	assert_int_equal(truncate(db, half), 0);
+	assert_refused(f, "cut short");
+	assert_int_equal(size_of(db), half); /* left as it was */
+	assert_int_equal(truncate(db, 100), 0); /* not even the meta pages */
+	assert_refused(f, "meta pages");
+	free(db);
+}
+
+static void test_empty_or_missing_beside_key_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char *db = in_dir(f, "data.mdb");
+
+	put_units(f, "s1", 3);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(truncate(db, 0), 0);
+	assert_refused(f, "is empty");
+	assert_int_equal(size_of(db), 0); /* no fresh state made */
+	assert_int_equal(unlink(db), 0);
+	assert_refused(f, "is missing");
+	assert_int_equal(size_of(db), -1);
+	free(db);
+}
+
+static void test_data_without_key_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char *key = in_dir(f, "hash.key");
+
+	put_units(f, "s1", 3);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(unlink(key), 0);
+	assert_refused(f, "hash.key is missing");
+	assert_int_equal(size_of(key), -1); /* not made anew */
+	free(key);
+}
+
+/* A first open killed before it made hash.key left lock.mdb and a
+ * data.mdb that holds only its databases: a new state, not a damaged one. */
+static void test_first_open_cut_before_its_key(void **state)
+{
+	struct fx *f = *state;
+	char *key = in_dir(f, "hash.key");
+	struct rc_err err;
+
+	store_close(f->s);
+	assert_int_equal(unlink(key), 0);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	assert_int_equal(size_of(key), 32);
+	free(key);
+}
+
+static size_t count_prefixed(struct fx *f, const char *prefix)
+{
+	char *cmd = rc_sprintf("ls '%s' | grep -c '^%s'", f->dir, prefix);
+	FILE *p = popen(cmd, "r");
+	unsigned n = 0;
+
+	assert_non_null(p);
+	if (fscanf(p, "%u", &n) != 1)
+		n = 0;
+	pclose(p);
+	free(cmd);
+	return n;
+}
+
+static void test_reinit_moves_aside(void **state)
+{
+	struct fx *f = *state;
+	char *db = in_dir(f, "data.mdb");
+	struct obs_site o;
+	struct store_txn *t;
+	struct rc_err err;
+	off_t cut;
+
+	put_units(f, "s1", 300);
+	store_close(f->s);
+	f->s = NULL;
+	cut = size_of(db) / 2;
+	assert_int_equal(truncate(db, cut), 0);
+	store_set_reinit(true);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	store_set_reinit(false);
+	assert_int_equal(count_prefixed(f, "data.mdb.damaged-"), 1);
+	assert_int_equal(count_prefixed(f, "hash.key.damaged-"), 1);
+	/* a fresh state: nothing of the old one */
+	obs_site_init(&o, "s1");
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_observed_load(t, "s1", &o, &err), RC_ENOTFOUND);
+	store_txn_abort(t);
+	obs_site_free(&o);
+	/* a sound state is kept under --reinit-state */
+	store_close(f->s);
+	store_set_reinit(true);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	store_set_reinit(false);
+	assert_int_equal(count_prefixed(f, "data.mdb.damaged-"), 1);
+	free(db);
+}
+
+static void test_lock_names_its_holder(void **state)
+{
+	struct fx *f = *state;
+	struct rc_err err;
+	pid_t child;
+	int st;
+
+	store_set_command("serve");
+	assert_int_equal(store_lock(f->s, &err), 0);
+	child = fork();
+	if (child == 0) {
+		struct store *s2;
+		struct rc_err e2;
+		int rc;
+
+		store_set_command("apply");
+		if (store_open(&s2, f->dir, &e2))
+			_exit(2);
+		rc = store_lock(s2, &e2);
+		_exit(rc == RC_ELOCKED && strstr(e2.msg, "reconcile serve") &&
+		      !strstr(e2.msg, "another reconcile apply") ? 0 : 1);
+	}
+	assert_true(waitpid(child, &st, 0) > 0);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	store_unlock(f->s);
+	store_set_command(NULL);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -656,6 +826,12 @@ int main(void)
 		T(test_hash_key_is_stable_and_private),
 		T(test_lock_is_exclusive),
 		T(test_no_secret_in_files),
+		T(test_cut_short_is_refused),
+		T(test_empty_or_missing_beside_key_is_refused),
+		T(test_data_without_key_is_refused),
+		T(test_first_open_cut_before_its_key),
+		T(test_reinit_moves_aside),
+		T(test_lock_names_its_holder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

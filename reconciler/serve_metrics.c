@@ -1,0 +1,117 @@
+/* serve_metrics.c: serve's /metrics, in Prometheus text (README's serve
+ * section lists them). */
+#include "serve_int.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/http.h"
+#include "providers/vendor.h"
+
+/* The per-peer HTTP metrics: one field of http_pool_stats each. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} pool_metrics[] = {
+	{ "reconcile_http_requests_total", "counter", "HTTP requests by peer.",
+	  offsetof(struct http_pool_stats, requests) },
+	{ "reconcile_http_connections_total", "counter", "New HTTP connections by peer "
+	  "(far fewer than requests: connections are kept alive).",
+	  offsetof(struct http_pool_stats, connects) },
+	{ "reconcile_http_in_flight", "gauge", "HTTP requests in flight by peer.",
+	  offsetof(struct http_pool_stats, inflight) },
+	{ "reconcile_http_in_flight_max", "gauge", "Most HTTP requests ever in flight at once "
+	  "by peer (bounded by serve.vendor_concurrency).",
+	  offsetof(struct http_pool_stats, max_inflight) },
+};
+
+struct pool_line {
+	struct rc_buf *b;
+	size_t m;
+};
+
+static void pool_metric(const struct http_pool_stats *st, void *payload)
+{
+	const struct pool_line *pl = payload;
+
+	rc_buf_printf(pl->b, "%s{peer=\"%s\"} %lu\n", pool_metrics[pl->m].name, st->name,
+		      *(const unsigned long *)((const char *)st + pool_metrics[pl->m].off));
+}
+
+char *serve_metrics(struct serve *s)
+{
+	struct rc_buf b;
+	struct pool_line pl = { &b, 0 };
+	unsigned long cum = 0;
+	size_t i;
+
+	rc_buf_init(&b);
+	rc_buf_printf(&b, "# HELP reconcile_webhook_events_total Webhook events by outcome.\n"
+		      "# TYPE reconcile_webhook_events_total counter\n"
+		      "reconcile_webhook_events_total{outcome=\"received\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"duplicate\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"rejected\"} %lu\n"
+		      "reconcile_webhook_events_total{outcome=\"ignored\"} %lu\n",
+		      s->ev_received, s->ev_duplicate, s->ev_rejected, s->ev_ignored);
+	rc_buf_printf(&b, "# HELP reconcile_queue_depth Keys waiting to be reconciled.\n"
+		      "# TYPE reconcile_queue_depth gauge\nreconcile_queue_depth %zu\n"
+		      "# HELP reconcile_queue_merged_total Keys added while already queued or running.\n"
+		      "# TYPE reconcile_queue_merged_total counter\nreconcile_queue_merged_total %lu\n"
+		      "# HELP reconcile_queue_running_max Most keys ever running at once.\n"
+		      "# TYPE reconcile_queue_running_max gauge\nreconcile_queue_running_max %u\n",
+		      workq_depth(&s->q), s->q.merged, s->q.running_max);
+	rc_buf_puts(&b, "# HELP reconcile_duration_seconds Duration of one site's reconcile.\n"
+		    "# TYPE reconcile_duration_seconds histogram\n");
+	for (i = 0; i < NBUCKETS; i++) {
+		cum += s->hist[i];
+		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", serve_buckets[i], cum);
+	}
+	cum += s->hist[NBUCKETS];
+	rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
+		      "reconcile_duration_seconds_sum %.6f\nreconcile_duration_seconds_count %lu\n",
+		      cum, s->hist_sum, cum);
+	rc_buf_puts(&b, "# HELP reconcile_operations_total Operations applied, by the site's vendor "
+		    "(its calls and their PMS write-backs) and outcome.\n"
+		    "# TYPE reconcile_operations_total counter\n");
+	for (i = 0; vendor_table[i]; i++)
+		rc_buf_printf(&b, "reconcile_operations_total{vendor=\"%s\",outcome=\"ok\"} %lu\n"
+			      "reconcile_operations_total{vendor=\"%s\",outcome=\"failed\"} %lu\n",
+			      vendor_table[i]->spec.name, s->ops_ok[i], vendor_table[i]->spec.name,
+			      s->ops_failed[i]);
+	rc_buf_printf(&b, "# HELP reconcile_errors_total Site reconciles that failed.\n"
+		      "# TYPE reconcile_errors_total counter\nreconcile_errors_total %lu\n"
+		      "# HELP reconcile_workers_busy Work items running now.\n"
+		      "# TYPE reconcile_workers_busy gauge\nreconcile_workers_busy %u\n"
+		      "# HELP reconcile_site_workers_max Most work items ever inside one site at once.\n"
+		      "# TYPE reconcile_site_workers_max gauge\nreconcile_site_workers_max %u\n"
+		      "# HELP reconcile_claim_holders_max Most work items ever holding one unit or "
+		      "customer at once (1: runs that share one never overlap).\n"
+		      "# TYPE reconcile_claim_holders_max gauge\nreconcile_claim_holders_max %u\n",
+		      s->reconcile_errors, s->running, s->site_max, s->claim_max);
+	rc_buf_printf(&b, "# HELP reconcile_resolve_errors_total Events whose rental, job, unit or "
+		      "customer the PMS could not give (retried with backoff).\n"
+		      "# TYPE reconcile_resolve_errors_total counter\nreconcile_resolve_errors_total %lu\n",
+		      s->resolve_errors);
+	rc_buf_printf(&b, "# HELP reconcile_http_requests_cut_total Requests to serve cut after %d s "
+		      "(slow clients).\n# TYPE reconcile_http_requests_cut_total counter\n"
+		      "reconcile_http_requests_cut_total %lu\n", SERVE_REQUEST_TIMEOUT_S, s->conns_cut);
+	rc_buf_printf(&b, "# HELP reconcile_pruned_total Entries dropped by retention.\n"
+		      "# TYPE reconcile_pruned_total counter\n"
+		      "reconcile_pruned_total{kind=\"events\"} %lu\nreconcile_pruned_total{kind=\"journal\"} %lu\n",
+		      s->pruned_events, s->pruned_journal);
+	for (pl.m = 0; pl.m < sizeof(pool_metrics) / sizeof(pool_metrics[0]); pl.m++) {
+		rc_buf_printf(&b, "# HELP %s %s\n# TYPE %s %s\n", pool_metrics[pl.m].name,
+			      pool_metrics[pl.m].help, pool_metrics[pl.m].name, pool_metrics[pl.m].type);
+		http_pool_each(pool_metric, &pl);
+	}
+	rc_buf_puts(&b, "# HELP reconcile_drift_operations Operations planned but not applied, per site.\n"
+		    "# TYPE reconcile_drift_operations gauge\n");
+	for (i = 0; i < s->spec->nsites; i++)
+		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
+			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
+			      s->sites[i].drift);
+	return rc_buf_steal(&b);
+}
+
