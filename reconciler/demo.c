@@ -25,6 +25,14 @@
 #include "providers/http.h"
 #include "providers/vendor.h"
 
+/* From CMake (GNUInstallDirs): where the package puts the demo. */
+#ifndef RECONCILE_DATADIR
+#define RECONCILE_DATADIR "/usr/local/share/reconcile"
+#endif
+#ifndef RECONCILE_BINDIR
+#define RECONCILE_BINDIR "/usr/local/bin"
+#endif
+
 static const char demo_usage[] =
 "Usage: reconcile demo [--dir DIR] [--keep]\n"
 "\n"
@@ -33,6 +41,9 @@ static const char demo_usage[] =
 "sample facility per vendor with rented, vacant and overdue units, a\n"
 "hand-made drift, a mapping error and a customer renting several units\n"
 "(contrib/demo/README.md); the spec is contrib/demo/spec.json.in.\n"
+"Installed, these files are in " RECONCILE_DATADIR "/demo; the\n"
+"environment variables RECONCILE_DEMO_DIR and RECONCILE_SIM_BIN override\n"
+"where the data files and the simulator are found.\n"
 "It shows 'reconcile plan', 'reconcile apply' and 'reconcile plan' again.\n"
 "\n"
 "  --dir DIR   where the spec and the LMDB state go (default ./demo-out;\n"
@@ -62,23 +73,78 @@ static char *self_dir(void)
 	return rc_strdup(buf);
 }
 
-/* contrib/demo/<name> of the source tree (new path), NULL when absent. */
-static char *find_demo_file(const char *name)
+/* Where the demo's data and the simulator are looked for, in order:
+ * $RECONCILE_DEMO_DIR; share/reconcile/demo beside this binary's bin dir
+ * (an install moved with --prefix); the source tree ($RECONCILE_SOURCE_DIR,
+ * then the one this binary was built from) unless this binary is the
+ * installed one; then
+ * the installed data dir (RECONCILE_DATADIR/demo). */
+
+/* The directories that may hold seed.json, spec.json.in and demo.env
+ * (new strings, NULL-terminated; free with free_dirs). */
+static void demo_dirs(const char *bindir, char *dirs[6])
 {
+	const char *env = getenv("RECONCILE_DEMO_DIR");
 	const char *src = getenv("RECONCILE_SOURCE_DIR");
+	int n = 0;
+
+	if (env && *env)
+		dirs[n++] = rc_strdup(env);
+	dirs[n++] = rc_sprintf("%s/../share/reconcile/demo", bindir); /* installed elsewhere */
+	if (strcmp(bindir, RECONCILE_BINDIR) != 0) { /* a build tree or a copy */
+		if (src && *src)
+			dirs[n++] = rc_sprintf("%s/contrib/demo", src);
+		dirs[n++] = rc_strdup(RECONCILE_SOURCE_DIR "/contrib/demo");
+	}
+	dirs[n++] = rc_strdup(RECONCILE_DATADIR "/demo");
+	dirs[n] = NULL;
+}
+
+static void free_dirs(char **dirs)
+{
+	for (; *dirs; dirs++)
+		free(*dirs);
+}
+
+/* The first dir of dirs holding name (new path), NULL when none does. */
+static char *find_demo_file(char *const *dirs, const char *name)
+{
 	char *p;
 
-	if (src) {
-		p = rc_sprintf("%s/contrib/demo/%s", src, name);
+	for (; *dirs; dirs++) {
+		p = rc_sprintf("%s/%s", *dirs, name);
 		if (access(p, R_OK) == 0)
 			return p;
 		free(p);
 	}
-	p = rc_sprintf("%s/contrib/demo/%s", RECONCILE_SOURCE_DIR, name);
-	if (access(p, R_OK) == 0)
-		return p;
-	free(p);
 	return NULL;
+}
+
+/* The simulator: $RECONCILE_SIM_BIN, beside this binary, then the install
+ * bin dir (new path); NULL with an error naming each place tried. */
+static char *find_sim(const char *bindir)
+{
+	const char *env = getenv("RECONCILE_SIM_BIN");
+	char *cand[3] = { 0 }, *found = NULL;
+	int i, n = 0;
+
+	if (env && *env)
+		cand[n++] = rc_strdup(env);
+	cand[n++] = rc_sprintf("%s/reconcile-sim", bindir);
+	cand[n++] = rc_strdup(RECONCILE_BINDIR "/reconcile-sim");
+	for (i = 0; i < n && !found; i++)
+		if (access(cand[i], X_OK) == 0)
+			found = rc_strdup(cand[i]);
+	if (!found) {
+		fprintf(stderr, "reconcile demo: cannot find the simulator reconcile-sim; looked for:\n");
+		for (i = 0; i < n; i++)
+			fprintf(stderr, "  %s\n", cand[i]);
+		cli_error("no reconcile-sim", "build it (cmake --build build), install the package, "
+			  "or set RECONCILE_SIM_BIN");
+	}
+	for (i = 0; i < n; i++)
+		free(cand[i]);
+	return found;
 }
 
 /* The demo's credentials (demo.env) into the environment; with out, the
@@ -256,16 +322,26 @@ struct demo_files {
 	char *seed, *spec_in, *env;
 };
 
-static int find_files(struct demo_files *f)
+static int find_files(struct demo_files *f, const char *bindir)
 {
-	f->seed = find_demo_file("seed.json");
-	f->spec_in = find_demo_file("spec.json.in");
-	f->env = find_demo_file("demo.env");
-	if (f->seed && f->spec_in && f->env)
-		return 0;
-	cli_error("cannot find contrib/demo/seed.json, spec.json.in and demo.env",
-		  "set RECONCILE_SOURCE_DIR to the source tree");
-	return -1;
+	char *dirs[6];
+	int i;
+
+	demo_dirs(bindir, dirs);
+	f->seed = find_demo_file(dirs, "seed.json");
+	f->spec_in = find_demo_file(dirs, "spec.json.in");
+	f->env = find_demo_file(dirs, "demo.env");
+	if (!f->seed || !f->spec_in || !f->env) {
+		fprintf(stderr, "reconcile demo: cannot find seed.json, spec.json.in and demo.env; "
+			"looked in:\n");
+		for (i = 0; dirs[i]; i++)
+			fprintf(stderr, "  %s/\n", dirs[i]);
+		cli_error("the demo's data files are missing",
+			  "install the package, or set RECONCILE_DEMO_DIR (or RECONCILE_SOURCE_DIR "
+			  "to the source tree)");
+	}
+	free_dirs(dirs);
+	return f->seed && f->spec_in && f->env ? 0 : -1;
 }
 
 int cmd_demo(int argc, char **argv)
@@ -293,17 +369,23 @@ int cmd_demo(int argc, char **argv)
 		}
 	}
 	rc_buf_init(&exports);
-	sim = rc_sprintf("%s/reconcile-sim", bindir);
+	sim = find_sim(bindir);
 	self = rc_sprintf("%s/reconcile", bindir);
 	spec = rc_sprintf("%s/spec.json", dir);
 	state = rc_sprintf("%s/state", dir);
-	if (find_files(&files) || demo_env(files.env, &exports))
+	if (!sim || find_files(&files, bindir) || demo_env(files.env, &exports))
 		goto out;
-	mkdir(dir, 0700);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		fprintf(stderr, "reconcile demo: cannot create %s: %s\n", dir, strerror(errno));
+		cli_error("no directory for the demo's spec and state",
+			  "run it from a writable directory or give --dir DIR");
+		goto out;
+	}
 	nftw(state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	pid = start_sim(sim, files.seed, &port);
 	if (pid < 0) {
-		cli_error("the simulator did not start", "build it: cmake --build build (target reconcile-sim)");
+		fprintf(stderr, "reconcile demo: %s did not start\n", sim);
+		cli_error("the simulator did not start", "check that it runs: reconcile-sim --help");
 		goto out;
 	}
 	printf("reconcile demo: simulator of the PMS and the vendors on http://127.0.0.1:%d (pid %d)\n"

@@ -49,6 +49,22 @@ static bool looks_secret(const char *k)
 	return false;
 }
 
+/* <base>_credential is allowed wherever <base>_file is. */
+static bool credential_key_allowed(const char *k, const char *const *allowed)
+{
+	static const char suffix[] = "_credential";
+	size_t n = strlen(k), s = sizeof(suffix) - 1, i;
+	char file[96];
+
+	if (n <= s || strcmp(k + n - s, suffix) || n - s + 6 > sizeof(file))
+		return false;
+	snprintf(file, sizeof(file), "%.*s_file", (int)(n - s), k);
+	for (i = 0; allowed[i]; i++)
+		if (!strcmp(allowed[i], file))
+			return true;
+	return false;
+}
+
 /* Every key of o must be in allowed[]. */
 int spec_check_keys(struct spec_ld *l, json_t *o, const char *path,
 		      const char *const *allowed)
@@ -64,6 +80,8 @@ int spec_check_keys(struct spec_ld *l, json_t *o, const char *path,
 		for (i = 0; allowed[i] && strcmp(allowed[i], k); i++)
 			;
 		if (allowed[i])
+			continue;
+		if (credential_key_allowed(k, allowed))
 			continue;
 		snprintf(env, sizeof(env), "%s_env", k);
 		for (i = 0; allowed[i] && strcmp(allowed[i], env); i++)
@@ -202,31 +220,39 @@ static char *resolve_path(struct spec_ld *l, const char *f)
 	return f[0] == '/' ? rc_strdup(f) : rc_sprintf("%s/%s", l->dir, f);
 }
 
-/* A credential: exactly one of <base>_env, <base>_file (, <base>_site_field). */
+/* A credential: exactly one of <base>_env, <base>_file, <base>_credential
+ * (, <base>_site_field). */
 int spec_get_secret(struct spec_ld *l, json_t *o, const char *path, const char *base,
 		      bool site_field, bool required, struct spec_secret *out)
 {
-	char ke[64], kf[64], ks[64];
+	char ke[64], kf[64], ks[64], kc[64];
 	char *p = sub(path, base);
 	int n = 0, rc = RC_OK;
 
 	snprintf(ke, sizeof(ke), "%s_env", base);
 	snprintf(kf, sizeof(kf), "%s_file", base);
 	snprintf(ks, sizeof(ks), "%s_site_field", base);
+	snprintf(kc, sizeof(kc), "%s_credential", base);
 	rc = spec_get_str(l, o, path, ke, false, &out->env);
 	if (!rc)
 		rc = spec_get_str(l, o, path, kf, false, &out->file);
+	if (!rc)
+		rc = spec_get_str(l, o, path, kc, false, &out->credential);
 	if (!rc && site_field)
 		rc = spec_get_str(l, o, path, ks, false, &out->site_field);
 	if (rc)
 		goto out;
-	n = !!out->env + !!out->file + !!out->site_field;
+	n = !!out->env + !!out->file + !!out->credential + !!out->site_field;
 	if (n > 1)
-		rc = spec_fail(l, p, "give only one of %s, %s%s%s", ke, kf, site_field ? " or " : "",
-			  site_field ? ks : "");
-	else if (!n && required)
-		rc = spec_fail(l, p, "required: set %s (environment variable) or %s (file)%s%s", ke, kf,
+		rc = spec_fail(l, p, "give only one of %s, %s, %s%s%s", ke, kf, kc,
 			  site_field ? " or " : "", site_field ? ks : "");
+	else if (!n && required)
+		rc = spec_fail(l, p, "required: set %s (environment variable), %s (file) or %s "
+			  "(systemd credential)%s%s", ke, kf, kc, site_field ? " or " : "",
+			  site_field ? ks : "");
+	else if (out->credential && (strchr(out->credential, '/') ||
+				     !strcmp(out->credential, ".") || !strcmp(out->credential, "..")))
+		rc = spec_fail(l, p, "%s: a credential name, not a path (no '/')", kc);
 	if (!rc && out->file) {
 		char *abs = resolve_path(l, out->file);
 
@@ -243,18 +269,34 @@ void spec_secret_free(struct spec_secret *s)
 	free(s->env);
 	free(s->file);
 	free(s->site_field);
+	free(s->credential);
 }
 
 bool spec_secret_set(const struct spec_secret *s)
 {
-	return s->env || s->file || s->site_field;
+	return s->env || s->file || s->credential || s->site_field;
+}
+
+/* The first line of the secret file path (new, rc_free_secret) into *out. */
+static int read_secret_file(const char *path, const char *what, char **out, struct rc_err *err)
+{
+	struct rc_err ferr;
+	char *data = NULL;
+
+	if (rc_read_file_max(path, "a secret file", RC_CAP_SECRET, &data, NULL, &ferr))
+		return rc_errf(err, ferr.code, "cannot read %s (needed for %s)", ferr.msg, what);
+	data[strcspn(data, "\r\n")] = '\0';
+	if (!*data) {
+		rc_free_secret(data);
+		return rc_errf(err, RC_EINVAL, "%s is empty (needed for %s)", path, what);
+	}
+	*out = data;
+	return RC_OK;
 }
 
 int spec_secret_read(const struct spec_secret *s, const char *what,
 		     const char *site_cf_value, char **out, struct rc_err *err)
 {
-	struct rc_err ferr;
-	char *data = NULL;
 	const char *v;
 
 	*out = NULL;
@@ -265,16 +307,21 @@ int spec_secret_read(const struct spec_secret *s, const char *what,
 		*out = rc_strdup(v);
 		return RC_OK;
 	}
-	if (s->file) {
-		if (rc_read_file_max(s->file, "a secret file", RC_CAP_SECRET, &data, NULL, &ferr))
-			return rc_errf(err, ferr.code, "cannot read %s (needed for %s)", ferr.msg, what);
-		data[strcspn(data, "\r\n")] = '\0';
-		if (!*data) {
-			rc_free_secret(data);
-			return rc_errf(err, RC_EINVAL, "%s is empty (needed for %s)", s->file, what);
-		}
-		*out = data;
-		return RC_OK;
+	if (s->file)
+		return read_secret_file(s->file, what, out, err);
+	if (s->credential) {
+		char *path;
+		int rc;
+
+		v = getenv("CREDENTIALS_DIRECTORY");
+		if (!v || !*v)
+			return rc_errf(err, RC_EINVAL, "credential %s: CREDENTIALS_DIRECTORY is not set "
+				       "(needed for %s; systemd sets it with LoadCredential=)",
+				       s->credential, what);
+		path = rc_sprintf("%s/%s", v, s->credential);
+		rc = read_secret_file(path, what, out, err);
+		free(path);
+		return rc;
 	}
 	if (s->site_field) {
 		if (!site_cf_value || !*site_cf_value)

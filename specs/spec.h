@@ -20,11 +20,13 @@
 #include "core/common.h"
 #include "core/model.h"
 
-/* A secret reference: exactly one of env / file / site_field is set. */
+/* A secret reference: exactly one of env / file / credential / site_field
+ * is set. */
 struct spec_secret {
 	char *env;        /* name of an environment variable */
 	char *file;       /* path of a file (first line, trailing newline cut) */
 	char *site_field; /* code of a PMS *site* custom field (where the vendor allows it) */
+	char *credential; /* systemd credential: $CREDENTIALS_DIRECTORY/<name>, read like file */
 };
 
 /* Resolve a secret reference. *out is new (free with rc_free_secret).

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "specs/spec.h"
 #include "providers/opentech.h"
@@ -215,6 +216,65 @@ static void test_inline_secret_value_never_echoed(void **state)
 	assert_non_null(strstr(err.msg, "$.pms"));
 }
 
+/* <base>_credential: a systemd credential, read from $CREDENTIALS_DIRECTORY
+ * (LoadCredential=), allowed wherever <base>_file is. */
+static void test_systemd_credential(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dir[512], file[600], *v = NULL;
+	struct rc_err err;
+	struct spec *s;
+	FILE *f;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/test_spec_cred.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/sg_api_key", dir);
+	f = fopen(file, "w");
+	assert_non_null(f);
+	fputs("sk-from-credential\n", f);
+	fclose(f);
+
+	s = load_ok("{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
+		    "\"api_key_credential\":\"sg_api_key\"},\"sites\":[{\"name\":\"a\","
+		    "\"pms_site_id\":\"S\",\"vendor\":\"opentech\",\"opentech\":{\"environment\":"
+		    "\"production\",\"property_number\":\"P\",\"api_key_env\":\"A\",\"api_secret_env\":"
+		    "\"B\",\"client_id_env\":\"C\",\"client_secret_credential\":\"ot_cs\"}}]}");
+	assert_string_equal(s->pms.api_key.credential, "sg_api_key");
+	assert_null(s->pms.api_key.file);
+	assert_string_equal(((struct opentech_conf *)s->sites[0].conf)->client_secret.credential,
+			    "ot_cs");
+	setenv("CREDENTIALS_DIRECTORY", dir, 1);
+	rc_err_clear(&err);
+	assert_int_equal(spec_secret_read(&s->pms.api_key, "pms.api_key", NULL, &v, &err), RC_OK);
+	assert_string_equal(v, "sk-from-credential");
+	rc_free_secret(v);
+	v = NULL;
+	/* a missing credential names its path, not a value */
+	rc_err_clear(&err);
+	assert_int_not_equal(spec_secret_read(&((struct opentech_conf *)s->sites[0].conf)->client_secret,
+					      "a.client_secret", NULL, &v, &err), RC_OK);
+	assert_non_null(strstr(err.msg, "ot_cs"));
+	unsetenv("CREDENTIALS_DIRECTORY");
+	rc_err_clear(&err);
+	assert_int_not_equal(spec_secret_read(&s->pms.api_key, "pms.api_key", NULL, &v, &err), RC_OK);
+	assert_non_null(strstr(err.msg, "CREDENTIALS_DIRECTORY"));
+	assert_null(strstr(err.msg, "sk-from-credential"));
+	spec_free(s);
+
+	load_bad("{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
+		 "\"api_key_credential\":\"k\",\"api_key_env\":\"K\"},\"sites\":[]}",
+		 "give only one of api_key_env, api_key_file, api_key_credential");
+	load_bad("{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
+		 "\"api_key_credential\":\"../etc/k\"},\"sites\":[]}",
+		 "$.pms.api_key: api_key_credential: a credential name, not a path");
+	load_bad("{\"version\":1,\"pms\":{\"type\":\"storeganise\",\"base_url\":\"https://x\","
+		 "\"api_key_env\":\"K\",\"page_size_credential\":\"k\"},\"sites\":[]}",
+		 "unknown key \"page_size_credential\"");
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_inline_secret_value_never_echoed),
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_limits_and_http),
+		cmocka_unit_test(test_systemd_credential),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
