@@ -244,6 +244,10 @@ static void test_damaged_page(void **state)
 	if (r.status != 1 || !strstr(r.err, "site1") || !strstr(r.err, "MDB_CORRUPTED"))
 		fail_msg("plan: exit %d, stderr: %s", r.status, r.err);
 	run_free(&r);
+	r = run_cmd(&s->t, "report", NULL); /* the site unreadable: an error, not a finding */
+	if (r.status != 1 || !strstr(r.out, "site_unreadable") || !strstr(r.err, "MDB_CORRUPTED"))
+		fail_msg("report: exit %d, stdout: %s\nstderr: %s", r.status, r.out, r.err);
+	run_free(&r);
 	/* --reinit-state reads every record: the damage is found, moved aside */
 	r = run_cmd(&s->t, "plan", "--reinit-state");
 	if (r.status != 0 || !strstr(r.err, "moved aside"))
