@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
-      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev)
+      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man)
 # the HTML report's browser test (chromium); e2e_drift_check runs
 # contrib/ci/state.sh, which needs jq and the openssl CLI; the spec test
 # (spec/schema_agrees) validates with python3-jsonschema; the fuzz targets
@@ -50,7 +50,7 @@ package_deb() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   cmake -S . -B build-pkg -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
     -DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON -DRECONCILE_WERROR=ON >/dev/null
-  cmake --build build-pkg -j"$(nproc)" --target reconcile reconcile-sim
+  cmake --build build-pkg -j"$(nproc)" --target reconcile reconcile-sim man
   rm -f build-pkg/reconcile_*.deb
   (cd build-pkg && cpack -G DEB >/dev/null)
   deb=$(ls build-pkg/reconcile_*.deb)
