@@ -95,12 +95,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		if (c == -1)
 			break;
 		switch (c) {
-		case O_CREATES: o->creates = (unsigned)bench_uarg("--creates", optarg); break;
-		case O_UPS: o->per_site = (unsigned)bench_uarg("--units-per-site", optarg); break;
-		case O_LAT: o->latency = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_JIT: o->jitter = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_CONC: o->conc = (unsigned)bench_uarg("--concurrency", optarg); break;
-		case O_SERIAL: o->serial = (unsigned)strtoul(optarg, NULL, 10); break;
+		case O_CREATES: o->creates = (unsigned)bench_uarg("--creates", optarg, 1); break;
+		case O_UPS: o->per_site = (unsigned)bench_uarg("--units-per-site", optarg, 1); break;
+		case O_LAT: o->latency = (unsigned)bench_uarg("--latency-ms", optarg, 0); break;
+		case O_JIT: o->jitter = (unsigned)bench_uarg("--jitter-ms", optarg, 0); break;
+		case O_CONC: o->conc = (unsigned)bench_uarg("--concurrency", optarg, 1); break;
+		case O_SERIAL: o->serial = (unsigned)bench_uarg("--serial-creates", optarg, 0); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -118,6 +118,9 @@ static void prepare(struct bench *b)
 	struct rc_err err;
 
 	b->g.sites = (b->o.creates + per - 1) / per;
+	if (b->g.sites > 100) /* see bench_plan_file.c, per_site() */
+		bench_die("%u sites: reconcile reads at most 100 PMS sites (GET sites is not paged); "
+			  "raise --units-per-site", b->g.sites);
 	b->g.units = b->o.per_site;
 	b->g.mix[0] = 100;
 	b->g.rentals = true;

@@ -132,14 +132,14 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		switch (c) {
 		case O_UNITS: o->nsizes = parse_sizes(optarg, o->sizes); break;
-		case O_SLOW: o->slow = (unsigned)bench_uarg("--slow-events", optarg); break;
-		case O_FRATE: o->fast_rate = (unsigned)bench_uarg("--fast-rate", optarg); break;
-		case O_FSEC: o->fast_s = (unsigned)bench_uarg("--fast-seconds", optarg); break;
-		case O_HOT: o->hot = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_FLOOD: o->flood = (unsigned)bench_uarg("--flood", optarg); break;
-		case O_BURST: o->burst = (unsigned)bench_uarg("--burst", optarg); break;
-		case O_INFL: o->inflight = (unsigned)bench_uarg("--inflight", optarg); break;
-		case O_TIMEOUT: o->timeout = (unsigned)bench_uarg("--timeout", optarg); break;
+		case O_SLOW: o->slow = (unsigned)bench_uarg("--slow-events", optarg, 1); break;
+		case O_FRATE: o->fast_rate = (unsigned)bench_uarg("--fast-rate", optarg, 1); break;
+		case O_FSEC: o->fast_s = (unsigned)bench_uarg("--fast-seconds", optarg, 1); break;
+		case O_HOT: o->hot = (unsigned)bench_uarg("--hot", optarg, 0); break;
+		case O_FLOOD: o->flood = (unsigned)bench_uarg("--flood", optarg, 1); break;
+		case O_BURST: o->burst = (unsigned)bench_uarg("--burst", optarg, 1); break;
+		case O_INFL: o->inflight = (unsigned)bench_uarg("--inflight", optarg, 1); break;
+		case O_TIMEOUT: o->timeout = (unsigned)bench_uarg("--timeout", optarg, 1); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -531,12 +531,12 @@ static void fmt_opt(char *buf, size_t n, double v, int dec, const char *suffix)
 
 static void report_size(const struct size_run *s)
 {
-	char rate[16], pm[16], om[16], pb[16];
+	char rate[16], pm[16], om[16], pb[16], mi[24];
 	int p;
 
 	printf("\nbench_serve: %d OpenTech sites x %u units, half rented; fdatasync at the state dir: "
 	       "p50 %.2f ms, p99 %.2f ms\n", NSITES, s->units, s->fsync_p50, s->fsync_p99);
-	printf("%-20s %6s %7s %6s %9s %8s %8s %5s %9s %9s %7s %6s %6s %6s %6s\n", "phase", "events",
+	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s\n", "phase", "events",
 	       "offered", "200s", "ingest/s", "ans p50", "ans p99", "m-in", "fvc p50", "fvc p99",
 	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue");
 	for (p = 0; p < NPHASES; p++) {
@@ -548,9 +548,10 @@ static void report_size(const struct size_run *s)
 		fmt_opt(pm, sizeof(pm), r->pms_per_mi, 1, "");
 		fmt_opt(om, sizeof(om), r->ot_per_mi, 1, "");
 		fmt_opt(pb, sizeof(pb), r->pms_before, 0, "");
-		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %2u/%-2u %7.1fms %7.1fms %7.1f %6s %6s %6s %6.0f%s\n",
+		snprintf(mi, sizeof(mi), "%u/%u", r->matched, r->moveins);
+		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %9s %9.1fms %9.1fms %7.1f %6s %6s %6s %6.0f%s\n",
 		       phase_names[p], r->events, rate, r->answered, r->ingest, r->ans_p50, r->ans_p99,
-		       r->matched, r->moveins, r->fv_p50, r->fv_p99, r->moveins_s, pm, pb, om,
+		       mi, r->fv_p50, r->fv_p99, r->moveins_s, pm, pb, om,
 		       r->queue_left, r->early ? "  (some move-ins were created before their webhook)" : "");
 	}
 	printf("(offered: the load's rate, '-' = as fast as answered; m-in: move-ins matched to their "

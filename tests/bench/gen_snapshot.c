@@ -46,8 +46,17 @@ struct opts {
 	struct gen g;
 	unsigned long total;
 	const char *out, *sim;
-	bool seed;
+	bool seed, total_given;
 };
+
+/* A whole number up to 10^9, or 0 (refused by the caller) when malformed. */
+static unsigned long number(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	return end == s || *end || *s == '-' || v > 1000000000ul ? 0 : v;
+}
 
 static int parse(int argc, char **argv, struct opts *o)
 {
@@ -66,9 +75,12 @@ static int parse(int argc, char **argv, struct opts *o)
 		if (c == -1)
 			break;
 		switch (c) {
-		case O_SITES: o->g.sites = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_UPS: o->g.units = (unsigned)strtoul(optarg, NULL, 10); break;
-		case O_UNITS: o->total = strtoul(optarg, NULL, 10); break;
+		case O_SITES: o->g.sites = (unsigned)number(optarg); break;
+		case O_UPS: o->g.units = (unsigned)number(optarg); break;
+		case O_UNITS:
+			o->total = number(optarg);
+			o->total_given = true;
+			break;
 		case O_MIX:
 			if (!gen_parse_mix(optarg, o->g.mix))
 				break;
@@ -84,6 +96,8 @@ static int parse(int argc, char **argv, struct opts *o)
 	}
 	if (o->total)
 		o->g.sites = (unsigned)(o->total / (o->g.units ? o->g.units : 1));
+	else if (o->total_given)
+		o->g.sites = 0;
 	if (optind < argc || !o->g.sites || !o->g.units || o->g.units > 999999) {
 		fputs("gen_snapshot: need at least one site of 1..999999 units (see --help)\n", stderr);
 		return 1;

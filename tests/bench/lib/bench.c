@@ -75,15 +75,15 @@ double bench_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-unsigned long bench_uarg(const char *opt, const char *val)
+unsigned long bench_uarg(const char *opt, const char *val, unsigned long min)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(val ? val : "", &end, 10);
-	if (errno || !val || end == val || *end || v == 0)
-		bench_die("%s takes a positive integer (got \"%s\")", opt, val ? val : "");
+	if (errno || !val || end == val || *end || *val == '-' || v < min || v > UINT_MAX)
+		bench_die("%s takes an integer >= %lu (got \"%s\")", opt, min, val ? val : "");
 	return v;
 }
 

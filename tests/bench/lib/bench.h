@@ -78,7 +78,8 @@ void bench_fsync_cost(const char *dir, int n, double *p50_ms, double *p99_ms);
 long long bench_file_size(const char *path);
 /* The machine: "N CPU, model, Debian V" (static). */
 const char *bench_machine(void);
-/* Parse a positive integer option or die naming it. */
-unsigned long bench_uarg(const char *opt, const char *val);
+/* Parse an option's integer, at least min (and at most UINT_MAX), or die
+ * naming the option. */
+unsigned long bench_uarg(const char *opt, const char *val, unsigned long min);
 
 #endif
