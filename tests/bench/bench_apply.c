@@ -118,9 +118,6 @@ static void prepare(struct bench *b)
 	struct rc_err err;
 
 	b->g.sites = (b->o.creates + per - 1) / per;
-	if (b->g.sites > 100) /* see bench_plan_file.c, per_site() */
-		bench_die("%u sites: reconcile reads at most 100 PMS sites (GET sites is not paged); "
-			  "raise --units-per-site", b->g.sites);
 	b->g.units = b->o.per_site;
 	b->g.mix[0] = 100;
 	b->g.rentals = true;

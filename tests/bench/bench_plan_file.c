@@ -39,8 +39,7 @@ static const char usage[] =
 "\n"
 "Options:\n"
 "  --units N[,N...]      total units per size (default 100000; 1000000 for 1M)\n"
-"  --units-per-site N    (default 200, or units/100 above 20,000 units: reconcile\n"
-"                        reads at most 100 sites through the PMS API)\n"
+"  --units-per-site N    (default 200)\n"
 "  --mix OT,PTI,OA       percent of sites per vendor (default 100,0,0)\n"
 "  --runs N              runs per row, median reported (default 5)\n"
 "  --no-api              skip the api row\n"
@@ -142,21 +141,13 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* ----------------------------------------------------------- set-up */
 
-/*
- * Sites of 200 units, or larger ones when that would make more than 100
- * sites: reconcile reads the PMS's sites in one unpaged GET, and the
- * simulator (like Storeganise, presumably) answers at most 100 by default,
- * so the set-up applies through the API would miss the others.
- */
+/* Sites of --units-per-site units (default 200, issue 13's facility). */
 static unsigned per_site(const struct opts *o, unsigned long units)
 {
-	unsigned long per = o->per_site ? o->per_site : units > 20000 ? (units + 99) / 100 : 200;
+	unsigned long per = o->per_site ? o->per_site : 200;
 
 	if (units < per || per > 999999)
 		bench_die("--units %lu: not a whole site of %lu units", units, per);
-	if (units / per > 100)
-		fprintf(stderr, "bench_plan_file: warning: %lu sites: reconcile reads at most 100 sites "
-			"through the PMS API (GET sites is not paged); the set-up will fail\n", units / per);
 	return (unsigned)per;
 }
 
