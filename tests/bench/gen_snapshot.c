@@ -4,11 +4,13 @@
  * simulator seed. See --help.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gen.h"
@@ -31,7 +33,7 @@ static const char usage[] =
 "  --units N           total units: sets --sites to N / units-per-site\n"
 "  --mix OT,PTI,OA     percent of the sites per vendor (default 100,0,0)\n"
 "  --empty             no rentals and no customers (every unit available)\n"
-"  --out DIR           output directory (default: a new\n"
+"  --out DIR           output directory, made if absent (default: a new\n"
 "                      $TMPDIR/reconcile-bench-XXXXXX, printed; kept)\n"
 "  --sim URL           simulator base URL in the spec (default\n"
 "                      http://127.0.0.1:9, unused by --refresh=false plans)\n"
@@ -111,6 +113,10 @@ static int make_out(struct opts *o, char *dir, size_t n)
 
 	if (o->out) {
 		snprintf(dir, n, "%s", o->out);
+		if (mkdir(dir, 0755) && errno != EEXIST) { /* the parent must exist */
+			perror(dir);
+			return 1;
+		}
 		return 0;
 	}
 	snprintf(dir, n, "%s/reconcile-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
