@@ -64,6 +64,7 @@ enum { G_SG, G_OT, G_OTHER };
 struct side {
 	double wall;
 	long rss_kb;            /* reconcile only */
+	double cpu;             /* reconcile only: user + system s */
 	size_t requests, creates, failed;
 	unsigned max_inflight;  /* OpenTech, from the simulator's log (reconcile) */
 	int status;
@@ -236,6 +237,7 @@ static void run_reconcile(struct bench *b, const char *spec, const char *const *
 	bench_reconcile(args, b->dir, out, errp, &p);
 	s->wall = p.wall;
 	s->rss_kb = p.rss_kb;
+	s->cpu = p.cpu;
 	s->status = p.status;
 	if (p.status != 0)
 		fprintf(stderr, "  %s: exit %d (see %s; E2E_KEEP=1 keeps it)\n", what, p.status, errp);
@@ -396,13 +398,15 @@ static void run_floor(struct bench *b)
 
 static void print_side(const char *name, const struct side *s)
 {
-	char rss[32] = "-";
+	char rss[32] = "-", cpu[32] = "-";
 
-	if (s->rss_kb)
+	if (s->rss_kb) {
 		snprintf(rss, sizeof(rss), "%.0f MB", (double)s->rss_kb / 1024);
-	printf("%-34s %9zu %8zu %7zu %9.1f s %9.1f %9u %9s%s\n", name, s->requests, s->creates,
+		snprintf(cpu, sizeof(cpu), "%.1f s", s->cpu);
+	}
+	printf("%-34s %9zu %8zu %7zu %9.1f s %9.1f %9u %9s %9s%s\n", name, s->requests, s->creates,
 	       s->failed, s->wall, s->wall > 0 ? (double)s->creates / s->wall : 0, s->max_inflight,
-	       rss, s->status ? "  (exit status not 0)" : "");
+	       rss, cpu, s->status ? "  (exit status not 0)" : "");
 }
 
 static void report(const struct bench *b)
@@ -416,8 +420,8 @@ static void report(const struct bench *b)
 	       b->g.units, b->o.latency, b->o.jitter, b->o.conc);
 	printf("%s; fdatasync at the state dir: p50 %.2f ms, p99 %.2f ms\n\n", bench_machine(),
 	       b->fsync_p50, b->fsync_p99);
-	printf("%-34s %9s %8s %7s %11s %9s %9s %9s\n", "", "requests", "creates", "not 2xx", "wall",
-	       "creates/s", "OT flight", "RSS");
+	printf("%-34s %9s %8s %7s %11s %9s %9s %9s %9s\n", "", "requests", "creates", "not 2xx", "wall",
+	       "creates/s", "OT flight", "RSS", "CPU");
 	print_side("reconcile apply", &b->rec);
 	print_side("floor: raw libcurl multi", &b->floor);
 	if (b->o.serial)
@@ -427,7 +431,8 @@ static void report(const struct bench *b)
 	if (b->o.serial)
 		printf("reconcile / serial: %.1fx   goal >= 20x: %s\n", ser > 0 ? rec / ser : 0,
 		       ser > 0 && rec / ser >= 20 ? "goal met" : "goal not met");
-	printf("(OT flight: the most OpenTech requests the simulator held at once, from its log)\n");
+	printf("(OT flight: the most OpenTech requests the simulator held at once, from its log;\n"
+	       " CPU: reconcile's user + system time: near its wall time, reconcile is CPU-bound)\n");
 	fflush(stdout);
 }
 

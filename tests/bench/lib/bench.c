@@ -105,6 +105,8 @@ void bench_run(const char *const *argv, const char *dir, const char *out, const 
 		bench_die("wait4 %s: %s", argv[0], strerror(errno));
 	r->wall = bench_now() - t0;
 	r->rss_kb = ru.ru_maxrss;
+	r->cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		 (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

@@ -24,6 +24,7 @@
 struct bench_proc {
 	double wall;      /* seconds, fork to reap */
 	long rss_kb;      /* ru_maxrss of the child */
+	double cpu;       /* user + system seconds of the child */
 	int status;       /* exit code, or -1 when killed by a signal */
 };
 
