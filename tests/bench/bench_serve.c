@@ -87,6 +87,7 @@ struct result {
 	double rate, wall, ingest, ans_p50, ans_p99, fv_p50, fv_p99, moveins_s;
 	double pms_per_mi, ot_per_mi, pms_before;  /* < 0: not measured */
 	double queue_left;
+	double cpu_ms;        /* serve's CPU (user + system) per event, ms; < 0: unknown */
 };
 
 /* One size: its simulator, spec and state, what is still vacant. */
@@ -511,7 +512,7 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	struct load_ev *ev;
 	long long base;
 	json_t *log, *ot;
-	double off;
+	double off, cpu0, cpu1;
 	pid_t pid;
 	int port;
 
@@ -531,8 +532,11 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	r->events = ph.events;
 	r->moveins = nmi;
 	r->rate = ph.rate;
+	cpu0 = bench_proc_cpu(pid);
 	r->wall = load_run(ev, ph.events, port, SECRET, ph.rate, o->inflight);
 	wait_creates(&s->t, base, nmi, o->timeout);
+	cpu1 = bench_proc_cpu(pid);
+	r->cpu_ms = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) * 1000 / ph.events;
 	r->queue_left = e2e_serve_metric(port, "reconcile_queue_depth ");
 	log = bench_sim_requests(&s->t);
 	ot = sim_state_of(&s->t, "opentech");
@@ -561,14 +565,14 @@ static void fmt_opt(char *buf, size_t n, double v, int dec, const char *suffix)
 
 static void report_size(const struct size_run *s)
 {
-	char rate[16], pm[16], om[16], pb[16], mi[24];
+	char rate[16], pm[16], om[16], pb[16], mi[24], cpu[16];
 	int p;
 
 	printf("\nbench_serve: %d OpenTech sites x %u units, half rented; fdatasync at the state dir: "
 	       "p50 %.2f ms, p99 %.2f ms\n", NSITES, s->units, s->fsync_p50, s->fsync_p99);
-	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s\n", "phase", "events",
+	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s %7s\n", "phase", "events",
 	       "offered", "200s", "ingest/s", "ans p50", "ans p99", "m-in", "fvc p50", "fvc p99",
-	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue");
+	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue", "CPU/ev");
 	for (p = 0; p < NPHASES; p++) {
 		const struct result *r = &s->res[p];
 
@@ -579,15 +583,17 @@ static void report_size(const struct size_run *s)
 		fmt_opt(om, sizeof(om), r->ot_per_mi, 1, "");
 		fmt_opt(pb, sizeof(pb), r->pms_before, 0, "");
 		snprintf(mi, sizeof(mi), "%u/%u", r->matched, r->moveins);
-		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %9s %9.1fms %9.1fms %7.1f %6s %6s %6s %6.0f%s\n",
+		fmt_opt(cpu, sizeof(cpu), r->cpu_ms, 2, "ms");
+		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %9s %9.1fms %9.1fms %7.1f %6s %6s %6s %6.0f %7s%s\n",
 		       phase_names[p], r->events, rate, r->answered, r->ingest, r->ans_p50, r->ans_p99,
 		       mi, r->fv_p50, r->fv_p99, r->moveins_s, pm, pb, om,
-		       r->queue_left, r->early ? "  (some move-ins were created before their webhook)" : "");
+		       r->queue_left, cpu, r->early ? "  (some move-ins were created before their webhook)" : "");
 	}
 	printf("(offered: the load's rate, '-' = as fast as answered; m-in: move-ins matched to their "
 	       "vendor call / sent;\n fvc: webhook -> first vendor call; PMS/mi, OT/mi: calls per move-in (all "
 	       "methods); reads<: PMS reads (GET)\n before the vendor call, p50; queue: serve's queue depth when the "
-	       "phase's move-ins were done)\n");
+	       "phase's move-ins were done;\n CPU/ev: serve's user + system CPU time over the phase per event, "
+	       "all its threads)\n");
 	fflush(stdout);
 }
 
@@ -652,6 +658,10 @@ static void report_goals(const struct size_run *runs, unsigned n, const struct o
 			       bs->fv_p99 / as->fv_p99, a->units,
 			       verdict(bs->fv_p50 <= 1.2 * as->fv_p50 && bs->fv_p99 <= 1.2 * as->fv_p99 &&
 				       bs->matched == bs->moveins));
+		if (n > 1 && bs->ran && as->cpu_ms > 0 && bs->cpu_ms >= 0)
+			printf("  serve's CPU per move-in at 1 ev/s: %.2f ms (%u units/site), %.2f ms (%u) = x%.2f "
+			       "(the same cost, less sensitive to a loaded machine than latency)\n", as->cpu_ms,
+			       a->units, bs->cpu_ms, b->units, bs->cpu_ms / as->cpu_ms);
 	}
 	if (o->phase[P_FAST]) {
 		per_size(buf, sizeof(buf), runs, n, P_FAST, fv_p99, " ms");

@@ -75,6 +75,9 @@ double bench_median(double *v, size_t n);
 
 /* write(4 KiB) + fdatasync on a file in dir, n times: median and p99 in ms. */
 void bench_fsync_cost(const char *dir, int n, double *p50_ms, double *p99_ms);
+/* User + system seconds a running process (all its threads) has used so
+ * far, from /proc/PID/stat; -1 when unreadable. */
+double bench_proc_cpu(pid_t pid);
 /* File size in bytes, -1 when absent. */
 long long bench_file_size(const char *path);
 /* The machine: "N CPU, model, Debian V" (static). */
