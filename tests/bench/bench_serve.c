@@ -67,7 +67,9 @@ static const char usage[] =
 "  -h, --help           this text\n"
 "\n"
 "Environment: RECONCILE_BIN, RECONCILE_SIM_BIN (default: next to this\n"
-"program), TMPDIR, E2E_KEEP=1 keeps the temp dir. Never run by ctest.\n";
+"program), TMPDIR, E2E_KEEP=1 keeps the temp dir (with each phase's simulator\n"
+"log, requests-phaseN.json, and serve's stderr, serve-phaseN.err). Never run\n"
+"by ctest.\n";
 
 #define SECRET "e2e-webhook-secret" /* E2E_SG_WEBHOOK_SECRET (gen_set_credentials) */
 #define NSITES 2
@@ -503,6 +505,24 @@ static void moveins(const struct load_ev *ev, unsigned n, const struct mi_time *
 
 /* -------------------------------------------------------------- run */
 
+/* Under E2E_KEEP (the temp dir kept), the phase's simulator log and serve's
+ * stderr go to files beside it, to see where a slow move-in's time went. */
+static void keep_log(const struct size_run *s, int p, json_t *log)
+{
+	const char *keep = getenv("E2E_KEEP");
+	char path[PATH_MAX], from[PATH_MAX];
+
+	if (!keep || !*keep || !strcmp(keep, "0"))
+		return;
+	snprintf(path, sizeof(path), "%s/requests-phase%d.json", s->dir, p);
+	if (json_dump_file(log, path, JSON_INDENT(1)))
+		fprintf(stderr, "  could not write %s\n", path);
+	snprintf(from, sizeof(from), "%s/bg.err", s->dir);
+	snprintf(path, sizeof(path), "%s/serve-phase%d.err", s->dir, p);
+	if (rename(from, path))
+		fprintf(stderr, "  could not keep %s\n", from);
+}
+
 static void run_phase(struct size_run *s, const struct opts *o, int p)
 {
 	struct phase ph = phase_of(o, p);
@@ -539,6 +559,7 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	r->cpu_ms = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) * 1000 / ph.events;
 	r->queue_left = e2e_serve_metric(port, "reconcile_queue_depth ");
 	log = bench_sim_requests(&s->t);
+	keep_log(s, p, log);
 	ot = sim_state_of(&s->t, "opentech");
 	mt = rc_calloc(nmi + 1, sizeof(*mt));
 	match_creates(log, json_object_get(ot, "visitors"), base, off, s, mi, nmi, mt);
