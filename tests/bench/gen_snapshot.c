@@ -117,6 +117,11 @@ static int make_out(struct opts *o, char *dir, size_t n)
 			perror(dir);
 			return 1;
 		}
+		/* absolute: the spec's state_dir is read relative to the spec's dir */
+		if (!realpath(o->out, dir)) {
+			perror(o->out);
+			return 1;
+		}
 		return 0;
 	}
 	snprintf(dir, n, "%s/reconcile-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -131,7 +136,7 @@ int main(int argc, char **argv)
 {
 	struct opts o = { .g = { 500, 200, { 100, 0, 0 }, true }, .sim = "http://127.0.0.1:9",
 			  .seed = true };
-	char dir[PATH_MAX - 32], path[PATH_MAX], state[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX + 32], state[PATH_MAX + 32];
 	struct gen_spec gs = { 0 };
 	struct rc_err err;
 	int rc = parse(argc, argv, &o);
