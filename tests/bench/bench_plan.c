@@ -71,17 +71,48 @@ static struct pms_cf *cf1(struct rc_arena *a, const char *code, const char *val)
 	return c;
 }
 
+static const char usage[] =
+"Usage: bench_plan [sites] [units_per_site]     (default 1000 x 1000)\n"
+"\n"
+"The rules alone (rules_plan_site: desired + the OpenTech diff) over a\n"
+"snapshot built in memory, half the units rented, the observed state in\n"
+"sync but 1 %: prints units/s. No I/O, no parse; see bench_plan_file for\n"
+"whole processes. Never run by ctest (but by bench/smoke at a tiny size).\n";
+
+/* A positive count from argv, or exit 2 with the usage. */
+static size_t count_arg(int argc, char **argv, int i, size_t dflt)
+{
+	char *end;
+	size_t v;
+
+	if (argc <= i)
+		return dflt;
+	v = strtoul(argv[i], &end, 10);
+	if (end == argv[i] || *end || *argv[i] == '-' || !v) {
+		fputs(usage, stderr);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
-	size_t nsites = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000;
-	size_t nunits = argc > 2 ? strtoul(argv[2], NULL, 10) : 1000;
+	size_t nsites, nunits;
 	struct pms_snapshot snap;
 	struct snap_groups g;
-	struct spec *spec = make_spec(nsites);
+	struct spec *spec;
 	const struct rc_hasher hash = { hash_fn, NULL };
 	struct rc_err err;
 	double t0, t1, t2;
 	size_t i, j, ops = 0;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	nsites = count_arg(argc, argv, 1, 1000);
+	nunits = count_arg(argc, argv, 2, 1000);
+	spec = make_spec(nsites);
 
 	if (!spec)
 		return 1;

@@ -11,21 +11,48 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/workq.h"
 
+static const char usage[] =
+"Usage: bench_workq [keys] [workers]     (default 1000000 x 64)\n"
+"\n"
+"The serve work queue: keys added, then taken and done in batches of\n"
+"`workers` running at once; prints operations/s per phase. Never run by\n"
+"ctest (but by bench/smoke at a tiny size).\n";
+
+/* A positive count from argv, or exit 2 with the usage. */
+static size_t count_arg(int argc, char **argv, int i, size_t dflt)
+{
+	char *end;
+	size_t v;
+
+	if (argc <= i)
+		return dflt;
+	v = strtoul(argv[i], &end, 10);
+	if (end == argv[i] || *end || *argv[i] == '-' || !v) {
+		fputs(usage, stderr);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
-	size_t nkeys = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
-	size_t nwork = argc > 2 ? strtoul(argv[2], NULL, 10) : 64;
+	size_t nkeys, nwork;
 	const char **running;
 	struct workq q;
 	char key[32];
 	double t0, t1, t2, now = 1, wait;
 	size_t i, n, ops = 0;
 
-	if (!nwork)
-		nwork = 1;
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	nkeys = count_arg(argc, argv, 1, 1000000);
+	nwork = count_arg(argc, argv, 2, 64);
 	running = rc_calloc(nwork, sizeof(*running));
 	workq_init(&q, 1e12, 1e12);
 	t0 = rc_now_mono();

@@ -654,6 +654,31 @@ pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args)
 	return pid;
 }
 
+static void redirect(int fd, const char *path)
+{
+	int f = open(path ? path : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (f < 0 || dup2(f, fd) < 0)
+		_exit(126);
+	close(f);
+}
+
+pid_t e2e_spawn_argv(const char *const *argv, const char *dir, const char *out,
+		     const char *errf)
+{
+	pid_t pid = spawn();
+
+	if (pid != 0)
+		return pid;
+	redirect(STDOUT_FILENO, out);
+	redirect(STDERR_FILENO, errf);
+	close(STDIN_FILENO);
+	if (dir && chdir(dir) != 0)
+		_exit(126);
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
 void run_free(struct run *r)
 {
 	free(r->out);

@@ -72,6 +72,12 @@ struct run e2e_reconcile(struct e2e *t, const char *const *args);
 /* Run reconcile in the background; returns its pid (stdout/err to files). */
 pid_t e2e_reconcile_bg(struct e2e *t, const char *const *args);
 void run_free(struct run *r);
+/* Start argv[0] (a path) with argv in the background, in dir (NULL: this
+ * process's), stdout and stderr to the files out and errf (created or
+ * truncated; NULL: /dev/null). Recorded like every child: killed when this
+ * process ends, unless reaped first (waitpid, wait4). Returns its pid. */
+pid_t e2e_spawn_argv(const char *const *argv, const char *dir, const char *out,
+		     const char *errf);
 /* reconcile args...; prints its output when the exit status is not 0 or 2. */
 int e2e_status(struct e2e *t, const char *const *args);
 int e2e_apply(struct e2e *t);          /* apply --auto-approve */
