@@ -40,8 +40,6 @@ static struct http_pool g_pools[HTTP_MAX_POOLS];
 static size_t g_npools;
 
 struct http_client {
-	CURL **idle;         /* handles not in use: reused for keep-alive */
-	size_t nidle, cap;
 	struct http_pool *pool;
 	struct http_opts o;
 };
@@ -53,14 +51,52 @@ unsigned long http_requests_total(void)
 	return g_requests;
 }
 
+/* One connection cache (and DNS and TLS session caches) for every easy
+ * handle of the process, in the CLI as on serve's multi handle: a handle
+ * per site no longer keeps a connection of its own until exit (a spec of
+ * a thousand sites held a thousand sockets and stalled on EMFILE), and
+ * sites on one host share its connections. libcurl bounds the shared
+ * cache and closes the oldest idle connection. Used from the loop's
+ * thread only: no locks. */
+static CURLSH *g_share;
+
 static void global_init_once(void)
 {
 	static bool done;
 
 	if (!done) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_share = curl_share_init();
+		if (g_share) {
+			curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+			curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+			curl_share_setopt(g_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+		}
 		done = true;
 	}
+}
+
+/* Easy handles not in use, for any client (the connections are in the
+ * shared cache, not in the handles): a handle per site would hold, on top
+ * of its connection, the socket pair of its own internal multi handle. At
+ * most HANDLES_IDLE are kept; a burst's extra ones are closed. */
+#define HANDLES_IDLE 64
+static CURL *g_idle[HANDLES_IDLE];
+static size_t g_nidle;
+
+static CURL *handle_take(void)
+{
+	return g_nidle ? g_idle[--g_nidle] : curl_easy_init();
+}
+
+static void handle_put(CURL *e)
+{
+	if (!e)
+		return;
+	if (g_nidle < HANDLES_IDLE)
+		g_idle[g_nidle++] = e;
+	else
+		curl_easy_cleanup(e);
 }
 
 /* The pool of vendor name (created at the loop's default limit). */
@@ -114,13 +150,11 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 	CURL *probe;
 
 	global_init_once();
-	probe = curl_easy_init();
+	probe = handle_take();
 	if (!probe)
 		return rc_errf(err, RC_ENOMEM, "cannot create an HTTP handle");
+	handle_put(probe);
 	c = rc_calloc(1, sizeof(*c));
-	c->idle = rc_calloc(4, sizeof(*c->idle));
-	c->cap = 4;
-	c->idle[c->nidle++] = probe;
 	c->o.timeout_ms = 15000;
 	c->o.max_attempts = 4;
 	c->o.read_attempts = 8;
@@ -140,29 +174,7 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 
 void http_client_free(struct http_client *c)
 {
-	size_t i;
-
-	if (!c)
-		return;
-	for (i = 0; i < c->nidle; i++)
-		curl_easy_cleanup(c->idle[i]);
-	free(c->idle);
 	free(c);
-}
-
-/* An easy handle for one request: several fibers may share a client. */
-static CURL *handle_take(struct http_client *c)
-{
-	if (c->nidle)
-		return c->idle[--c->nidle];
-	return curl_easy_init();
-}
-
-static void handle_put(struct http_client *c, CURL *e)
-{
-	if (!e)
-		return;
-	*RC_PUSH(c->idle, c->nidle, c->cap) = e;
 }
 
 void http_resp_init(struct http_resp *r)
@@ -481,10 +493,12 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 		return g_fuzz(req, resp) ? CURLE_RECV_ERROR : CURLE_OK;
 	}
 #endif
-	e = handle_take(c);
+	e = handle_take();
 	if (!e)
 		return CURLE_OUT_OF_MEMORY;
-	curl_easy_reset(e); /* keeps the connection cache */
+	curl_easy_reset(e);
+	if (g_share)
+		curl_easy_setopt(e, CURLOPT_SHARE, g_share);
 	rc_buf_free(&resp->body);
 	rc_buf_add(&resp->body, "", 0);
 	resp->status = 0;
@@ -524,7 +538,7 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	/* bytes of the request that went out: none means the server cannot
 	 * have acted (refused, unresolved, reset before the send) */
 	resp->sent = curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0;
-	handle_put(c, e);
+	handle_put(e);
 #ifdef RECONCILE_FUZZ
 	if (g_fuzz_seen) /* tests/fuzz: a seed recorded from a real run */
 		g_fuzz_seen(req, rc == CURLE_OK ? resp : NULL);
