@@ -13,11 +13,13 @@
 #define _GNU_SOURCE
 #include "engine.h"
 
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apply_int.h"
+#include "core/fiber.h"
 #include "desired.h"
 #include "r10.h"
 #include "providers/http.h"
@@ -516,12 +518,88 @@ static const struct site_plan *saved_site(const struct plan *saved, const char *
 	return NULL;
 }
 
+/* One site of an apply: checked (planned, fresh, R10), then applied. */
+struct site_run {
+	struct engine *e;
+	struct plan *p;
+	const struct apply_opts *ao;
+	struct apply_result *res;
+	size_t i;
+	int rc;
+	struct rc_err err;
+	unsigned *running;      /* site fibers still running (concurrent sites) */
+};
+
+static void site_run(void *arg)
+{
+	struct site_run *r = arg;
+	const struct apply_opts *ao = r->ao;
+	struct site_plan *sp = &r->p->sites[r->i];
+	const struct site_plan *sv = ao->saved ? saved_site(ao->saved, sp->site->name) : NULL;
+	const struct op *ops = sv ? sv->ops : sp->ops;
+	size_t nops = sv ? sv->nops : sp->nops;
+
+	rc_err_clear(&r->err);
+	r->rc = RC_OK;
+	if (ao->saved && !sv)
+		return;
+	if (sp->failed) {
+		r->rc = rc_errf(&r->err, RC_ERR, "site %s: %s", sp->site->name, sp->fail_msg);
+	} else if (sv && check_fresh(sv, sp, &r->err)) {
+		r->rc = r->err.code;
+	} else if (r10_refused(sp, ao->allow_destructive, ao->destructive_before, &r->err)) {
+		r->rc = r->err.code;
+	} else {
+		r->rc = apply_site(r->e, sp, ops, nops, ao->saved ? ao->saved->id : r->p->id, r->res,
+				   &r->err);
+		nops = 0; /* ran: counted as done */
+	}
+	r->res->total -= (unsigned)nops; /* not run: not to wait for */
+	if (r->rc) {
+		r->res->sites_failed++;
+		rc_log(r->e->log, RC_LOG_ERROR, "%s", r->err.msg);
+	}
+}
+
+static void site_run_done(void *arg)
+{
+	struct site_run *r = arg;
+
+	if (!--*r->running)
+		ev_break(fiber_loop(), EVBREAK_ONE);
+}
+
+#define SITES_AT_ONCE 8
+
+/* The CLI with fibers attached: up to SITES_AT_ONCE sites at once, so
+ * that one site's last calls do not leave the vendors idle while the next
+ * site waits (each site's own calls are bounded per vendor as ever). */
+static void sites_concurrently(struct site_run *runs, size_t n)
+{
+	unsigned running = 0;
+	size_t next = 0;
+
+	while (next < n || running) {
+		while (next < n && running < SITES_AT_ONCE) {
+			runs[next].running = &running;
+			running++;
+			if (fiber_spawn(site_run, &runs[next], site_run_done) != 0) {
+				running--;
+				site_run(&runs[next]); /* no fiber: here, alone */
+			}
+			next++;
+		}
+		if (running)
+			ev_run(fiber_loop(), EVRUN_ONCE);
+	}
+}
+
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 		 struct apply_result *res, struct rc_err *err)
 {
-	struct rc_err serr;
+	struct site_run *runs = rc_calloc(p->nsites + 1, sizeof(*runs));
 	size_t i;
-	int first = RC_OK, rc;
+	int first = RC_OK;
 
 	memset(res, 0, sizeof(*res));
 	for (i = 0; i < p->nsites; i++) {
@@ -529,37 +607,20 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 						       : NULL;
 
 		res->total += (unsigned)(ao->saved ? (sv ? sv->nops : 0) : p->sites[i].nops);
+		runs[i] = (struct site_run){ e, p, ao, res, i, RC_OK, { 0, "" }, NULL };
 	}
 	res->started = rc_now_mono();
-	for (i = 0; i < p->nsites; i++) {
-		struct site_plan *sp = &p->sites[i];
-		const struct site_plan *sv = ao->saved ? saved_site(ao->saved, sp->site->name) : NULL;
-		const struct op *ops = sv ? sv->ops : sp->ops;
-		size_t nops = sv ? sv->nops : sp->nops;
-
-		rc_err_clear(&serr);
-		if (ao->saved && !sv)
-			continue;
-		if (sp->failed) {
-			rc = rc_errf(&serr, RC_ERR, "site %s: %s", sp->site->name, sp->fail_msg);
-		} else if (sv && check_fresh(sv, sp, &serr)) {
-			rc = serr.code;
-		} else if (r10_refused(sp, ao->allow_destructive, ao->destructive_before, &serr)) {
-			rc = serr.code;
-		} else {
-			rc = apply_site(e, sp, ops, nops, ao->saved ? ao->saved->id : p->id, res, &serr);
-			nops = 0; /* ran: counted as done */
+	if (p->nsites > 1 && fiber_loop() && !fiber_current())
+		sites_concurrently(runs, p->nsites);
+	else
+		for (i = 0; i < p->nsites; i++)
+			site_run(&runs[i]);
+	for (i = 0; i < p->nsites && !first; i++) /* the first failing site, in plan order */
+		if (runs[i].rc) {
+			first = runs[i].rc;
+			*err = runs[i].err;
 		}
-		res->total -= (unsigned)nops; /* not run: not to wait for */
-		if (rc) {
-			res->sites_failed++;
-			rc_log(e->log, RC_LOG_ERROR, "%s", serr.msg);
-			if (!first) {
-				first = rc;
-				*err = serr;
-			}
-		}
-	}
+	free(runs);
 	apply_progress(e, res, true);
 	return first;
 }
