@@ -59,6 +59,8 @@ struct serve_site {
 				      * runs (new keys) -> holders */
 	struct fiber_waitq claimq;   /* one-rental runs waiting for a claim */
 	unsigned vacating;           /* destructive operations of runs applying now (R10) */
+	bool destroying;             /* a run with destructive operations applies now */
+	struct fiber_waitq destroyq; /* runs with destructive operations waiting for it */
 };
 
 /* An HTTP connection as serve tracks it (MHD's socket context): a

@@ -200,15 +200,25 @@ static bool run_plan(struct serve *s, struct serve_site *st, struct engine *e, s
 	bool ok;
 
 	remember_rentals(s, e);
+	vac = p->sites[0].destructive;
+	/* runs that vacate take turns in a site, each counting what the one
+	 * before it vacated (its R10 marks are durable when it ends): the
+	 * hour's limit holds however many one-rental move-outs run at once */
+	while (vac && st->destroying)
+		fiber_waitq_wait(&st->destroyq);
 	ok = limit_r10(s, st, &p->sites[0], scoped, &ao, err) == RC_OK;
 	/* a whole-site run commits even without operations: last sync, and
 	 * the records of rentals that ended go (pmslast) */
 	if (!ok || (!p->sites[0].nops && scoped))
 		return ok;
-	vac = p->sites[0].destructive;
 	st->vacating += vac;
+	st->destroying = st->destroying || vac;
 	ok = engine_apply(e, p, &ao, res, err) == RC_OK;
 	st->vacating -= vac;
+	if (vac) {
+		st->destroying = false;
+		fiber_waitq_wake_all(&st->destroyq); /* each looks again: one goes on */
+	}
 	count_apply(st, &p->sites[0], scoped, res, ok);
 	return ok;
 }
