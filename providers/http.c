@@ -439,9 +439,29 @@ static void pool_release(struct http_pool *p)
 	fiber_waitq_wake_one(&p->waiters);
 }
 
+static double wall_now(void);
+static double deadline_of(const char *host);
+static bool cancelled(void);
+
+/* A slot of the vendor's limit, taken once the host's Retry-After is over:
+ * a fiber that waited for the slot a 429 freed must not send at once. */
+static void pool_acquire_after(struct http_client *c, const char *host)
+{
+	double wait, waited = 0;
+
+	pool_acquire(c->pool);
+	while ((wait = deadline_of(host) - wall_now()) > 0 && waited < c->o.max_retry_after &&
+	       !cancelled()) {
+		pool_release(c->pool);
+		fiber_sleep(wait);
+		waited += wait;
+		pool_acquire(c->pool);
+	}
+}
+
 /* On a fiber with the loop attached, the transfer runs on the multi handle
  * while the loop goes on; else it blocks as in the command-line tools. */
-static CURLcode perform(struct http_client *c, CURL *e)
+static CURLcode perform(struct http_client *c, CURL *e, const char *host)
 {
 	struct xfer x = { fiber_current(), false, CURLE_OK };
 	CURLMcode mc;
@@ -450,7 +470,7 @@ static CURLcode perform(struct http_client *c, CURL *e)
 	pool_pace(c->pool);
 	if (!g_ev.multi || !x.f)
 		return curl_easy_perform(e);
-	pool_acquire(c->pool);
+	pool_acquire_after(c, host);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&x);
 	mc = curl_multi_add_handle(g_ev.multi, e);
 	if (mc != CURLM_OK) {
@@ -477,7 +497,7 @@ void http_fuzz_set(http_fuzz_fn answer, http_fuzz_seen_fn seen)
 
 /* One attempt. Returns a CURLcode; fills resp. */
 static CURLcode attempt(struct http_client *c, const struct http_req *req,
-			struct curl_slist *hdrs, struct http_resp *resp)
+			struct curl_slist *hdrs, const char *host, struct http_resp *resp)
 {
 	CURL *e;
 	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms, nconn = 0, sent = 0;
@@ -529,7 +549,7 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 		}
 	}
 	g_requests++;
-	rc = perform(c, e);
+	rc = perform(c, e, host);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &nconn) == CURLE_OK && nconn > 0)
@@ -748,7 +768,7 @@ int http_do(struct http_client *c, const struct http_req *req,
 				break;
 		}
 		resp->attempts = i + 1;
-		cc = attempt(c, req, hdrs, resp);
+		cc = attempt(c, req, hdrs, host, resp);
 		if (cc == CURLE_OK && req->parse_json && !parse_body(resp))
 			cc = CURLE_PARTIAL_FILE; /* a cut answer: as a transport error */
 		resp->in_doubt = acted_unknown(cc, resp);
