@@ -23,7 +23,7 @@ PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
 TEST_PKGS=(chromium jq openssl python3-jsonschema clang libclang-rt-14-dev)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
 # systemd-analyze for the units' security rating
-PACKAGE_PKGS=(dpkg-dev systemd)
+PACKAGE_PKGS=(dpkg-dev file systemd) # file: CPack DEB looks at each file with it (shlibdeps)
 
 install_packages() {
   local missing=()
