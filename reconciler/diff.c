@@ -9,13 +9,27 @@ void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_L
 	c->hash.fn(c->hash.payload, c->sp->site->name, code, out);
 }
 
+/* The field's value as read (new): a code is never shown. */
+static json_t *cur_value(const struct pms_cfs *cur, const struct op_write *w)
+{
+	const char *v = cur ? pms_cf_get(cur, w->field) : NULL;
+
+	if (!v)
+		return json_null();
+	if (w->type == WB_CODE)
+		return json_string(PLAN_SENSITIVE);
+	if (w->type == WB_BOOL)
+		return json_boolean(pms_cf_true(cur, w->field));
+	return json_string(v);
+}
+
 struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
-			  const char *id, const char *unit_name,
+			  const char *id, const char *unit_name, const struct pms_cfs *cur,
 			  const struct op_write *w, unsigned n, const char *rule)
 {
 	struct op *op = sp_add_op(c->sp, OP_PMS_WRITE);
 	struct rchange *rc;
-	json_t *after = json_object(), *sens = json_object();
+	json_t *after = json_object(), *sens = json_object(), *before = json_object();
 	const char *type;
 	unsigned i;
 	size_t k;
@@ -28,6 +42,7 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		op->w[i] = w[i];
 		op->w[i].field = sp_str(c->sp, w[i].field);
 		op->w[i].str = sp_str(c->sp, w[i].str);
+		json_object_set_new(before, w[i].field, cur_value(cur, &w[i]));
 		switch (w[i].type) {
 		case WB_CODE:
 			json_object_set_new(after, w[i].field, json_string(PLAN_SENSITIVE));
@@ -58,13 +73,17 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 		if (!strcmp(rc->type, type) && !strcmp(rc->name, id)) {
 			json_object_update(rc->after, after);
 			json_object_update(rc->after_sensitive, sens);
+			if (rc->before)
+				json_object_update_missing(rc->before, before);
 			json_decref(after);
 			json_decref(sens);
+			json_decref(before);
 			return op;
 		}
 	}
 	rc = sp_add_change(c->sp, type, id, ACT_UPDATE, rule, op->reason);
 	rc->writeback = true;
+	rc->before = before;
 	rc->after = after;
 	rc->after_sensitive = sens;
 	return op;

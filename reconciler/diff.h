@@ -40,9 +40,11 @@ bool diff_owner_in_scope(const struct diff_ctx *c, const char *user_id);
 
 /* Keyed hash of a code for this site. */
 void diff_hash(struct diff_ctx *c, const char *code, unsigned char out[RC_HASH_LEN]);
-/* Add an OP_PMS_WRITE of w[0..n) to collection/id, and its resource change. */
+/* Add an OP_PMS_WRITE of w[0..n) to collection/id, and its resource change;
+ * cur (borrowed, may be NULL) holds the object's custom fields as read,
+ * shown as the change's before (a code as "(sensitive)"). */
 struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
-			  const char *id, const char *unit_name,
+			  const char *id, const char *unit_name, const struct pms_cfs *cur,
 			  const struct op_write *w, unsigned n, const char *rule);
 /* Remember the rental's PMS state for edge detection once applied (R4);
  * the sync stamp the engine last wrote is carried over. */

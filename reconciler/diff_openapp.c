@@ -206,7 +206,8 @@ static void url_write(struct diff_ctx *c, const struct dunit *d, struct op *op)
 	op->result_slot = (int)c->sp->nresults;
 	wr.code.src = CODE_VENDOR_RESULT;
 	wr.code.slot = c->sp->nresults++;
-	diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &wr, 1, "OA4");
+	diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &d->rental->cf, &wr, 1,
+		       "OA4");
 }
 
 static void create(struct diff_ctx *c, const struct dunit *d, const struct obs_unit *ou,

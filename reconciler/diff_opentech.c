@@ -235,7 +235,7 @@ resync:
 		n++;
 	}
 	if (n)
-		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, w, n,
+		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &d->rental->cf, w, n,
 			       u->generate && before ? "OT4" : d->write_flag ? "R4" : "OT5");
 }
 

@@ -190,7 +190,7 @@ static void user_writes(struct pstate *s, const struct pcust *pc, const struct o
 		wr[n++].type = WB_BOOL;
 	}
 	if (n)
-		diff_pms_write(s->c, "users", pc->user->id, pc->units[0]->pu->name, wr, n,
+		diff_pms_write(s->c, "users", pc->user->id, pc->units[0]->pu->name, &pc->user->cf, wr, n,
 			       before ? (regen ? "PT6" : "PT2")
 			       : result_slot >= 0 || known_id ? "PT1" : "PT6");
 }
@@ -220,7 +220,7 @@ static void rental_writes(struct pstate *s, const struct dunit *d, const char *u
 	}
 	if (!n)
 		return;
-	op = diff_pms_write(s->c, "unit-rentals", d->rental->id, d->pu->name, wr, n,
+	op = diff_pms_write(s->c, "unit-rentals", d->rental->id, d->pu->name, &d->rental->cf, wr, n,
 			    d->write_flag ? "R4" : "PT7");
 	if (pushed)
 		op->user_id = user_id;

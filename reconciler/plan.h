@@ -156,6 +156,8 @@ int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f);
 /* Machine output (format_version "1.0") as one tree: new reference. For
  * tests and small plans; output goes through plan_write_json. */
 json_t *plan_to_json(const struct plan *p);
+/* One resource change in Terraform's JSON output format (new). */
+json_t *plan_tf_change(const struct site_plan *sp, const struct rchange *c);
 /* Write to f the bytes json_dumpf(plan_to_json(p), f, flags) would write
  * (no trailing newline), one resource change, operation, finding or site
  * at a time: no tree of the whole plan is built. 0, or -1 when a write
@@ -166,6 +168,10 @@ int plan_write_json(const struct plan *p, FILE *f, size_t flags);
 int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,
 		   struct rc_err *err);
 
-#define PLAN_FORMAT_VERSION "1.0"
+/* reconcile_format_version: 2.0 since the plan follows Terraform's JSON
+ * output format (its own members renamed reconcile_*). */
+#define PLAN_FORMAT_VERSION "2.0"
+/* format_version: the Terraform JSON plan format the members follow. */
+#define PLAN_TF_FORMAT_VERSION "1.2"
 
 #endif

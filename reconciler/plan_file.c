@@ -107,7 +107,7 @@ static int read_op(struct site_plan *sp, json_t *o, size_t idx, struct rc_err *e
 	size_t i;
 	int rc = RC_OK;
 
-	snprintf(where, sizeof(where), "$.operations[%zu]", idx);
+	snprintf(where, sizeof(where), "$.reconcile_operations[%zu]", idx);
 	op = sp_add_op(sp, op_kind_parse(json_string_value(json_object_get(o, "op"))));
 	if (op->kind == OP_NONE)
 		return bad(err, where, "unknown operation");
@@ -166,20 +166,26 @@ static struct site_plan *find_site(struct plan *p, const char *name)
 int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,
 		   struct rc_err *err)
 {
-	const char *fv = json_string_value(json_object_get(j, "format_version"));
-	json_t *sites = json_object_get(j, "sites"), *ops = json_object_get(j, "operations");
+	const char *fv = json_string_value(json_object_get(j, "reconcile_format_version"));
+	json_t *sites = json_object_get(j, "reconcile_sites");
+	json_t *ops = json_object_get(j, "reconcile_operations");
 	json_t *s;
 	size_t i;
 	int rc;
 
-	if (!fv || strncmp(fv, "1.", 2) != 0)
-		return bad(err, "$.format_version", "unsupported (this reconcile reads 1.x)");
+	if (!fv && json_is_array(json_object_get(j, "operations")))
+		return rc_errf(err, RC_ESTALE,
+			       "saved plan: written by an older reconcile (plan format 1); run reconcile plan again");
+	if (!fv && json_is_string(json_object_get(j, "terraform_version")))
+		return bad(err, "$", "a Terraform plan, not a reconcile plan (no reconcile_format_version)");
+	if (!fv || strncmp(fv, "2.", 2) != 0)
+		return bad(err, "$.reconcile_format_version", "unsupported (this reconcile reads 2.x)");
 	if (!json_is_array(sites) || !json_is_array(ops))
-		return bad(err, "$", "not a reconcile plan (no sites/operations)");
+		return bad(err, "$", "not a reconcile plan (no reconcile_sites/reconcile_operations)");
 	snprintf(out->id, sizeof(out->id), "%s",
-		 json_string_value(json_object_get(j, "plan_id")) ?: "");
+		 json_string_value(json_object_get(j, "reconcile_plan_id")) ?: "");
 	snprintf(out->created, sizeof(out->created), "%s",
-		 json_string_value(json_object_get(j, "created")) ?: "");
+		 json_string_value(json_object_get(j, "timestamp")) ?: "");
 	out->from_file = true;
 	out->sites = rc_calloc(json_array_size(sites) + 1, sizeof(*out->sites));
 	json_array_foreach(sites, i, s) {
@@ -208,7 +214,7 @@ int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,
 		struct site_plan *sp = find_site(out, json_string_value(json_object_get(s, "site")));
 
 		if (!sp)
-			return bad(err, "$.operations", "an operation names a site the plan does not hold");
+			return bad(err, "$.reconcile_operations", "an operation names a site the plan does not hold");
 		rc = read_op(sp, s, i, err);
 		if (rc)
 			return rc;

@@ -80,7 +80,7 @@ static void attrs_update(const struct rchange *c, const struct colors *col,
 		if (old && !json_equal(old, v) && !sens && json_is_string(v) &&
 		    !strcmp(json_string_value(v), PLAN_SENSITIVE))
 			continue;
-		if (!old) {
+		if (!old || (json_is_null(old) && !json_is_null(v))) {
 			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, k);
 			value_text(v, sens, out);
 		} else {
@@ -277,11 +277,6 @@ int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f)
 
 /* ------------------------------------------------------------- JSON */
 
-static const char *action_names[][2] = {
-	{ "no-op", NULL }, { "create", NULL }, { "update", NULL },
-	{ "delete", NULL }, { "delete", "create" },
-};
-
 static json_t *code_ref_json(const struct code_ref *r)
 {
 	switch (r->src) {
@@ -379,21 +374,6 @@ static json_t *op_json(const struct site_plan *sp, const struct op *op)
 	return j;
 }
 
-static json_t *change_json(const struct site_plan *sp, const struct rchange *c)
-{
-	json_t *acts = json_array(), *j;
-
-	json_array_append_new(acts, json_string(action_names[c->action][0]));
-	if (action_names[c->action][1])
-		json_array_append_new(acts, json_string(action_names[c->action][1]));
-	j = json_pack("{s:s, s:s, s:s, s:s, s:{s:o, s:O?, s:O?, s:O?}, s:s, s:s}",
-		      "address", c->address, "type", c->type, "name", c->name, "site",
-		      sp->site->name, "change", "actions", acts, "before", c->before,
-		      "after", c->after, "after_sensitive", c->after_sensitive,
-		      "action_reason", c->rule, "action_reason_text", c->reason);
-	return j;
-}
-
 /* What the site's vendor side was compared with: read from the vendor,
  * its cache (--refresh=false), what reconcile last applied (a vendor with
  * no read API), or nothing (never applied from this state directory). */
@@ -454,10 +434,38 @@ struct member {
 	json_t *(*elem)(const struct site_plan *sp, size_t k);
 };
 
+static json_t *v_tf_format(const struct plan *p) { (void)p; return json_string(PLAN_TF_FORMAT_VERSION); }
+/* Readers require the member; no Terraform made this plan, so it names none. */
+static json_t *v_tf_version(const struct plan *p) { (void)p; return json_string(""); }
 static json_t *v_format(const struct plan *p) { (void)p; return json_string(PLAN_FORMAT_VERSION); }
 static json_t *v_version(const struct plan *p) { (void)p; return json_string(RECONCILE_VERSION); }
 static json_t *v_id(const struct plan *p) { return json_string(p->id); }
 static json_t *v_created(const struct plan *p) { return json_string(p->created); }
+
+/* A site that could not be planned makes the plan errored and
+ * incomplete, as a Terraform plan that stopped on an error. */
+static bool plan_errored(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsites; i++)
+		if (p->sites[i].failed)
+			return true;
+	return false;
+}
+
+static json_t *v_errored(const struct plan *p) { return json_boolean(plan_errored(p)); }
+static json_t *v_complete(const struct plan *p) { return json_boolean(!plan_errored(p)); }
+
+static json_t *v_applyable(const struct plan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsites; i++)
+		if (p->sites[i].nops)
+			return json_true();
+	return json_false();
+}
 
 static json_t *e_site(const struct site_plan *sp, size_t k)
 {
@@ -466,7 +474,7 @@ static json_t *e_site(const struct site_plan *sp, size_t k)
 
 static json_t *e_change(const struct site_plan *sp, size_t k)
 {
-	return k < sp->nchanges ? change_json(sp, &sp->changes[k]) : NULL;
+	return k < sp->nchanges ? plan_tf_change(sp, &sp->changes[k]) : NULL;
 }
 
 static json_t *e_op(const struct site_plan *sp, size_t k)
@@ -479,12 +487,16 @@ static json_t *e_finding(const struct site_plan *sp, size_t k)
 	return k < sp->nfindings ? finding_json(sp, &sp->findings[k]) : NULL;
 }
 
+/* Terraform's members first (see plan_tf.c), then ours, all reconcile_*. */
 static const struct member members[] = {
-	{ "format_version", v_format, NULL }, { "reconcile_version", v_version, NULL },
-	{ "plan_id", v_id, NULL }, { "created", v_created, NULL },
-	{ "sites", NULL, e_site }, { "resource_changes", NULL, e_change },
-	{ "operations", NULL, e_op }, { "findings", NULL, e_finding },
-	{ "summary", summary_json, NULL },
+	{ "format_version", v_tf_format, NULL }, { "terraform_version", v_tf_version, NULL },
+	{ "timestamp", v_created, NULL }, { "resource_changes", NULL, e_change },
+	{ "errored", v_errored, NULL }, { "complete", v_complete, NULL },
+	{ "applyable", v_applyable, NULL },
+	{ "reconcile_format_version", v_format, NULL }, { "reconcile_version", v_version, NULL },
+	{ "reconcile_plan_id", v_id, NULL }, { "reconcile_sites", NULL, e_site },
+	{ "reconcile_operations", NULL, e_op }, { "reconcile_findings", NULL, e_finding },
+	{ "reconcile_summary", summary_json, NULL },
 };
 #define NMEMBERS (sizeof(members) / sizeof(members[0]))
 

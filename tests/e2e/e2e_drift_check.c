@@ -143,9 +143,9 @@ static void test_PT8_plan_without_applied_state(void **state)
 	assert_non_null(strstr(out, "not drift"));
 	free(out);
 	p = plan_json(t);
-	s = json_find_by(json_object_get(p, "sites"), "name", "pt1");
+	s = json_find_by(json_object_get(p, "reconcile_sites"), "name", "pt1");
 	assert_string_equal(S(s, "baseline"), "none");
-	s = json_find_by(json_object_get(p, "sites"), "name", "oa1");
+	s = json_find_by(json_object_get(p, "reconcile_sites"), "name", "oa1");
 	assert_string_equal(S(s, "baseline"), "vendor");
 	json_decref(p);
 
@@ -155,7 +155,7 @@ static void test_PT8_plan_without_applied_state(void **state)
 	assert_non_null(strstr(out, "site pt1: PTI StorLogix has no read API"));
 	free(out);
 	p = plan_json(t);
-	s = json_find_by(json_object_get(p, "sites"), "name", "pt1");
+	s = json_find_by(json_object_get(p, "reconcile_sites"), "name", "pt1");
 	assert_string_equal(S(s, "baseline"), "applied");
 	json_decref(p);
 

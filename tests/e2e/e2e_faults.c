@@ -210,7 +210,7 @@ static void check_converged(struct e2e *t, char **why)
 		why_add(why, "not converged (plan exit %d)", code);
 		r = e2e_reconcile(t, args);
 		plan = parse_json(r.out);
-		json_array_foreach(json_object_get(plan, "operations"), i, op)
+		json_array_foreach(json_object_get(plan, "reconcile_operations"), i, op)
 			why_add(why, "left: %s %s %s (%s)", str(op, "site"), str(op, "op"), str(op, "unit") ?: "",
 				str(op, "reason") ?: "");
 		if (!plan)

@@ -199,9 +199,9 @@ static void test_plan_json_out_streamed(void **state)
 	assert_non_null(out);
 	assert_non_null(strstr(r.err, "Saved the plan to:"));
 	/* --json keeps its order (format_version first), the file is sorted */
-	assert_true(strncmp(r.out, "{\n  \"format_version\": \"1.0\",\n", 29) == 0);
+	assert_true(strncmp(r.out, "{\n  \"format_version\": \"1.2\",\n", 29) == 0);
 	text = slurp(planf);
-	assert_true(strncmp(text, "{\n  \"created\": ", 15) == 0);
+	assert_true(strncmp(text, "{\n  \"applyable\": ", 17) == 0);
 	saved = json_loads(text, 0, &je);
 	assert_non_null(saved);
 	assert_true(json_equal(out, saved));
@@ -210,12 +210,12 @@ static void test_plan_json_out_streamed(void **state)
 	assert_null(strstr(text, "590137"));
 	/* what basic.json calls for: U1, U2 rented (U2's code generated and
 	 * written back first), U3 overdue */
-	sum = json_object_get(saved, "summary");
+	sum = json_object_get(saved, "reconcile_summary");
 	assert_int_equal(json_integer_value(json_object_get(sum, "operations")),
-			 json_array_size(json_object_get(saved, "operations")));
-	assert_int_equal(json_array_size(json_object_get(saved, "sites")), 1);
+			 json_array_size(json_object_get(saved, "reconcile_operations")));
+	assert_int_equal(json_array_size(json_object_get(saved, "reconcile_sites")), 1);
 	assert_string_equal(json_string_value(json_object_get(
-		json_array_get(json_object_get(saved, "sites"), 0), "name")), "site1");
+		json_array_get(json_object_get(saved, "reconcile_sites"), 0), "name")), "site1");
 	assert_true(plan_ops(saved, "tenant.create") >= 2);
 	assert_int_equal(plan_ops(saved, "pms.write") >= 1, 1);
 	assert_true(json_array_size(json_object_get(saved, "resource_changes")) >= 3);

@@ -99,7 +99,7 @@ static void test_OA_fresh_site_converges(void **state)
 	plan = plan_json(t);
 	assert_int_equal(plan_ops(plan, "tenant.create"), 3);
 	assert_int_equal(plan_ops(plan, "pms.write"), 3);
-	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	assert_int_equal(json_array_size(json_object_get(plan, "reconcile_operations")), 6);
 	json_decref(plan);
 	r[0] = e2e_reconcile(t, args);
 	r[1] = e2e_reconcile(t, jargs);
@@ -141,7 +141,7 @@ static void test_OA_move_in_overdue_payment_move_out(void **state)
 		"siteId", "oa1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
 		"customFields")));
 	plan = plan_json(t);
-	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 2); /* create + URL */
+	assert_int_equal(json_array_size(json_object_get(plan, "reconcile_operations")), 2); /* create + URL */
 	json_decref(plan);
 	assert_int_equal(e2e_apply(t), 0);
 	assert_int_equal(vendor_calls(t, "POST"), 1);

@@ -62,10 +62,10 @@ static json_t *plan_json(struct e2e *t)
 
 static void assert_ops(json_t *plan, size_t total, const char *kind, size_t n)
 {
-	size_t all = json_array_size(json_object_get(plan, "operations"));
+	size_t all = json_array_size(json_object_get(plan, "reconcile_operations"));
 
 	if (all != total || plan_ops(plan, kind) != n) {
-		char *s = json_dumps(json_object_get(plan, "operations"), JSON_INDENT(1));
+		char *s = json_dumps(json_object_get(plan, "reconcile_operations"), JSON_INDENT(1));
 
 		fprintf(stderr, "unexpected operations (want %zu total, %zu %s):\n%s\n", total, n,
 			kind, s);
@@ -97,7 +97,7 @@ static void test_fresh_facility_converges(void **state)
 	sim_clear_requests(t);
 	plan = plan_json(t);
 	unsetenv("RECONCILE_SG_OWNERS_ONE_BY_ONE");
-	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	assert_int_equal(json_array_size(json_object_get(plan, "reconcile_operations")), 6);
 	json_decref(plan);
 	{
 		json_t *reqs = sim_requests(t);
@@ -111,7 +111,7 @@ static void test_fresh_facility_converges(void **state)
 	assert_int_equal(plan_ops(plan, "tenant.create"), 3);
 	assert_int_equal(plan_ops(plan, "unit.disable"), 1);
 	assert_int_equal(plan_ops(plan, "pms.write"), 2);
-	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 6);
+	assert_int_equal(json_array_size(json_object_get(plan, "reconcile_operations")), 6);
 	json_decref(plan);
 	{
 		const char *args[] = { "apply", "-c", t->spec, "--auto-approve", NULL };
@@ -256,7 +256,7 @@ static void test_manual_resync(void **state)
 	sim_patch(t, "storeganise.unitRentals", "r1",
 		  json_pack("{s:{s:b}}", "customFields", "opentech_resync", 1));
 	plan = plan_json(t);
-	ops = json_object_get(plan, "operations");
+	ops = json_object_get(plan, "reconcile_operations");
 	assert_ops(plan, 3, "tenant.update", 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 0), "op")), "tenant.update");
 	assert_string_equal(json_string_value(json_object_get(json_array_get(ops, 1), "op")), "unit.enable");
@@ -279,7 +279,7 @@ static void test_code_edit_by_staff(void **state)
 		  json_pack("{s:{s:s}}", "customFields", "opentech_accessCode", "736204"));
 	plan = plan_json(t);
 	assert_ops(plan, 1, "tenant.update", 1);
-	op = json_array_get(json_object_get(plan, "operations"), 0);
+	op = json_array_get(json_object_get(plan, "reconcile_operations"), 0);
 	changed = json_object_get(op, "changed");
 	assert_int_equal(json_array_size(changed), 1);
 	assert_string_equal(json_string_value(json_array_get(changed, 0)), "access_code");
@@ -303,7 +303,7 @@ static void test_R6_code_of_wrong_json_type_is_reported(void **state)
 		  json_pack("{s:{s:{s:s}}}", "customFields", "opentech_accessCode", "code", "736204"));
 	plan = plan_json(t);
 	assert_ops(plan, 0, "tenant.create", 0);
-	json_array_foreach(json_object_get(plan, "findings"), i, f)
+	json_array_foreach(json_object_get(plan, "reconcile_findings"), i, f)
 		bad += !strcmp(json_string_value(json_object_get(f, "kind")), "bad_pms_value");
 	assert_int_equal(bad, 1);
 	text = json_dumps(plan, 0);

@@ -236,7 +236,7 @@ static void test_OA2_snapshot_file_reads_move_out_jobs(void **state)
 	r = e2e_reconcile(&t, args);
 	plan = parse_json(r.out);
 	assert_non_null(plan);
-	op = json_array_get(json_object_get(plan, "operations"), 0);
+	op = json_array_get(json_object_get(plan, "reconcile_operations"), 0);
 	snprintf(want, sizeof(want), "%sT23:59:59Z", d20);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(op, "tenant"), "valid_to")),
 			    want);

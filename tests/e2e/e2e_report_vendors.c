@@ -471,7 +471,7 @@ static bool plan_writes(struct e2e *t, const char *object)
 	bool yes = false;
 	size_t i;
 
-	json_array_foreach(json_object_get(p, "operations"), i, op)
+	json_array_foreach(json_object_get(p, "reconcile_operations"), i, op)
 		yes |= !strcmp(S(op, "op"), "pms.write") && !strcmp(S(op, "object_id"), object);
 	json_decref(p);
 	return yes;

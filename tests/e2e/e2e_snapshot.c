@@ -69,7 +69,7 @@ static json_t *operations(struct run *r)
 	assert_int_equal(r->status, 0);
 	plan = parse_json(r->out);
 	assert_non_null(plan);
-	ops = json_incref(json_object_get(plan, "operations"));
+	ops = json_incref(json_object_get(plan, "reconcile_operations"));
 	json_decref(plan);
 	assert_true(json_array_size(ops) > 0);
 	return ops;

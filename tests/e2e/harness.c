@@ -845,7 +845,7 @@ char *sim_rental_field(struct e2e *t, const char *rental_id, const char *field)
 
 size_t plan_ops(json_t *plan, const char *kind)
 {
-	json_t *ops = json_object_get(plan, "operations"), *o;
+	json_t *ops = json_object_get(plan, "reconcile_operations"), *o;
 	size_t i, n = 0;
 
 	json_array_foreach(ops, i, o)

@@ -67,7 +67,8 @@ static void rented(struct diff_ctx *c, const struct dunit *d, const struct obs_u
 		w.field = tw.code.field;
 		w.type = WB_CODE;
 		w.code = tw.code;
-		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &w, 1, "R8");
+		diff_pms_write(c, "unit-rentals", d->rental->id, d->pu->name, &d->rental->cf, &w, 1,
+			       "R8");
 	}
 	if (t && !ours)
 		unit_op(c, d, ou, OP_UNIT_VACATE, "R9", "the unit holds another rental's tenant");

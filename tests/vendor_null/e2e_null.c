@@ -73,7 +73,7 @@ static void test_null_vendor_plan_apply_converge(void **state)
 	assert_int_equal(plan_ops(plan, "pms.write"), 1);
 	assert_int_equal(plan_ops(plan, "unit.disable"), 1);
 	assert_int_equal(plan_ops(plan, "unit.vacate"), 1);
-	assert_int_equal(json_array_size(json_object_get(plan, "operations")), 5);
+	assert_int_equal(json_array_size(json_object_get(plan, "reconcile_operations")), 5);
 	assert_null(strstr(r.out, "482913"));             /* R6: codes never shown */
 	json_decref(plan);
 	run_free(&r);
