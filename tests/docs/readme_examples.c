@@ -12,8 +12,8 @@
  * As a reader does: the "export" lines a command prints are exported for
  * the next ones; "NAME=..." commands are kept and run again before each
  * later command (a shell's variables); "CMD &" runs in the background (the
- * test starts and stops it), and each command after it waits until serve
- * is idle (no queued or running work). serve's 127.0.0.1:8080 is a free
+ * test starts it, and "kill %1" or the test's end stops it), and each
+ * command after it waits until serve is idle (no queued or running work). serve's 127.0.0.1:8080 is a free
  * port here, written back as 8080.
  *
  *   readme_examples             check (ctest docs/readme_examples)
@@ -263,6 +263,8 @@ static const struct {
 	{ "kill [0-9]+", "kill <pid>" },
 	{ "in [0-9]+(\\.[0-9]+)? s", "in <seconds> s" },
 	{ "\\([0-9]+(\\.[0-9]+)?/s\\)", "(<rate>/s)" },
+	/* PTI's user ids: apply adds a site's users at once, in any order */
+	{ "user [0-9]+", "user <id>" },
 };
 static regex_t mask_re[sizeof(masks) / sizeof(masks[0])];
 
@@ -430,6 +432,8 @@ static char **abridge(const struct block *b, const char *text, size_t *n)
 		if (!nl)
 			break;
 		*nl = '\0';
+		if (nl > p && nl[-1] == '\r')
+			nl[-1] = '\0'; /* CSV's CRLF: README.md shows lines */
 	}
 	while (na && !*all[na - 1])
 		na--; /* trailing blank lines */
@@ -452,6 +456,17 @@ static char **abridge(const struct block *b, const char *text, size_t *n)
 	free(all);
 	free(copy);
 	return out;
+}
+
+/* True when two lines match once masked. */
+static bool same(const char *a, const char *b)
+{
+	char *ma = mask(a), *mb = mask(b);
+	bool eq = strcmp(ma, mb) == 0;
+
+	free(ma);
+	free(mb);
+	return eq;
 }
 
 /* Compare a command's README lines with its real ones, masked. */
@@ -506,6 +521,12 @@ static void run_block(struct session *s, const struct doc *d, struct block *b)
 			assert_true(e2e_serve_settle(s->serve_port));
 		if (len > 2 && !strcmp(cmd + len - 2, " &")) {
 			text = run_bg(s, cmd);
+		} else if (!strcmp(cmd, "kill %1")) { /* the reader's job 1 */
+			assert_true(s->serve > 0);
+			kill(s->serve, SIGTERM);
+			assert_true(e2e_waitpid(s->serve, &st, 0) == s->serve);
+			s->serve = 0;
+			text = rc_strdup("");
 		} else {
 			text = run_cmd(s, cmd, &st);
 			if (is_assignment(cmd))
@@ -522,7 +543,8 @@ static void run_block(struct session *s, const struct doc *d, struct block *b)
 	}
 }
 
-/* README.md with each command's output replaced by the real one. */
+/* README.md with each command's output replaced by the real one; a line
+ * that matches once masked is kept as it was (no churn of times, ports). */
 static void doc_write(const struct doc *d, const char *path)
 {
 	struct rc_buf b;
@@ -537,7 +559,10 @@ static void doc_write(const struct doc *d, const char *path)
 			for (; i < c->out; i++)
 				rc_buf_printf(&b, "%s\n", d->line[i]);
 			for (k = 0; k < c->nactual; k++)
-				rc_buf_printf(&b, "%s\n", c->actual[k]);
+				rc_buf_printf(&b, "%s\n", k < c->nout && same(d->line[c->out + k],
+								  c->actual[k])
+								 ? d->line[c->out + k]
+								 : c->actual[k]);
 			i = c->out + c->nout;
 		}
 	}
