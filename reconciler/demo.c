@@ -3,7 +3,9 @@
  * contrib/demo/seed.json, writes contrib/demo/spec.json.in pointing at it
  * with the credentials of contrib/demo/demo.env, and runs plan, apply and
  * plan again with this very binary, showing each command; then each
- * vendor's descriptor says what the simulator now holds.
+ * vendor's descriptor says what the simulator now holds. With --keep it
+ * stops after the first plan, the simulator left running, so that README.md's
+ * tour goes on from there by hand (tests/docs/readme_examples checks it).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -48,7 +50,9 @@ static const char demo_usage[] =
 "\n"
 "  --dir DIR   where the spec and the LMDB state go (default ./demo-out;\n"
 "              its state is reset)\n"
-"  --keep      leave the simulator running at the end (its pid is printed)\n";
+"  --keep      stop after the first plan, nothing applied, and leave the\n"
+"              simulator running: the environment to export and the\n"
+"              commands to go on with (README.md's tour) are printed\n";
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
 {
@@ -261,16 +265,21 @@ static int step(const char *title, const char *self, char *const args[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static int run_steps(const char *self, const char *spec)
+/* plan, apply and plan again, which must find nothing left to do; with
+ * keep the first plan only: README.md's tour goes on from there by hand. */
+static int run_steps(const char *self, const char *spec, bool keep)
 {
 	char *plan[] = { "reconcile", "plan", "-c", (char *)spec, NULL };
 	char *apply[] = { "reconcile", "apply", "-c", (char *)spec, "--auto-approve", NULL };
 	char *again[] = { "reconcile", "plan", "-c", (char *)spec, "--detailed-exitcode", NULL };
 	int rc;
 
-	rc = step("Step 1: what would change (nothing is changed yet)", self, plan);
+	rc = step(keep ? "What would change (nothing is changed: --keep stops here)"
+		       : "Step 1: what would change (nothing is changed yet)", self, plan);
 	if (rc != 0)
 		return 1;
+	if (keep)
+		return 0;
 	rc = step("Step 2: apply it", self, apply);
 	if (rc != 0)
 		return 1;
@@ -315,6 +324,111 @@ out:
 	rc_buf_free(&out);
 	http_resp_free(&r);
 	http_client_free(c);
+}
+
+/* The first of rel[] (paths relative to the demo's data dir: contrib/demo
+ * in a source tree, share/reconcile/demo installed) that exists, as an
+ * absolute path (new), NULL when none does. */
+static char *beside_data(const char *datadir, const char *const rel[])
+{
+	char *p, *real;
+
+	for (; *rel; rel++) {
+		p = rc_sprintf("%s/%s", datadir, *rel);
+		real = realpath(p, NULL);
+		free(p);
+		if (real)
+			return real;
+	}
+	return NULL;
+}
+
+/* Files to read next, named where they are: the source tree's in a build,
+ * share/doc/reconcile's in an install (CMakeLists.txt installs README.md
+ * and specs/README.md there as README.md and spec.md). */
+static void where_next(const char *seed, const char *spec, const char *state)
+{
+	static const char *const readme[] = { "../../README.md", "../../doc/reconcile/README.md",
+					       NULL };
+	static const char *const spec_md[] = { "../../specs/README.md",
+						"../../doc/reconcile/spec.md", NULL };
+	static const char *const here[] = { ".", NULL };
+	char *datadir = rc_strdup(seed), *slash = strrchr(datadir, '/');
+	char *tour, *format, *data;
+	bool c = cli_color(STDOUT_FILENO, false);
+
+	if (slash)
+		*slash = '\0';
+	tour = beside_data(datadir, readme);
+	format = beside_data(datadir, spec_md);
+	data = beside_data(datadir, here);
+	printf("\n%s==> Where to look next%s\n", bold(c), plain(c));
+	printf("  the spec:         %s%s%s%s\n", spec, format ? " (its format: " : "",
+	       format ? format : "", format ? ")" : "");
+	printf("  the state (LMDB): mdb_stat -a %s\n"
+	       "                    mdb_dump -p -s journal %s (-p: printable)\n", state, state);
+	printf("  the plan as JSON: reconcile plan -c %s --json\n", spec);
+	if (tour)
+		printf("  the tour:         %s (plan, apply, report, serve)\n", tour);
+	if (data)
+		printf("  the demo's data:  %s/ (its README.md says what is in it)\n", data);
+	free(tour);
+	free(format);
+	free(data);
+	free(datadir);
+}
+
+/* True when "reconcile" on $PATH is self, so that the commands printed
+ * run this very binary. */
+static bool self_on_path(const char *self)
+{
+	const char *path = getenv("PATH");
+	char *copy, *dir, *save = NULL, *want = realpath(self, NULL), *cand, *real;
+	bool found = false, mine = false;
+
+	if (!path || !want) {
+		free(want);
+		return false;
+	}
+	copy = rc_strdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		cand = rc_sprintf("%s/reconcile", *dir ? dir : ".");
+		real = access(cand, X_OK) == 0 ? realpath(cand, NULL) : NULL;
+		if (real) {
+			found = true;
+			mine = strcmp(real, want) == 0;
+		}
+		free(real);
+		free(cand);
+	}
+	free(copy);
+	free(want);
+	return mine;
+}
+
+/* --keep: what to export and run to follow README.md's tour. */
+static void keep_next(pid_t pid, int port, const char *spec, const char *self,
+		      const char *exports)
+{
+	bool c = cli_color(STDOUT_FILENO, false);
+	char *bindir = rc_strdup(self), *slash = strrchr(bindir, '/');
+
+	if (slash)
+		*slash = '\0';
+	printf("\n%s==> Go on by hand (README.md's tour): nothing is applied yet%s\n"
+	       "  the simulator keeps running on http://127.0.0.1:%d (pid %d; stop it: kill %d)\n"
+	       "  in your shell, first:\n%s"
+	       "    export DEMO_SIM=http://127.0.0.1:%d\n",
+	       bold(c), plain(c), port, (int)pid, (int)pid, exports, port);
+	if (!self_on_path(self))
+		printf("    export PATH=%s:$PATH\n", bindir);
+	printf("  then:\n"
+	       "    reconcile plan -c %s\n"
+	       "    reconcile apply -c %s\n"
+	       "    reconcile report -c %s\n"
+	       "    reconcile serve -c %s --listen 127.0.0.1:8080 --log-format text\n",
+	       spec, spec, spec, spec);
+	free(bindir);
 }
 
 /* The demo's data files: seed, spec template, credentials. */
@@ -392,20 +506,12 @@ int cmd_demo(int argc, char **argv)
 	       "reconcile demo: spec written to %s (credentials by environment variable)\n",
 	       port, (int)pid, spec);
 	if (write_spec(files.spec_in, spec, port) == 0)
-		rc = run_steps(self, spec);
-	if (rc == 0)
+		rc = run_steps(self, spec, keep);
+	if (rc == 0 && !keep)
 		story(port);
-	printf("\n%s==> Where to look next%s\n"
-	       "  %s             the spec (see specs/README.md for the format)\n"
-	       "  %s/                LMDB state: mdb_stat -a %s\n"
-	       "  reconcile plan -c %s --json   the plan for machines\n"
-	       "  README.md                         plan/apply tour, exit codes, the rules\n",
-	       bold(cli_color(STDOUT_FILENO, false)), plain(cli_color(STDOUT_FILENO, false)),
-	       spec, state, state, spec);
+	where_next(files.seed, spec, state);
 	if (keep) {
-		printf("  the simulator keeps running (pid %d): curl http://127.0.0.1:%d/_sim/requests\n"
-		       "  to run reconcile against it, first export:\n%s", (int)pid, port,
-		       exports.p ? exports.p : "");
+		keep_next(pid, port, spec, self, exports.p ? exports.p : "");
 	} else {
 		kill(pid, SIGTERM);
 		waitpid(pid, NULL, 0);
