@@ -4,9 +4,13 @@
  * the work queue, the periodic reconciles and the signals.
  *
  *   POST /webhooks/storeganise  sg-signature checked (constant time, 401),
- *                               body limit (413), event stored in LMDB
- *                               (duplicates dropped), keys queued, 200 at
- *                               once: no vendor work before the answer
+ *                               body limit (413), keys queued, event stored
+ *                               in LMDB (duplicates dropped), 200 once it
+ *                               is durable. The keys' runs start reading
+ *                               the PMS while the event's commit is on the
+ *                               disk; their own journal intents commit after
+ *                               it (one writer, in order), so no call with a
+ *                               side effect precedes the event's durability
  *   GET /healthz, /readyz, /metrics (Prometheus text)
  *
  * Every event only names what to look at again (level-based): a rental
@@ -112,6 +116,7 @@ struct req {
 	struct serve *s;
 	struct MHD_Connection *conn;
 	json_t *ev;                  /* the event (new) */
+	int nkeys;                   /* keys it queued */
 	struct store_job job;        /* its write (group commit) */
 	void *job_arg;
 };
@@ -129,12 +134,14 @@ static void event_stored(struct store_job *j)
 	ev_timer_start(s->loop, &s->mhd_timer);
 }
 
-/* Answer a webhook once its event is stored: 200 (and its keys queued)
- * only for an event that is durable. */
+/* Answer a webhook once its event is stored: 200 only for an event that
+ * is durable. Its keys were queued when it was submitted: a run is
+ * level-based, so one for an event that then fails to store (503: the
+ * sender retries) or is a duplicate costs a read and changes nothing. */
 static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c, struct req *r)
 {
 	const char *id = json_string_value(json_object_get(r->ev, "id"));
-	int n;
+	int n = r->nkeys;
 
 	if (r->job.rc == RC_EEXIST) {
 		s->ev_duplicate++;
@@ -144,7 +151,6 @@ static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c,
 		serve_log(s, RC_LOG_ERROR, "webhook %s not stored: %s", id, r->job.err.msg);
 		return reply(c, 503, "application/json", rc_strdup("{\"error\":\"not stored\"}"));
 	}
-	n = serve_event_route(r->ev, enqueue_cb, s);
 	if (n <= 0)
 		s->ev_ignored++;
 	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
@@ -187,6 +193,9 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 	r->s = s;
 	r->conn = c;
 	r->stage = REQ_STORING;
+	/* the runs' PMS reads overlap the event's fsync (the critical path of a
+	 * move-in: webhook -> first vendor call) */
+	r->nkeys = serve_event_route(r->ev, enqueue_cb, s);
 	if (!store_writer_running(s->e.store)) { /* no writer: at once */
 		store_write_inline(s->e.store, &r->job);
 		r->stage = REQ_STORED;
