@@ -15,12 +15,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
-      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man)
+      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man
+      python3) # python3: reconcile-spec(5) is made from the schema (contrib/man)
 # the HTML report's browser test (chromium); e2e_drift_check runs
 # contrib/ci/state.sh, which needs jq and the openssl CLI; the spec test
 # (spec/schema_agrees) validates with python3-jsonschema; the fuzz targets
-# (tests/fuzz) need clang and its libFuzzer runtime
-TEST_PKGS=(chromium jq openssl python3-jsonschema clang libclang-rt-14-dev)
+# (tests/fuzz) need clang and its libFuzzer runtime; man/spec renders the
+# spec's man page with groff and man (man-db)
+TEST_PKGS=(chromium jq openssl python3-jsonschema clang libclang-rt-14-dev man-db)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
 # systemd-analyze for the units' security rating
 PACKAGE_PKGS=(dpkg-dev file systemd) # file: CPack DEB looks at each file with it (shlibdeps)

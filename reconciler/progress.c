@@ -56,9 +56,10 @@ void progress_show(struct progress *p, const struct rc_log *log, bool final)
 	rate_text(p, el, rate, sizeof(rate));
 	if (p->records)
 		snprintf(records, sizeof(records), ", %lu records read", p->records);
-	if (final) {
-		rc_log_progress(log, true, "%s: %u of %u %s%s in %.1f s (%s)", p->did, p->count,
-				p->total, p->noun, records, el, rate[0] ? rate + 2 : "0/s");
+	if (final) { /* a rate of a run too short to time would say nothing */
+		rc_log_progress(log, true, "%s: %u of %u %s%s in %.1f s%s%s%s", p->did, p->count,
+				p->total, p->noun, records, el, rate[0] ? " (" : "",
+				rate[0] ? rate + 2 : "", rate[0] ? ")" : "");
 		return;
 	}
 	left_text(p, el, left, sizeof(left));
