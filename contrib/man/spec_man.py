@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """spec_man.py: reconcile-spec(5), the spec file's man page, from the JSON Schema.
 
-    spec_man.py SCHEMA TEMPLATE EXAMPLE VERSION OUT
+    spec_man.py SCHEMA TEMPLATE EXAMPLE VERSION OUT [NAME=VALUE...]
 
 The reference (every key: its type, default, range, enum, what it means, what
 it requires) is rendered from SCHEMA (specs/reconcile.schema.json) alone, so
 that the page cannot drift from the schema; TEMPLATE (reconcile-spec.5.in) is
 the hand-written rest, with @KEYS@ (the reference), @EXAMPLE@ (the spec file
-EXAMPLE, verbatim) and @VERSION@ replaced. The walk knows no key by name: a
+EXAMPLE, verbatim), @VERSION@ and each @NAME@ given (the install paths)
+replaced. The walk knows no key by name: a
 key, an object or a $ref added to the schema appears with no change here.
 Standard library only (the build runs it; no dependency).
 """
 import json
 import os
+import re
 import sys
 
 
@@ -232,10 +234,10 @@ def describe(s, sub):
 
 
 def main(argv):
-    if len(argv) != 6:
+    if len(argv) < 6 or not all("=" in a for a in argv[6:]):
         sys.stderr.write(__doc__)
         return 2
-    schema_path, template_path, example_path, version, out_path = argv[1:]
+    schema_path, template_path, example_path, version, out_path = argv[1:6]
     with open(schema_path, encoding="utf-8") as f:
         root = json.load(f)
     with open(template_path, encoding="utf-8") as f:
@@ -249,6 +251,12 @@ def main(argv):
             .replace("@EXAMPLE@", roff(example))
             .replace("@DESCRIPTION@", roff(root.get("description", "")))
             .replace("@KEYS@", "\n".join(lines)))
+    for arg in argv[6:]:
+        name, val = arg.split("=", 1)
+        page = page.replace("@%s@" % name, roff(val))
+    left = re.search(r"@[A-Z]+@", page)
+    if left:
+        raise SystemExit("spec_man.py: %s: no value given for %s" % (template_path, left.group(0)))
     with open(out_path + ".tmp", "w", encoding="utf-8") as f:
         f.write(page)
     os.replace(out_path + ".tmp", out_path)
