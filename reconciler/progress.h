@@ -28,8 +28,8 @@ struct progress {
 void progress_start(struct progress *p, const char *doing, const char *did, const char *noun,
 		    unsigned total);
 /* Hand the line to log (borrowed; NULL: dropped): at most 5 times a
- * second, always when final (the last line of the run). Nothing for a
- * run of nothing. */
+ * second and not once all is counted, but always when final (the last
+ * line of the run, with the time taken). Nothing for a run of nothing. */
 void progress_show(struct progress *p, const struct rc_log *log, bool final);
 
 #endif

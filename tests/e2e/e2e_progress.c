@@ -169,14 +169,18 @@ static char *run_on_a_terminal(struct e2e *t, const char *const *args)
 	snprintf(out, sizeof(out), "%s/tty.out", t->dir);
 	pid = e2e_spawn_argv(argv, t->dir, out, ptsname(master));
 	rc_buf_init(&b);
-	while (!done) {
+	while (!done) { /* read as it writes: a full terminal would block it */
 		struct pollfd p = { master, POLLIN, 0 };
 		ssize_t n;
 
 		done = e2e_waitpid(pid, &st, WNOHANG) == pid;
 		(void)poll(&p, 1, done ? 0 : 100);
-		while ((n = read(master, buf, sizeof(buf))) > 0)
+		for (;;) {
+			n = read(master, buf, sizeof(buf));
+			if (n <= 0)
+				break;
 			rc_buf_add(&b, buf, (size_t)n);
+		}
 	}
 	close(slave);
 	close(master);
