@@ -554,7 +554,7 @@ static void site_run(void *arg)
 				   &r->err);
 		nops = 0; /* ran: counted as done */
 	}
-	r->res->total -= (unsigned)nops; /* not run: not to wait for */
+	r->res->progress.total -= (unsigned)nops; /* not run: not to wait for */
 	if (r->rc) {
 		r->res->sites_failed++;
 		rc_log(r->e->log, RC_LOG_ERROR, "%s", r->err.msg);
@@ -598,6 +598,7 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 		 struct apply_result *res, struct rc_err *err)
 {
 	struct site_run *runs = rc_calloc(p->nsites + 1, sizeof(*runs));
+	unsigned total = 0;
 	size_t i;
 	int first = RC_OK;
 
@@ -606,10 +607,11 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 		const struct site_plan *sv = ao->saved ? saved_site(ao->saved, p->sites[i].site->name)
 						       : NULL;
 
-		res->total += (unsigned)(ao->saved ? (sv ? sv->nops : 0) : p->sites[i].nops);
+		total += (unsigned)(ao->saved ? (sv ? sv->nops : 0) : p->sites[i].nops);
 		runs[i] = (struct site_run){ e, p, ao, res, i, RC_OK, { 0, "" }, NULL };
 	}
-	res->started = rc_now_mono();
+	progress_start(&res->progress, "applying", "applied", "operations", total);
+	apply_progress(e, res, false); /* a line every few seconds counts from here */
 	if (p->nsites > 1 && fiber_loop() && !fiber_current())
 		sites_concurrently(runs, p->nsites);
 	else
@@ -627,24 +629,6 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 
 void apply_progress(const struct engine *e, struct apply_result *res, bool final)
 {
-	unsigned done = res->ok + res->failed + res->in_doubt + res->skipped;
-	double now = rc_now_mono(), el = now - res->started, rate;
-	long left;
-
-	if (!res->total || (!final && now - res->shown < 0.2))
-		return;
-	res->shown = now;
-	rate = el > 0.05 ? done / el : 0;
-	if (final) {
-		rc_log_progress(e->log, true, "applied: %u of %u operations in %.1f s (%.0f/s)", done,
-				res->total, el, rate);
-		return;
-	}
-	left = rate > 0 && done < res->total ? (long)((res->total - done) / rate + 0.5) : -1;
-	if (left >= 60)
-		rc_log_progress(e->log, false, "applying: %u of %u operations, %.0f/s, about %ld min %ld s left",
-				done, res->total, rate, left / 60, left % 60);
-	else
-		rc_log_progress(e->log, false, "applying: %u of %u operations, %.0f/s%s", done,
-				res->total, rate, left >= 0 ? ", less than a minute left" : "");
+	res->progress.count = res->ok + res->failed + res->in_doubt + res->skipped;
+	progress_show(&res->progress, e->log, final);
 }

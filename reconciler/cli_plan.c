@@ -37,6 +37,9 @@ static const char plan_usage[] =
 "                           out of date)\n"
 "      --pms-snapshot FILE  read the PMS from a snapshot file\n"
 "                           {sites, units, unitRentals, users} instead of the API\n"
+"  -q, --quiet              no progress of the refresh (on a terminal it\n"
+"                           updates in place; elsewhere one line every 5 s\n"
+"                           and the last)\n"
 "      --no-color           no colour even on a terminal (NO_COLOR works too)\n"
 "  -h, --help               this text\n"
 "\n"
@@ -56,8 +59,9 @@ static const char apply_usage[] =
 "      --auto-approve       do not ask for confirmation\n"
 "      --allow-destructive  allow vacating more units than max_destructive (R10)\n"
 "      --refresh=false      plan from the cached vendor state\n"
-"  -q, --quiet              no progress line (on a terminal it updates in\n"
-"                           place; elsewhere one line every 5 s and the last)\n"
+"  -q, --quiet              no progress of the refresh and the apply (on a\n"
+"                           terminal it updates in place; elsewhere one line\n"
+"                           every 5 s and the last)\n"
 "      --no-color           no colour\n"
 "  -h, --help               this text\n"
 "\n"
@@ -164,35 +168,73 @@ unsigned cli_width(int fd)
 	return 80;
 }
 
+static bool g_quiet;          /* --quiet: no progress */
+static bool g_progress_shown; /* an updating progress line is on the terminal */
+static char g_progress[256];  /* its text, drawn again below a line printed over it */
+
+/* Wipe the updating progress line: another line takes its place. */
+static void progress_clear(void)
+{
+	if (g_progress_shown) {
+		fputs("\r\033[K", stderr);
+		g_progress_shown = false;
+	}
+}
+
 int cli_error(const char *msg, const char *hint)
 {
+	progress_clear();
 	fprintf(stderr, "reconcile: error: %s\n", msg);
 	if (hint)
 		fprintf(stderr, "reconcile: %s\n", hint);
 	return EXIT_ERROR;
 }
 
-static bool g_quiet;          /* --quiet: no progress */
-static bool g_progress_shown; /* an updating progress line is on the terminal */
-
 void cli_set_quiet(bool quiet)
 {
 	g_quiet = quiet;
 }
 
-/* A line on stderr: below an updating progress line, on a line of its own. */
+/* A line on stderr: above an updating progress line, which stays last. */
 static void cli_emit(void *payload, enum rc_log_level level, const char *msg)
 {
-	if (g_progress_shown) {
-		fputs("\r\033[K", stderr);
-		g_progress_shown = false;
-	}
+	bool redraw = g_progress_shown;
+
+	progress_clear();
 	rc_log_stderr(payload, level, msg);
+	if (redraw) {
+		fprintf(stderr, "reconcile: %s", g_progress);
+		g_progress_shown = true;
+	}
+}
+
+/* Seconds between two progress lines off a terminal: 5, or
+ * $RECONCILE_PROGRESS_INTERVAL (0.1 to 3600; tests use a short one). */
+static double progress_interval(void)
+{
+	static double interval;
+	const char *env;
+	char *end;
+	double v;
+
+	if (interval)
+		return interval;
+	interval = 5;
+	env = getenv("RECONCILE_PROGRESS_INTERVAL");
+	if (!env || !*env)
+		return interval;
+	v = strtod(env, &end);
+	if (*end || !(v >= 0.1 && v <= 3600))
+		rc_log_stderr(NULL, RC_LOG_WARN, "RECONCILE_PROGRESS_INTERVAL: not a number of "
+			      "seconds from 0.1 to 3600; progress every 5 s");
+	else
+		interval = v;
+	return interval;
 }
 
 /* On a terminal, one line updated in place; elsewhere (CI, systemd, a
- * file) a line every 5 s and the last one, so that a long run is never
- * silent and never floods a log. */
+ * file) a line every few seconds and the last one, so that a long run is
+ * never silent and never floods a log. */
 static void cli_progress(void *payload, const char *msg, bool final)
 {
 	static double last;
@@ -202,11 +244,15 @@ static void cli_progress(void *payload, const char *msg, bool final)
 	if (g_quiet)
 		return;
 	if (isatty(STDERR_FILENO)) {
-		fprintf(stderr, "\r\033[Kreconcile: %s%s", msg, final ? "\n" : "");
+		/* cut to the terminal's width: a wrapped line could not be wiped */
+		int room = (int)cli_width(STDERR_FILENO) - (int)strlen("reconcile: ") - 1;
+
+		snprintf(g_progress, sizeof(g_progress), "%.*s", final ? (int)strlen(msg) : room, msg);
+		fprintf(stderr, "\r\033[Kreconcile: %s%s", g_progress, final ? "\n" : "");
 		g_progress_shown = !final;
 		return;
 	}
-	if (!final && last && now - last < 5)
+	if (!final && last && now - last < progress_interval())
 		return;
 	if (!last && !final) { /* the first: only once it has run a while */
 		last = now;

@@ -33,6 +33,9 @@ static const char report_usage[] =
 "      --refresh=false      use the cached vendor state\n"
 "      --pms-snapshot FILE  read the PMS from a snapshot file\n"
 "      --detailed-exitcode  exit 0 = no findings, 1 = error, 2 = findings\n"
+"  -q, --quiet              no progress of the refresh (on a terminal it\n"
+"                           updates in place; elsewhere one line every 5 s\n"
+"                           and the last)\n"
 "      --no-color           no colour (text)\n"
 "  -h, --help               this text\n";
 
@@ -54,7 +57,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 		{ "help", no_argument, 0, 'h' }, { "refresh", required_argument, 0, O_REFRESH },
 		{ "pms-snapshot", required_argument, 0, O_SNAPSHOT },
 		{ "detailed-exitcode", no_argument, 0, O_DETAILED },
-		{ "no-color", no_argument, 0, O_NOCOLOR }, { 0, 0, 0, 0 }
+		{ "no-color", no_argument, 0, O_NOCOLOR }, { "quiet", no_argument, 0, 'q' },
+		{ 0, 0, 0, 0 }
 	};
 	int c;
 
@@ -62,7 +66,7 @@ static int parse(int argc, char **argv, struct ropts *o)
 	o->refresh = true;
 	optind = 1;
 	for (;;) {
-		c = getopt_long(argc, argv, "c:s:f:o:h", lo, NULL);
+		c = getopt_long(argc, argv, "c:s:f:o:hq", lo, NULL);
 		if (c == -1)
 			break;
 		if (c == 'c') {
@@ -95,6 +99,8 @@ static int parse(int argc, char **argv, struct ropts *o)
 			o->detailed = true;
 		} else if (c == O_NOCOLOR) {
 			o->no_color = true;
+		} else if (c == 'q') {
+			cli_set_quiet(true);
 		} else {
 			fputs(report_usage, stderr);
 			return EXIT_ERROR;

@@ -684,26 +684,43 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 	return rc ? rc : engine_plan_fetched(e, site, out, err);
 }
 
+/* Records a refresh read, for its progress: the PMS's units, rentals and
+ * customers; a site's vendor units and the tenants on them. */
+static unsigned long obs_records(const struct obs_site *o)
+{
+	unsigned long n = o->nunits;
+	size_t i;
+
+	for (i = 0; i < o->nunits; i++)
+		n += o->units[i].ntenants;
+	return n;
+}
+
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err)
 {
 	const struct spec_site **sites = NULL;
+	struct progress prog;
 	struct rc_err serr;
 	size_t n, i;
 	int rc;
 
 	rc = engine_select_sites(e->spec, o, &sites, &n, err);
+	if (rc)
+		return rc;
+	/* shown from the start: a line every few seconds counts from here */
+	progress_start(&prog, o->refresh ? "refreshing" : "planning",
+		       o->refresh ? "refreshed" : "planned", "sites", (unsigned)n);
+	progress_show(&prog, e->log, false);
+	rc = engine_load_pms(e, o, err);
 	if (!rc)
-		rc = engine_load_pms(e, o, err);
+		rc = plan_new(out, n, err);
 	if (rc) {
 		free(sites);
 		return rc;
 	}
-	rc = plan_new(out, n, err);
-	if (rc) {
-		free(sites);
-		return rc;
-	}
+	prog.records = e->snap.nunits + e->snap.nrentals + e->snap.nusers;
+	progress_show(&prog, e->log, false);
 	for (i = 0; i < n; i++) {
 		struct site_plan *sp = &out->sites[i];
 
@@ -713,8 +730,13 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 			sp->failed = true;
 			snprintf(sp->fail_msg, sizeof(sp->fail_msg), "%s", serr.msg);
 		}
+		prog.count++;
+		if (sp->refreshed)
+			prog.records += obs_records(&sp->obs);
+		progress_show(&prog, e->log, false);
 	}
 	free(sites);
 	plan_totals(out);
+	progress_show(&prog, e->log, true);
 	return RC_OK;
 }

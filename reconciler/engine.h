@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "desired.h"
 #include "plan.h"
+#include "progress.h"
 #include "providers/storeganise.h"
 #include "state/store.h"
 
@@ -62,10 +63,8 @@ struct apply_result {
 	unsigned ok, failed, in_doubt, skipped;
 	unsigned sites_failed;
 	unsigned vacated;               /* R10 ops done or in doubt (not failed) */
-	/* progress (engine_apply): operations to run, when it started and
-	 * when progress was last shown (monotonic seconds) */
-	unsigned total;
-	double started, shown;
+	/* how far engine_apply is: operations to run (total), done (count) */
+	struct progress progress;
 };
 
 /* An apply of plan_id runs on the site (add, before its first journal
