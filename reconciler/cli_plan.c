@@ -294,8 +294,8 @@ static int load(const struct cli_opts *o, struct spec **spec, struct engine *e,
 	return EXIT_OK;
 }
 
-/* The plan written to path as it is produced (keys sorted), then renamed
- * over it: a reader never sees half a plan. */
+/* The plan written to path as it is produced (one line, as --json), then
+ * renamed over it: a reader never sees half a plan. */
 static int save_plan(const struct plan *p, const char *path, const char *spec)
 {
 	struct rc_wfile w;
@@ -303,7 +303,7 @@ static int save_plan(const struct plan *p, const char *path, const char *spec)
 
 	if (rc_wfile_open(&w, path, &err))
 		return cli_error(err.msg, NULL);
-	if (plan_write_json(p, w.f, JSON_INDENT(2) | JSON_SORT_KEYS) != 0) {
+	if (plan_write_json(p, w.f, JSON_COMPACT) != 0) {
 		char *msg = rc_sprintf("%s: the plan could not be written: %s; nothing was saved",
 				       path, strerror(errno));
 
@@ -326,10 +326,11 @@ static void print_text(const struct plan *p, bool no_color)
 	plan_write_text(p, &ro, stdout); /* a closed stdout: the exit code says the rest */
 }
 
-/* The plan as JSON on stdout, as it is produced. */
+/* The plan as JSON on stdout, as it is produced: one line, as
+ * `terraform show -json` prints it (pipe it to jq to read it). */
 static int print_json(const struct plan *p)
 {
-	if (plan_write_json(p, stdout, JSON_INDENT(2)) != 0 || fputc('\n', stdout) == EOF ||
+	if (plan_write_json(p, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF ||
 	    fflush(stdout) != 0)
 		return cli_error("cannot write the plan to stdout", NULL);
 	return EXIT_OK;
