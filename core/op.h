@@ -121,7 +121,8 @@ struct op {
 	/* OP_PMS_WRITE */
 	const char *collection;   /* "unit-rentals" | "users" | "units" */
 	const char *object_id;
-	struct op_write w[OP_MAX_WRITES];
+	struct op_write *w;       /* nw writes, in the plan's arena (a third of
+				   * every op's size when it was an array) */
 	unsigned nw;
 };
 

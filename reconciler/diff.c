@@ -38,7 +38,9 @@ struct op *diff_pms_write(struct diff_ctx *c, const char *collection,
 	op->object_id = sp_str(c->sp, id);
 	op->unit = sp_str(c->sp, unit_name);
 	op->rule = rule;
-	for (i = 0; i < n && i < OP_MAX_WRITES; i++) {
+	n = n < OP_MAX_WRITES ? n : OP_MAX_WRITES;
+	op->w = rc_arena_alloc(&c->sp->arena, n * sizeof(*op->w));
+	for (i = 0; i < n; i++) {
 		op->w[i] = w[i];
 		op->w[i].field = sp_str(c->sp, w[i].field);
 		op->w[i].str = sp_str(c->sp, w[i].str);

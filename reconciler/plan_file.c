@@ -60,6 +60,7 @@ static int read_writes(struct site_plan *sp, struct op *op, json_t *arr,
 
 	if (!json_is_array(arr) || json_array_size(arr) > OP_MAX_WRITES)
 		return bad(err, where, "fields must be an array of at most 6");
+	op->w = rc_arena_alloc(&sp->arena, json_array_size(arr) * sizeof(*op->w) + 1);
 	json_array_foreach(arr, i, w) {
 		struct op_write *x = &op->w[i];
 		const char *type = json_string_value(json_object_get(w, "type"));
