@@ -191,9 +191,9 @@ static void test_OA5_retried_create_makes_one_invite(void **state)
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]",
 		"method", "POST", "path_contains", "/access-invites", "status", 0, "delay_ms", 2500,
 		"commit", 1, "times", 1)));
-	setenv("RECONCILE_HTTP_TIMEOUT_MS", "1000", 1);
+	e2e_spec_http(t, "openapp", "timeout_ms", 1000);
 	assert_int_equal(e2e_apply(t), 0);
-	unsetenv("RECONCILE_HTTP_TIMEOUT_MS");
+	e2e_spec_http(t, "openapp", "timeout_ms", -1);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 	reqs = sim_requests(t);
 	assert_int_equal(count_requests(reqs, "POST", "/regenerate-token"), 1);
