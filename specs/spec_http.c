@@ -165,22 +165,34 @@ static bool is_http_key(const char *k)
 }
 
 /* Every key of the section is a setting or a peer; a page size is a
- * peer's. */
+ * vendor's, one whose API pages. */
 static int http_check_keys(struct spec_ld *l, json_t *o, const char *pms_type)
 {
-	const char *first = l->vendors[0] ? l->vendors[0]->name : "vendor";
-	const char *k;
+	const struct spec_vendor *const *t;
+	const char *k, *paged = NULL;
+	struct rc_buf peers;
 	json_t *v;
+	int rc = RC_OK;
 
 	json_object_foreach(o, k, v) {
 		if (is_http_key(k) || peer_known(l, k, pms_type))
 			continue;
+		rc_buf_init(&peers);
+		for (t = l->vendors; *t; t++) {
+			rc_buf_printf(&peers, "\"%s\", ", (*t)->name);
+			if (!paged && (*t)->page_max)
+				paged = (*t)->name;
+		}
+		rc_buf_printf(&peers, "\"%s\"", pms_type);
 		if (!strcmp(k, "page_size"))
-			return spec_fail(l, "$.http.page_size", "a page size is a vendor's "
-					 "($.http.%s.page_size) or the PMS's ($.pms.page_size)", first);
-		return spec_fail(l, "$.http", "unknown key \"%s\": expected timeout_ms, attempts, "
-				 "read_attempts, backoff_ms, max_elapsed_s, or a vendor's or the PMS's "
-				 "name (\"%s\", \"%s\") with its own", k, first, pms_type);
+			rc = spec_fail(l, "$.http.page_size", "a page size is a vendor's "
+				       "($.http.%s.page_size) or the PMS's ($.pms.page_size)",
+				       paged ? paged : "<vendor>");
+		else
+			rc = spec_fail(l, "$.http", "unknown key \"%s\": a setting (timeout_ms, attempts, "
+				       "read_attempts, backoff_ms, max_elapsed_s) or a peer (%s)", k, peers.p);
+		rc_buf_free(&peers);
+		return rc;
 	}
 	return RC_OK;
 }
