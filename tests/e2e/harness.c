@@ -526,7 +526,10 @@ static void start_sim(struct e2e *t, const char *seed)
 	memset(t, 0, sizeof(*t));
 	e2e_mkdtemp(t->dir, sizeof(t->dir));
 	snprintf(t->spec, sizeof(t->spec), "%s/spec.json", t->dir);
-	snprintf(seedpath, sizeof(seedpath), "%s/%s", src, seed);
+	if (seed[0] == '/') /* a seed the test made */
+		snprintf(seedpath, sizeof(seedpath), "%s", seed);
+	else
+		snprintf(seedpath, sizeof(seedpath), "%s/%s", src, seed);
 	if (pipe(fd) != 0)
 		die("pipe");
 	t->sim_pid = spawn();

@@ -34,7 +34,8 @@ struct run {
 	char *err;            /* stderr (new) */
 };
 
-/* Start the simulator with a seed (path relative to the source dir) and
+/* Start the simulator with a seed (path relative to the source dir, or
+ * absolute) and
  * write a spec with one OpenTech site per entry of sites[] = {name,
  * pms_site_id, property_number}. Sets the credential environment. */
 void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
