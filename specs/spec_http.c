@@ -206,7 +206,7 @@ static int peer_page(struct spec_ld *l, json_t *o, const char *path,
 	int rc = RC_OK;
 
 	if (!json_object_get(o, "page_size"))
-		;
+		rc = RC_OK;
 	else if (!v)
 		rc = spec_fail(l, p, "the PMS's page size is $.pms.page_size");
 	else if (!v->page_max)
