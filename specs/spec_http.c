@@ -197,23 +197,28 @@ static int http_check_keys(struct spec_ld *l, json_t *o, const char *pms_type)
 	return RC_OK;
 }
 
-/* The page size of vendor v (NULL: the PMS) in its object o at path. */
+/* The page size of vendor v (NULL: the PMS) in its object o at path: only
+ * a vendor whose API pages has one, within its range. */
 static int peer_page(struct spec_ld *l, json_t *o, const char *path,
 		     const struct spec_vendor *v, struct spec_http *h)
 {
-	char *p = rc_sprintf("%s.page_size", path);
+	char *p;
 	long n = 0;
-	int rc = RC_OK;
+	int rc;
 
+	h->page_size = 0;
 	if (!json_object_get(o, "page_size"))
-		rc = RC_OK;
-	else if (!v)
-		rc = spec_fail(l, p, "the PMS's page size is $.pms.page_size");
-	else if (!v->page_max)
-		rc = spec_fail(l, p, "the %s API does not page its lists: no page size", v->title);
-	else
+		return RC_OK;
+	if (v && v->page_max) {
 		rc = spec_get_int(l, o, path, "page_size", 1, v->page_max, 0, &n);
-	h->page_size = (unsigned)n;
+		h->page_size = (unsigned)n;
+		return rc;
+	}
+	p = rc_sprintf("%s.page_size", path);
+	if (!v)
+		rc = spec_fail(l, p, "the PMS's page size is $.pms.page_size");
+	else
+		rc = spec_fail(l, p, "the %s API does not page its lists: no page size", v->title);
 	free(p);
 	return rc;
 }
