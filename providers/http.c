@@ -14,6 +14,7 @@
 
 #include "core/fiber.h"
 #include "core/redact.h"
+#include "specs/spec.h"
 
 #define HTTP_MAX_POOLS 16
 
@@ -116,16 +117,6 @@ static struct http_pool *pool_get(const char *name)
 	return &g_pools[g_npools++];
 }
 
-/* Set from the spec's "http" section (http_set_defaults); zeros keep the
- * built-in values. */
-static struct http_opts g_defaults;
-
-void http_set_defaults(const struct http_opts *o)
-{
-	g_defaults = *o;
-	g_defaults.pool = NULL;
-}
-
 /* Non-zero members of o over c's options. */
 static void opts_over(struct http_client *c, const struct http_opts *o)
 {
@@ -161,15 +152,23 @@ int http_client_new(struct http_client **out, const struct http_opts *opts,
 	c->o.max_retry_after = 30;
 	c->o.backoff_base = 0.5;
 	c->o.max_elapsed = 60;
-	opts_over(c, &g_defaults);
-	/* RECONCILE_HTTP_TIMEOUT_MS over the spec: tests of timeouts */
-	if (getenv("RECONCILE_HTTP_TIMEOUT_MS") && atol(getenv("RECONCILE_HTTP_TIMEOUT_MS")) > 0)
-		c->o.timeout_ms = atol(getenv("RECONCILE_HTTP_TIMEOUT_MS"));
 	if (opts)
 		opts_over(c, opts);
 	c->pool = pool_get(opts ? opts->pool : NULL);
 	*out = c;
 	return RC_OK;
+}
+
+int http_client_peer(struct http_client **out, const struct spec_http *h, const char *pool,
+		     struct rc_err *err)
+{
+	struct http_opts o = {
+		.timeout_ms = h->timeout_ms, .max_attempts = h->attempts,
+		.read_attempts = h->read_attempts, .backoff_base = h->backoff_ms / 1000.0,
+		.max_elapsed = h->max_elapsed_s, .pool = pool
+	};
+
+	return http_client_new(out, &o, err);
 }
 
 void http_client_free(struct http_client *c)

@@ -69,13 +69,16 @@ struct http_opts {
 	const char *pool;            /* vendor name: its concurrency limit */
 };
 
-/* Defaults of every client made after (the spec's "http" section): its
- * non-zero members override the built-in values; o is copied. */
-void http_set_defaults(const struct http_opts *o);
 
-/* New client. opts may be NULL for defaults. */
+/* New client. opts may be NULL for the built-in defaults (those of
+ * specs/README.md); its zero members keep them. */
 int http_client_new(struct http_client **out, const struct http_opts *opts,
 		    struct rc_err *err);
+/* New client with a peer's HTTP settings of the spec (specs/spec.h: a
+ * site's http, the spec's pms_http; borrowed, copied) in pool. */
+struct spec_http;
+int http_client_peer(struct http_client **out, const struct spec_http *h, const char *pool,
+		     struct rc_err *err);
 void http_client_free(struct http_client *c);
 
 /* Perform req. On RC_OK, resp->status holds the final HTTP status (the

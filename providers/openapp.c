@@ -129,7 +129,7 @@ static int oa_open(struct provider **out, const struct spec_site *site,
 	p->conf = o;
 	rc = spec_secret_read(&o->api_key, "the OpenApp API token", NULL, &key, err);
 	if (!rc)
-		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "openapp" }, err);
+		rc = http_client_peer(&p->http, site->http, "openapp", err);
 	if (rc) {
 		rc_free_secret(key);
 		oa_close(p);
@@ -366,8 +366,8 @@ static int list_page(struct provider *p, size_t offset, json_t **out, struct rc_
 	json_t *j = NULL;
 	int rc;
 
-	snprintf(path, sizeof(path), "access-invites?external_source=storeganise&limit=200&offset=%zu",
-		 offset);
+	snprintf(path, sizeof(path), "access-invites?external_source=storeganise&limit=%u&offset=%zu",
+		 p->site->http->page_size, offset);
 	http_resp_init(&resp);
 	rc = call(p, "GET", path, NULL, NULL, &resp, err);
 	if (!rc && resp.status != 200)
@@ -740,6 +740,9 @@ const struct vendor openapp_vendor = {
 		.conf_load = oa_conf_load,
 		.conf_free = oa_conf_free,
 		.conf_secrets = oa_conf_secrets,
+		/* list routes page with limit + offset, at most 200 (vendor-apis.md §3.5) */
+		.http = { .page_size = 200 },
+		.page_max = 200,
 	},
 	.caps = VENDOR_CAN_READ,
 	.open = oa_open,

@@ -190,7 +190,7 @@ static int pti_open(struct provider **out, const struct spec_site *site,
 	p->conf = site->conf;
 	rc = read_creds(p, pms_site, v, err);
 	if (!rc)
-		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "pti" }, err);
+		rc = http_client_peer(&p->http, site->http, "pti", err);
 	if (!rc) {
 		p->base = http_base_url(p->conf->base_url);
 		pair = rc_sprintf("%s:%s", v[0], v[1]);

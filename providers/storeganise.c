@@ -23,7 +23,7 @@ int sg_client_new(struct sg_client **out, const struct spec *spec,
 	if (rc)
 		return rc;
 	c = rc_calloc(1, sizeof(*c));
-	rc = http_client_new(&c->http, &(struct http_opts){ .pool = "storeganise" }, err);
+	rc = http_client_peer(&c->http, &spec->pms_http, "storeganise", err);
 	if (rc) {
 		rc_free_secret(key);
 		free(c);

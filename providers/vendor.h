@@ -7,7 +7,9 @@
  *
  * What a descriptor holds:
  *  - the spec loader's part (struct spec_vendor, first member): name,
- *    custom fields with their defaults, its settings loader, its secrets;
+ *    custom fields with their defaults, its settings loader, its secrets,
+ *    its HTTP defaults where its API needs others (a longer timeout for
+ *    lists that come whole) and its page size's default and maximum;
  *  - the transport: open a session for a site, refresh (vendor ->
  *    observed state), apply one operation, close (docs/architecture.md, decision 1);
  *  - the rules: its diff (desired x observed -> operations, in

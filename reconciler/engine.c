@@ -96,11 +96,6 @@ int engine_open(struct engine *e, const struct spec *spec, const char *snapshot_
 	memset(e, 0, sizeof(*e));
 	e->spec = spec;
 	e->snapshot_file = snapshot_file;
-	http_set_defaults(&(struct http_opts){
-		.timeout_ms = spec->http.timeout_ms, .max_attempts = spec->http.attempts,
-		.read_attempts = spec->http.read_attempts,
-		.backoff_base = spec->http.backoff_ms / 1000.0,
-		.max_elapsed = spec->http.max_elapsed_s });
 	engine_set_rates(spec);
 	e->log = log;
 	pms_snapshot_init(&e->snap);

@@ -6,8 +6,7 @@
  * with typed helpers that report "<file>: <json path>: <problem>".
  */
 #define _GNU_SOURCE
-#include "spec.h"
-#include "core/addr.h"
+#include "spec_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,12 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct spec_ld {
-	const char *file;
-	const char *dir;
-	struct rc_err *err;
-	const struct spec_vendor *const *vendors;  /* NULL-terminated */
-};
 
 int spec_fail(struct spec_ld *l, const char *path, const char *fmt, ...)
 {
@@ -428,119 +421,6 @@ static int load_retention(struct spec_ld *l, json_t *o, struct spec_retention *r
 	return rc;
 }
 
-/* A vendor's name, or the PMS type: a peer whose requests a limit paces. */
-static bool peer_known(const struct spec_ld *l, const char *name, const char *pms_type)
-{
-	size_t i;
-
-	if (pms_type && !strcmp(name, pms_type))
-		return true;
-	for (i = 0; l->vendors[i]; i++)
-		if (!strcmp(name, l->vendors[i]->name))
-			return true;
-	return false;
-}
-
-/* serve.requests_per_second: {"<vendor or PMS>": n, ...}. */
-static int load_rates(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
-{
-	char path[128];
-	const char *k;
-	json_t *v;
-
-	if (!o)
-		return RC_OK;
-	if (!json_is_object(o))
-		return spec_fail(l, "$.serve.requests_per_second",
-				 "expected an object like {\"%s\": 20, \"%s\": 50}",
-				 l->vendors[0] ? l->vendors[0]->name : "vendor", pms_type);
-	s->rates = rc_calloc(json_object_size(o) + 1, sizeof(*s->rates));
-	json_object_foreach(o, k, v) {
-		snprintf(path, sizeof(path), "$.serve.requests_per_second.%s", k);
-		if (!peer_known(l, k, pms_type))
-			return spec_fail(l, path, "no vendor or PMS is named \"%s\"", k);
-		if (!json_is_number(v) || json_number_value(v) <= 0 || json_number_value(v) > 100000)
-			return spec_fail(l, path, "expected requests per second, 0 < n <= 100000");
-		s->rates[s->nrates].peer = rc_strdup(k);
-		s->rates[s->nrates++].rps = json_number_value(v);
-	}
-	return RC_OK;
-}
-
-/* A listen address, as serve will read it (core/addr.h): a fixed port
- * here (0, any free port, is for --listen). */
-static int check_listen(struct spec_ld *l, const char *path, const char *addr)
-{
-	struct rc_err aerr;
-	char host[256];
-	int port;
-
-	if (rc_parse_listen(addr, false, host, sizeof(host), &port, &aerr))
-		return spec_fail(l, path, "%s: %s", addr, aerr.msg);
-	return RC_OK;
-}
-
-static int load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
-{
-	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
-					    "requests_per_second", "max_connections_per_address", NULL };
-	long n = 0, c = 0, w = 0, a = 0;
-	int rc = RC_OK;
-
-	if (o)
-		rc = spec_check_keys(l, o, "$.serve", keys);
-	if (!rc)
-		rc = spec_get_str(l, o, "$.serve", "listen", false, &s->listen);
-	if (!rc && !s->listen)
-		s->listen = rc_strdup("127.0.0.1:8080");
-	if (!rc)
-		rc = check_listen(l, "$.serve.listen", s->listen);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.serve", "max_body", 1024, 16 << 20, 1 << 20, &n);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.serve", "vendor_concurrency", 1, 64, 4, &c);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.serve", "max_connections_per_address", 1, 1024, 64, &a);
-	s->per_address = (unsigned)a;
-	s->max_body = (unsigned)n;
-	s->workers = (unsigned)w;
-	s->vendor_concurrency = (unsigned)c;
-	if (!rc)
-		rc = load_rates(l, json_object_get(o, "requests_per_second"), pms_type, s);
-	return rc;
-}
-
-static int load_http(struct spec_ld *l, json_t *o, struct spec_http *h)
-{
-	static const char *const keys[] = { "timeout_ms", "attempts", "read_attempts", "backoff_ms",
-					    "max_elapsed_s", NULL };
-	long t = 0, a = 0, r = 0, b = 0, e = 0;
-	int rc = RC_OK;
-
-	if (o && !json_is_object(o))
-		return spec_fail(l, "$.http", "expected an object like {\"timeout_ms\": 15000, \"attempts\": 4}");
-	if (o)
-		rc = spec_check_keys(l, o, "$.http", keys);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.http", "timeout_ms", 100, 600000, 15000, &t);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.http", "attempts", 1, 10, 4, &a);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.http", "read_attempts", 1, 20, 8, &r);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.http", "backoff_ms", 1, 60000, 500, &b);
-	if (!rc)
-		rc = spec_get_int(l, o, "$.http", "max_elapsed_s", 1, 3600, 60, &e);
-	h->timeout_ms = (unsigned)t;
-	h->attempts = (unsigned)a;
-	h->read_attempts = (unsigned)r;
-	h->backoff_ms = (unsigned)b;
-	h->max_elapsed_s = (unsigned)e;
-	return rc;
-}
-
 static bool code_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -739,9 +619,9 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 	if (!rc)
 		rc = load_pms(l, json_object_get(root, "pms"), &s->pms);
 	if (!rc)
-		rc = load_serve(l, json_object_get(root, "serve"), s->pms.type, &s->serve);
+		rc = spec_load_serve(l, json_object_get(root, "serve"), s->pms.type, &s->serve);
 	if (!rc)
-		rc = load_http(l, json_object_get(root, "http"), &s->http);
+		rc = spec_load_http(l, json_object_get(root, "http"), s->pms.type, s);
 	if (!rc)
 		rc = load_retention(l, json_object_get(root, "retention"), &s->retention);
 	if (!rc && (!json_is_array(sites) || !json_array_size(sites)))
@@ -761,6 +641,9 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 		}
 		if (rc)
 			return rc;
+		for (j = 0; l->vendors[j] != s->sites[i].vendor; j++)
+			;
+		s->sites[i].http = &s->vendor_http[j];
 	}
 	return RC_OK;
 }
@@ -852,6 +735,7 @@ void spec_free(struct spec *s)
 	for (i = 0; i < s->serve.nrates; i++)
 		free(s->serve.rates[i].peer);
 	free(s->serve.rates);
+	free(s->vendor_http);
 	free(s->state_dir);
 	free(s->path);
 	free(s->dir);

@@ -46,6 +46,20 @@ struct spec_field_def {
 	enum pms_obj obj;
 };
 
+/* One peer's HTTP settings (providers/http.h: http_opts): timeouts,
+ * retries and, for a vendor whose API pages its lists, the page size. Zero
+ * is "not set" while the loader resolves them (spec_http.c: a peer's own
+ * keys, over the "http" section's, over the vendor's defaults, over the
+ * built-in ones); resolved, only page_size may be 0 (no paging). */
+struct spec_http {
+	unsigned timeout_ms;         /* one attempt, default 15000 */
+	unsigned attempts;           /* a call with side effects, default 4 */
+	unsigned read_attempts;      /* a GET, default 8 */
+	unsigned backoff_ms;         /* first backoff, default 500 (x2, at most 8 s) */
+	unsigned max_elapsed_s;      /* no retry starts after, default 60 */
+	unsigned page_size;          /* items per list page (a vendor that pages), else 0 */
+};
+
 /* A spec being loaded: its file, directory and error (spec.c). */
 struct spec_ld;
 
@@ -69,6 +83,13 @@ struct spec_vendor {
 	void (*conf_free)(void *conf);
 	/* Call fn for every credential of conf, with what it is for. */
 	void (*conf_secrets)(const void *conf, spec_secret_cb fn, void *payload);
+	/* The vendor's HTTP defaults where its API needs others than every
+	 * peer's (zero members: those), e.g. a longer timeout for lists that
+	 * come whole in one answer; http.page_size is the default page of a
+	 * vendor whose API pages its lists (0: it does not, and the spec has
+	 * no page_size for it), from 1 to page_max (the API's limit). */
+	struct spec_http http;
+	unsigned page_max;
 };
 
 struct spec_site {
@@ -81,6 +102,7 @@ struct spec_site {
 	unsigned max_destructive_min;/* at least this many units, default 3 */
 	unsigned code_length;        /* generated codes, default 6 (4..10) */
 	unsigned sync_interval_s;    /* serve: full reconcile period, default 900 */
+	const struct spec_http *http;/* its vendor's HTTP settings (borrowed from the spec) */
 };
 
 struct spec_pms {
@@ -107,15 +129,6 @@ struct spec_serve {
 	size_t nrates;
 };
 
-/* Every HTTP client's retry policy (providers/http.h: http_opts). */
-struct spec_http {
-	unsigned timeout_ms;         /* one attempt, default 15000 */
-	unsigned attempts;           /* a call with side effects, default 4 */
-	unsigned read_attempts;      /* a GET, default 8 */
-	unsigned backoff_ms;         /* first backoff, default 500 (x2, at most 8 s) */
-	unsigned max_elapsed_s;      /* no retry starts after, default 60 */
-};
-
 /* How long the state keeps what only history needs (0: forever). */
 struct spec_retention {
 	long events_s;               /* webhook event ids (duplicate check), default 7 d */
@@ -129,7 +142,10 @@ struct spec {
 	char *state_dir;             /* resolved against dir */
 	struct spec_pms pms;
 	struct spec_serve serve;
-	struct spec_http http;
+	struct spec_http http;       /* the "http" section over the built-in defaults */
+	struct spec_http pms_http;   /* the PMS's: "http.<pms type>" over "http" */
+	struct spec_http *vendor_http; /* each vendor's of the table (same index):
+					* "http.<vendor>" over "http" over its defaults */
 	struct spec_retention retention;
 	struct spec_site *sites;
 	size_t nsites;

@@ -69,6 +69,9 @@ static const char *bad_setting(json_t *st, const char *k, json_t *v)
 	if ((!strcmp(k, "latency_ms") || !strcmp(k, "jitter_ms")) &&
 	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 600000))
 		return "latency_ms and jitter_ms are integers in 0..600000";
+	if (!strcmp(k, "item_latency_us") &&
+	    (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000))
+		return "item_latency_us is an integer in 0..1000000";
 	return NULL;
 }
 

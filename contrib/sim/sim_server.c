@@ -7,7 +7,8 @@
  * handler (MHD calls it again after a resume, see sim_wait.c):
  *   arrive   log it, pick its fault and its latency; maybe wait;
  *   handle   run the API module under the state lock (unless the fault
- *            forbids it), turn its answer into text; maybe wait;
+ *            forbids it), turn its answer into text; maybe wait (a delay
+ *            fault, or a list's item latency);
  *   answer   send it: whole, cut, or not at all (a TCP reset).
  * The state lock is held only inside steps, never across a wait, and every
  * answer is serialised under it (module answers may share state objects).
@@ -263,6 +264,20 @@ static void fault_answer(struct conn *k)
 	sim_log_done(k->seq, k->fault.kind == SF_RESET_BEFORE ? 0 : k->status, false);
 }
 
+/* The time a list answer takes to make, as a vendor that reads each item
+ * from its database: the API's item_latency_us per item of a JSON array,
+ * or of the "items" of an object ({items, total}), in ms. Lock held. */
+static long item_latency(const struct sim_api *a, json_t *body)
+{
+	json_t *st = json_object_get(sim_state(), a->name);
+	json_int_t us = json_integer_value(json_object_get(st, "item_latency_us"));
+	json_t *items = json_is_array(body) ? body : json_object_get(body, "items");
+
+	if (us <= 0 || !json_is_array(items))
+		return 0;
+	return (long)(us * (json_int_t)json_array_size(items) / 1000);
+}
+
 /* Run the API's handler. Lock held. */
 static void run_handler(struct sim_req *r, struct conn *k)
 {
@@ -270,6 +285,7 @@ static void run_handler(struct sim_req *r, struct conn *k)
 
 	r->api_path = r->path + strlen(k->api->prefix);
 	k->api->handle(r, &out);
+	k->wait_after += item_latency(k->api, out.body);
 	set_answer(k, &out);
 	if (k->fault.kind == SF_SCRIPTED)
 		override(k);

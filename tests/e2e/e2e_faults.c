@@ -236,6 +236,7 @@ static char *campaign(long seed)
 	int i;
 
 	e2e_start_site(&t, "tests/e2e/data/mixed200.json", SITES);
+	e2e_spec_http(&t, NULL, "timeout_ms", 1000); /* every peer: past it, a delay fault */
 	apply[2] = t.spec;
 	json_decref(sim_post(&t, "/_sim/faults", faults(seed)));
 	for (i = 0; i < 2; i++) {
@@ -388,7 +389,6 @@ static void test_faults_converge_within_two_applies(void **state)
 	long runs = campaign_runs(20), first = s0 ? atol(s0) : 1, *seeds, i;
 
 	(void)state;
-	setenv("RECONCILE_HTTP_TIMEOUT_MS", "1000", 1);
 	credentials();
 	seeds = calloc((size_t)runs, sizeof(*seeds));
 	for (i = 0; i < runs; i++)
@@ -405,7 +405,6 @@ static void test_kill_anywhere_then_one_apply_converges(void **state)
 	long runs = campaign_runs(51), total, *points, i;
 
 	(void)state;
-	unsetenv("RECONCILE_HTTP_TIMEOUT_MS");
 	credentials();
 	total = first_sync_requests();
 	points = calloc((size_t)runs, sizeof(*points));

@@ -130,6 +130,30 @@ static void test_OA_fresh_site_converges(void **state)
 	json_decref(inv);
 }
 
+/* The invite list is read in pages of http.openapp.page_size. */
+static void test_OA_page_size_from_the_spec(void **state)
+{
+	struct e2e *t = *state;
+	json_t *inv = NULL, *i;
+	size_t k, ours = 0;
+
+	assert_int_equal(e2e_converge(t), 0);
+	inv = invites(t);
+	json_array_foreach(inv, k, i)
+		if (!strcmp(json_string_value(json_object_get(json_object_get(i, "external_ref"),
+							      "source")) ?: "", "storeganise") &&
+		    !strcmp(json_string_value(json_object_get(i, "integration_id")) ?: "",
+			    "01INT0000000000000000000BB"))
+			ours++;
+	json_decref(inv);
+	assert_true(ours >= 2);
+	e2e_spec_http(t, "openapp", "page_size", 1);
+	sim_clear_requests(t);
+	assert_int_equal(e2e_plan_exit(t), 0);
+	e2e_spec_http(t, "openapp", "page_size", -1);
+	assert_int_equal(vendor_calls(t, "GET"), ours); /* one invite a page */
+}
+
 static void test_OA_move_in_overdue_payment_move_out(void **state)
 {
 	struct e2e *t = *state;
@@ -191,9 +215,9 @@ static void test_OA5_retried_create_makes_one_invite(void **state)
 	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:b, s:i}]",
 		"method", "POST", "path_contains", "/access-invites", "status", 0, "delay_ms", 2500,
 		"commit", 1, "times", 1)));
-	setenv("RECONCILE_HTTP_TIMEOUT_MS", "1000", 1);
+	e2e_spec_http(t, "openapp", "timeout_ms", 1000);
 	assert_int_equal(e2e_apply(t), 0);
-	unsetenv("RECONCILE_HTTP_TIMEOUT_MS");
+	e2e_spec_http(t, "openapp", "timeout_ms", -1);
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 	reqs = sim_requests(t);
 	assert_int_equal(count_requests(reqs, "POST", "/regenerate-token"), 1);
@@ -550,6 +574,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_OA_fresh_site_converges),
+		cmocka_unit_test(test_OA_page_size_from_the_spec),
 		cmocka_unit_test(test_OA_move_in_overdue_payment_move_out),
 		cmocka_unit_test(test_OA5_retried_create_makes_one_invite),
 		cmocka_unit_test(test_OA5_rate_limit_is_waited_out),

@@ -659,6 +659,27 @@ static void test_latency(void **state)
 	assert_int_equal(a[0].status, 400);
 }
 
+/* Per-item latency: a list answer waits item_latency_us per item it
+ * holds, after its handler; one object is no list. */
+static void test_item_latency(void **state)
+{
+	struct e2e *t = *state;
+	struct ans a;
+
+	json_decref(sim_post(t, "/_sim/settings", json_pack("{s:{s:i}}", "storeganise",
+							   "item_latency_us", 400000)));
+	a = call(t, "GET", SG "units?limit=2", NULL);
+	assert_int_equal(a.status, 200);
+	assert_true(a.ms >= 795);                                /* 2 items x 400 ms */
+	a = call(t, "GET", SG "units?limit=1", NULL);
+	assert_true(a.ms >= 395 && a.ms < 795);
+	a = call(t, "GET", SG "units/u1", NULL);
+	assert_int_equal(a.status, 200);
+	assert_true(a.ms < 395);
+	a = call(t, "POST", "/_sim/settings", "{\"storeganise\":{\"item_latency_us\":-1}}");
+	assert_int_equal(a.status, 400);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +695,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_faults_from_the_seed_and_the_command_line, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_latency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_item_latency, setup, teardown),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

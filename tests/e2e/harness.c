@@ -491,6 +491,30 @@ void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char
 	free(json);
 }
 
+void e2e_spec_http(struct e2e *t, const char *peer, const char *key, long value)
+{
+	json_t *spec = json_load_file(t->spec, 0, NULL), *o;
+
+	if (!spec)
+		die(t->spec);
+	o = json_object_get(spec, "http");
+	if (!o) {
+		o = json_object();
+		json_object_set_new(spec, "http", o);
+	}
+	if (peer && !json_object_get(o, peer))
+		json_object_set_new(o, peer, json_object());
+	if (peer)
+		o = json_object_get(o, peer);
+	if (value < 0)
+		json_object_del(o, key);
+	else
+		json_object_set_new(o, key, json_integer(value));
+	if (json_dump_file(spec, t->spec, JSON_INDENT(1)))
+		die(t->spec);
+	json_decref(spec);
+}
+
 static void start_sim(struct e2e *t, const char *seed)
 {
 	const char *sim = env_or("RECONCILE_SIM_BIN", "build/reconcile-sim");
@@ -502,7 +526,10 @@ static void start_sim(struct e2e *t, const char *seed)
 	memset(t, 0, sizeof(*t));
 	e2e_mkdtemp(t->dir, sizeof(t->dir));
 	snprintf(t->spec, sizeof(t->spec), "%s/spec.json", t->dir);
-	snprintf(seedpath, sizeof(seedpath), "%s/%s", src, seed);
+	if (seed[0] == '/') /* a seed the test made */
+		snprintf(seedpath, sizeof(seedpath), "%s", seed);
+	else
+		snprintf(seedpath, sizeof(seedpath), "%s/%s", src, seed);
 	if (pipe(fd) != 0)
 		die("pipe");
 	t->sim_pid = spawn();

@@ -34,7 +34,8 @@ struct run {
 	char *err;            /* stderr (new) */
 };
 
-/* Start the simulator with a seed (path relative to the source dir) and
+/* Start the simulator with a seed (path relative to the source dir, or
+ * absolute) and
  * write a spec with one OpenTech site per entry of sites[] = {name,
  * pms_site_id, property_number}. Sets the credential environment. */
 void e2e_start(struct e2e *t, const char *seed, const char *const sites[][3],
@@ -48,6 +49,10 @@ void e2e_start_openapp(struct e2e *t, const char *seed, const char *site,
 		       const char *lobby);
 /* Same with one PTI site whose site credentials are PMS site custom fields. */
 void e2e_start_pti(struct e2e *t, const char *seed, const char *site, const char *pms_site_id);
+/* Set key of the spec's "http" section to value (peer NULL), or of its
+ * peer's object "http.<peer>" (a vendor's name or "storeganise"); value
+ * < 0 removes the key. */
+void e2e_spec_http(struct e2e *t, const char *peer, const char *key, long value);
 /* Stop the simulator and remove the temp dir (kept under E2E_KEEP=1). */
 void e2e_stop(struct e2e *t);
 

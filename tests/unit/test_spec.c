@@ -275,6 +275,172 @@ static void test_systemd_credential(void **state)
 	rmdir(dir);
 }
 
+/* ---- HTTP settings per peer, against a table of two made-up vendors:
+ * "alpha" declares defaults of its own and pages (1..50, 20), "beta"
+ * declares none and does not page. */
+
+static int fake_conf_load(struct spec_ld *l, json_t *o, const char *path, void **conf)
+{
+	static const char *const none[] = { NULL };
+
+	*conf = NULL;
+	return spec_check_keys(l, o, path, none);
+}
+
+static void fake_conf_free(void *conf)
+{
+	(void)conf;
+}
+
+static void fake_conf_secrets(const void *conf, spec_secret_cb fn, void *payload)
+{
+	(void)conf;
+	(void)fn;
+	(void)payload;
+}
+
+static const struct spec_vendor fake_alpha = {
+	.name = "alpha", .title = "Alpha", .conf_load = fake_conf_load,
+	.conf_free = fake_conf_free, .conf_secrets = fake_conf_secrets,
+	.http = { .timeout_ms = 60000, .max_elapsed_s = 180, .page_size = 20 }, .page_max = 50,
+};
+static const struct spec_vendor fake_beta = {
+	.name = "beta", .title = "Beta", .conf_load = fake_conf_load,
+	.conf_free = fake_conf_free, .conf_secrets = fake_conf_secrets,
+};
+static const struct spec_vendor *const fake_table[] = { &fake_alpha, &fake_beta, NULL };
+
+#define FAKE_SITES ",\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S1\",\"vendor\":\"alpha\",\"alpha\":{}}," \
+	"{\"name\":\"b\",\"pms_site_id\":\"S2\",\"vendor\":\"beta\",\"beta\":{}}]}"
+
+static struct spec *fake_load(const char *http)
+{
+	char *text = rc_sprintf("{\"version\":1," BASE_PMS "%s%s" FAKE_SITES, http ? ",\"http\":" : "",
+				http ? http : "");
+	struct spec *s = NULL;
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	if (spec_load_buf(text, strlen(text), "spec.json", fake_table, &s, &err))
+		fail_msg("%s", err.msg);
+	free(text);
+	return s;
+}
+
+static void fake_bad(const char *http, const char *want)
+{
+	char *text = rc_sprintf("{\"version\":1," BASE_PMS ",\"http\":%s" FAKE_SITES, http);
+	struct spec *s = NULL;
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	assert_int_not_equal(spec_load_buf(text, strlen(text), "spec.json", fake_table, &s, &err), 0);
+	assert_null(s);
+	if (!strstr(err.msg, want))
+		fail_msg("http %s: message \"%s\" lacks \"%s\"", http, err.msg, want);
+	free(text);
+}
+
+/* No http section: each peer has the built-in defaults, a vendor its own
+ * where it declares them. */
+static void test_http_defaults_per_peer(void **state)
+{
+	struct spec *s = fake_load(NULL);
+	const struct spec_http *a = s->sites[0].http, *b = s->sites[1].http;
+
+	(void)state;
+	assert_ptr_equal(a, &s->vendor_http[0]);
+	assert_ptr_equal(b, &s->vendor_http[1]);
+	assert_int_equal(a->timeout_ms, 60000);
+	assert_int_equal(a->max_elapsed_s, 180);
+	assert_int_equal(a->attempts, 4);
+	assert_int_equal(a->read_attempts, 8);
+	assert_int_equal(a->backoff_ms, 500);
+	assert_int_equal(a->page_size, 20);
+	assert_int_equal(b->timeout_ms, 15000);
+	assert_int_equal(b->max_elapsed_s, 60);
+	assert_int_equal(b->page_size, 0);
+	assert_int_equal(s->pms_http.timeout_ms, 15000);
+	assert_int_equal(s->pms_http.page_size, 1000);    /* $.pms.page_size */
+	spec_free(s);
+}
+
+/* Key by key: the peer's own object, else the section, else the vendor's
+ * default, else the built-in one. */
+static void test_http_precedence(void **state)
+{
+	struct spec *s = fake_load("{\"timeout_ms\":20000,\"read_attempts\":5,"
+				   "\"alpha\":{\"attempts\":2,\"page_size\":50},"
+				   "\"beta\":{\"timeout_ms\":5000,\"read_attempts\":12},"
+				   "\"storeganise\":{\"backoff_ms\":250}}");
+	const struct spec_http *a = s->sites[0].http, *b = s->sites[1].http;
+
+	(void)state;
+	assert_int_equal(s->http.timeout_ms, 20000);      /* the section over the built-in */
+	assert_int_equal(s->http.attempts, 4);
+	assert_int_equal(a->timeout_ms, 20000);           /* the section over alpha's 60000 */
+	assert_int_equal(a->max_elapsed_s, 180);          /* alpha's, the section is silent */
+	assert_int_equal(a->attempts, 2);                 /* its own */
+	assert_int_equal(a->read_attempts, 5);
+	assert_int_equal(a->page_size, 50);
+	assert_int_equal(b->timeout_ms, 5000);            /* its own over the section */
+	assert_int_equal(b->read_attempts, 12);
+	assert_int_equal(b->attempts, 4);
+	assert_int_equal(s->pms_http.timeout_ms, 20000);
+	assert_int_equal(s->pms_http.backoff_ms, 250);
+	assert_int_equal(s->pms_http.read_attempts, 5);
+	spec_free(s);
+}
+
+/* Bad values and keys name their JSON path; a page size only where the
+ * vendor pages, within its range. */
+static void test_http_bad_values(void **state)
+{
+	(void)state;
+	fake_bad("{\"alpha\":{\"timeout_ms\":99}}",
+		 "spec.json: $.http.alpha.timeout_ms: expected an integer from 100 to 600000");
+	fake_bad("{\"beta\":{\"attempts\":11}}", "$.http.beta.attempts: expected an integer from 1 to 10");
+	fake_bad("{\"storeganise\":{\"read_attempts\":0}}", "$.http.storeganise.read_attempts");
+	fake_bad("{\"alpha\":{\"max_elapsed_s\":\"60s\"}}", "$.http.alpha.max_elapsed_s");
+	fake_bad("{\"alpha\":{\"backoff_ms\":null}}", "$.http.alpha.backoff_ms");
+	fake_bad("{\"alpha\":{\"page_size\":51}}", "$.http.alpha.page_size: expected an integer from 1 to 50");
+	fake_bad("{\"alpha\":{\"page_size\":0}}", "$.http.alpha.page_size");
+	fake_bad("{\"beta\":{\"page_size\":10}}",
+		 "$.http.beta.page_size: the Beta API does not page its lists");
+	fake_bad("{\"storeganise\":{\"page_size\":10}}",
+		 "$.http.storeganise.page_size: the PMS's page size is $.pms.page_size");
+	fake_bad("{\"page_size\":10}", "$.http.page_size: a page size is a vendor's ($.http.alpha.page_size)");
+	fake_bad("{\"gamma\":{}}", "$.http: unknown key \"gamma\": a setting (timeout_ms, attempts, "
+		 "read_attempts, backoff_ms, max_elapsed_s) or a peer (\"alpha\", \"beta\", \"storeganise\")");
+	fake_bad("{\"alpha\":{\"retries\":1}}", "$.http.alpha: unknown key \"retries\"");
+	fake_bad("{\"alpha\":30000}", "$.http.alpha: expected an object");
+	fake_bad("{\"beta\":null}", "$.http.beta: expected an object");
+	fake_bad("[]", "$.http: expected an object");
+}
+
+/* The real table: what OpenTech and OpenApp declare, and a path through a
+ * real vendor's name. */
+static void test_http_vendor_table(void **state)
+{
+	struct spec *s = load_ok("{\"version\":1," BASE_PMS ",\"http\":{\"openapp\":{\"page_size\":100}},"
+				 "\"sites\":[{\"name\":\"a\",\"pms_site_id\":\"S\",\"vendor\":\"opentech\","
+				 OT_OK "}]}");
+	size_t i;
+
+	(void)state;
+	assert_int_equal(s->sites[0].http->timeout_ms, 60000); /* its lists come whole */
+	for (i = 0; vendor_table[i]; i++)
+		if (!strcmp(vendor_table[i]->spec.name, "openapp"))
+			assert_int_equal(s->vendor_http[i].page_size, 100);
+	spec_free(s);
+	load_bad("{\"version\":1," BASE_PMS ",\"http\":{\"opentech\":{\"timeout_ms\":50}},\"sites\":[]}",
+		 "$.http.opentech.timeout_ms: expected an integer from 100 to 600000");
+	load_bad("{\"version\":1," BASE_PMS ",\"http\":{\"openapp\":{\"page_size\":201}},\"sites\":[]}",
+		 "$.http.openapp.page_size: expected an integer from 1 to 200");
+	load_bad("{\"version\":1," BASE_PMS ",\"http\":{\"pti\":{\"page_size\":10}},\"sites\":[]}",
+		 "$.http.pti.page_size: the PTI StorLogix API does not page");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -286,6 +452,10 @@ int main(void)
 		cmocka_unit_test(test_retention),
 		cmocka_unit_test(test_limits_and_http),
 		cmocka_unit_test(test_systemd_credential),
+		cmocka_unit_test(test_http_defaults_per_peer),
+		cmocka_unit_test(test_http_precedence),
+		cmocka_unit_test(test_http_bad_values),
+		cmocka_unit_test(test_http_vendor_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,7 +96,7 @@ static int null_open(struct provider **out, const struct spec_site *site,
 	p->site = site;
 	rc = spec_secret_read(&c->api_key, "the null API key", NULL, &key, err);
 	if (!rc)
-		rc = http_client_new(&p->http, &(struct http_opts){ .pool = "null" }, err);
+		rc = http_client_peer(&p->http, site->http, "null", err);
 	if (rc) {
 		rc_free_secret(key);
 		null_close(p);
