@@ -102,7 +102,7 @@ static size_t site_ops(json_t *plan, const char *site, const char *kind)
 	json_t *o;
 	size_t i, n = 0;
 
-	json_array_foreach(json_object_get(plan, "operations"), i, o)
+	json_array_foreach(json_object_get(plan, "reconcile_operations"), i, o)
 		if (!strcmp(json_string_value(json_object_get(o, "site")) ?: "", site) &&
 		    (!kind || !strcmp(json_string_value(json_object_get(o, "op")) ?: "", kind)))
 			n++;
