@@ -34,6 +34,12 @@ int cli_error(const char *msg, const char *hint);
  * is a terminal, warnings and errors always (borrowed, static). */
 const struct rc_log *cli_log(void);
 /* Load the spec at path with every vendor of vendor_table (*out new). */
+struct engine;
+/* Fibers, HTTP over curl multi and the journal's writer thread on a libev
+ * loop around a plan or an apply (several sites and calls at once); true
+ * when attached. cli_concurrency_end(e, attached) detaches them. */
+bool cli_concurrency_begin(struct engine *e);
+void cli_concurrency_end(struct engine *e, bool attached);
 int cli_load_spec(const char *path, struct spec **out, struct rc_err *err);
 
 #endif

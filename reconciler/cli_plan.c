@@ -344,6 +344,7 @@ int cmd_plan(int argc, char **argv)
 	struct engine e;
 	struct plan p = { 0 };
 	struct rc_err err;
+	bool conc;
 	int rc;
 
 	rc = parse(argc, argv, &o, plan_usage);
@@ -362,7 +363,10 @@ int cmd_plan(int argc, char **argv)
 	eo.sites = o.sites;
 	eo.nsites = o.nsites;
 	rc_err_clear(&err);
-	if (engine_plan(&e, &eo, &p, &err)) {
+	conc = cli_concurrency_begin(&e);
+	rc = engine_plan(&e, &eo, &p, &err);
+	cli_concurrency_end(&e, conc);
+	if (rc) {
 		rc = cli_error(err.msg, NULL);
 		goto out;
 	}
@@ -467,25 +471,32 @@ static void retention(struct engine *e, const struct spec *spec)
 			sum.journal, sum.journal == 1 ? "y" : "ies");
 }
 
-/* engine_apply with independent operations at once: the chains of each
- * site on fibers over curl multi on a libev loop, at most
- * serve.vendor_concurrency requests in flight per vendor and to the PMS. */
-static int apply_concurrent(struct engine *e, struct plan *p, const struct apply_opts *ao,
-			    struct apply_result *res, struct rc_err *err)
+/* The fiber scheduler on a libev loop, HTTP over curl multi on it and the
+ * journal's writer thread, for what runs next: plan reads several sites at
+ * once, apply runs independent operations at once (the chains of each
+ * site, at most serve.vendor_concurrency requests in flight per vendor and
+ * to the PMS). Without them (no loop), one call at a time, as before.
+ * Returns whether they were attached (cli_concurrency_end undoes it). */
+bool cli_concurrency_begin(struct engine *e)
 {
 	struct ev_loop *loop = ev_default_loop(0);
-	int rc;
+	struct rc_err err;
 
-	if (!loop || http_loop_attach(loop, e->spec->serve.vendor_concurrency, err))
-		return engine_apply(e, p, ao, res, err); /* one call at a time, then */
+	if (!loop || http_loop_attach(loop, e->spec->serve.vendor_concurrency, &err))
+		return false;
 	fiber_attach(loop);
-	if (commit_start(e->store, loop, err)) /* no writer thread: each write at once */
-		rc_err_clear(err);
-	rc = engine_apply(e, p, ao, res, err);
+	if (commit_start(e->store, loop, &err)) /* no writer thread: each write at once */
+		rc_err_clear(&err);
+	return true;
+}
+
+void cli_concurrency_end(struct engine *e, bool attached)
+{
+	if (!attached)
+		return;
 	commit_stop(e->store);
 	fiber_detach();
 	http_loop_detach();
-	return rc;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -500,6 +511,7 @@ int cmd_apply(int argc, char **argv)
 	struct rc_err err;
 	const char *names[64];
 	size_t i;
+	bool conc = false;
 	int rc;
 
 	rc = parse(argc, argv, &o, apply_usage);
@@ -529,6 +541,7 @@ int cmd_apply(int argc, char **argv)
 		ao.saved = &saved;
 	}
 	rc_err_clear(&err);
+	conc = cli_concurrency_begin(&e);
 	if (engine_plan(&e, &eo, &p, &err)) {
 		rc = cli_error(err.msg, NULL);
 		goto out;
@@ -544,7 +557,7 @@ int cmd_apply(int argc, char **argv)
 		}
 	}
 	ao.allow_destructive = o.allow_destructive;
-	rc = apply_concurrent(&e, &p, &ao, &res, &err);
+	rc = engine_apply(&e, &p, &ao, &res, &err);
 	printf("\n%s Operations: %u succeeded, %u failed, %u in doubt, %u not run.\n",
 	       rc ? "Apply failed." : "Apply complete!", res.ok, res.failed, res.in_doubt,
 	       res.skipped);
@@ -555,6 +568,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	retention(&e, spec);
 out:
+	cli_concurrency_end(&e, conc);
 	plan_free(&p);
 	plan_free(&saved);
 	engine_close(&e);

@@ -138,6 +138,7 @@ int cmd_report(int argc, char **argv)
 	struct rc_buf b;
 	struct ropts o;
 	size_t i;
+	bool conc;
 	int rc;
 
 	rc = parse(argc, argv, &o);
@@ -155,7 +156,10 @@ int cmd_report(int argc, char **argv)
 	eo.refresh = o.refresh;
 	eo.sites = o.sites;
 	eo.nsites = o.nsites;
-	if (engine_plan(&e, &eo, &p, &err) || report_build(&e, &p, &rep, &err)) {
+	conc = cli_concurrency_begin(&e);
+	rc = engine_plan(&e, &eo, &p, &err);
+	cli_concurrency_end(&e, conc);
+	if (rc || report_build(&e, &p, &rep, &err)) {
 		rc = cli_error(err.msg, NULL);
 		goto out;
 	}

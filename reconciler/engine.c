@@ -556,7 +556,7 @@ static int load_last(struct engine *e, struct store_txn *t, const struct site_pl
 }
 
 /* One site: the LMDB reads and the vendor refresh around the rules. */
-static int plan_site(struct engine *e, const struct engine_opts *o,
+int engine_plan_one(struct engine *e, const struct engine_opts *o,
 		     struct site_plan *sp, struct rc_err *err)
 {
 	struct store_txn *t = NULL;
@@ -665,7 +665,7 @@ int engine_plan_fetched(struct engine *e, const struct spec_site *site, struct p
 	sp = &out->sites[0];
 	site_plan_init(sp, site);
 	sp->scoped = true;
-	rc = plan_site(e, &o, sp, err);
+	rc = engine_plan_one(e, &o, sp, err);
 	plan_totals(out);
 	return rc;
 }
@@ -679,24 +679,11 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 	return rc ? rc : engine_plan_fetched(e, site, out, err);
 }
 
-/* Records a refresh read, for its progress: the PMS's units, rentals and
- * customers; a site's vendor units and the tenants on them. */
-static unsigned long obs_records(const struct obs_site *o)
-{
-	unsigned long n = o->nunits;
-	size_t i;
-
-	for (i = 0; i < o->nunits; i++)
-		n += o->units[i].ntenants;
-	return n;
-}
-
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err)
 {
 	const struct spec_site **sites = NULL;
 	struct progress prog;
-	struct rc_err serr;
 	size_t n, i;
 	int rc;
 
@@ -716,20 +703,9 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 	}
 	prog.records = e->snap.nunits + e->snap.nrentals + e->snap.nusers;
 	progress_show(&prog, e->log, false);
-	for (i = 0; i < n; i++) {
-		struct site_plan *sp = &out->sites[i];
-
-		site_plan_init(sp, sites[i]);
-		rc_err_clear(&serr);
-		if (plan_site(e, o, sp, &serr)) {
-			sp->failed = true;
-			snprintf(sp->fail_msg, sizeof(sp->fail_msg), "%s", serr.msg);
-		}
-		prog.count++;
-		if (sp->refreshed)
-			prog.records += obs_records(&sp->obs);
-		progress_show(&prog, e->log, false);
-	}
+	for (i = 0; i < n; i++)
+		site_plan_init(&out->sites[i], sites[i]);
+	engine_plan_sites(e, o, out->sites, n, &prog);
 	free(sites);
 	plan_totals(out);
 	progress_show(&prog, e->log, true);

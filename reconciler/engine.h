@@ -107,6 +107,19 @@ int engine_provider(struct engine *e, const struct spec_site *site,
 		    struct rc_err *err);
 /* Close every vendor session (a new spec, new credentials). */
 void engine_close_providers(struct engine *e);
+/* One site (sp initialised with its spec site): the LMDB reads and the
+ * vendor refresh around the rules. */
+int engine_plan_one(struct engine *e, const struct engine_opts *o,
+		    struct site_plan *sp, struct rc_err *err);
+/* Plan sites[0..n) (each initialised), a failure recorded in its site
+ * plan; on fibers up to ENGINE_SITES_AT_ONCE at once when the fiber
+ * scheduler is attached and this is not a fiber already (the CLI; serve
+ * runs its sites on fibers of its own), one after another otherwise.
+ * prog (borrowed) counts the sites and the records read, and is shown
+ * every second meanwhile, so a long read of one site is not silent. */
+void engine_plan_sites(struct engine *e, const struct engine_opts *o,
+		       struct site_plan *sites, size_t n, struct progress *prog);
+#define ENGINE_SITES_AT_ONCE 8
 /* Plan the selected sites into out (zeroed by the caller). Site-level
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,

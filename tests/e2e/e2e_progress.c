@@ -202,8 +202,8 @@ static void test_plan_on_a_terminal_updates_one_line(void **state)
 	/* each figure overwrites the line before it ... */
 	assert_non_null(strstr(tty, "\r\033[Kreconcile: refreshing: 1 of 2 sites, "));
 	/* ... a log line goes above it, and it is drawn again below ... */
-	assert_true(matches(tty, "reconcile: site site2: reading [A-Za-z]+\\.\\.\\.\n"
-			    "reconcile: refreshing: 1 of 2 sites, "));
+	assert_true(matches(tty, "reconcile: site site[12]: reading [A-Za-z]+\\.\\.\\.\n"
+			    "reconcile: refreshing: [01] of 2 sites"));
 	/* ... and the last one stays, on a line of its own */
 	assert_true(matches(tty, "\033\\[Kreconcile: refreshed: 2 of 2 sites, [0-9]+ records read in "
 			    "[0-9.]+ s \\([0-9.]+ records/s\\)$"));
@@ -214,6 +214,65 @@ static void test_plan_on_a_terminal_updates_one_line(void **state)
 	free(tty);
 }
 
+
+/* Two OpenTech requests of the log whose [arrival, answer] overlap: two
+ * sites were read at once (one site reads one list after another). */
+static bool vendor_reads_overlap(json_t *reqs)
+{
+	json_t *a, *b;
+	size_t i, k;
+
+	json_array_foreach(reqs, i, a) {
+		if (!strstr(json_string_value(json_object_get(a, "path")) ?: "", "/opentech/"))
+			continue;
+		json_array_foreach(reqs, k, b) {
+			if (k <= i || !strstr(json_string_value(json_object_get(b, "path")) ?: "",
+					      "/opentech/"))
+				continue;
+			if (json_real_value(json_object_get(b, "at")) <
+				    json_real_value(json_object_get(a, "answered")) &&
+			    json_real_value(json_object_get(a, "at")) <
+				    json_real_value(json_object_get(b, "answered")))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The sites of a plan are read at once; a long read of one site still
+ * prints its progress line every interval. */
+static void test_sites_read_at_once_and_a_long_read_is_not_silent(void **state)
+{
+	struct e2e *t = *state;
+	const char *both[] = { "plan", "-c", t->spec, NULL };
+	const char *one[] = { "plan", "-c", t->spec, "--site", "site1", NULL };
+	const char *p;
+	struct run r;
+	json_t *reqs;
+	int lines = 0;
+
+	sim_clear_requests(t);
+	r = e2e_reconcile(t, both);
+	assert_int_equal(r.status, 0);
+	run_free(&r);
+	reqs = sim_requests(t);
+	assert_true(vendor_reads_overlap(reqs));
+	json_decref(reqs);
+
+	json_decref(sim_post(t, "/_sim/settings", json_pack("{s:{s:i}}", "opentech",
+							      "latency_ms", 1200)));
+	r = e2e_reconcile(t, one);
+	json_decref(sim_post(t, "/_sim/settings", json_pack("{s:{s:i}}", "opentech",
+							      "latency_ms", LATENCY_MS)));
+	assert_int_equal(r.status, 0);
+	/* without a tick: one line after the PMS read, then the last */
+	for (p = r.err; (p = strstr(p, "refreshing: 0 of 1 sites, ")); p++)
+		lines += p[strlen("refreshing: 0 of 1 sites, ")] != '0';
+	if (lines < 3)
+		fail_msg("%d progress lines after the PMS read:\n%s", lines, r.err);
+	run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +281,7 @@ int main(void)
 		cmocka_unit_test(test_the_default_interval_is_seconds),
 		cmocka_unit_test(test_plan_on_a_terminal_updates_one_line),
 		cmocka_unit_test(test_report_and_apply_show_their_refresh),
+		cmocka_unit_test(test_sites_read_at_once_and_a_long_read_is_not_silent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

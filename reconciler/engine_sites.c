@@ -1,0 +1,116 @@
+/*
+ * engine_sites.c: the sites of a plan, several at once.
+ *
+ * A plan with --refresh reads each site's vendor: with 1,000 sites one
+ * after another, a refresh is 1,000 round trips of the slowest vendor in
+ * a row. With the fiber scheduler attached (the CLI attaches it around
+ * plan, apply and report), up to ENGINE_SITES_AT_ONCE sites are read and
+ * planned at once, each on a fiber whose calls go through curl multi on
+ * the loop, bounded per vendor as apply's are. Sites share nothing they
+ * write: each has its own provider session and site plan; the snapshot
+ * and the spec are read only. A timer shows the progress every second,
+ * so that the line off a terminal keeps coming while one site's list is
+ * read.
+ */
+#define _GNU_SOURCE
+#include "engine.h"
+
+#include <ev.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/fiber.h"
+
+struct site_job {
+	struct engine *e;
+	const struct engine_opts *o;
+	struct site_plan *sp;
+	struct progress *prog;
+	unsigned *running;
+};
+
+/* Records a refresh read, for its progress: a site's vendor units and the
+ * tenants on them. */
+static unsigned long obs_records(const struct obs_site *o)
+{
+	unsigned long n = o->nunits;
+	size_t i;
+
+	for (i = 0; i < o->nunits; i++)
+		n += o->units[i].ntenants;
+	return n;
+}
+
+static void site_job(void *arg)
+{
+	struct site_job *j = arg;
+	struct rc_err err;
+
+	rc_err_clear(&err);
+	if (engine_plan_one(j->e, j->o, j->sp, &err)) {
+		j->sp->failed = true;
+		snprintf(j->sp->fail_msg, sizeof(j->sp->fail_msg), "%s", err.msg);
+	}
+	j->prog->count++;
+	if (j->sp->refreshed)
+		j->prog->records += obs_records(&j->sp->obs);
+	progress_show(j->prog, j->e->log, false);
+}
+
+static void site_job_done(void *arg)
+{
+	struct site_job *j = arg;
+
+	--*j->running;
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct site_job *j = w->data;
+
+	(void)loop;
+	(void)revents;
+	progress_show(j->prog, j->e->log, false);
+}
+
+static void concurrently(struct site_job *jobs, size_t n)
+{
+	struct ev_loop *loop = fiber_loop();
+	unsigned running = 0;
+	size_t next = 0;
+	ev_timer tick;
+
+	ev_timer_init(&tick, tick_cb, 1., 1.);
+	tick.data = &jobs[0];
+	ev_timer_start(loop, &tick);
+	while (next < n || running) {
+		while (next < n && running < ENGINE_SITES_AT_ONCE) {
+			jobs[next].running = &running;
+			running++;
+			if (fiber_spawn(site_job, &jobs[next], site_job_done) != 0) {
+				running--;
+				site_job(&jobs[next]); /* no fiber: here, alone */
+			}
+			next++;
+		}
+		if (running)
+			ev_run(loop, EVRUN_ONCE);
+	}
+	ev_timer_stop(loop, &tick);
+}
+
+void engine_plan_sites(struct engine *e, const struct engine_opts *o,
+		       struct site_plan *sites, size_t n, struct progress *prog)
+{
+	struct site_job *jobs = rc_calloc(n + 1, sizeof(*jobs));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		jobs[i] = (struct site_job){ e, o, &sites[i], prog, NULL };
+	if (n && fiber_loop() && !fiber_current()) /* one site too: its progress ticks */
+		concurrently(jobs, n);
+	else
+		for (i = 0; i < n; i++)
+			site_job(&jobs[i]);
+	free(jobs);
+}
