@@ -515,7 +515,7 @@ static bool on_path(const char *tool)
  * lacks (contrib/bootstrap.sh test installs the openssl CLI), or NULL. */
 static const char *missing_tool(const struct block *b)
 {
-	static const char *const tools[] = { "curl", "openssl", "base64", "grep" };
+	static const char *const tools[] = { "curl", "openssl", "base64", "grep", "jq" };
 	size_t i, j;
 	char *word;
 	bool used;
