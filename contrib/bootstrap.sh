@@ -15,16 +15,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
-      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man)
+      lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man
+      libnats-dev)
 # the HTML report's browser test (chromium); e2e_drift_check runs
 # contrib/ci/state.sh, which needs jq and the openssl CLI; the spec test
 # (spec/schema_agrees) validates with python3-jsonschema; the fuzz targets
 # (tests/fuzz) need clang and its libFuzzer runtime; the README examples
 # (docs/readme_examples) sign and send a webhook with openssl and curl; the plan JSON is read
 # by HashiCorp's Go types (tests/tfplan: Go and Debian's tfjson) and by an
-# npm reader (npm: the machine's Node.js, else Debian's)
+# npm reader (npm: the machine's Node.js, else Debian's); the cluster test
+# (e2e_cluster) runs a 3-node JetStream cluster of nats-server
 TEST_PKGS=(chromium jq openssl curl python3-jsonschema clang libclang-rt-14-dev
-           golang-go golang-github-hashicorp-terraform-json-dev)
+           golang-go golang-github-hashicorp-terraform-json-dev nats-server)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
 # systemd-analyze for the units' security rating
 PACKAGE_PKGS=(dpkg-dev file systemd) # file: CPack DEB looks at each file with it (shlibdeps)

@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "spec.h"
+#include "spec_cluster.h"
 #include "core/addr.h"
 
 #include <ctype.h>
@@ -717,7 +718,7 @@ static int load_site(struct spec_ld *l, json_t *o, size_t idx, struct spec_site 
 static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 {
 	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "http",
-					    "retention", "sites", NULL };
+					    "retention", "sites", "cluster", NULL };
 	json_t *sites = json_object_get(root, "sites"), *v;
 	char *sd = NULL;
 	size_t i, j;
@@ -744,6 +745,8 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 		rc = load_http(l, json_object_get(root, "http"), &s->http);
 	if (!rc)
 		rc = load_retention(l, json_object_get(root, "retention"), &s->retention);
+	if (!rc)
+		rc = spec_cluster_load(l, json_object_get(root, "cluster"), &s->cluster);
 	if (!rc && (!json_is_array(sites) || !json_array_size(sites)))
 		rc = spec_fail(l, "$.sites", "expected a non-empty array of sites");
 	if (rc)
@@ -852,6 +855,7 @@ void spec_free(struct spec *s)
 	for (i = 0; i < s->serve.nrates; i++)
 		free(s->serve.rates[i].peer);
 	free(s->serve.rates);
+	spec_cluster_free(s->cluster);
 	free(s->state_dir);
 	free(s->path);
 	free(s->dir);
@@ -880,6 +884,7 @@ void spec_secrets_each(const struct spec *s, spec_secret_cb fn, void *payload)
 
 	fn(&s->pms.api_key, "pms.api_key", payload);
 	fn(&s->pms.webhook_secret, "pms.webhook_secret", payload);
+	spec_cluster_secrets(s->cluster, fn, payload);
 	for (i = 0; i < s->nsites; i++) {
 		p.site = s->sites[i].name;
 		s->sites[i].vendor->conf_secrets(s->sites[i].conf, prefixed_cb, &p);
