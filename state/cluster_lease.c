@@ -402,7 +402,7 @@ static int bind_bucket(struct cluster_lease *cl, const struct cluster_opts *o, s
 		kc.Bucket = o->bucket;
 		kc.Description = "reconcile shard leases (cluster mode)";
 		kc.History = 1;
-		kc.TTL = o->ttl_ms; /* milliseconds: the stream's MaxAge */
+		kc.TTL = (int64_t)o->ttl_ms * 1000000; /* nanoseconds in libnats 3.4 (the stream's MaxAge) */
 		kc.StorageType = js_FileStorage;
 		kc.Replicas = (int)o->replicas;
 		s = js_CreateKeyValue(&cl->kv, cl->js, &kc);
@@ -412,7 +412,7 @@ static int bind_bucket(struct cluster_lease *cl, const struct cluster_opts *o, s
 	s = kvStore_Status(&ks, cl->kv);
 	if (s != NATS_OK)
 		return nats_fail(err, RC_EIO, s, "cluster: the lease bucket's status");
-	ttl = kvStatus_TTL(ks);
+	ttl = kvStatus_TTL(ks) / 1000000;
 	if (ttl != (int64_t)o->ttl_ms)
 		rc = rc_errf(err, RC_EINVAL, "cluster: bucket %s keeps keys %lld ms, not the lease TTL "
 			     "(%u ms): give it its own TTL or another bucket", o->bucket,
