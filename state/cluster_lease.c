@@ -4,7 +4,8 @@
  *
  * One tick every TTL/3 on the lease thread:
  *   1. put "live.<id>" (the bucket's MaxAge drops it when we stop), count
- *      the live keys, fair = ceil(shards / live);
+ *      the live keys: fair = shards / live, plus one for the first
+ *      (shards % live) ids in order (the shares add up to the shards);
  *   2. leases past their local deadline are lost (they were not renewed in
  *      time: the thread was stopped, or NATS was slow);
  *   3. renew every lease held by CAS on its revision; a failed CAS or call
@@ -149,38 +150,53 @@ static void key_of(char *buf, size_t n, unsigned shard)
 }
 
 /* Live instances: the "live.*" keys (the bucket's MaxAge drops a dead
- * one's); at least 1, us. */
-static unsigned count_live(struct cluster_lease *cl)
+ * one's), us included; *rank: how many of their ids sort before ours. */
+static unsigned count_live(struct cluster_lease *cl, unsigned *rank)
 {
 	kvKeysList kl = { NULL, 0 };
 	unsigned n = 0;
+	bool us = false;
 	int i;
 
+	*rank = 0;
 	if (kvStore_Keys(&kl, cl->kv, NULL) != NATS_OK)
-		return cl->st.live ? cl->st.live : 1;
-	for (i = 0; i < kl.Count; i++)
-		n += !strncmp(kl.Keys[i], "live.", 5);
+		return 0;
+	for (i = 0; i < kl.Count; i++) {
+		if (strncmp(kl.Keys[i], "live.", 5))
+			continue;
+		n++;
+		if (!strcmp(kl.Keys[i] + 5, cl->id))
+			us = true;
+		else if (strcmp(kl.Keys[i] + 5, cl->id) < 0)
+			(*rank)++;
+	}
 	kvKeysList_Destroy(&kl);
-	return n ? n : 1;
+	return n + !us;
 }
 
+/* Announce us, count the live instances and set our fair share: shards /
+ * live, the remainder going one each to the first ids in order, so that
+ * the shares add up to the shards (every shard has a taker) and differ by
+ * one at most. A failed count keeps the last share. */
 static void heartbeat(struct cluster_lease *cl)
 {
 	char key[128], why[160];
-	unsigned live;
+	unsigned live, rank;
 	natsStatus s;
 
 	snprintf(key, sizeof(key), "live.%s", cl->id);
 	s = kvStore_PutString(NULL, cl->kv, key, "1");
-	live = count_live(cl);
+	live = count_live(cl, &rank);
 	pthread_mutex_lock(&cl->mu);
 	if (s != NATS_OK) {
 		nats_text(s, why, sizeof(why));
 		cl->st.errors++;
 		push_ev(cl, CLUSTER_ERROR, 0, 0, rc_now_mono(), why);
 	}
-	cl->st.live = live;
-	cl->st.fair = (cl->shards + live - 1) / live;
+	if (live) {
+		cl->st.live = live;
+		cl->st.fair = cl->shards / live + (rank < cl->shards % live);
+	}
 	pthread_mutex_unlock(&cl->mu);
 }
 

@@ -4,13 +4,17 @@
  *
  * Sites are hashed to a fixed number of shards (cluster_shard_of); each
  * instance announces itself live (key "live.<instance>") and holds leases
- * on at most its fair share of shards, ceil(shards / live instances) (key
+ * on at most its fair share of shards (key
  * "shard.<n>", value = the holder's instance id, "" once released). The
  * bucket's MaxAge is the lease TTL: a key not renewed within it is purged
  * by the server, and only then can another instance create it. Every take
  * and renewal is a compare-and-set on the key's revision (kvStore_Create
  * when absent, kvStore_Update with the last revision otherwise), so a
- * shard never has two holders in the bucket.
+ * shard never has two holders in the bucket. The fair share is shards /
+ * live instances, one more for the first (shards % live) instance ids in
+ * order: the shares add up to the shards, so each one is taken, and
+ * differ by one at most (64 over 3: 22, 21, 21; ceil for all would let
+ * 22, 22, 20 stand).
  *
  * Locally, a lease is good until the monotonic time of the request that
  * last renewed it (taken *before* sending it) plus TTL minus a safety
@@ -72,7 +76,7 @@ struct cluster_event {
 struct cluster_stats {
 	unsigned owned;              /* good leases now (still_owner) */
 	unsigned live;               /* live instances at the last count */
-	unsigned fair;               /* ceil(shards / live) */
+	unsigned fair;               /* this instance's fair share */
 	unsigned long renewals, takeovers, lost, released, errors;
 };
 
