@@ -200,8 +200,20 @@ static void heartbeat(struct cluster_lease *cl)
 	pthread_mutex_unlock(&cl->mu);
 }
 
-/* Renew lease i by CAS; it is lost when that fails or comes too late. */
-static void renew(struct cluster_lease *cl, unsigned i)
+/* NATS itself is not answering (not a CAS refused): the tick stops its
+ * calls, so that a dead server costs one timeout per tick, not one per
+ * lease, and the live key is put again soon. */
+static bool unreachable(natsStatus s)
+{
+	return s == NATS_TIMEOUT || s == NATS_NO_SERVER || s == NATS_CONNECTION_CLOSED ||
+	       s == NATS_CONNECTION_DISCONNECTED || s == NATS_NO_RESPONDERS;
+}
+
+/* Renew lease i by CAS; it is lost when that fails or comes too late.
+ * With offline set, only the deadline is checked. Returns the call's
+ * status (NATS_OK when none was made). Only this thread writes the table,
+ * so it reads it without the mutex. */
+static natsStatus renew(struct cluster_lease *cl, unsigned i, bool offline)
 {
 	char key[32], why[200], nt[160];
 	uint64_t rev = 0, last;
@@ -213,8 +225,8 @@ static void renew(struct cluster_lease *cl, unsigned i)
 	if (cl->l[i].held && t0 >= cl->l[i].deadline)
 		end_lease(cl, i, CLUSTER_LOST, "not renewed before its deadline (TTL minus the margin)");
 	pthread_mutex_unlock(&cl->mu);
-	if (!cl->l[i].held)
-		return;
+	if (!cl->l[i].held || offline)
+		return NATS_OK;
 	key_of(key, sizeof(key), i);
 	s = kvStore_UpdateString(&rev, cl->kv, key, cl->id, last);
 	pthread_mutex_lock(&cl->mu);
@@ -229,6 +241,7 @@ static void renew(struct cluster_lease *cl, unsigned i)
 		end_lease(cl, i, CLUSTER_LOST, why);
 	}
 	pthread_mutex_unlock(&cl->mu);
+	return s;
 }
 
 /* Give lease i up: not ours from now, then "" by CAS (when that fails,
@@ -282,10 +295,13 @@ static bool take(struct cluster_lease *cl, unsigned i)
 static void tick(struct cluster_lease *cl)
 {
 	unsigned i, k, held = 0, fair, start;
+	bool offline = false;
 
 	heartbeat(cl);
 	for (i = 0; i < cl->shards; i++)
-		renew(cl, i);
+		offline |= unreachable(renew(cl, i, offline));
+	if (offline)
+		return; /* the next tick tries again */
 	pthread_mutex_lock(&cl->mu);
 	fair = cl->st.fair;
 	for (i = 0; i < cl->shards; i++)
