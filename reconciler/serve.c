@@ -738,9 +738,9 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_run(s.loop, 0);
 	serve_log(&s, RC_LOG_INFO, "stopped");
 out:
-	serve_cluster_stop(&s); /* its leases released: taken over at once */
 	if (s.e.store)
 		commit_stop(s.e.store); /* what is queued is written; its webhooks resumed */
+	serve_cluster_stop(&s); /* its leases released: taken over at once */
 	if (s.mhd) {
 		MHD_run(s.mhd); /* answers what is resumed, if the client still waits */
 		ev_io_stop(s.loop, &s.mhd_io);
