@@ -284,10 +284,12 @@ static bool take(struct cluster_lease *cl, unsigned i)
 	}
 	if (s != NATS_OK)
 		return false;
+	/* ours from the answer on (when still_owner turns true), good until
+	 * t0 (before the request) + TTL - margin */
 	pthread_mutex_lock(&cl->mu);
 	cl->l[i] = (struct lease){ true, rev, rev, t0 + cl->ttl - cl->margin };
 	cl->st.takeovers++;
-	push_ev(cl, CLUSTER_TAKEN, i, rev, t0, NULL);
+	push_ev(cl, CLUSTER_TAKEN, i, rev, rc_now_mono(), NULL);
 	pthread_mutex_unlock(&cl->mu);
 	return true;
 }
