@@ -711,10 +711,10 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 		rc = http_loop_attach(s.loop, spec->serve.vendor_concurrency, err);
 	if (!rc)
 		rc = commit_start(s.e.store, s.loop, err);
+	if (!rc) /* before "listening on": a cluster that cannot start fails first */
+		rc = serve_cluster_start(&s, err);
 	if (!rc)
 		rc = start_http(&s, err);
-	if (!rc)
-		rc = serve_cluster_start(&s, err);
 	if (rc)
 		goto out;
 	fiber_attach(s.loop);
