@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
       lmdb-utils libev-dev libmicrohttpd-dev libcmocka-dev libssl-dev zlib1g-dev help2man
-      python3) # python3: reconcile-spec(5) is made from the schema (contrib/man)
+      libnats-dev python3) # python3: reconcile-spec(5) is made from the schema (contrib/man)
 # the HTML report's browser test (chromium); e2e_drift_check runs
 # contrib/ci/state.sh, which needs jq and the openssl CLI; the spec test
 # (spec/schema_agrees) validates with python3-jsonschema; the fuzz targets
@@ -24,9 +24,10 @@ PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
 # spec's man page with groff and man (man-db); the README examples
 # (docs/readme_examples) sign and send a webhook with openssl and curl; the
 # plan JSON is read by HashiCorp's Go types (tests/tfplan: Go and Debian's
-# tfjson) and by an npm reader (npm: the machine's Node.js, else Debian's)
+# tfjson) and by an npm reader (npm: the machine's Node.js, else Debian's);
+# the cluster test (e2e_cluster) runs a 3-node JetStream cluster of nats-server
 TEST_PKGS=(chromium jq openssl curl python3-jsonschema clang libclang-rt-14-dev man-db
-           golang-go golang-github-hashicorp-terraform-json-dev)
+           golang-go golang-github-hashicorp-terraform-json-dev nats-server)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
 # systemd-analyze for the units' security rating
 PACKAGE_PKGS=(dpkg-dev file systemd) # file: CPack DEB looks at each file with it (shlibdeps)

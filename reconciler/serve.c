@@ -50,6 +50,7 @@
 #include "commit.h"
 #include "providers/http.h"
 #include "providers/vendor.h"
+#include "specs/spec_cluster.h"
 
 /* ------------------------------------------------------------- logs */
 
@@ -296,6 +297,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 	if (!strcmp(url, "/healthz"))
 		return reply(c, 200, "text/plain", rc_strdup("ok\n"));
+	if (!strcmp(url, "/readyz") && s->cluster) /* with the shards owned */
+		return reply(c, s->stopping ? 503 : 200, "application/json", serve_cluster_readyz(s));
 	if (!strcmp(url, "/readyz"))
 		return s->stopping ? reply(c, 503, "text/plain", rc_strdup("stopping\n"))
 				   : reply(c, 200, "text/plain", rc_strdup("ready\n"));
@@ -565,6 +568,11 @@ void serve_reload(struct serve *s)
 	}
 	if (strcmp(ns->state_dir, s->spec->state_dir))
 		serve_log(s, RC_LOG_WARN, "SIGHUP: state_dir changes only at restart");
+	if (!!ns->cluster != !!s->spec->cluster ||
+	    (ns->cluster && (ns->cluster->shards != s->spec->cluster->shards ||
+			     ns->cluster->lease_ttl_s != s->spec->cluster->lease_ttl_s ||
+			     strcmp(ns->cluster->bucket, s->spec->cluster->bucket))))
+		serve_log(s, RC_LOG_WARN, "SIGHUP: the cluster section changes only at restart");
 	if (ns->serve.vendor_concurrency != s->spec->serve.vendor_concurrency)
 		http_loop_set_limit(ns->serve.vendor_concurrency);
 	engine_set_rates(ns);
@@ -703,6 +711,8 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 		rc = http_loop_attach(s.loop, spec->serve.vendor_concurrency, err);
 	if (!rc)
 		rc = commit_start(s.e.store, s.loop, err);
+	if (!rc) /* before "listening on": a cluster that cannot start fails first */
+		rc = serve_cluster_start(&s, err);
 	if (!rc)
 		rc = start_http(&s, err);
 	if (rc)
@@ -730,6 +740,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 out:
 	if (s.e.store)
 		commit_stop(s.e.store); /* what is queued is written; its webhooks resumed */
+	serve_cluster_stop(&s); /* its leases released: taken over at once */
 	if (s.mhd) {
 		MHD_run(s.mhd); /* answers what is resumed, if the client still waits */
 		ev_io_stop(s.loop, &s.mhd_io);

@@ -108,6 +108,7 @@ struct serve {
 	unsigned long hist[NBUCKETS + 1];
 	double hist_sum;
 	struct serve_site *sites;    /* per spec site (index as in the spec) */
+	struct serve_cluster *cluster; /* cluster mode (serve_cluster.c); NULL: one process */
 };
 
 /* The per-site state for spec ns (new), taking over what old (whose
@@ -151,6 +152,18 @@ void serve_schedule(struct serve *s, double after);
 void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* SIGHUP, deferred until no work item runs (serve.c). */
 void serve_reload(struct serve *s);
+
+/* ---- serve_cluster.c: cluster mode (the spec's "cluster"; nothing without it) ---- */
+/* Start the shard leases (RC_EIO: NATS unreachable); stop releases them. */
+int serve_cluster_start(struct serve *s, struct rc_err *err);
+void serve_cluster_stop(struct serve *s);
+/* May this instance work on site now? *term: its shard lease's term, for
+ * serve_cluster_fence before the run's writes. Always true in one process. */
+bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term);
+bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term);
+/* Its /metrics lines (none in one process) and its /readyz body (new). */
+void serve_cluster_metrics(struct serve *s, struct rc_buf *b);
+char *serve_cluster_readyz(struct serve *s);
 
 /* serve_metrics.c: the /metrics answer (new, Prometheus text). */
 char *serve_metrics(struct serve *s);

@@ -115,6 +115,7 @@ char *serve_metrics(struct serve *s)
 		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
 			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
 			      s->sites[i].drift);
+	serve_cluster_metrics(s, &b);
 	return rc_buf_steal(&b);
 }
 

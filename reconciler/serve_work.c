@@ -240,8 +240,11 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 	struct rc_err err;
 	double t0, dt;
 	bool ok, scoped = rental != NULL;
+	uint64_t term;
 	int rc;
 
+	if (!serve_cluster_owns(s, ss->name, &term)) /* another instance's shard (cluster mode) */
+		return true;
 	if (!serve_site_enter(s, st, !scoped)) {
 		serve_enqueue(s, key->kind, key->id);
 		return true;
@@ -260,6 +263,13 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 		serve_log(s, RC_LOG_INFO, "site %s: rental %s: the whole site is planned (%s)", ss->name,
 			  rental, err.msg);
 		serve_enqueue(s, KEY_SITE, ss->name);
+		ok = true;
+		goto out;
+	}
+	if (rc == RC_OK && !serve_cluster_fence(s, ss->name, term)) {
+		/* the lease was lost while planning: another instance may run it now */
+		serve_log(s, RC_LOG_WARN, "site %s: its shard's lease was lost: the plan is not applied",
+			  ss->name);
 		ok = true;
 		goto out;
 	}

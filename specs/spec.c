@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE
 #include "spec_int.h"
+#include "spec_cluster.h"
+#include "core/addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -597,7 +599,7 @@ static int load_site(struct spec_ld *l, json_t *o, size_t idx, struct spec_site 
 static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 {
 	static const char *const keys[] = { "version", "state_dir", "pms", "serve", "http",
-					    "retention", "sites", NULL };
+					    "retention", "sites", "cluster", NULL };
 	json_t *sites = json_object_get(root, "sites"), *v;
 	char *sd = NULL;
 	size_t i, j;
@@ -624,6 +626,8 @@ static int load_root(struct spec_ld *l, json_t *root, struct spec *s)
 		rc = spec_load_http(l, json_object_get(root, "http"), s->pms.type, s);
 	if (!rc)
 		rc = load_retention(l, json_object_get(root, "retention"), &s->retention);
+	if (!rc)
+		rc = spec_cluster_load(l, json_object_get(root, "cluster"), &s->cluster);
 	if (!rc && (!json_is_array(sites) || !json_array_size(sites)))
 		rc = spec_fail(l, "$.sites", "expected a non-empty array of sites");
 	if (rc)
@@ -736,6 +740,7 @@ void spec_free(struct spec *s)
 		free(s->serve.rates[i].peer);
 	free(s->serve.rates);
 	free(s->vendor_http);
+	spec_cluster_free(s->cluster);
 	free(s->state_dir);
 	free(s->path);
 	free(s->dir);
@@ -764,6 +769,7 @@ void spec_secrets_each(const struct spec *s, spec_secret_cb fn, void *payload)
 
 	fn(&s->pms.api_key, "pms.api_key", payload);
 	fn(&s->pms.webhook_secret, "pms.webhook_secret", payload);
+	spec_cluster_secrets(s->cluster, fn, payload);
 	for (i = 0; i < s->nsites; i++) {
 		p.site = s->sites[i].name;
 		s->sites[i].vendor->conf_secrets(s->sites[i].conf, prefixed_cb, &p);

@@ -135,6 +135,8 @@ struct spec_retention {
 	long journal_s;              /* closed journal entries, default 180 d */
 };
 
+struct spec_cluster; /* spec_cluster.h */
+
 struct spec {
 	char *path;                  /* file it was loaded from */
 	char *dir;                   /* its directory (relative paths resolve here) */
@@ -149,6 +151,7 @@ struct spec {
 	struct spec_retention retention;
 	struct spec_site *sites;
 	size_t nsites;
+	struct spec_cluster *cluster; /* NULL: one process (no "cluster" section) */
 };
 
 /* The site's code of its vendor's custom field i (borrowed). */

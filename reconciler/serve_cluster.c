@@ -1,0 +1,217 @@
+/*
+ * serve_cluster.c: serve's hooks of cluster mode (issue 16, first slice):
+ * the shard leases (state/cluster_lease.h) started from the spec's
+ * "cluster" section, their events logged on the loop, the work of sites
+ * whose shard this instance does not own dropped, /metrics and /readyz.
+ *
+ * Threads: the lease module makes its NATS calls on a thread of its own;
+ * it wakes the loop with ev_async_send (libev's one thread-safe call),
+ * and serve_cluster_async drains its events on the loop. The ownership
+ * queries (still_owner, fence) take the module's mutex and read the
+ * monotonic clock: they are right even while the lease thread is late.
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve_int.h"
+#include "specs/spec_cluster.h"
+#include "state/cluster_lease.h"
+
+struct serve_cluster {
+	struct cluster_lease *cl;
+	ev_async async;
+};
+
+static void notify(void *arg)
+{
+	struct serve *s = arg;
+
+	ev_async_send(s->loop, &s->cluster->async);
+}
+
+/* The sites of shard (their periodic and start-up work): queued. */
+static void enqueue_shard(struct serve *s, unsigned shard)
+{
+	unsigned n = cluster_lease_shards(s->cluster->cl);
+	size_t i;
+
+	for (i = 0; i < s->spec->nsites; i++)
+		if (cluster_shard_of(s->spec->sites[i].name, n) == shard)
+			serve_enqueue(s, KEY_SITE, s->spec->sites[i].name);
+}
+
+/* On the loop: the lease thread's events. Each names the monotonic time
+ * its ownership began or ended (tests/e2e/e2e_cluster.c reads them). */
+static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct serve *s = w->data;
+	struct cluster_event e;
+
+	(void)loop;
+	(void)revents;
+	if (!s->cluster->cl)
+		return;
+	while (cluster_lease_next_event(s->cluster->cl, &e)) {
+		switch (e.kind) {
+		case CLUSTER_TAKEN:
+			serve_log(s, RC_LOG_INFO, "cluster: shard %u taken at %.6f (revision %llu)", e.shard,
+				  e.at, (unsigned long long)e.rev);
+			enqueue_shard(s, e.shard);
+			break;
+		case CLUSTER_LOST:
+			serve_log(s, RC_LOG_WARN, "cluster: shard %u lost at %.6f (revision %llu): %s",
+				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			break;
+		case CLUSTER_RELEASED:
+			serve_log(s, RC_LOG_INFO, "cluster: shard %u released at %.6f (revision %llu): %s",
+				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			break;
+		case CLUSTER_ERROR:
+			serve_log(s, RC_LOG_WARN, "cluster: NATS: %s", e.msg);
+			break;
+		}
+	}
+}
+
+/* The NATS login secrets (new, rc_free_secret) from their references. */
+static int read_login(const struct spec_cluster *c, char **password, char **token, char **creds,
+		      struct rc_err *err)
+{
+	const char *dir;
+	int rc = RC_OK;
+
+	if (spec_secret_set(&c->password))
+		rc = spec_secret_read(&c->password, "cluster.password", NULL, password, err);
+	if (!rc && spec_secret_set(&c->token))
+		rc = spec_secret_read(&c->token, "cluster.token", NULL, token, err);
+	if (!rc && c->creds.file)
+		*creds = rc_strdup(c->creds.file);
+	if (!rc && c->creds.credential) {
+		dir = getenv("CREDENTIALS_DIRECTORY");
+		if (!dir || !*dir)
+			return rc_errf(err, RC_EINVAL, "credential %s: CREDENTIALS_DIRECTORY is not set "
+				       "(needed for cluster.creds)", c->creds.credential);
+		*creds = rc_sprintf("%s/%s", dir, c->creds.credential);
+	}
+	return rc;
+}
+
+int serve_cluster_start(struct serve *s, struct rc_err *err)
+{
+	const struct spec_cluster *c = s->spec->cluster;
+	struct cluster_opts o = { 0 };
+	char *password = NULL, *token = NULL, *creds = NULL;
+	int rc;
+
+	if (!c)
+		return RC_OK;
+	s->cluster = rc_calloc(1, sizeof(*s->cluster));
+	ev_async_init(&s->cluster->async, serve_cluster_async);
+	s->cluster->async.data = s;
+	ev_async_start(s->loop, &s->cluster->async);
+	rc = read_login(c, &password, &token, &creds, err);
+	o.urls = (const char *const *)c->urls;
+	o.nurls = c->nurls;
+	o.user = c->user;
+	o.password = password;
+	o.token = token;
+	o.creds_file = creds;
+	o.bucket = c->bucket;
+	o.replicas = c->replicas;
+	o.shards = c->shards;
+	o.ttl_ms = c->lease_ttl_s * 1000;
+	o.notify = notify;
+	o.notify_arg = s;
+	if (!rc)
+		rc = cluster_lease_start(&o, &s->cluster->cl, err);
+	rc_free_secret(password);
+	rc_free_secret(token);
+	free(creds);
+	if (rc)
+		return rc;
+	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s "
+		  "(cluster mode is incomplete: webhooks are not routed through JetStream yet)",
+		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket);
+	return RC_OK;
+}
+
+void serve_cluster_stop(struct serve *s)
+{
+	if (!s->cluster)
+		return;
+	cluster_lease_stop(s->cluster->cl); /* joins its thread: no notify after */
+	ev_async_stop(s->loop, &s->cluster->async);
+	free(s->cluster);
+	s->cluster = NULL;
+}
+
+bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term)
+{
+	unsigned shard;
+
+	*term = 0;
+	if (!s->cluster || !s->cluster->cl)
+		return true;
+	shard = cluster_shard_of(site, cluster_lease_shards(s->cluster->cl));
+	return cluster_lease_term(s->cluster->cl, shard, term);
+}
+
+bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term)
+{
+	unsigned shard;
+
+	if (!s->cluster || !s->cluster->cl)
+		return true;
+	shard = cluster_shard_of(site, cluster_lease_shards(s->cluster->cl));
+	return cluster_lease_fence(s->cluster->cl, shard, term);
+}
+
+void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
+{
+	struct cluster_stats st;
+
+	if (!s->cluster || !s->cluster->cl)
+		return;
+	cluster_lease_stats(s->cluster->cl, &st);
+	rc_buf_printf(b, "# HELP reconcile_cluster_shards_owned Shards whose lease this instance holds.\n"
+		      "# TYPE reconcile_cluster_shards_owned gauge\nreconcile_cluster_shards_owned %u\n"
+		      "# HELP reconcile_cluster_live_instances Live instances at the last count.\n"
+		      "# TYPE reconcile_cluster_live_instances gauge\nreconcile_cluster_live_instances %u\n"
+		      "# HELP reconcile_cluster_lease_renewals_total Lease renewals (compare-and-set).\n"
+		      "# TYPE reconcile_cluster_lease_renewals_total counter\n"
+		      "reconcile_cluster_lease_renewals_total %lu\n"
+		      "# HELP reconcile_cluster_takeovers_total Leases taken.\n"
+		      "# TYPE reconcile_cluster_takeovers_total counter\nreconcile_cluster_takeovers_total %lu\n"
+		      "# HELP reconcile_cluster_lease_lost_total Leases lost (not renewed in time, or "
+		      "their compare-and-set failed).\n"
+		      "# TYPE reconcile_cluster_lease_lost_total counter\nreconcile_cluster_lease_lost_total %lu\n"
+		      "# HELP reconcile_cluster_lease_released_total Leases given up for a fair share.\n"
+		      "# TYPE reconcile_cluster_lease_released_total counter\n"
+		      "reconcile_cluster_lease_released_total %lu\n",
+		      st.owned, st.live, st.renewals, st.takeovers, st.lost, st.released);
+}
+
+char *serve_cluster_readyz(struct serve *s)
+{
+	struct cluster_stats st;
+	unsigned *own, n = cluster_lease_shards(s->cluster->cl);
+	json_t *j, *a;
+	size_t i, k;
+	char *out;
+
+	own = rc_calloc(n, sizeof(*own));
+	k = cluster_lease_owned(s->cluster->cl, own, n);
+	cluster_lease_stats(s->cluster->cl, &st);
+	a = json_array();
+	for (i = 0; i < k && i < n; i++)
+		json_array_append_new(a, json_integer(own[i]));
+	j = json_pack("{s:s, s:{s:s, s:i, s:i, s:i, s:o}}", "status", s->stopping ? "stopping" : "ready",
+		      "cluster", "instance", cluster_lease_instance(s->cluster->cl), "shards_total", (int)n,
+		      "live", (int)st.live, "fair_share", (int)st.fair, "shards", a);
+	out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	free(own);
+	return out ? out : rc_strdup("{\"status\":\"ready\"}");
+}
