@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include "spec_int.h"
 #include "spec_cluster.h"
-#include "core/addr.h"
 
 #include <ctype.h>
 #include <errno.h>
