@@ -611,7 +611,6 @@ int engine_plan_one(struct engine *e, const struct engine_opts *o,
 	rc = rules_plan_site(sp, &in, err);
 	if (rc)
 		goto out;
-	sp_freeze_changes(sp);
 	set_fp(e, &fp, sp->pms_fp);
 	rc_buf_free(&fp);
 	obs_fingerprint(&sp->obs, &fp);

@@ -30,43 +30,6 @@ void site_plan_init(struct site_plan *sp, const struct spec_site *site)
 	obs_site_init(&sp->obs, site ? site->name : "");
 }
 
-static json_t *const *part_tree(const struct rchange *c, enum rchange_part part)
-{
-	return part == RC_BEFORE ? &c->before : part == RC_AFTER ? &c->after : &c->after_sensitive;
-}
-
-json_t *rchange_get(const struct rchange *c, enum rchange_part part)
-{
-	json_t *t = *part_tree(c, part);
-
-	if (t)
-		return json_deep_copy(t);
-	return c->frozen[part] ? json_loads(c->frozen[part], 0, NULL) : NULL;
-}
-
-void sp_freeze_changes(struct site_plan *sp)
-{
-	size_t i;
-	int k;
-
-	for (i = 0; i < sp->nchanges; i++) {
-		struct rchange *c = &sp->changes[i];
-
-		for (k = RC_BEFORE; k <= RC_SENSITIVE; k++) {
-			json_t **t = (json_t **)part_tree(c, (enum rchange_part)k);
-			char *js;
-
-			if (!*t)
-				continue;
-			js = json_dumps(*t, JSON_COMPACT);
-			c->frozen[k] = js ? rc_arena_strdup(&sp->arena, js) : NULL;
-			free(js);
-			json_decref(*t);
-			*t = NULL;
-		}
-	}
-}
-
 void site_plan_free(struct site_plan *sp)
 {
 	size_t i;

@@ -58,21 +58,10 @@ struct rchange {
 	enum rc_action action;
 	const char *rule;
 	const char *reason;
-	/* While the site is planned: trees the diff builds (owned; NULL for
-	 * none). sp_freeze_changes then keeps them as compact JSON in the
-	 * site's arena (a jansson object costs ~1 KB: three per change were
-	 * most of a 100k-unit plan's memory). Read them with rchange_get. */
-	json_t *before;            /* null on create */
-	json_t *after;             /* null on delete */
-	json_t *after_sensitive;   /* mask {"access_code": true} */
-	const char *frozen[3];     /* the same, once frozen (NULL: none) */
+	json_t *before;            /* owned; null on create */
+	json_t *after;             /* owned; null on delete */
+	json_t *after_sensitive;   /* owned mask {"access_code": true} */
 };
-
-enum rchange_part { RC_BEFORE, RC_AFTER, RC_SENSITIVE };
-
-/* A private copy of a part of c (new; NULL when c has none). */
-json_t *rchange_get(const struct rchange *c, enum rchange_part part);
-
 
 struct site_plan {
 	const struct spec_site *site;      /* borrowed from the spec */
@@ -120,9 +109,6 @@ struct plan {
 };
 
 void site_plan_init(struct site_plan *sp, const struct spec_site *site);
-/* Keep every change of sp as compact JSON in its arena, the trees freed
- * (once the rules are done with them). */
-void sp_freeze_changes(struct site_plan *sp);
 void site_plan_free(struct site_plan *sp);
 void plan_free(struct plan *p);
 

@@ -62,17 +62,18 @@ static int key_width(json_t *a, json_t *b)
 	return w;
 }
 
-/* b, a, sens: the change's before, after and mask (borrowed). */
-static void attrs_update(json_t *b, json_t *a, json_t *sensm, const struct colors *col,
+static void attrs_update(const struct rchange *c, const struct colors *col,
 			 struct rc_buf *out)
 {
+	json_t *b = c->before ? c->before : json_object();
+	json_t *a = c->after ? c->after : json_object();
 	int w = key_width(b, a);
 	const char *k;
 	json_t *v;
 
 	json_object_foreach(a, k, v) {
 		json_t *old = json_object_get(b, k);
-		bool sens = json_is_true(json_object_get(sensm, k));
+		bool sens = json_is_true(json_object_get(c->after_sensitive, k));
 
 		if (old && json_equal(old, v) && !sens)
 			continue;
@@ -94,6 +95,10 @@ static void attrs_update(json_t *b, json_t *a, json_t *sensm, const struct color
 		}
 		rc_buf_puts(out, "\n");
 	}
+	if (!c->before)
+		json_decref(b);
+	if (!c->after)
+		json_decref(a);
 }
 
 static void attrs_all(json_t *o, json_t *sens, const char *sign, const char *color,
@@ -119,25 +124,16 @@ static void change_text(const struct rchange *c, const struct colors *col,
 			 : c->action == ACT_REPLACE ? "-/+" : "~";
 	const char *color = c->action == ACT_CREATE ? col->add : c->action == ACT_DELETE
 			  ? col->del : c->action == ACT_REPLACE ? col->del : col->chg;
-	json_t *b, *a, *sens;
 
 	rc_buf_printf(out, "  %s# %s%s %s\n", col->bold, c->address, col->off, what[c->action]);
 	rc_buf_printf(out, "  # (%s: %s)\n", c->rule, c->reason);
 	rc_buf_printf(out, "  %s%s%s %s {\n", color, sign, col->off, c->address);
-	b = rchange_get(c, RC_BEFORE);
-	a = rchange_get(c, RC_AFTER);
-	sens = rchange_get(c, RC_SENSITIVE);
-	if (!b)
-		b = json_object();
-	if (!a)
-		a = json_object();
 	if (c->action == ACT_CREATE || c->action == ACT_REPLACE)
-		attrs_all(a, sens, "+", col->add, col, out);
+		attrs_all(c->after, c->after_sensitive, "+", col->add, col, out);
+	else if (c->action == ACT_DELETE)
+		attrs_update(c, col, out);
 	else
-		attrs_update(b, a, sens, col, out);
-	json_decref(b);
-	json_decref(a);
-	json_decref(sens);
+		attrs_update(c, col, out);
 	rc_buf_puts(out, "    }\n\n");
 }
 

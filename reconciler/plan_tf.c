@@ -87,15 +87,11 @@ static json_t *take_unknown(json_t *v)
 }
 
 /* The change's before and after as Terraform has them (new, may be
- * null): private copies (rchange_get), edited here. */
+ * null): deep copies, so the engine's own stay as they are. */
 static void tf_values(const struct rchange *c, json_t **before, json_t **after)
 {
-	*before = c->action == ACT_CREATE ? NULL : rchange_get(c, RC_BEFORE);
-	*after = c->action == ACT_DELETE ? NULL : rchange_get(c, RC_AFTER);
-	if (!*before)
-		*before = json_null();
-	if (!*after)
-		*after = json_null();
+	*before = c->action == ACT_CREATE || !c->before ? json_null() : json_deep_copy(c->before);
+	*after = c->action == ACT_DELETE || !c->after ? json_null() : json_deep_copy(c->after);
 	/* an update of an object whose prior values the plan does not hold:
 	 * Terraform never has a null before on an update */
 	if (json_is_null(*before) && c->action != ACT_CREATE) {

@@ -364,7 +364,7 @@ static void field_sides(struct rsite *rs, const struct op *op, const struct vend
 			const struct obs_tenant *t, const char **pms, const char **vnd)
 {
 	const struct rchange *c = change_of(rs->sp, op->unit);
-	json_t *before = c ? rchange_get(c, RC_BEFORE) : NULL;
+	json_t *before = c ? c->before : NULL;
 
 	switch (l->bit) {
 	case TF_ACCESS_PROFILE:
@@ -388,7 +388,6 @@ static void field_sides(struct rsite *rs, const struct op *op, const struct vend
 	default:
 		*pms = *vnd = "-";
 	}
-	json_decref(before); /* what it gave was copied by rs_printf */
 }
 
 static void label_row(struct rsite *rs, const struct op *op, const struct subject *s,
