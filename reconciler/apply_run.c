@@ -27,6 +27,13 @@
 
 #include "core/fiber.h"
 
+
+/* Stop before the next call: a signal (cancel), or a fence that says no. */
+static bool apply_stopped(const struct engine *e)
+{
+	return (e->cancel && *e->cancel) || (e->fence && !e->fence(e->fence_arg));
+}
+
 static void journal_fill(struct journal_entry *je, const struct op *op,
 			 const char *plan_id)
 {
@@ -320,10 +327,12 @@ static int run_seq(struct apply_site *a, struct provider *prov, const struct ven
 
 	for (i = 0; i < a->nops && !fatal; i++) {
 		op = &a->ops[i];
-		if (e->cancel && *e->cancel) {
-			/* a signal: what ran is journaled; the rest is planned again at the next start */
-			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped by a signal before %s %s (%zu operation%s left)",
-				      sp->site->name, op_kind_name(op->kind), op->unit ? op->unit : "",
+		if (apply_stopped(e)) {
+			/* a signal, or the lease lost: what ran is journaled; the rest
+			 * is planned again (at the next start, by the shard's owner) */
+			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped (%s) before %s %s (%zu operation%s left)",
+				      sp->site->name, e->cancel && *e->cancel ? "a signal" : "its lease was lost",
+				      op_kind_name(op->kind), op->unit ? op->unit : "",
 				      a->nops - i, a->nops - i == 1 ? "" : "s");
 			block_rest(a, i, res);
 			if (!rc)
@@ -432,6 +441,7 @@ struct runner {
 	unsigned failures;
 	int rc;
 	struct rc_err err;
+	bool stopped;                /* a signal or the fence stopped the apply */
 };
 
 static void run_chain(struct runner *w, size_t c)
@@ -444,7 +454,15 @@ static void run_chain(struct runner *w, size_t c)
 
 	for (i = w->starts[c]; i < w->starts[c + 1]; i++) {
 		op = &a->ops[w->order[i]];
-		if (w->fatal || (a->e->cancel && *a->e->cancel) || blocked(a, op)) {
+		if (!w->fatal && !w->stopped && apply_stopped(a->e)) {
+			w->stopped = true;
+			if (!w->rc) /* as run_seq says it: the site did not converge */
+				w->rc = rc_errf(&w->err, RC_ERR, "site %s: stopped (%s) before %s %s",
+						a->sp->site->name, a->e->cancel && *a->e->cancel
+						? "a signal" : "its lease was lost", op_kind_name(op->kind),
+						op->unit ? op->unit : "");
+		}
+		if (w->fatal || w->stopped || blocked(a, op)) {
 			w->res->skipped++;
 			block(a, op);
 			continue;
@@ -489,7 +507,7 @@ static int run_concurrent(struct apply_site *a, struct provider *prov, const str
 			  struct rc_err *err)
 {
 	struct runner w = { a, prov, v, plan_id, res, NULL, NULL, 0, 0, 0, { NULL, NULL },
-			    false, false, 0, RC_OK, { 0, "" } };
+			    false, false, 0, RC_OK, { 0, "" }, false };
 	struct jbatch jb;
 	unsigned i, n;
 

@@ -33,6 +33,10 @@ struct engine {
 	/* a child (engine_child) borrows store, sg and sessions from root */
 	struct engine *root;
 	const bool *cancel;             /* set: apply stops after the current call */
+	/* NULL, or asked before each call: false stops the apply there (cluster
+	 * mode: the site's shard lease is no longer this instance's) */
+	bool (*fence)(void *arg);
+	void *fence_arg;
 	struct sg_touched touched;      /* a scoped plan: rentals and owners asked about */
 	/* the root's: applies running now in this process ("site\x1fplan
 	 * id", new keys): their journal entries are not in doubt for a plan

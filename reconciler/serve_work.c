@@ -223,6 +223,20 @@ static bool run_plan(struct serve *s, struct serve_site *st, struct engine *e, s
 	return ok;
 }
 
+/* The lease a run started under (cluster mode): asked before each call. */
+struct run_fence {
+	struct serve *s;
+	const char *site;
+	uint64_t term;
+};
+
+static bool run_fence_ok(void *arg)
+{
+	struct run_fence *f = arg;
+
+	return serve_cluster_fence(f->s, f->site, f->term);
+}
+
 /* One site, or one rental's part of it: plan and apply, as `reconcile
  * apply --auto-approve`, on the calling fiber with an engine of its own
  * (the PMS snapshot is per work item; store, PMS client and vendor
@@ -240,6 +254,7 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 	struct rc_err err;
 	double t0, dt;
 	bool ok, scoped = rental != NULL;
+	struct run_fence fence;
 	uint64_t term;
 	int rc;
 
@@ -256,6 +271,11 @@ static bool reconcile(struct serve *s, const struct serve_key *key, const struct
 	t0 = rc_now_mono();
 	rc_err_clear(&err);
 	engine_child(&e, &s->e);
+	fence = (struct run_fence){ s, ss->name, term };
+	if (s->cluster) { /* each call of the apply waits on the lease */
+		e.fence = run_fence_ok;
+		e.fence_arg = &fence;
+	}
 	rc = scoped ? plan_scoped(s, st, &e, ss, rental, &p, &claims, &err)
 		    : plan_whole(&e, ss, &p, &err);
 	if (rc == RC_ENOTFOUND && scoped) {
