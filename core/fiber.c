@@ -287,3 +287,50 @@ int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
 		resume(f);
 	return 0;
 }
+
+struct run_all {
+	fiber_fn fn;
+	void *item;
+	unsigned *running;
+};
+
+static void run_all_item(void *arg)
+{
+	struct run_all *r = arg;
+
+	r->fn(r->item);
+}
+
+static void run_all_done(void *arg)
+{
+	struct run_all *r = arg;
+
+	--*r->running;
+}
+
+void fiber_run_all(fiber_fn fn, void *items, size_t size, size_t n, unsigned at_once)
+{
+	struct run_all *runs = calloc(n + 1, sizeof(*runs));
+	unsigned running = 0;
+	size_t next = 0;
+
+	if (!runs) { /* no memory for the bookkeeping: one after another */
+		for (; next < n; next++)
+			fn((char *)items + next * size);
+		return;
+	}
+	while (next < n || running) {
+		while (next < n && running < at_once) {
+			runs[next] = (struct run_all){ fn, (char *)items + next * size, &running };
+			running++;
+			if (fiber_spawn(run_all_item, &runs[next], run_all_done) != 0) {
+				running--;
+				fn(runs[next].item); /* no fiber: here, alone */
+			}
+			next++;
+		}
+		if (running)
+			ev_run(g_loop, EVRUN_ONCE);
+	}
+	free(runs);
+}

@@ -19,6 +19,7 @@
 #define RC_FIBER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct ev_loop;
 struct fiber;
@@ -39,6 +40,12 @@ struct ev_loop *fiber_loop(void);
  * (arg) is called on the loop after fn returns, and the fiber is freed.
  * Returns 0, or -1 when no stack could be had (nothing was started). */
 int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg));
+
+/* From the loop's own context (not a fiber): fn(items + i * size) for
+ * every i < n, each on a fiber, at most at_once at a time; returns when
+ * all are done, the loop run meanwhile. An item that gets no fiber (no
+ * stack) runs here, alone. */
+void fiber_run_all(fiber_fn fn, void *items, size_t size, size_t n, unsigned at_once);
 
 /* The running fiber (borrowed), NULL on the loop itself. */
 struct fiber *fiber_current(void);

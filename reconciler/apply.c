@@ -527,7 +527,6 @@ struct site_run {
 	size_t i;
 	int rc;
 	struct rc_err err;
-	unsigned *running;      /* site fibers still running (concurrent sites) */
 };
 
 static void site_run(void *arg)
@@ -561,37 +560,12 @@ static void site_run(void *arg)
 	}
 }
 
-static void site_run_done(void *arg)
-{
-	struct site_run *r = arg;
-
-	if (!--*r->running)
-		ev_break(fiber_loop(), EVBREAK_ONE);
-}
-
-#define SITES_AT_ONCE 8
-
-/* The CLI with fibers attached: up to SITES_AT_ONCE sites at once, so
+/* The CLI with fibers attached: up to ENGINE_SITES_AT_ONCE sites at once, so
  * that one site's last calls do not leave the vendors idle while the next
  * site waits (each site's own calls are bounded per vendor as ever). */
 static void sites_concurrently(struct site_run *runs, size_t n)
 {
-	unsigned running = 0;
-	size_t next = 0;
-
-	while (next < n || running) {
-		while (next < n && running < SITES_AT_ONCE) {
-			runs[next].running = &running;
-			running++;
-			if (fiber_spawn(site_run, &runs[next], site_run_done) != 0) {
-				running--;
-				site_run(&runs[next]); /* no fiber: here, alone */
-			}
-			next++;
-		}
-		if (running)
-			ev_run(fiber_loop(), EVRUN_ONCE);
-	}
+	fiber_run_all(site_run, runs, sizeof(*runs), n, ENGINE_SITES_AT_ONCE);
 }
 
 int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
@@ -608,7 +582,7 @@ int engine_apply(struct engine *e, struct plan *p, const struct apply_opts *ao,
 						       : NULL;
 
 		total += (unsigned)(ao->saved ? (sv ? sv->nops : 0) : p->sites[i].nops);
-		runs[i] = (struct site_run){ e, p, ao, res, i, RC_OK, { 0, "" }, NULL };
+		runs[i] = (struct site_run){ e, p, ao, res, i, RC_OK, { 0, "" } };
 	}
 	progress_start(&res->progress, "applying", "applied", "operations", total);
 	apply_progress(e, res, false); /* a line every few seconds counts from here */

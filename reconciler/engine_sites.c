@@ -26,7 +26,6 @@ struct site_job {
 	const struct engine_opts *o;
 	struct site_plan *sp;
 	struct progress *prog;
-	unsigned *running;
 };
 
 /* Records a refresh read, for its progress: a site's vendor units and the
@@ -57,13 +56,6 @@ static void site_job(void *arg)
 	progress_show(j->prog, j->e->log, false);
 }
 
-static void site_job_done(void *arg)
-{
-	struct site_job *j = arg;
-
-	--*j->running;
-}
-
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct site_job *j = w->data;
@@ -75,28 +67,13 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static void concurrently(struct site_job *jobs, size_t n)
 {
-	struct ev_loop *loop = fiber_loop();
-	unsigned running = 0;
-	size_t next = 0;
 	ev_timer tick;
 
 	ev_timer_init(&tick, tick_cb, 1., 1.);
 	tick.data = &jobs[0];
-	ev_timer_start(loop, &tick);
-	while (next < n || running) {
-		while (next < n && running < ENGINE_SITES_AT_ONCE) {
-			jobs[next].running = &running;
-			running++;
-			if (fiber_spawn(site_job, &jobs[next], site_job_done) != 0) {
-				running--;
-				site_job(&jobs[next]); /* no fiber: here, alone */
-			}
-			next++;
-		}
-		if (running)
-			ev_run(loop, EVRUN_ONCE);
-	}
-	ev_timer_stop(loop, &tick);
+	ev_timer_start(fiber_loop(), &tick);
+	fiber_run_all(site_job, jobs, sizeof(*jobs), n, ENGINE_SITES_AT_ONCE);
+	ev_timer_stop(fiber_loop(), &tick);
 }
 
 void engine_plan_sites(struct engine *e, const struct engine_opts *o,
@@ -106,7 +83,7 @@ void engine_plan_sites(struct engine *e, const struct engine_opts *o,
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		jobs[i] = (struct site_job){ e, o, &sites[i], prog, NULL };
+		jobs[i] = (struct site_job){ e, o, &sites[i], prog };
 	if (n && fiber_loop() && !fiber_current()) /* one site too: its progress ticks */
 		concurrently(jobs, n);
 	else

@@ -217,6 +217,43 @@ static void test_no_loop_blocks(void **state)
 	fiber_yield(); /* not on a fiber: returns at once */
 }
 
+
+struct bounded {
+	unsigned *now, *most, *ran;
+};
+
+static void bounded_item(void *arg)
+{
+	struct bounded *b = arg;
+
+	if (++*b->now > *b->most)
+		*b->most = *b->now;
+	fiber_sleep(0.002); /* yield: the others start meanwhile */
+	--*b->now;
+	++*b->ran;
+}
+
+/* fiber_run_all runs every item, never more than at_once at a time, and
+ * returns when all are done. */
+static void test_run_all_bounded(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	unsigned now = 0, most = 0, ran = 0, i;
+	struct bounded items[20];
+
+	(void)state;
+	for (i = 0; i < 20; i++)
+		items[i] = (struct bounded){ &now, &most, &ran };
+	fiber_attach(loop);
+	fiber_run_all(bounded_item, items, sizeof(items[0]), 20, 3);
+	assert_int_equal(ran, 20);
+	assert_int_equal(most, 3);
+	assert_int_equal(now, 0);
+	assert_int_equal(fiber_count(), 0);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_fiber_wake),
 		cmocka_unit_test(test_waitq_fifo),
 		cmocka_unit_test(test_wake_sleepers),
+		cmocka_unit_test(test_run_all_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
