@@ -558,6 +558,8 @@ int cmd_apply(int argc, char **argv)
 	}
 	ao.allow_destructive = o.allow_destructive;
 	rc = engine_apply(&e, &p, &ao, &res, &err);
+	cli_concurrency_end(&e, conc); /* the writer's last commits, before retention's */
+	conc = false;
 	printf("\n%s Operations: %u succeeded, %u failed, %u in doubt, %u not run.\n",
 	       rc ? "Apply failed." : "Apply complete!", res.ok, res.failed, res.in_doubt,
 	       res.skipped);
