@@ -220,9 +220,49 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 }
 
 /* Retry-After is either delta-seconds or an HTTP date. */
+/* One attempt's transfer, as its callbacks see it. */
+struct attempt_ctx {
+	struct http_resp *resp;
+	const char *host;
+	CURL *e;
+	bool deferred;               /* not sent: the host's Retry-After came first */
+};
+
+static double wall_now(void);
+static double deadline_of(const char *host);
+
+/* A 429/503's Retry-After binds the host from the moment its header is
+ * read, not when the caller's fiber runs again: other calls check it. */
+static void retry_after_seen(struct attempt_ctx *x)
+{
+	long status = 0;
+
+	curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &status);
+	if ((status == 429 || status == 503) && x->resp->retry_after > 0)
+		http_deadline_set(x->host, wall_now() + x->resp->retry_after);
+}
+
+/* Right before the request goes out (connected): a Retry-After another
+ * call got since this one checked defers it, unsent. */
+static int before_send(void *ud, char *ip, char *local_ip, int port, int local_port)
+{
+	struct attempt_ctx *x = ud;
+
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (deadline_of(x->host) > wall_now()) {
+		x->deferred = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
+	return CURL_PREREQFUNC_OK;
+}
+
 static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 {
-	struct http_resp *r = ud;
+	struct attempt_ctx *x = ud;
+	struct http_resp *r = x->resp;
 	size_t n = size * nitems;
 	char tmp[128];
 	time_t when;
@@ -238,6 +278,7 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 			if (when > 0) /* a date already past: at once */
 				r->retry_after = difftime(when, time(NULL)) > 0 ? difftime(when, time(NULL)) : 0;
 		}
+		retry_after_seen(x);
 	}
 	return n;
 }
@@ -496,12 +537,15 @@ void http_fuzz_set(http_fuzz_fn answer, http_fuzz_seen_fn seen)
 
 /* One attempt. Returns a CURLcode; fills resp. */
 static CURLcode attempt(struct http_client *c, const struct http_req *req,
-			struct curl_slist *hdrs, const char *host, struct http_resp *resp)
+			struct curl_slist *hdrs, const char *host, struct http_resp *resp,
+			bool *deferred)
 {
+	struct attempt_ctx x = { resp, host, NULL, false };
 	CURL *e;
 	long timeout = req->timeout_ms ? req->timeout_ms : c->o.timeout_ms, nconn = 0, sent = 0;
 	CURLcode rc;
 
+	*deferred = false;
 #ifdef RECONCILE_FUZZ
 	if (g_fuzz) { /* tests/fuzz: the answer comes from the fuzzer's input */
 		rc_buf_free(&resp->body);
@@ -529,8 +573,11 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, resp);
+	x.e = e;
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, before_send);
+	curl_easy_setopt(e, CURLOPT_PREREQDATA, &x);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "reconcile/" RECONCILE_VERSION);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -557,6 +604,9 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	/* bytes of the request that went out: none means the server cannot
 	 * have acted (refused, unresolved, reset before the send) */
 	resp->sent = curl_easy_getinfo(e, CURLINFO_REQUEST_SIZE, &sent) != CURLE_OK || sent > 0;
+	*deferred = x.deferred && rc == CURLE_ABORTED_BY_CALLBACK;
+	if (*deferred)
+		resp->sent = false;
 	handle_put(e);
 #ifdef RECONCILE_FUZZ
 	if (g_fuzz_seen) /* tests/fuzz: a seed recorded from a real run */
@@ -741,6 +791,10 @@ static int result_error(const struct http_req *req, CURLcode cc, const struct ht
 	return rc;
 }
 
+/* Attempts deferred unsent by a Retry-After that came while they waited
+ * to go out: each waits the deadline out first, so a few are plenty. */
+#define MAX_DEFERRALS 16
+
 int http_do(struct http_client *c, const struct http_req *req,
 	    struct http_resp *resp, struct rc_err *err)
 {
@@ -748,7 +802,8 @@ int http_do(struct http_client *c, const struct http_req *req,
 	const char *const *h;
 	double wait, t0 = rc_now_mono();
 	CURLcode cc = CURLE_OK;
-	unsigned i, max;
+	unsigned i, max, deferrals = 0;
+	bool deferred = false;
 	int rc;
 	char host[160];
 
@@ -767,7 +822,16 @@ int http_do(struct http_client *c, const struct http_req *req,
 				break;
 		}
 		resp->attempts = i + 1;
-		cc = attempt(c, req, hdrs, host, resp);
+		cc = attempt(c, req, hdrs, host, resp, &deferred);
+		if (deferred && deferrals++ < MAX_DEFERRALS) {
+			/* unsent: another call's Retry-After came meanwhile; wait it
+			 * out, and the attempt is not spent */
+			rc = wait_host(c, req, host, err);
+			if (rc)
+				break;
+			i--;
+			continue;
+		}
 		if (cc == CURLE_OK && req->parse_json && !parse_body(resp))
 			cc = CURLE_PARTIAL_FILE; /* a cut answer: as a transport error */
 		resp->in_doubt = acted_unknown(cc, resp);
