@@ -188,12 +188,21 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 					STORE_EVENT_ID_MAX) :
 			     rc_strdup("{\"error\":\"bad event id: empty\"}"));
 	}
-	r->job_arg = store_event_job(id, body, &r->job);
-	r->job.done = event_stored;
-	r->job.owner = r;
 	r->s = s;
 	r->conn = c;
 	r->stage = REQ_STORING;
+	if (s->cluster) { /* JetStream's ack, not the local disk, makes it durable */
+		r->job.done = event_stored;
+		r->job.owner = r;
+		r->nkeys = serve_event_route(r->ev, enqueue_cb, s);
+		conn_of(c)->waiting = true;
+		MHD_suspend_connection(c);
+		serve_cluster_publish(s, id, body, r->body.len, &r->job);
+		return MHD_YES;
+	}
+	r->job_arg = store_event_job(id, body, &r->job);
+	r->job.done = event_stored;
+	r->job.owner = r;
 	/* the runs' PMS reads overlap the event's fsync (the critical path of a
 	 * move-in: webhook -> first vendor call) */
 	r->nkeys = serve_event_route(r->ev, enqueue_cb, s);

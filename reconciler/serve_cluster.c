@@ -17,10 +17,12 @@
 
 #include "serve_int.h"
 #include "specs/spec_cluster.h"
+#include "state/cluster_bus.h"
 #include "state/cluster_lease.h"
 
 struct serve_cluster {
 	struct cluster_lease *cl;
+	struct cluster_bus *bus;     /* the event stream (cluster_bus.h) */
 	ev_async async;
 };
 
@@ -42,6 +44,48 @@ static void enqueue_shard(struct serve *s, unsigned shard)
 			serve_enqueue(s, KEY_SITE, s->spec->sites[i].name);
 }
 
+/* A webhook's publish answered (token: its store_job, whose done the
+ * webhook's connection waits on): RC_OK, RC_EEXIST (JetStream had it),
+ * RC_EIO (503: the sender retries). */
+static void published(struct cluster_msg *m)
+{
+	struct store_job *j = m->token;
+
+	rc_err_clear(&j->err);
+	j->rc = m->rc;
+	if (m->rc == RC_EIO)
+		rc_errf(&j->err, RC_EIO, "JetStream publish: %s", m->why);
+	j->done(j);
+}
+
+static void publish_failed(void *token, void *arg)
+{
+	struct cluster_msg m = { .kind = CLUSTER_MSG_PUBLISHED, .token = token, .rc = RC_EIO };
+
+	(void)arg;
+	snprintf(m.why, sizeof(m.why), "serve is stopping");
+	published(&m);
+}
+
+/* On the loop: what the event thread gave back. */
+static void bus_drain(struct serve *s)
+{
+	struct cluster_msg m;
+
+	while (s->cluster->bus && cluster_bus_next(s->cluster->bus, &m)) {
+		switch (m.kind) {
+		case CLUSTER_MSG_PUBLISHED:
+			published(&m);
+			break;
+		case CLUSTER_MSG_IN:
+		case CLUSTER_MSG_SHARD: /* not consumed in this slice: delivered again */
+			cluster_bus_done(s->cluster->bus, m.handle, false, 1000);
+			break;
+		}
+		free(m.data);
+	}
+}
+
 /* On the loop: the lease thread's events. Each names the monotonic time
  * its ownership began or ended (tests/e2e/e2e_cluster.c reads them). */
 static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
@@ -51,6 +95,7 @@ static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	bus_drain(s);
 	if (!s->cluster->cl)
 		return;
 	while (cluster_lease_next_event(s->cluster->cl, &e)) {
@@ -126,14 +171,20 @@ int serve_cluster_start(struct serve *s, struct rc_err *err)
 	o.notify_arg = s;
 	if (!rc)
 		rc = cluster_lease_start(&o, &s->cluster->cl, err);
+	if (!rc) {
+		struct cluster_bus_opts bo = { &o, c->stream, cluster_lease_instance(s->cluster->cl), false };
+
+		rc = cluster_bus_start(&bo, &s->cluster->bus, err);
+	}
 	rc_free_secret(password);
 	rc_free_secret(token);
 	free(creds);
 	if (rc)
 		return rc;
-	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s "
-		  "(cluster mode is incomplete: webhooks are not routed through JetStream yet)",
-		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket);
+	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s, "
+		  "stream %s (webhooks are published to %s.in)",
+		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket,
+		  c->stream, c->stream);
 	return RC_OK;
 }
 
@@ -141,10 +192,19 @@ void serve_cluster_stop(struct serve *s)
 {
 	if (!s->cluster)
 		return;
+	/* the webhooks waiting on a publish are answered 503 (the sender retries) */
+	cluster_bus_stop(s->cluster->bus, publish_failed, s);
+	s->cluster->bus = NULL;
 	cluster_lease_stop(s->cluster->cl); /* joins its thread: no notify after */
 	ev_async_stop(s->loop, &s->cluster->async);
 	free(s->cluster);
 	s->cluster = NULL;
+}
+
+void serve_cluster_publish(struct serve *s, const char *id, const char *body, size_t len,
+			   struct store_job *job)
+{
+	cluster_bus_publish(s->cluster->bus, id, body, len, job);
 }
 
 bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term)

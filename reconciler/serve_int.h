@@ -161,6 +161,12 @@ void serve_cluster_stop(struct serve *s);
  * serve_cluster_fence before the run's writes. Always true in one process. */
 bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term);
 bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term);
+/* Publish a verified webhook (body, its event id) to JetStream's
+ * <stream>.in; job->rc (RC_OK, RC_EEXIST: a duplicate, RC_EIO) is set and
+ * job->done called on the loop once JetStream answered. */
+struct store_job;
+void serve_cluster_publish(struct serve *s, const char *id, const char *body, size_t len,
+			   struct store_job *job);
 /* Its /metrics lines (none in one process) and its /readyz body (new). */
 void serve_cluster_metrics(struct serve *s, struct rc_buf *b);
 char *serve_cluster_readyz(struct serve *s);
