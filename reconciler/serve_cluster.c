@@ -67,6 +67,89 @@ static void publish_failed(void *token, void *arg)
 	published(&m);
 }
 
+/* ---- routing: an event of <stream>.in to its sites' shards ---- */
+
+struct route_job {
+	struct serve *s;
+	void *handle;                /* the .in message: routed (acked) or nak'd */
+	json_t *ev;
+	char *id;
+	unsigned *shards;
+	char **keys;
+	size_t n, cap, cshards;
+	bool ok;
+};
+
+static void route_add(void *p, const struct spec_site *ss, const char *key)
+{
+	struct route_job *rj = p;
+	size_t cap = rj->cap;
+
+	*RC_PUSH(rj->keys, rj->n, rj->cap) = rc_strdup(key);
+	if (rj->cap != cap || !rj->shards)
+		rj->shards = rc_realloc(rj->shards, rj->cap * sizeof(*rj->shards));
+	rj->shards[rj->n - 1] = cluster_shard_of(ss->name, cluster_lease_shards(rj->s->cluster->cl));
+}
+
+static void route_run(void *arg)
+{
+	struct route_job *rj = arg;
+
+	rj->ok = serve_route_event(rj->s, rj->ev, route_add, rj);
+}
+
+/* On the loop: the keys go to their shards, then the event is acked (the
+ * event thread does both); when the PMS could not say, it comes again. */
+static void route_done(void *arg)
+{
+	struct route_job *rj = arg;
+	struct serve *s = rj->s;
+	size_t i;
+
+	if (rj->ok) {
+		serve_log(s, RC_LOG_INFO, "event %s: %zu key%s routed", rj->id, rj->n, rj->n == 1 ? "" : "s");
+		cluster_bus_route(s->cluster->bus, rj->handle, rj->id, rj->shards,
+				  (const char *const *)rj->keys, rj->n);
+	} else {
+		cluster_bus_done(s->cluster->bus, rj->handle, false, 2000);
+	}
+	for (i = 0; i < rj->n; i++)
+		free(rj->keys[i]);
+	free(rj->keys);
+	free(rj->shards);
+	free(rj->id);
+	json_decref(rj->ev);
+	free(rj);
+	serve_fiber_done(s);
+}
+
+/* An event to route (data: its body): on a fiber, counted as a work item
+ * (the loop ends only once it is over). Not an event: dropped (acked). */
+static void route_event(struct serve *s, struct cluster_msg *m)
+{
+	json_t *ev = json_loadb(m->data, m->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	struct route_job *rj;
+
+	if (!id || s->stopping) {
+		if (!id)
+			serve_log(s, RC_LOG_WARN, "cluster: a message of the event stream is not an event: dropped");
+		cluster_bus_done(s->cluster->bus, m->handle, !id, 0);
+		json_decref(ev);
+		return;
+	}
+	rj = rc_calloc(1, sizeof(*rj));
+	rj->s = s;
+	rj->handle = m->handle;
+	rj->ev = ev;
+	rj->id = rc_strdup(id);
+	s->running++;
+	if (fiber_spawn(route_run, rj, route_done)) {
+		rj->ok = false;
+		route_done(rj);
+	}
+}
+
 /* On the loop: what the event thread gave back. */
 static void bus_drain(struct serve *s)
 {
@@ -78,6 +161,8 @@ static void bus_drain(struct serve *s)
 			published(&m);
 			break;
 		case CLUSTER_MSG_IN:
+			route_event(s, &m);
+			break;
 		case CLUSTER_MSG_SHARD: /* not consumed in this slice: delivered again */
 			cluster_bus_done(s->cluster->bus, m.handle, false, 1000);
 			break;
@@ -172,7 +257,7 @@ int serve_cluster_start(struct serve *s, struct rc_err *err)
 	if (!rc)
 		rc = cluster_lease_start(&o, &s->cluster->cl, err);
 	if (!rc) {
-		struct cluster_bus_opts bo = { &o, c->stream, cluster_lease_instance(s->cluster->cl), false };
+		struct cluster_bus_opts bo = { &o, c->stream, cluster_lease_instance(s->cluster->cl), true };
 
 		rc = cluster_bus_start(&bo, &s->cluster->bus, err);
 	}
@@ -230,11 +315,28 @@ bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term)
 
 void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
 {
+	struct cluster_bus_stats bs = { 0 };
 	struct cluster_stats st;
 
 	if (!s->cluster || !s->cluster->cl)
 		return;
 	cluster_lease_stats(s->cluster->cl, &st);
+	if (s->cluster->bus)
+		cluster_bus_stats(s->cluster->bus, &bs);
+	rc_buf_printf(b, "# HELP reconcile_cluster_events_published_total Webhooks published to the "
+		      "event stream (JetStream acked, duplicates not counted).\n"
+		      "# TYPE reconcile_cluster_events_published_total counter\n"
+		      "reconcile_cluster_events_published_total %lu\n"
+		      "# HELP reconcile_cluster_events_duplicate_total Webhooks JetStream already had.\n"
+		      "# TYPE reconcile_cluster_events_duplicate_total counter\n"
+		      "reconcile_cluster_events_duplicate_total %lu\n"
+		      "# HELP reconcile_cluster_events_publish_errors_total Webhooks whose publish failed (503).\n"
+		      "# TYPE reconcile_cluster_events_publish_errors_total counter\n"
+		      "reconcile_cluster_events_publish_errors_total %lu\n"
+		      "# HELP reconcile_cluster_events_routed_total Events routed to their shards (acked).\n"
+		      "# TYPE reconcile_cluster_events_routed_total counter\n"
+		      "reconcile_cluster_events_routed_total %lu\n",
+		      bs.published, bs.duplicates, bs.publish_errors, bs.routed);
 	rc_buf_printf(b, "# HELP reconcile_cluster_shards_owned Shards whose lease this instance holds.\n"
 		      "# TYPE reconcile_cluster_shards_owned gauge\nreconcile_cluster_shards_owned %u\n"
 		      "# HELP reconcile_cluster_live_instances Live instances at the last count.\n"

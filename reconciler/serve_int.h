@@ -150,8 +150,18 @@ void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id);
 void serve_schedule(struct serve *s, double after);
 /* The work timer: start queued keys on fibers, up to serve.workers. */
 void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
+/* A fiber counted in s->running ended (on the loop): the loop stops or
+ * reloads once none runs. */
+void serve_fiber_done(struct serve *s);
 /* SIGHUP, deferred until no work item runs (serve.c). */
 void serve_reload(struct serve *s);
+
+/* Cluster mode's routing, on a fiber: each (site, key text) that the
+ * event (borrowed) names, as the site's owner queues it (rentals resolved
+ * to their site, a job, unit or customer to its rentals, PMS reads as a
+ * work item does); false when the PMS could not say (route it later). */
+typedef void (*serve_route_fn)(void *p, const struct spec_site *ss, const char *key);
+bool serve_route_event(struct serve *s, json_t *ev, serve_route_fn add, void *p);
 
 /* ---- serve_cluster.c: cluster mode (the spec's "cluster"; nothing without it) ---- */
 /* Start the shard leases (RC_EIO: NATS unreachable); stop releases them. */

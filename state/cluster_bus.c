@@ -248,9 +248,9 @@ static int fetch(struct cluster_bus *b, natsSubscription *sub, enum cluster_msg_
 	int i, n;
 
 	jsFetchRequest_Init(&fr);
-	fr.Batch = 32;
-	fr.NoWait = true;
-	fr.Expires = 1000000000LL;
+	fr.Batch = 16;
+	fr.NoWait = true; /* a batch not filled waits for Expires: keep it short */
+	fr.Expires = 20 * 1000000LL;
 	if (natsSubscription_FetchRequest(&l, sub, &fr) != NATS_OK)
 		return 0;
 	for (i = 0; i < l.Count; i++) {
