@@ -20,10 +20,21 @@
 #include "state/cluster_bus.h"
 #include "state/cluster_lease.h"
 
+/* A key fetched from an owned shard's consumer, acked once a run that
+ * started after it arrived has ended well (its commit is done then). */
+struct pending {
+	char *key;                   /* work key text, new */
+	void *handle;                /* the shard message (cluster_bus_done) */
+	unsigned shard;
+	const void *run;             /* the work item that took it, NULL: not yet */
+};
+
 struct serve_cluster {
 	struct cluster_lease *cl;
 	struct cluster_bus *bus;     /* the event stream (cluster_bus.h) */
 	ev_async async;
+	struct pending *pend;
+	size_t npend, cpend;
 };
 
 static void notify(void *arg)
@@ -150,6 +161,65 @@ static void route_event(struct serve *s, struct cluster_msg *m)
 	}
 }
 
+/* ---- work: a key of an owned shard, queued as today ---- */
+
+static void shard_key(struct serve *s, struct cluster_msg *m)
+{
+	struct serve_key k;
+	struct pending *p;
+
+	if (!serve_key_parse(m->data, &k) || k.kind == KEY_ALL) {
+		serve_log(s, RC_LOG_WARN, "cluster: shard %u: key %.60s not understood: dropped", m->shard,
+			  m->data);
+		cluster_bus_done(s->cluster->bus, m->handle, true, 0);
+		return;
+	}
+	p = RC_PUSH(s->cluster->pend, s->cluster->npend, s->cluster->cpend);
+	p->key = rc_strdup(m->data);
+	p->handle = m->handle;
+	p->shard = m->shard;
+	p->run = NULL;
+	if (m->deliveries > 1)
+		serve_log(s, RC_LOG_INFO, "cluster: shard %u: %s delivered again (%u)", m->shard, m->data,
+			  m->deliveries);
+	serve_enqueue(s, k.kind, k.id);
+}
+
+void serve_cluster_take(struct serve *s, const char *key, const void *run)
+{
+	size_t i;
+
+	if (!s->cluster)
+		return;
+	for (i = 0; i < s->cluster->npend; i++)
+		if (!s->cluster->pend[i].run && !strcmp(s->cluster->pend[i].key, key))
+			s->cluster->pend[i].run = run;
+}
+
+void serve_cluster_ran(struct serve *s, const void *run, bool ok)
+{
+	struct serve_cluster *c = s->cluster;
+	struct pending *p;
+	size_t i = 0;
+	bool ack;
+
+	if (!c)
+		return;
+	while (i < c->npend) {
+		p = &c->pend[i];
+		if (p->run != run) {
+			i++;
+			continue;
+		}
+		/* a lease lost meanwhile: the run may have been dropped; the next
+		 * owner gets the key at once (nak) */
+		ack = ok && cluster_lease_still_owner(c->cl, p->shard);
+		cluster_bus_done(c->bus, p->handle, ack, ok ? 0 : 2000);
+		free(p->key);
+		c->pend[i] = c->pend[--c->npend];
+	}
+}
+
 /* On the loop: what the event thread gave back. */
 static void bus_drain(struct serve *s)
 {
@@ -163,8 +233,8 @@ static void bus_drain(struct serve *s)
 		case CLUSTER_MSG_IN:
 			route_event(s, &m);
 			break;
-		case CLUSTER_MSG_SHARD: /* not consumed in this slice: delivered again */
-			cluster_bus_done(s->cluster->bus, m.handle, false, 1000);
+		case CLUSTER_MSG_SHARD:
+			shard_key(s, &m);
 			break;
 		}
 		free(m.data);
@@ -189,14 +259,17 @@ static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u taken at %.6f (revision %llu)", e.shard,
 				  e.at, (unsigned long long)e.rev);
 			enqueue_shard(s, e.shard);
+			cluster_bus_bind(s->cluster->bus, e.shard, true);
 			break;
 		case CLUSTER_LOST:
 			serve_log(s, RC_LOG_WARN, "cluster: shard %u lost at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			cluster_bus_bind(s->cluster->bus, e.shard, false);
 			break;
 		case CLUSTER_RELEASED:
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u released at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			cluster_bus_bind(s->cluster->bus, e.shard, false);
 			break;
 		case CLUSTER_ERROR:
 			serve_log(s, RC_LOG_WARN, "cluster: NATS: %s", e.msg);
@@ -277,7 +350,15 @@ void serve_cluster_stop(struct serve *s)
 {
 	if (!s->cluster)
 		return;
-	/* the webhooks waiting on a publish are answered 503 (the sender retries) */
+	/* keys not worked on: given back at once; the webhooks waiting on a
+	 * publish are answered 503 (the sender retries) */
+	while (s->cluster->npend) {
+		struct pending *p = &s->cluster->pend[--s->cluster->npend];
+
+		cluster_bus_done(s->cluster->bus, p->handle, false, 0);
+		free(p->key);
+	}
+	free(s->cluster->pend);
 	cluster_bus_stop(s->cluster->bus, publish_failed, s);
 	s->cluster->bus = NULL;
 	cluster_lease_stop(s->cluster->cl); /* joins its thread: no notify after */
@@ -317,6 +398,8 @@ void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
 {
 	struct cluster_bus_stats bs = { 0 };
 	struct cluster_stats st;
+	unsigned i;
+	long lag;
 
 	if (!s->cluster || !s->cluster->cl)
 		return;
@@ -337,6 +420,14 @@ void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
 		      "# TYPE reconcile_cluster_events_routed_total counter\n"
 		      "reconcile_cluster_events_routed_total %lu\n",
 		      bs.published, bs.duplicates, bs.publish_errors, bs.routed);
+	rc_buf_printf(b, "# HELP reconcile_cluster_shard_lag Messages of an owned shard's consumer "
+		      "not acked yet (pending and in work; read every 2 s).\n"
+		      "# TYPE reconcile_cluster_shard_lag gauge\n");
+	for (i = 0; s->cluster->bus && i < cluster_lease_shards(s->cluster->cl); i++) {
+		lag = cluster_bus_lag(s->cluster->bus, i);
+		if (lag >= 0)
+			rc_buf_printf(b, "reconcile_cluster_shard_lag{shard=\"%u\"} %ld\n", i, lag);
+	}
 	rc_buf_printf(b, "# HELP reconcile_cluster_shards_owned Shards whose lease this instance holds.\n"
 		      "# TYPE reconcile_cluster_shards_owned gauge\nreconcile_cluster_shards_owned %u\n"
 		      "# HELP reconcile_cluster_live_instances Live instances at the last count.\n"

@@ -177,6 +177,11 @@ bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term);
 struct store_job;
 void serve_cluster_publish(struct serve *s, const char *id, const char *body, size_t len,
 			   struct store_job *job);
+/* A work item took key (run: its identity) / ended: the shard messages
+ * of that key that arrived before it are acked when ok (the run's commit
+ * is done) and the shard still owned, else given back (nak). */
+void serve_cluster_take(struct serve *s, const char *key, const void *run);
+void serve_cluster_ran(struct serve *s, const void *run, bool ok);
 /* Its /metrics lines (none in one process) and its /readyz body (new). */
 void serve_cluster_metrics(struct serve *s, struct rc_buf *b);
 char *serve_cluster_readyz(struct serve *s);

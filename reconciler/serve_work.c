@@ -555,6 +555,7 @@ static void work_done(void *arg)
 	struct serve *s = w->s;
 
 	workq_done(&s->q, w->key, w->ok, rc_now_mono());
+	serve_cluster_ran(s, w, w->ok);
 	free(w->key);
 	free(w);
 	serve_fiber_done(s);
@@ -608,6 +609,7 @@ void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
 		w = rc_calloc(1, sizeof(*w));
 		w->s = s;
 		w->key = rc_strdup(key);
+		serve_cluster_take(s, key, w);
 		s->running++;
 		if (fiber_spawn(work_run, w, work_done)) {
 			serve_log(s, RC_LOG_ERROR, "no memory for a work item: %s is tried again later", key);
