@@ -10,7 +10,9 @@
  *                               the PMS while the event's commit is on the
  *                               disk; their own journal intents commit after
  *                               it (one writer, in order), so no call with a
- *                               side effect precedes the event's durability
+ *                               side effect precedes the event's durability.
+ *                               Cluster mode: published to JetStream instead,
+ *                               200 after its ack (serve_cluster.c routes it)
  *   GET /healthz, /readyz, /metrics (Prometheus text)
  *
  * Every event only names what to look at again (level-based): a rental
@@ -161,8 +163,9 @@ static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c,
 	}
 	if (n <= 0)
 		s->ev_ignored++;
-	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
-		  json_string_value(json_object_get(r->ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
+	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s %s", id,
+		  json_string_value(json_object_get(r->ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s",
+		  s->cluster ? "named, published to JetStream" : "queued");
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
 }
 

@@ -38,6 +38,7 @@
 
 #include "harness.h"
 #include "core/common.h"
+#include "state/cluster_lease.h"
 
 #define NODES 3
 #define INSTANCES 3
@@ -458,8 +459,9 @@ static void stop_all(struct cl *c)
 static void test_events(void **state)
 {
 	struct cl *c = *state;
-	int n, i, st, answered = 0;
+	int n, i, k, st, answered = 0;
 	bool dup = false;
+	char lag[80];
 
 	add_units(c, "site1", 101, 100, PER_SITE);
 	add_units(c, "site2", 102, 200, PER_SITE);
@@ -509,6 +511,12 @@ static void test_events(void **state)
 	for (n = 1; n < INSTANCES; n++)
 		assert_true(e2e_serve_settle(c->in[n].port));
 	assert_int_equal(off(c, 0, PER_SITE, 1), 0);       /* none doubled */
+	/* the owner of site1's shard shows its consumer's lag (the others do not) */
+	snprintf(lag, sizeof(lag), "reconcile_cluster_shard_lag{shard=\"%u\"} ",
+		 cluster_shard_of("site1", SHARDS));
+	for (k = 0, n = 1; n < INSTANCES; n++)
+		k += e2e_serve_metric(c->in[n].port, lag) >= 0;
+	assert_int_equal(k, 1);
 	assert_int_equal(creates(c), 2 * PER_SITE);        /* each made once */
 
 	for (n = 1; n < INSTANCES; n++)
