@@ -401,6 +401,10 @@ static void teardown(struct cluster_bus *b, void (*failed)(void *, void *), void
 		next = j->next;
 		if (j->kind == JOB_PUBLISH && failed)
 			failed(j->token, arg);
+		if (j->kind == JOB_DONE) { /* an ack of a key run before the stop counts */
+			run_job(b, j);
+			continue;
+		}
 		if (j->msg) {
 			natsMsg_Nak(j->msg, NULL);
 			natsMsg_Destroy(j->msg);
