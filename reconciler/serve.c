@@ -10,7 +10,9 @@
  *                               the PMS while the event's commit is on the
  *                               disk; their own journal intents commit after
  *                               it (one writer, in order), so no call with a
- *                               side effect precedes the event's durability
+ *                               side effect precedes the event's durability.
+ *                               Cluster mode: published to JetStream instead,
+ *                               200 after its ack (serve_cluster.c routes it)
  *   GET /healthz, /readyz, /metrics (Prometheus text)
  *
  * Every event only names what to look at again (level-based): a rental
@@ -84,6 +86,13 @@ static void enqueue_cb(void *p, enum serve_key_kind kind, const char *id)
 	serve_enqueue(p, kind, id);
 }
 
+static void count_cb(void *p, enum serve_key_kind kind, const char *id)
+{
+	(void)p;
+	(void)kind;
+	(void)id;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,
 			     char *body /* stolen */)
 {
@@ -154,8 +163,9 @@ static enum MHD_Result webhook_stored(struct serve *s, struct MHD_Connection *c,
 	}
 	if (n <= 0)
 		s->ev_ignored++;
-	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s queued", id,
-		  json_string_value(json_object_get(r->ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s");
+	serve_log(s, RC_LOG_INFO, "webhook %s (%s): %d key%s %s", id,
+		  json_string_value(json_object_get(r->ev, "type")) ?: "?", n > 0 ? n : 0, n == 1 ? "" : "s",
+		  s->cluster ? "named, published to JetStream" : "queued");
 	return reply(c, 200, "application/json", rc_strdup("{\"status\":\"accepted\"}"));
 }
 
@@ -188,12 +198,21 @@ static enum MHD_Result webhook(struct serve *s, struct MHD_Connection *c, struct
 					STORE_EVENT_ID_MAX) :
 			     rc_strdup("{\"error\":\"bad event id: empty\"}"));
 	}
-	r->job_arg = store_event_job(id, body, &r->job);
-	r->job.done = event_stored;
-	r->job.owner = r;
 	r->s = s;
 	r->conn = c;
 	r->stage = REQ_STORING;
+	if (s->cluster) { /* JetStream's ack, not the local disk, makes it durable */
+		r->job.done = event_stored;
+		r->job.owner = r;
+		r->nkeys = serve_event_route(r->ev, count_cb, NULL); /* routed by whoever fetches it */
+		conn_of(c)->waiting = true;
+		MHD_suspend_connection(c);
+		serve_cluster_publish(s, id, body, r->body.len, &r->job);
+		return MHD_YES;
+	}
+	r->job_arg = store_event_job(id, body, &r->job);
+	r->job.done = event_stored;
+	r->job.owner = r;
 	/* the runs' PMS reads overlap the event's fsync (the critical path of a
 	 * move-in: webhook -> first vendor call) */
 	r->nkeys = serve_event_route(r->ev, enqueue_cb, s);

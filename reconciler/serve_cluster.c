@@ -17,11 +17,24 @@
 
 #include "serve_int.h"
 #include "specs/spec_cluster.h"
+#include "state/cluster_bus.h"
 #include "state/cluster_lease.h"
+
+/* A key fetched from an owned shard's consumer, acked once a run that
+ * started after it arrived has ended well (its commit is done then). */
+struct pending {
+	char *key;                   /* work key text, new */
+	void *handle;                /* the shard message (cluster_bus_done) */
+	unsigned shard;
+	const void *run;             /* the work item that took it, NULL: not yet */
+};
 
 struct serve_cluster {
 	struct cluster_lease *cl;
+	struct cluster_bus *bus;     /* the event stream (cluster_bus.h) */
 	ev_async async;
+	struct pending *pend;
+	size_t npend, cpend;
 };
 
 static void notify(void *arg)
@@ -42,6 +55,192 @@ static void enqueue_shard(struct serve *s, unsigned shard)
 			serve_enqueue(s, KEY_SITE, s->spec->sites[i].name);
 }
 
+/* A webhook's publish answered (token: its store_job, whose done the
+ * webhook's connection waits on): RC_OK, RC_EEXIST (JetStream had it),
+ * RC_EIO (503: the sender retries). */
+static void published(struct cluster_msg *m)
+{
+	struct store_job *j = m->token;
+
+	rc_err_clear(&j->err);
+	j->rc = m->rc;
+	if (m->rc == RC_EIO)
+		rc_errf(&j->err, RC_EIO, "JetStream publish: %s", m->why);
+	j->done(j);
+}
+
+static void publish_failed(void *token, void *arg)
+{
+	struct cluster_msg m = { .kind = CLUSTER_MSG_PUBLISHED, .token = token, .rc = RC_EIO };
+
+	(void)arg;
+	snprintf(m.why, sizeof(m.why), "serve is stopping");
+	published(&m);
+}
+
+/* ---- routing: an event of <stream>.in to its sites' shards ---- */
+
+struct route_job {
+	struct serve *s;
+	void *handle;                /* the .in message: routed (acked) or nak'd */
+	json_t *ev;
+	char *id;
+	unsigned *shards;
+	char **keys;
+	size_t n, cap, cshards;
+	bool ok;
+};
+
+static void route_add(void *p, const struct spec_site *ss, const char *key)
+{
+	struct route_job *rj = p;
+	size_t cap = rj->cap;
+
+	*RC_PUSH(rj->keys, rj->n, rj->cap) = rc_strdup(key);
+	if (rj->cap != cap || !rj->shards)
+		rj->shards = rc_realloc(rj->shards, rj->cap * sizeof(*rj->shards));
+	rj->shards[rj->n - 1] = cluster_shard_of(ss->name, cluster_lease_shards(rj->s->cluster->cl));
+}
+
+static void route_run(void *arg)
+{
+	struct route_job *rj = arg;
+
+	rj->ok = serve_route_event(rj->s, rj->ev, route_add, rj);
+}
+
+/* On the loop: the keys go to their shards, then the event is acked (the
+ * event thread does both); when the PMS could not say, it comes again. */
+static void route_done(void *arg)
+{
+	struct route_job *rj = arg;
+	struct serve *s = rj->s;
+	size_t i;
+
+	if (rj->ok) {
+		serve_log(s, RC_LOG_INFO, "event %s: %zu key%s routed", rj->id, rj->n, rj->n == 1 ? "" : "s");
+		cluster_bus_route(s->cluster->bus, rj->handle, rj->id, rj->shards,
+				  (const char *const *)rj->keys, rj->n);
+	} else {
+		cluster_bus_done(s->cluster->bus, rj->handle, false, 2000);
+	}
+	for (i = 0; i < rj->n; i++)
+		free(rj->keys[i]);
+	free(rj->keys);
+	free(rj->shards);
+	free(rj->id);
+	json_decref(rj->ev);
+	free(rj);
+	serve_fiber_done(s);
+}
+
+/* An event to route (data: its body): on a fiber, counted as a work item
+ * (the loop ends only once it is over). Not an event: dropped (acked). */
+static void route_event(struct serve *s, struct cluster_msg *m)
+{
+	json_t *ev = json_loadb(m->data, m->len, 0, NULL);
+	const char *id = json_string_value(json_object_get(ev, "id"));
+	struct route_job *rj;
+
+	if (!id || s->stopping) {
+		if (!id)
+			serve_log(s, RC_LOG_WARN, "cluster: a message of the event stream is not an event: dropped");
+		cluster_bus_done(s->cluster->bus, m->handle, !id, 0);
+		json_decref(ev);
+		return;
+	}
+	rj = rc_calloc(1, sizeof(*rj));
+	rj->s = s;
+	rj->handle = m->handle;
+	rj->ev = ev;
+	rj->id = rc_strdup(id);
+	s->running++;
+	if (fiber_spawn(route_run, rj, route_done)) {
+		rj->ok = false;
+		route_done(rj);
+	}
+}
+
+/* ---- work: a key of an owned shard, queued as today ---- */
+
+static void shard_key(struct serve *s, struct cluster_msg *m)
+{
+	struct serve_key k;
+	struct pending *p;
+
+	if (!serve_key_parse(m->data, &k) || k.kind == KEY_ALL) {
+		serve_log(s, RC_LOG_WARN, "cluster: shard %u: key %.60s not understood: dropped", m->shard,
+			  m->data);
+		cluster_bus_done(s->cluster->bus, m->handle, true, 0);
+		return;
+	}
+	p = RC_PUSH(s->cluster->pend, s->cluster->npend, s->cluster->cpend);
+	p->key = rc_strdup(m->data);
+	p->handle = m->handle;
+	p->shard = m->shard;
+	p->run = NULL;
+	if (m->deliveries > 1)
+		serve_log(s, RC_LOG_INFO, "cluster: shard %u: %s delivered again (%u)", m->shard, m->data,
+			  m->deliveries);
+	serve_enqueue(s, k.kind, k.id);
+}
+
+void serve_cluster_take(struct serve *s, const char *key, const void *run)
+{
+	size_t i;
+
+	if (!s->cluster)
+		return;
+	for (i = 0; i < s->cluster->npend; i++)
+		if (!s->cluster->pend[i].run && !strcmp(s->cluster->pend[i].key, key))
+			s->cluster->pend[i].run = run;
+}
+
+void serve_cluster_ran(struct serve *s, const void *run, bool ok)
+{
+	struct serve_cluster *c = s->cluster;
+	struct pending *p;
+	size_t i = 0;
+	bool ack;
+
+	if (!c)
+		return;
+	while (i < c->npend) {
+		p = &c->pend[i];
+		if (p->run != run) {
+			i++;
+			continue;
+		}
+		/* a lease lost meanwhile: the run may have been dropped; the next
+		 * owner gets the key at once (nak) */
+		ack = ok && cluster_lease_still_owner(c->cl, p->shard);
+		cluster_bus_done(c->bus, p->handle, ack, ok ? 0 : 2000);
+		free(p->key);
+		c->pend[i] = c->pend[--c->npend];
+	}
+}
+
+/* On the loop: what the event thread gave back. */
+static void bus_drain(struct serve *s)
+{
+	struct cluster_msg m;
+
+	while (s->cluster->bus && cluster_bus_next(s->cluster->bus, &m)) {
+		switch (m.kind) {
+		case CLUSTER_MSG_PUBLISHED:
+			published(&m);
+			break;
+		case CLUSTER_MSG_IN:
+			route_event(s, &m);
+			break;
+		case CLUSTER_MSG_SHARD:
+			shard_key(s, &m);
+			break;
+		}
+		free(m.data);
+	}
+}
+
 /* On the loop: the lease thread's events. Each names the monotonic time
  * its ownership began or ended (tests/e2e/e2e_cluster.c reads them). */
 static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
@@ -51,6 +250,7 @@ static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	bus_drain(s);
 	if (!s->cluster->cl)
 		return;
 	while (cluster_lease_next_event(s->cluster->cl, &e)) {
@@ -59,14 +259,17 @@ static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u taken at %.6f (revision %llu)", e.shard,
 				  e.at, (unsigned long long)e.rev);
 			enqueue_shard(s, e.shard);
+			cluster_bus_bind(s->cluster->bus, e.shard, true);
 			break;
 		case CLUSTER_LOST:
 			serve_log(s, RC_LOG_WARN, "cluster: shard %u lost at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			cluster_bus_bind(s->cluster->bus, e.shard, false);
 			break;
 		case CLUSTER_RELEASED:
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u released at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
+			cluster_bus_bind(s->cluster->bus, e.shard, false);
 			break;
 		case CLUSTER_ERROR:
 			serve_log(s, RC_LOG_WARN, "cluster: NATS: %s", e.msg);
@@ -126,14 +329,20 @@ int serve_cluster_start(struct serve *s, struct rc_err *err)
 	o.notify_arg = s;
 	if (!rc)
 		rc = cluster_lease_start(&o, &s->cluster->cl, err);
+	if (!rc) {
+		struct cluster_bus_opts bo = { &o, c->stream, cluster_lease_instance(s->cluster->cl), true };
+
+		rc = cluster_bus_start(&bo, &s->cluster->bus, err);
+	}
 	rc_free_secret(password);
 	rc_free_secret(token);
 	free(creds);
 	if (rc)
 		return rc;
-	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s "
-		  "(cluster mode is incomplete: webhooks are not routed through JetStream yet)",
-		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket);
+	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s, "
+		  "stream %s (webhooks are published to %s.in)",
+		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket,
+		  c->stream, c->stream);
 	return RC_OK;
 }
 
@@ -141,10 +350,27 @@ void serve_cluster_stop(struct serve *s)
 {
 	if (!s->cluster)
 		return;
+	/* keys not worked on: given back at once; the webhooks waiting on a
+	 * publish are answered 503 (the sender retries) */
+	while (s->cluster->npend) {
+		struct pending *p = &s->cluster->pend[--s->cluster->npend];
+
+		cluster_bus_done(s->cluster->bus, p->handle, false, 0);
+		free(p->key);
+	}
+	free(s->cluster->pend);
+	cluster_bus_stop(s->cluster->bus, publish_failed, s);
+	s->cluster->bus = NULL;
 	cluster_lease_stop(s->cluster->cl); /* joins its thread: no notify after */
 	ev_async_stop(s->loop, &s->cluster->async);
 	free(s->cluster);
 	s->cluster = NULL;
+}
+
+void serve_cluster_publish(struct serve *s, const char *id, const char *body, size_t len,
+			   struct store_job *job)
+{
+	cluster_bus_publish(s->cluster->bus, id, body, len, job);
 }
 
 bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term)
@@ -170,11 +396,38 @@ bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term)
 
 void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
 {
+	struct cluster_bus_stats bs = { 0 };
 	struct cluster_stats st;
+	unsigned i;
+	long lag;
 
 	if (!s->cluster || !s->cluster->cl)
 		return;
 	cluster_lease_stats(s->cluster->cl, &st);
+	if (s->cluster->bus)
+		cluster_bus_stats(s->cluster->bus, &bs);
+	rc_buf_printf(b, "# HELP reconcile_cluster_events_published_total Webhooks published to the "
+		      "event stream (JetStream acked, duplicates not counted).\n"
+		      "# TYPE reconcile_cluster_events_published_total counter\n"
+		      "reconcile_cluster_events_published_total %lu\n"
+		      "# HELP reconcile_cluster_events_duplicate_total Webhooks JetStream already had.\n"
+		      "# TYPE reconcile_cluster_events_duplicate_total counter\n"
+		      "reconcile_cluster_events_duplicate_total %lu\n"
+		      "# HELP reconcile_cluster_events_publish_errors_total Webhooks whose publish failed (503).\n"
+		      "# TYPE reconcile_cluster_events_publish_errors_total counter\n"
+		      "reconcile_cluster_events_publish_errors_total %lu\n"
+		      "# HELP reconcile_cluster_events_routed_total Events routed to their shards (acked).\n"
+		      "# TYPE reconcile_cluster_events_routed_total counter\n"
+		      "reconcile_cluster_events_routed_total %lu\n",
+		      bs.published, bs.duplicates, bs.publish_errors, bs.routed);
+	rc_buf_printf(b, "# HELP reconcile_cluster_shard_lag Messages of an owned shard's consumer "
+		      "not acked yet (pending and in work; read every 2 s).\n"
+		      "# TYPE reconcile_cluster_shard_lag gauge\n");
+	for (i = 0; s->cluster->bus && i < cluster_lease_shards(s->cluster->cl); i++) {
+		lag = cluster_bus_lag(s->cluster->bus, i);
+		if (lag >= 0)
+			rc_buf_printf(b, "reconcile_cluster_shard_lag{shard=\"%u\"} %ld\n", i, lag);
+	}
 	rc_buf_printf(b, "# HELP reconcile_cluster_shards_owned Shards whose lease this instance holds.\n"
 		      "# TYPE reconcile_cluster_shards_owned gauge\nreconcile_cluster_shards_owned %u\n"
 		      "# HELP reconcile_cluster_live_instances Live instances at the last count.\n"

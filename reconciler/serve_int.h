@@ -150,8 +150,18 @@ void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id);
 void serve_schedule(struct serve *s, double after);
 /* The work timer: start queued keys on fibers, up to serve.workers. */
 void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
+/* A fiber counted in s->running ended (on the loop): the loop stops or
+ * reloads once none runs. */
+void serve_fiber_done(struct serve *s);
 /* SIGHUP, deferred until no work item runs (serve.c). */
 void serve_reload(struct serve *s);
+
+/* Cluster mode's routing, on a fiber: each (site, key text) that the
+ * event (borrowed) names, as the site's owner queues it (rentals resolved
+ * to their site, a job, unit or customer to its rentals, PMS reads as a
+ * work item does); false when the PMS could not say (route it later). */
+typedef void (*serve_route_fn)(void *p, const struct spec_site *ss, const char *key);
+bool serve_route_event(struct serve *s, json_t *ev, serve_route_fn add, void *p);
 
 /* ---- serve_cluster.c: cluster mode (the spec's "cluster"; nothing without it) ---- */
 /* Start the shard leases (RC_EIO: NATS unreachable); stop releases them. */
@@ -161,6 +171,17 @@ void serve_cluster_stop(struct serve *s);
  * serve_cluster_fence before the run's writes. Always true in one process. */
 bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term);
 bool serve_cluster_fence(struct serve *s, const char *site, uint64_t term);
+/* Publish a verified webhook (body, its event id) to JetStream's
+ * <stream>.in; job->rc (RC_OK, RC_EEXIST: a duplicate, RC_EIO) is set and
+ * job->done called on the loop once JetStream answered. */
+struct store_job;
+void serve_cluster_publish(struct serve *s, const char *id, const char *body, size_t len,
+			   struct store_job *job);
+/* A work item took key (run: its identity) / ended: the shard messages
+ * of that key that arrived before it are acked when ok (the run's commit
+ * is done) and the shard still owned, else given back (nak). */
+void serve_cluster_take(struct serve *s, const char *key, const void *run);
+void serve_cluster_ran(struct serve *s, const void *run, bool ok);
 /* Its /metrics lines (none in one process) and its /readyz body (new). */
 void serve_cluster_metrics(struct serve *s, struct rc_buf *b);
 char *serve_cluster_readyz(struct serve *s);

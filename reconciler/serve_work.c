@@ -346,22 +346,33 @@ static int rental_site(struct serve *s, const char *rental, const struct spec_si
 	return rc;
 }
 
-static void enqueue_site(struct serve *s, const char *pms_site_id)
+/* Where process_ref's keys go: queued here (enqueue_emit), or routed to
+ * their shard's owner (route_emit, cluster mode); false: try later. */
+typedef bool (*emit_fn)(struct serve *s, enum serve_key_kind kind, const char *id, void *p);
+
+static bool enqueue_emit(struct serve *s, enum serve_key_kind kind, const char *id, void *p)
+{
+	(void)p;
+	serve_enqueue(s, kind, id);
+	return true;
+}
+
+static bool enqueue_site(struct serve *s, const char *pms_site_id, emit_fn emit, void *p)
 {
 	const struct spec_site *ss = spec_find_site_by_pms_id(s->spec, pms_site_id);
 
-	if (ss)
-		serve_enqueue(s, KEY_SITE, ss->name);
+	return ss ? emit(s, KEY_SITE, ss->name, p) : true;
 }
 
 /* A job, unit or customer that an event names without a rental: its
  * rentals are queued, else its unit's site as a whole. */
-static bool process_ref(struct serve *s, const struct serve_key *k)
+static bool process_ref(struct serve *s, const struct serve_key *k, emit_fn emit, void *p)
 {
 	const char *kind = k->kind == KEY_JOB ? "job" : k->kind == KEY_UNIT ? "unit" : "customer";
 	const char *id = k->id;
 	struct sg_refs r, u;
 	struct rc_err err;
+	bool ok = true;
 	size_t i;
 	int rc;
 
@@ -377,18 +388,17 @@ static bool process_ref(struct serve *s, const struct serve_key *k)
 		rc = sg_resolve_user(s->e.sg, id, &r, &err);
 	if (rc == RC_ENOTFOUND) {
 		serve_log(s, RC_LOG_INFO, "%s %s: not found in the PMS; every site looks again", kind, id);
-		serve_enqueue(s, KEY_ALL, NULL);
-		return true;
+		return emit(s, KEY_ALL, NULL, p);
 	}
 	if (rc) {
 		s->resolve_errors++;
 		serve_log(s, RC_LOG_ERROR, "%s %s: %s (tried again later)", kind, id, err.msg);
 		return false;
 	}
-	for (i = 0; i < r.nrentals; i++)
-		serve_enqueue(s, KEY_RENTAL, r.rentals[i]);
-	if (r.truncated)
-		serve_enqueue(s, KEY_ALL, NULL);
+	for (i = 0; i < r.nrentals && ok; i++)
+		ok = emit(s, KEY_RENTAL, r.rentals[i], p);
+	if (r.truncated && ok)
+		ok = emit(s, KEY_ALL, NULL, p);
 	if (!r.nrentals && !r.site_id && r.unit_id) {
 		rc = sg_resolve_unit(s->e.sg, r.unit_id, &u, &err);
 		if (rc && rc != RC_ENOTFOUND) {
@@ -398,15 +408,15 @@ static bool process_ref(struct serve *s, const struct serve_key *k)
 			sg_refs_free(&r);
 			return false;
 		}
-		if (!rc)
-			enqueue_site(s, u.site_id);
-	} else if (!r.nrentals && r.site_id)
-		enqueue_site(s, r.site_id); /* a unit remapped, a job without rental: the whole site */
+		if (!rc && ok)
+			ok = enqueue_site(s, u.site_id, emit, p);
+	} else if (!r.nrentals && r.site_id && ok) /* a unit remapped, a job without rental: the whole site */
+		ok = enqueue_site(s, r.site_id, emit, p);
 	serve_log(s, RC_LOG_INFO, "%s %s: %zu rental%s%s", kind, id, r.nrentals,
 		  r.nrentals == 1 ? "" : "s", r.nrentals || r.site_id || u.site_id ? "" : " (nothing to do)");
 	sg_refs_free(&r);
 	sg_refs_free(&u);
-	return true;
+	return ok;
 }
 
 static bool process(struct serve *s, const char *text)
@@ -437,11 +447,92 @@ static bool process(struct serve *s, const char *text)
 	case KEY_JOB:
 	case KEY_UNIT:
 	case KEY_USER:
-		return process_ref(s, &k);
+		return process_ref(s, &k, enqueue_emit, NULL);
 	default:
 		serve_enqueue(s, KEY_ALL, NULL);
 		return true;
 	}
+}
+
+/* ---- routing (cluster mode): an event's keys to (site, key) pairs ---- */
+
+struct route_ctx {
+	serve_route_fn add;
+	void *p;
+};
+
+static void add_key(struct serve *s, struct route_ctx *r, const struct spec_site *ss,
+		    enum serve_key_kind kind, const char *id)
+{
+	struct serve_key k = { kind, id };
+	char text[SERVE_KEY_MAX];
+
+	(void)s;
+	if (serve_key_format(&k, text, sizeof(text)))
+		r->add(r->p, ss, text);
+}
+
+/* A key as the owner will queue it: a rental with its site (a PMS read
+ * when the last plans do not know it), a site, every site. */
+static bool route_emit(struct serve *s, enum serve_key_kind kind, const char *id, void *p)
+{
+	struct route_ctx *r = p;
+	const struct spec_site *ss = NULL;
+	struct rc_err err;
+	size_t i;
+
+	rc_err_clear(&err);
+	switch (kind) {
+	case KEY_ALL:
+		for (i = 0; i < s->spec->nsites; i++)
+			add_key(s, r, &s->spec->sites[i], KEY_SITE, s->spec->sites[i].name);
+		return true;
+	case KEY_SITE:
+		ss = spec_find_site(s->spec, id);
+		if (ss)
+			add_key(s, r, ss, KEY_SITE, id);
+		return true;
+	case KEY_RENTAL:
+		if (rental_site(s, id, &ss, &err)) {
+			s->resolve_errors++;
+			serve_log(s, RC_LOG_ERROR, "rental %s: %s (routed again later)", id, err.msg);
+			return false;
+		}
+		if (ss)
+			add_key(s, r, ss, KEY_RENTAL, id);
+		return true;
+	default: {
+		struct serve_key k = { kind, id };
+
+		return process_ref(s, &k, route_emit, r);
+	}
+	}
+}
+
+struct route_keys {
+	struct serve_key *k;
+	size_t n, cap;
+};
+
+static void collect(void *p, enum serve_key_kind kind, const char *id)
+{
+	struct route_keys *rk = p;
+
+	*RC_PUSH(rk->k, rk->n, rk->cap) = (struct serve_key){ kind, id };
+}
+
+bool serve_route_event(struct serve *s, json_t *ev, serve_route_fn add, void *p)
+{
+	struct route_keys rk = { NULL, 0, 0 };
+	struct route_ctx r = { add, p };
+	bool ok = true;
+	size_t i;
+
+	serve_event_route(ev, collect, &rk);
+	for (i = 0; i < rk.n && ok; i++)
+		ok = route_emit(s, rk.k[i].kind, rk.k[i].id, &r);
+	free(rk.k);
+	return ok;
 }
 
 struct work {
@@ -464,8 +555,14 @@ static void work_done(void *arg)
 	struct serve *s = w->s;
 
 	workq_done(&s->q, w->key, w->ok, rc_now_mono());
+	serve_cluster_ran(s, w, w->ok);
 	free(w->key);
 	free(w);
+	serve_fiber_done(s);
+}
+
+void serve_fiber_done(struct serve *s)
+{
 	s->running--;
 	if (s->running)
 		; /* the others finish first */
@@ -512,6 +609,7 @@ void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
 		w = rc_calloc(1, sizeof(*w));
 		w->s = s;
 		w->key = rc_strdup(key);
+		serve_cluster_take(s, key, w);
 		s->running++;
 		if (fiber_spawn(work_run, w, work_done)) {
 			serve_log(s, RC_LOG_ERROR, "no memory for a work item: %s is tried again later", key);

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "cluster_lease.h"
+#include "cluster_nats.h"
 
 #include <errno.h>
 #include <nats/nats.h>
@@ -92,8 +93,7 @@ static void push_ev(struct cluster_lease *cl, enum cluster_ev_kind kind, unsigne
 	snprintf(e->msg, sizeof(e->msg), "%s", msg ? msg : "");
 }
 
-/* The text of a NATS failure (its last error when it has one). */
-static void nats_text(natsStatus s, char *buf, size_t n)
+void cluster_nats_text(natsStatus s, char *buf, size_t n)
 {
 	natsStatus ls;
 	const char *t = nats_GetLastError(&ls);
@@ -189,7 +189,7 @@ static void heartbeat(struct cluster_lease *cl)
 	live = count_live(cl, &rank);
 	pthread_mutex_lock(&cl->mu);
 	if (s != NATS_OK) {
-		nats_text(s, why, sizeof(why));
+		cluster_nats_text(s, why, sizeof(why));
 		cl->st.errors++;
 		push_ev(cl, CLUSTER_ERROR, 0, 0, rc_now_mono(), why);
 	}
@@ -235,7 +235,7 @@ static natsStatus renew(struct cluster_lease *cl, unsigned i, bool offline)
 		cl->l[i].deadline = t0 + cl->ttl - cl->margin;
 		cl->st.renewals++;
 	} else if (s != NATS_OK) {
-		nats_text(s, nt, sizeof(nt));
+		cluster_nats_text(s, nt, sizeof(nt));
 		snprintf(why, sizeof(why), "renewal at revision %llu failed: %s",
 			 (unsigned long long)last, nt);
 		end_lease(cl, i, CLUSTER_LOST, why);
@@ -357,7 +357,7 @@ static int nats_fail(struct rc_err *err, int code, natsStatus s, const char *wha
 {
 	char t[200];
 
-	nats_text(s, t, sizeof(t));
+	cluster_nats_text(s, t, sizeof(t));
 	return rc_errf(err, code, "%s: %s", what, t);
 }
 
@@ -378,7 +378,8 @@ static void make_id(char *buf, size_t n)
 	snprintf(buf, n, "%s-%ld-%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1], r[2], r[3]);
 }
 
-static int connect_nats(struct cluster_lease *cl, const struct cluster_opts *o, struct rc_err *err)
+int cluster_nats_connect(const struct cluster_opts *o, const char *name, natsConnection **nc,
+			 struct rc_err *err)
 {
 	natsOptions *no = NULL;
 	natsStatus s;
@@ -388,7 +389,7 @@ static int connect_nats(struct cluster_lease *cl, const struct cluster_opts *o, 
 	if (s == NATS_OK)
 		s = natsOptions_SetServers(no, (const char **)o->urls, (int)o->nurls);
 	if (s == NATS_OK)
-		s = natsOptions_SetName(no, cl->id);
+		s = natsOptions_SetName(no, name);
 	if (s == NATS_OK) /* a lost server: the next one at once, and for ever */
 		s = natsOptions_SetMaxReconnect(no, -1);
 	if (s == NATS_OK)
@@ -405,7 +406,7 @@ static int connect_nats(struct cluster_lease *cl, const struct cluster_opts *o, 
 		rc = nats_fail(err, RC_EINVAL, s, "cluster: NATS options");
 		goto out;
 	}
-	s = natsConnection_Connect(&cl->nc, no);
+	s = natsConnection_Connect(nc, no);
 	if (s != NATS_OK)
 		rc = nats_fail(err, RC_EIO, s, "cluster: cannot connect to NATS");
 out:
@@ -502,7 +503,7 @@ int cluster_lease_start(const struct cluster_opts *o, struct cluster_lease **out
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&cl->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	rc = connect_nats(cl, o, err);
+	rc = cluster_nats_connect(o, cl->id, &cl->nc, err);
 	if (!rc)
 		rc = bind_bucket(cl, o, err);
 	if (!rc && pthread_create(&cl->thread, NULL, lease_main, cl) != 0)

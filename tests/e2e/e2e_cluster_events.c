@@ -1,0 +1,575 @@
+/*
+ * e2e_cluster_events.c: cluster mode's webhooks through NATS JetStream
+ * (issue 16, second slice) on loopback: a 3-node JetStream cluster of
+ * nats-server, 3 `reconcile serve` instances against the simulator, 8
+ * shards, a 3 s lease TTL, signed move-in webhooks sent round-robin to
+ * every instance:
+ *
+ *   - each is answered 200 once JetStream has it; the stream is made R3
+ *     with a dedupe window of at least 2 minutes;
+ *   - the same event sent to another instance is answered "duplicate";
+ *   - every move-in answered 200 is acted on by its site's owner (the
+ *     simulator shows each tenant made exactly once), whichever instance
+ *     got it;
+ *   - kill -9 during a burst an instance that owns neither site's shard
+ *     (no takeover run covers the sites: an event it had fetched and not
+ *     routed comes again from JetStream after "route"'s 30 s ack wait;
+ *     the sender retries on another what was not answered 200): every
+ *     move-in still converges, none is made twice (the request log).
+ *
+ * Every nats-server and serve is started by PID and killed by the test
+ * (and by the harness when it fails). Skipped (77) without nats-server.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <nats/nats.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "core/common.h"
+#include "state/cluster_lease.h"
+
+#define NODES 3
+#define INSTANCES 3
+#define SHARDS 8
+#define TTL_S 3
+#define BUCKET "leases"
+#define STREAM "events"
+#define SECRET "e2e-webhook-secret"   /* E2E_SG_WEBHOOK_SECRET of the harness */
+#define PER_SITE 20                   /* move-ins per site: half before the kill, half during */
+
+static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
+
+struct inst {
+	pid_t pid;
+	int port;
+	char spec[320], out[320], err[320];
+};
+
+struct cl {
+	struct e2e t;
+	char nats_bin[256];
+	pid_t node[NODES];
+	int client_port[NODES];
+	char node_name[NODES][8];
+	char urls[NODES][40];
+	struct inst in[INSTANCES];
+};
+
+/* ------------------------------------------------------------ nats */
+
+static bool find_nats(char *out, size_t n)
+{
+	const char *env = getenv("NATS_SERVER_BIN"), *path = getenv("PATH");
+	char dirs[2048];
+	char *d, *save = NULL;
+
+	if (env && *env && access(env, X_OK) == 0) {
+		snprintf(out, n, "%s", env);
+		return true;
+	}
+	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/bin:/usr/local/bin", path ? path : "");
+	for (d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		snprintf(out, n, "%s/nats-server", d);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* A free TCP port on 127.0.0.1 (bound, read, closed). */
+static int free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void start_nodes(struct cl *c)
+{
+	int route[NODES], i, k;
+	char conf[400], dir[400], log[400];
+	FILE *f;
+
+	for (i = 0; i < NODES; i++) {
+		c->client_port[i] = free_port();
+		route[i] = free_port();
+		snprintf(c->node_name[i], sizeof(c->node_name[i]), "n%d", i + 1);
+		snprintf(c->urls[i], sizeof(c->urls[i]), "nats://127.0.0.1:%d", c->client_port[i]);
+	}
+	for (i = 0; i < NODES; i++) {
+		const char *argv[] = { c->nats_bin, "-c", conf, NULL };
+
+		snprintf(conf, sizeof(conf), "%s/%s.conf", c->t.dir, c->node_name[i]);
+		snprintf(dir, sizeof(dir), "%s/js-%s", c->t.dir, c->node_name[i]);
+		snprintf(log, sizeof(log), "%s/%s.log", c->t.dir, c->node_name[i]);
+		f = fopen(conf, "w");
+		assert_non_null(f);
+		fprintf(f, "server_name: %s\nlisten: 127.0.0.1:%d\n"
+			"jetstream { store_dir: \"%s\", max_memory_store: 64MB, max_file_store: 256MB }\n"
+			"cluster {\n  name: rc\n  listen: 127.0.0.1:%d\n  routes: [\n",
+			c->node_name[i], c->client_port[i], dir, route[i]);
+		for (k = 0; k < NODES; k++)
+			if (k != i)
+				fprintf(f, "    nats-route://127.0.0.1:%d\n", route[k]);
+		fprintf(f, "  ]\n}\n");
+		fclose(f);
+		c->node[i] = e2e_spawn_argv(argv, c->t.dir, log, log);
+	}
+}
+
+static void nats_urls(struct cl *c, const char *urls[NODES])
+{
+	int i;
+
+	for (i = 0; i < NODES; i++)
+		urls[i] = c->urls[i];
+}
+
+/* Wait (deadline) until the JetStream cluster makes the R3 lease bucket
+ * (TTL_S): it is ready once its meta leader is elected. */
+static void make_bucket(struct cl *c)
+{
+	const char *urls[NODES];
+	double end = rc_now_mono() + 30;
+	natsConnection *nc = NULL;
+	natsOptions *o = NULL;
+	jsCtx *js = NULL;
+	kvStore *kv = NULL;
+	kvConfig kc;
+	natsStatus s = NATS_ERR;
+
+	nats_urls(c, urls);
+	assert_int_equal(natsOptions_Create(&o), NATS_OK);
+	natsOptions_SetServers(o, urls, NODES);
+	while (rc_now_mono() < end) {
+		if (!nc && natsConnection_Connect(&nc, o) != NATS_OK)
+			nc = NULL;
+		if (nc && !js)
+			natsConnection_JetStream(&js, nc, NULL);
+		if (js) {
+			kvConfig_Init(&kc);
+			kc.Bucket = BUCKET;
+			kc.History = 1;
+			kc.TTL = (int64_t)TTL_S * 1000 * 1000000; /* ns in libnats 3.4 */
+			kc.StorageType = js_FileStorage;
+			kc.Replicas = 3;
+			s = js_CreateKeyValue(&kv, js, &kc);
+			if (s == NATS_OK)
+				break;
+		}
+		usleep(200000);
+	}
+	if (s != NATS_OK)
+		fail_msg("the JetStream cluster did not make the R3 bucket in 30 s: %s",
+			 nats_GetLastError(NULL));
+	kvStore_Destroy(kv);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	natsOptions_Destroy(o);
+}
+
+/* ------------------------------------------------------- instances */
+
+static void start_instance(struct cl *c, int n)
+{
+	struct inst *x = &c->in[n];
+	const char *bin = getenv("RECONCILE_BIN");
+	const char *argv[] = { bin, "serve", "-c", x->spec, "--listen", "127.0.0.1:0", NULL };
+	json_error_t je;
+	json_t *spec = json_load_file(c->t.spec, 0, &je), *urls = json_array();
+	char state[400], dir[256], *out = NULL;
+	struct rc_err err;
+	json_t *site;
+	size_t i2;
+	double end;
+	int i;
+
+	assert_non_null(spec);
+	assert_non_null(bin);
+	for (i = 0; i < NODES; i++)
+		json_array_append_new(urls, json_string(c->urls[i]));
+	snprintf(state, sizeof(state), "%s/state-%d", c->t.dir, n);
+	json_object_set_new(spec, "state_dir", json_string(state));
+	json_array_foreach(json_object_get(spec, "sites"), i2, site) /* no periodic run in the test */
+		json_object_set_new(site, "sync_interval", json_string("15m"));
+	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:i, s:i, s:i}", "urls", urls,
+							"bucket", BUCKET, "shards", SHARDS,
+							"lease_ttl_s", TTL_S, "replicas", 3));
+	json_object_set_new(json_object_get(spec, "cluster"), "stream", json_string(STREAM));
+	snprintf(dir, sizeof(dir), "%s", c->t.dir);
+	snprintf(x->spec, sizeof(x->spec), "%s/spec-%d.json", dir, n);
+	snprintf(x->out, sizeof(x->out), "%s/serve-%d.out", dir, n);
+	snprintf(x->err, sizeof(x->err), "%s/serve-%d.err", dir, n);
+	assert_int_equal(json_dump_file(spec, x->spec, JSON_INDENT(2)), 0);
+	json_decref(spec);
+	x->pid = e2e_spawn_argv(argv, c->t.dir, x->out, x->err);
+	for (end = rc_now_mono() + 20; rc_now_mono() < end; usleep(50000)) {
+		free(out);
+		out = NULL;
+		if (!rc_read_file(x->out, &out, NULL, &err) && strstr(out, "listening on http://127.0.0.1:"))
+			break;
+	}
+	if (!out || !strstr(out, "listening on"))
+		fail_msg("instance %d did not start (see %s)", n, x->err);
+	x->port = atoi(strrchr(out, ':') + 1);
+	free(out);
+}
+
+/* The shards instance n owns now (its /readyz): their count, -1 when it
+ * does not answer; owned[] marks them. */
+static int owned_by(struct cl *c, int n, bool owned[SHARDS])
+{
+	char *body = NULL;
+	json_t *j, *a, *v;
+	size_t i;
+	int k = -1;
+
+	memset(owned, 0, SHARDS * sizeof(bool));
+	if (!c->in[n].pid || e2e_serve_post(c->in[n].port, "/readyz", NULL, NULL, &body) != 200) {
+		free(body);
+		return -1;
+	}
+	j = json_loads(body, 0, NULL);
+	a = json_object_get(json_object_get(j, "cluster"), "shards");
+	if (json_is_array(a)) {
+		k = 0;
+		json_array_foreach(a, i, v)
+			if (json_integer_value(v) >= 0 && json_integer_value(v) < SHARDS) {
+				owned[json_integer_value(v)] = true;
+				k++;
+			}
+	}
+	json_decref(j);
+	free(body);
+	return k;
+}
+
+/* Poll until every live instance of mask owns between lo and hi shards
+ * and together they own all 64: true, or false at the deadline. */
+static bool wait_share(struct cl *c, unsigned mask, int lo, int hi, double secs)
+{
+	bool o[SHARDS];
+	double end = rc_now_mono() + secs;
+	int n, k, total;
+
+	for (; rc_now_mono() < end; usleep(200000)) {
+		total = 0;
+		for (n = 0; n < INSTANCES; n++) {
+			if (!(mask & (1u << n)))
+				continue;
+			k = owned_by(c, n, o);
+			if (k < lo || k > hi)
+				break;
+			total += k;
+		}
+		if (n == INSTANCES && total == SHARDS)
+			return true;
+	}
+	for (n = 0; n < INSTANCES; n++)
+		if (mask & (1u << n))
+			print_message("instance %d owns %d shards\n", n, owned_by(c, n, o));
+	return false;
+}
+
+/* The stream's replicas and dedupe window (seconds): asserted. */
+static void check_stream(struct cl *c)
+{
+	const char *urls[NODES];
+	natsConnection *nc = NULL;
+	natsOptions *o = NULL;
+	jsCtx *js = NULL;
+	jsStreamInfo *si = NULL;
+
+	nats_urls(c, urls);
+	natsOptions_Create(&o);
+	natsOptions_SetServers(o, urls, NODES);
+	assert_int_equal(natsConnection_Connect(&nc, o), NATS_OK);
+	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	assert_int_equal(js_GetStreamInfo(&si, js, STREAM, NULL, NULL), NATS_OK);
+	assert_int_equal(si->Config->Replicas, 3);
+	assert_true(si->Config->Duplicates >= 120LL * 1000000000LL);
+	assert_true(si->State.Msgs > 0);
+	jsStreamInfo_Destroy(si);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	natsOptions_Destroy(o);
+}
+
+/* ----------------------------------------------------------- events */
+
+/* A signed move-in of rental rb<rental> to instance n: the HTTP status
+ * (0 when it does not answer); *dup: answered "duplicate". */
+static long move_in(struct cl *c, int n, int rental, bool *dup)
+{
+	char body[200], id[32], *answer = NULL;
+	long st;
+
+	if (!c->in[n].pid)
+		return 0;
+	snprintf(id, sizeof(id), "in-%d", rental);
+	snprintf(body, sizeof(body), "{\"id\":\"%s\",\"type\":\"job.unit_moveIn.completed\","
+		 "\"data\":{\"unitRentalId\":\"rb%d\"}}", id, rental);
+	st = e2e_serve_post(c->in[n].port, "/webhooks/storeganise", body, SECRET, &answer);
+	if (dup)
+		*dup = answer && strstr(answer, "duplicate");
+	free(answer);
+	return st;
+}
+
+/* As a sender does: to instance n, else the next live one, until one
+ * answers 200 (false: none did). */
+static bool send_until_200(struct cl *c, int n, int rental)
+{
+	int k;
+
+	for (k = 0; k < 2 * INSTANCES; k++)
+		if (move_in(c, (n + k) % INSTANCES, rental, NULL) == 200)
+			return true;
+	return false;
+}
+
+/* n units at site (facility's) B<first>.., vacant at the vendor and in
+ * the PMS (unit ub<i>, customer cb<i>): the instances' start-up runs
+ * read them, so that a move-in's one-rental run knows its unit. */
+static void add_units(struct cl *c, const char *site, int facility, int first, int n)
+{
+	char id[16], num[16], cid[16];
+	int i;
+
+	for (i = first; i < first + n; i++) {
+		snprintf(id, sizeof(id), "ub%d", i);
+		snprintf(num, sizeof(num), "B%d", i);
+		snprintf(cid, sizeof(cid), "cb%d", i);
+		json_decref(sim_post(&c->t, "/_sim/insert", json_pack("{s:s, s:{s:i, s:i, s:s, s:s}}",
+			"collection", "opentech.units", "object", "id", 6000 + i, "facilityId", facility,
+			"unitNumber", num, "status", "Vacant")));
+		json_decref(sim_post(&c->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:{s:s}}}",
+			"collection", "storeganise.units", "object", "id", id, "siteId", site,
+			"name", num, "state", "available", "customFields", "opentech_unitId", num)));
+		json_decref(sim_post(&c->t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:n, s:{}}}",
+			"collection", "storeganise.users", "object", "id", cid, "firstName", "Bulk",
+			"lastName", num, "email", "bulk@example.com", "overdue", "customFields")));
+	}
+}
+
+/* The move-in of unit ub<i> in the PMS (rental rb<i>), before its webhook. */
+static void rent(struct cl *c, int i)
+{
+	char id[16], rid[16], cid[16];
+
+	snprintf(id, sizeof(id), "ub%d", i);
+	snprintf(rid, sizeof(rid), "rb%d", i);
+	snprintf(cid, sizeof(cid), "cb%d", i);
+	sim_insert_rental(&c->t, i < 200 ? "site1" : "site2", rid, id, cid);
+}
+
+/* Units B<first>.. of both sites (100.. on site1, 200.. on site2) whose
+ * tenant count is not `tenants`. */
+static int off(struct cl *c, int first, int n, size_t tenants)
+{
+	char num[16];
+	int i, site, k = 0;
+
+	for (site = 1; site <= 2; site++)
+		for (i = first; i < first + n; i++) {
+			snprintf(num, sizeof(num), "B%d", site * 100 + i);
+			k += sim_tenants_on(&c->t, num) != tenants;
+		}
+	return k;
+}
+
+static bool wait_tenants(struct cl *c, int first, int n, double secs)
+{
+	double end = rc_now_mono() + secs;
+
+	for (; rc_now_mono() < end; usleep(200000))
+		if (!off(c, first, n, 1))
+			return true;
+	return false;
+}
+
+/* POSTs that made a visitor (a tenant) since the log was cleared. */
+static size_t creates(struct cl *c)
+{
+	json_t *reqs = sim_requests(&c->t), *r;
+	size_t i, n = 0;
+
+	json_array_foreach(reqs, i, r) {
+		const char *m = json_string_value(json_object_get(r, "method"));
+		const char *p = json_string_value(json_object_get(r, "path"));
+		size_t len = p ? strlen(p) : 0;
+
+		if (m && !strcmp(m, "POST") && len > 9 && !strcmp(p + len - 9, "/visitors"))
+			n++;
+	}
+	json_decref(reqs);
+	return n;
+}
+
+static double metric_sum(struct cl *c, const char *name)
+{
+	double v, sum = 0;
+	int n;
+
+	for (n = 0; n < INSTANCES; n++)
+		if (c->in[n].pid && (v = e2e_serve_metric(c->in[n].port, name)) > 0)
+			sum += v;
+	return sum;
+}
+
+static void stop_all(struct cl *c)
+{
+	int i, st;
+
+	for (i = 0; i < INSTANCES; i++)
+		if (c->in[i].pid > 0) {
+			kill(c->in[i].pid, SIGKILL);
+			e2e_waitpid(c->in[i].pid, &st, 0);
+			c->in[i].pid = 0;
+		}
+	for (i = 0; i < NODES; i++)
+		if (c->node[i] > 0) {
+			kill(c->node[i], SIGKILL);
+			e2e_waitpid(c->node[i], &st, 0);
+			c->node[i] = 0;
+		}
+}
+
+/* --------------------------------------------------------------- test */
+
+static void test_events(void **state)
+{
+	struct cl *c = *state;
+	int n, i, k, st, victim, answered = 0;
+	bool dup = false, owned[SHARDS];
+	char lag[80];
+
+	add_units(c, "site1", 101, 100, PER_SITE);
+	add_units(c, "site2", 102, 200, PER_SITE);
+	start_nodes(c);
+	make_bucket(c);
+	for (n = 0; n < INSTANCES; n++)
+		start_instance(c, n);
+	if (!wait_share(c, 0x7, 2, 3, 20))
+		fail_msg("3 instances did not share the 8 shards");
+	for (n = 0; n < INSTANCES; n++)
+		assert_true(e2e_serve_settle(c->in[n].port));
+	sim_clear_requests(&c->t);
+	for (i = 0; i < PER_SITE; i++) {
+		rent(c, 100 + i);
+		rent(c, 200 + i);
+	}
+
+	/* round-robin to every instance: each answered 200 once in JetStream */
+	for (i = 0; i < PER_SITE / 2; i++) {
+		assert_int_equal(move_in(c, i % INSTANCES, 100 + i, NULL), 200);
+		assert_int_equal(move_in(c, (i + 1) % INSTANCES, 200 + i, NULL), 200);
+	}
+	check_stream(c);
+	/* the same event at another instance: JetStream's duplicate */
+	assert_int_equal(move_in(c, 1, 100, &dup), 200);
+	assert_true(dup);
+	if (!wait_tenants(c, 0, PER_SITE / 2, 20))
+		fail_msg("%d move-ins answered 200 were not acted on in 20 s", off(c, 0, PER_SITE / 2, 1));
+	assert_true(metric_sum(c, "reconcile_cluster_events_published_total ") >= PER_SITE);
+	assert_true(metric_sum(c, "reconcile_cluster_events_routed_total ") >= PER_SITE);
+
+	/* kill -9 half-way through a burst an instance that owns neither
+	 * site's shard (so no takeover run covers the sites: what it had
+	 * fetched and not routed must come again from JetStream); the sender
+	 * retries on another instance what was not answered 200 */
+	victim = -1;
+	for (n = 0; n < INSTANCES && victim < 0; n++)
+		if (owned_by(c, n, owned) >= 0 && !owned[cluster_shard_of("site1", SHARDS)] &&
+		    !owned[cluster_shard_of("site2", SHARDS)])
+			victim = n;
+	assert_true(victim >= 0);
+	for (i = PER_SITE / 2; i < PER_SITE; i++) {
+		if (i == PER_SITE * 3 / 4) {
+			kill(c->in[victim].pid, SIGKILL);
+			e2e_waitpid(c->in[victim].pid, &st, 0);
+			c->in[victim].pid = 0;
+		}
+		answered += send_until_200(c, i % INSTANCES, 100 + i);
+		answered += send_until_200(c, (i + 1) % INSTANCES, 200 + i);
+	}
+	assert_int_equal(answered, PER_SITE);
+	if (!wait_tenants(c, 0, PER_SITE, 45)) /* "route"'s ack wait is 30 s */
+		fail_msg("%d move-ins answered 200 were not acted on in 45 s after a kill -9",
+			 off(c, 0, PER_SITE, 1));
+	for (n = 0; n < INSTANCES; n++)
+		if (c->in[n].pid)
+			assert_true(e2e_serve_settle(c->in[n].port));
+	assert_int_equal(off(c, 0, PER_SITE, 1), 0);       /* none doubled */
+	/* the owner of site1's shard shows its consumer's lag (the others do not) */
+	snprintf(lag, sizeof(lag), "reconcile_cluster_shard_lag{shard=\"%u\"} ",
+		 cluster_shard_of("site1", SHARDS));
+	for (k = 0, n = 0; n < INSTANCES; n++)
+		k += c->in[n].pid && e2e_serve_metric(c->in[n].port, lag) >= 0;
+	assert_int_equal(k, 1);
+	assert_int_equal(creates(c), 2 * PER_SITE);        /* each made once */
+
+	for (n = 0; n < INSTANCES; n++)
+		if (c->in[n].pid)
+			assert_int_equal(e2e_serve_stop(&c->in[n].pid), 0);
+	stop_all(c);
+}
+
+static int setup(void **state)
+{
+	struct cl *c = calloc(1, sizeof(*c));
+
+	if (!find_nats(c->nats_bin, sizeof(c->nats_bin))) {
+		free(c);
+		return -1;
+	}
+	e2e_start(&c->t, "tests/e2e/data/two_sites.json", TWO, 2);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct cl *c = *state;
+
+	stop_all(c);
+	e2e_stop(&c->t);
+	free(c);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_events, setup, teardown),
+	};
+	char bin[256];
+
+	if (!find_nats(bin, sizeof(bin))) {
+		printf("SKIP: nats-server is not installed (apt-get install nats-server; "
+		       "contrib/bootstrap.sh test installs it)\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
