@@ -48,10 +48,10 @@ _reconcile()
 
 	local opts
 	case $cmd in
-	plan) opts='-c --config -s --site --json -o --out --detailed-exitcode --refresh=false --pms-snapshot --no-color -h --help' ;;
-	apply) opts='-c --config -s --site --auto-approve --allow-destructive --refresh=false --no-color -h --help' ;;
+	plan) opts='-c --config -s --site --json -o --out --detailed-exitcode --refresh=false --pms-snapshot -q --quiet --no-color -h --help' ;;
+	apply) opts='-c --config -s --site --auto-approve --allow-destructive --refresh=false -q --quiet --no-color -h --help' ;;
 	serve) opts='-c --config --listen --log-format -h --help' ;;
-	report) opts='-c --config -s --site -f --format -o --out --refresh=false --pms-snapshot --detailed-exitcode --no-color -h --help' ;;
+	report) opts='-c --config -s --site -f --format -o --out --refresh=false --pms-snapshot --detailed-exitcode -q --quiet --no-color -h --help' ;;
 	validate) opts='-c --config -h --help' ;;
 	codes)
 		if [[ " ${words[*]:0:cword} " != *" regenerate "* ]]; then
