@@ -40,10 +40,11 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "nats_cluster.h"
 #include "core/common.h"
 #include "state/cluster_lease.h"
 
-#define NODES 3
+#define NODES NATS_NODES
 #define INSTANCES 4
 #define SHARDS 64
 #define TTL_S 3
@@ -60,133 +61,16 @@ struct inst {
 
 struct cl {
 	struct e2e t;
-	char nats_bin[256];
-	pid_t node[NODES];
-	int client_port[NODES];
-	char node_name[NODES][8];
-	char urls[NODES][40];
+	struct nats_cluster n;
 	struct inst in[INSTANCES];
 };
 
 /* ------------------------------------------------------------ nats */
 
-static bool find_nats(char *out, size_t n)
-{
-	const char *env = getenv("NATS_SERVER_BIN"), *path = getenv("PATH");
-	char dirs[2048];
-	char *d, *save = NULL;
 
-	if (env && *env && access(env, X_OK) == 0) {
-		snprintf(out, n, "%s", env);
-		return true;
-	}
-	snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/usr/bin:/usr/local/bin", path ? path : "");
-	for (d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		snprintf(out, n, "%s/nats-server", d);
-		if (access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
 
-/* A free TCP port on 127.0.0.1 (bound, read, closed). */
-static int free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
 
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
-static void start_nodes(struct cl *c)
-{
-	int route[NODES], i, k;
-	char conf[400], dir[400], log[400];
-	FILE *f;
-
-	for (i = 0; i < NODES; i++) {
-		c->client_port[i] = free_port();
-		route[i] = free_port();
-		snprintf(c->node_name[i], sizeof(c->node_name[i]), "n%d", i + 1);
-		snprintf(c->urls[i], sizeof(c->urls[i]), "nats://127.0.0.1:%d", c->client_port[i]);
-	}
-	for (i = 0; i < NODES; i++) {
-		const char *argv[] = { c->nats_bin, "-c", conf, NULL };
-
-		snprintf(conf, sizeof(conf), "%s/%s.conf", c->t.dir, c->node_name[i]);
-		snprintf(dir, sizeof(dir), "%s/js-%s", c->t.dir, c->node_name[i]);
-		snprintf(log, sizeof(log), "%s/%s.log", c->t.dir, c->node_name[i]);
-		f = fopen(conf, "w");
-		assert_non_null(f);
-		fprintf(f, "server_name: %s\nlisten: 127.0.0.1:%d\n"
-			"jetstream { store_dir: \"%s\", max_memory_store: 64MB, max_file_store: 256MB }\n"
-			"cluster {\n  name: rc\n  listen: 127.0.0.1:%d\n  routes: [\n",
-			c->node_name[i], c->client_port[i], dir, route[i]);
-		for (k = 0; k < NODES; k++)
-			if (k != i)
-				fprintf(f, "    nats-route://127.0.0.1:%d\n", route[k]);
-		fprintf(f, "  ]\n}\n");
-		fclose(f);
-		c->node[i] = e2e_spawn_argv(argv, c->t.dir, log, log);
-	}
-}
-
-static void nats_urls(struct cl *c, const char *urls[NODES])
-{
-	int i;
-
-	for (i = 0; i < NODES; i++)
-		urls[i] = c->urls[i];
-}
-
-/* Wait (deadline) until the JetStream cluster makes the R3 lease bucket
- * (TTL_S): it is ready once its meta leader is elected. */
-static void make_bucket(struct cl *c)
-{
-	const char *urls[NODES];
-	double end = rc_now_mono() + 30;
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	jsCtx *js = NULL;
-	kvStore *kv = NULL;
-	kvConfig kc;
-	natsStatus s = NATS_ERR;
-
-	nats_urls(c, urls);
-	assert_int_equal(natsOptions_Create(&o), NATS_OK);
-	natsOptions_SetServers(o, urls, NODES);
-	while (rc_now_mono() < end) {
-		if (!nc && natsConnection_Connect(&nc, o) != NATS_OK)
-			nc = NULL;
-		if (nc && !js)
-			natsConnection_JetStream(&js, nc, NULL);
-		if (js) {
-			kvConfig_Init(&kc);
-			kc.Bucket = BUCKET;
-			kc.History = 1;
-			kc.TTL = (int64_t)TTL_S * 1000 * 1000000; /* ns in libnats 3.4 */
-			kc.StorageType = js_FileStorage;
-			kc.Replicas = 3;
-			s = js_CreateKeyValue(&kv, js, &kc);
-			if (s == NATS_OK)
-				break;
-		}
-		usleep(200000);
-	}
-	if (s != NATS_OK)
-		fail_msg("the JetStream cluster did not make the R3 bucket in 30 s: %s",
-			 nats_GetLastError(NULL));
-	kvStore_Destroy(kv);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
-	natsOptions_Destroy(o);
-}
 
 /* The node that leads the bucket's stream (its RAFT leader), -1 if none. */
 static int bucket_leader(struct cl *c)
@@ -198,7 +82,7 @@ static int bucket_leader(struct cl *c)
 	jsStreamInfo *si = NULL;
 	int i, who = -1;
 
-	nats_urls(c, urls);
+	nats_cluster_urls(&c->n, urls);
 	natsOptions_Create(&o);
 	natsOptions_SetServers(o, urls, NODES);
 	if (natsConnection_Connect(&nc, o) == NATS_OK &&
@@ -206,7 +90,7 @@ static int bucket_leader(struct cl *c)
 	    js_GetStreamInfo(&si, js, "KV_" BUCKET, NULL, NULL) == NATS_OK && si->Cluster &&
 	    si->Cluster->Leader)
 		for (i = 0; i < NODES; i++)
-			if (!strcmp(si->Cluster->Leader, c->node_name[i]))
+			if (!strcmp(si->Cluster->Leader, c->n.node_name[i]))
 				who = i;
 	jsStreamInfo_Destroy(si);
 	jsCtx_Destroy(js);
@@ -232,7 +116,7 @@ static void start_instance(struct cl *c, int n)
 	assert_non_null(spec);
 	assert_non_null(bin);
 	for (i = 0; i < NODES; i++)
-		json_array_append_new(urls, json_string(c->urls[i]));
+		json_array_append_new(urls, json_string(c->n.urls[i]));
 	snprintf(state, sizeof(state), "%s/state-%d", c->t.dir, n);
 	json_object_set_new(spec, "state_dir", json_string(state));
 	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:i, s:i, s:i}", "urls", urls,
@@ -460,10 +344,10 @@ static void stop_all(struct cl *c)
 			c->in[i].pid = 0;
 		}
 	for (i = 0; i < NODES; i++)
-		if (c->node[i] > 0) {
-			kill(c->node[i], SIGKILL);
-			e2e_waitpid(c->node[i], &st, 0);
-			c->node[i] = 0;
+		if (c->n.node[i] > 0) {
+			kill(c->n.node[i], SIGKILL);
+			e2e_waitpid(c->n.node[i], &st, 0);
+			c->n.node[i] = 0;
 		}
 }
 
@@ -504,8 +388,8 @@ static void test_leases(void **state)
 	bool woke[SHARDS];
 	int leader, victim, n, st;
 
-	start_nodes(c);
-	make_bucket(c);
+	nats_cluster_start(&c->n, c->t.dir);
+	nats_cluster_make_bucket(&c->n, BUCKET, TTL_S);
 	for (n = 0; n < 3; n++)
 		start_instance(c, n);
 	if (!wait_share(c, 0x7, 21, 22, 20))
@@ -544,14 +428,14 @@ static void test_leases(void **state)
 	victim = leader == 2 ? 1 : 2;
 	for (n = 0; n < 3; n++)
 		before[n] = metric(c, n, "reconcile_cluster_lease_renewals_total ");
-	kill(c->node[victim], SIGKILL);
-	e2e_waitpid(c->node[victim], &st, 0);
-	c->node[victim] = 0;
+	kill(c->n.node[victim], SIGKILL);
+	e2e_waitpid(c->n.node[victim], &st, 0);
+	c->n.node[victim] = 0;
 	if (!wait_renewals(c, 0x7, before, 2 * 21, 15))
-		fail_msg("leases were not renewed after nats-server %s was killed", c->node_name[victim]);
+		fail_msg("leases were not renewed after nats-server %s was killed", c->n.node_name[victim]);
 	if (!wait_share(c, 0x7, 21, 22, 15))
 		fail_msg("the shards were not all owned after nats-server %s was killed",
-			 c->node_name[victim]);
+			 c->n.node_name[victim]);
 
 	/* the logs: one owner at a time; the stopped instance; the sites */
 	for (n = 0; n < INSTANCES; n++)
@@ -571,7 +455,7 @@ static int setup(void **state)
 {
 	struct cl *c = calloc(1, sizeof(*c));
 
-	if (!find_nats(c->nats_bin, sizeof(c->nats_bin))) {
+	if (!nats_find(c->n.bin, sizeof(c->n.bin))) {
 		free(c);
 		return -1;
 	}
@@ -597,7 +481,7 @@ int main(void)
 	};
 	char bin[256];
 
-	if (!find_nats(bin, sizeof(bin))) {
+	if (!nats_find(bin, sizeof(bin))) {
 		printf("SKIP: nats-server is not installed (apt-get install nats-server; "
 		       "contrib/bootstrap.sh test installs it)\n");
 		return 77;
