@@ -184,13 +184,20 @@ static void jbatch_finish(struct jbatch *b, bool on_fiber)
 	jbatch_commit(b);
 }
 
-static int journal_intent(struct apply_site *a, struct journal_entry *je, struct rc_err *err)
+/* je's intent, and next's when not NULL (both borrowed: their seqs are
+ * set), durable on return. */
+static int journal_intent(struct apply_site *a, struct journal_entry *je,
+			  struct journal_entry *next, struct rc_err *err)
 {
+	struct journal_entry *both[2] = { je, next };
 	struct jbatch *b = a->jb;
 
 	if (!b)
-		return store_journal_intent(a->e->store, a->sp->site->name, je, err);
+		return store_journal_batch(a->e->store, a->sp->site->name, both, next ? 2 : 1,
+					   NULL, 0, err);
 	*RC_PUSH(b->intents, b->ni, b->capi) = je;
+	if (next)
+		*RC_PUSH(b->intents, b->ni, b->capi) = next;
 	if (!ev_is_active(&b->flush)) {
 		ev_timer_set(&b->flush, 0., 0.);
 		ev_timer_start(fiber_loop(), &b->flush);
@@ -216,13 +223,62 @@ static int journal_result(struct apply_site *a, const struct journal_entry *je,
 
 #define MAX_RESENDS 2
 
+/* A chain's PMS write and the vendor call right after it in that chain
+ * (a generated code is written back before it is pushed: a move-in's
+ * path) commit their intents together, one durable commit fewer before
+ * the vendor call. When the second does not go out after all (the write
+ * failed, a signal, the fence), its intent is closed as failed, "not
+ * sent" (pair_drop); a crash in between leaves it open, in doubt, and the
+ * next plan settles it like any other (docs/rules.md R7). */
+struct pair {
+	const struct op *next;       /* the vendor call whose intent rides along, or NULL */
+	struct journal_entry je;     /* its intent, once committed (seq set) */
+	bool pending;                /* committed and not yet taken by run_op */
+};
+
+static const struct op *pair_next(const struct op *op, const struct op *next)
+{
+	return op->kind == OP_PMS_WRITE && next && next->kind != OP_PMS_WRITE ? next : NULL;
+}
+
+/* p's intent was committed and its call will not be made: closed. */
+static int pair_drop(struct apply_site *a, struct pair *p, const char *why, struct rc_err *err)
+{
+	if (!p->pending)
+		return RC_OK;
+	p->pending = false;
+	p->je.state = JOURNAL_FAILED;
+	snprintf(p->je.error, sizeof(p->je.error), "not sent: %s", why);
+	rc_now_iso(p->je.time, sizeof(p->je.time));
+	return journal_result(a, &p->je, err);
+}
+
+/* Before op (next: the op after it in its chain, or NULL): a pending
+ * intent that is not op's is closed (not sent: why), and a new pair is
+ * set up when op is a PMS write. */
+static int pair_step(struct apply_site *a, struct pair *p, const struct op *op,
+		     const struct op *next, struct rc_err *err)
+{
+	int rc = RC_OK;
+
+	if (p->pending && p->next != op)
+		rc = pair_drop(a, p, "the operation before it in its chain did not complete", err);
+	if (!p->pending) {
+		memset(p, 0, sizeof(*p));
+		p->next = pair_next(op, next);
+	}
+	return rc;
+}
+
 /* One operation between its journal intent and result. A create left in
  * doubt is settled at once where the vendor can tell (adopted, or sent
  * again as a new journaled attempt: never twice in one attempt). A failure
- * of the journal itself sets *fatal: nothing more may be called. */
+ * of the journal itself sets *fatal: nothing more may be called. pair
+ * (may be NULL): op is its next (its intent is there, already durable),
+ * or op is a PMS write and pair->next's intent is committed with op's. */
 static int run_op(struct apply_site *a, struct provider *prov,
 		  const struct vendor *v, const struct op *op, const char *plan_id,
-		  struct apply_result *res, bool *fatal, struct rc_err *err)
+		  struct pair *pair, struct apply_result *res, bool *fatal, struct rc_err *err)
 {
 	struct journal_entry je;
 	struct op_result r;
@@ -231,8 +287,20 @@ static int run_op(struct apply_site *a, struct provider *prov,
 	int rc, tries = 0;
 
 	do {
-		journal_fill(&je, op, plan_id);
-		rc = journal_intent(a, &je, err);
+		if (!tries && pair && pair->pending && pair->next == op) {
+			je = pair->je;
+			pair->pending = false;
+			rc = RC_OK;
+		} else {
+			bool with = !tries && pair && pair->next && pair->next != op;
+
+			journal_fill(&je, op, plan_id);
+			if (with)
+				journal_fill(&pair->je, pair->next, plan_id);
+			rc = journal_intent(a, &je, with ? &pair->je : NULL, err);
+			if (with && !rc)
+				pair->pending = true;
+		}
 		if (rc) {
 			*fatal = true;
 			return rc;
@@ -320,14 +388,25 @@ static int run_seq(struct apply_site *a, struct provider *prov, const struct ven
 	struct site_plan *sp = a->sp;
 	const struct op *op;
 	struct rc_err oerr;
+	struct pair pr;
 	unsigned failures = 0;
 	bool fatal = false;
 	int rc = RC_OK, orc;
 	size_t i;
 
+	memset(&pr, 0, sizeof(pr));
 	for (i = 0; i < a->nops && !fatal; i++) {
 		op = &a->ops[i];
+		if (pair_step(a, &pr, op, i + 1 < a->nops ? &a->ops[i + 1] : NULL, &oerr)) {
+			if (!failures++) {
+				rc = oerr.code;
+				*err = oerr;
+			}
+			fatal = true;
+			break;
+		}
 		if (apply_stopped(e)) {
+			pair_drop(a, &pr, "the apply stopped", &oerr);
 			/* a signal, or the lease lost: what ran is journaled; the rest
 			 * is planned again (at the next start, by the shard's owner) */
 			orc = rc_errf(&oerr, RC_ERR, "site %s: stopped (%s) before %s %s (%zu operation%s left)",
@@ -347,7 +426,7 @@ static int run_seq(struct apply_site *a, struct provider *prov, const struct ven
 		rc_log(e->log, RC_LOG_DEBUG, "site %s: %zu/%zu %s %s", sp->site->name, i + 1, a->nops,
 		       op_kind_name(op->kind), op->unit ? op->unit : "");
 		rc_err_clear(&oerr);
-		orc = run_op(a, prov, v, op, plan_id, res, &fatal, &oerr);
+		orc = run_op(a, prov, v, op, plan_id, &pr, res, &fatal, &oerr);
 		apply_progress(e, res, false);
 		if (!orc)
 			continue;
@@ -356,6 +435,10 @@ static int run_seq(struct apply_site *a, struct provider *prov, const struct ven
 			rc = orc;
 			*err = oerr;
 		}
+	}
+	if (pair_drop(a, &pr, "the apply stopped", &oerr) && !rc) {
+		rc = oerr.code;
+		*err = oerr;
 	}
 	if (fatal)
 		block_rest(a, i, res);
@@ -449,11 +532,15 @@ static void run_chain(struct runner *w, size_t c)
 	struct apply_site *a = w->a;
 	const struct op *op;
 	struct rc_err oerr;
-	size_t i;
+	struct pair pr;
+	size_t i, end = w->starts[c + 1];
 	int orc;
 
-	for (i = w->starts[c]; i < w->starts[c + 1]; i++) {
+	memset(&pr, 0, sizeof(pr));
+	for (i = w->starts[c]; i < end; i++) {
 		op = &a->ops[w->order[i]];
+		if (pair_step(a, &pr, op, i + 1 < end ? &a->ops[w->order[i + 1]] : NULL, &oerr))
+			w->fatal = true;
 		if (!w->fatal && !w->stopped && apply_stopped(a->e)) {
 			w->stopped = true;
 			if (!w->rc) /* as run_seq says it: the site did not converge */
@@ -468,7 +555,7 @@ static void run_chain(struct runner *w, size_t c)
 			continue;
 		}
 		rc_err_clear(&oerr);
-		orc = run_op(a, w->prov, w->v, op, w->plan_id, w->res, &w->fatal, &oerr);
+		orc = run_op(a, w->prov, w->v, op, w->plan_id, &pr, w->res, &w->fatal, &oerr);
 		apply_progress(a->e, w->res, false);
 		if (!orc)
 			continue;
@@ -478,6 +565,8 @@ static void run_chain(struct runner *w, size_t c)
 			w->err = oerr;
 		}
 	}
+	if (pair_drop(a, &pr, "the apply stopped", &oerr)) /* journal failed: jbatch has it */
+		w->fatal = true;
 }
 
 static void worker(void *arg)

@@ -722,6 +722,72 @@ static void test_apply_drops_old_journal_entries(void **state)
 	assert_int_equal(journal_entries(t), before - 1);
 }
 
+struct closed {
+	int creates, not_sent, open;
+};
+
+static int see_create(const struct journal_entry *e, void *p)
+{
+	struct closed *c = p;
+
+	if (strcmp(e->op, "tenant.create") || strcmp(e->unit, "U4"))
+		return 0;
+	c->creates++;
+	if (e->state == JOURNAL_FAILED && !strncmp(e->error, "not sent: ", 10))
+		c->not_sent++;
+	if (e->state == JOURNAL_INTENT || e->state == JOURNAL_UNKNOWN)
+		c->open++;
+	return 0;
+}
+
+/* A generated code's write-back and the create that pushes it commit their
+ * intents together (one durable commit before the vendor call): when the
+ * write-back fails the create is not sent, and its intent is closed as
+ * such, not left in doubt. */
+static void test_failed_code_write_back_closes_the_create_unsent(void **state)
+{
+	struct e2e *t = *state;
+	struct closed c = { 0, 0, 0 };
+	struct store *s;
+	struct store_txn *txn;
+	struct rc_err err;
+	char dir[320];
+	json_t *plan;
+
+	assert_int_equal(e2e_converge(t), 0);
+	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{}}}",
+		"collection", "storeganise.unitRentals", "object", "id", "r4", "unitId", "u4",
+		"siteId", "site1", "ownerId", "c4", "state", "occupied", "startDate", "2026-11-20",
+		"overdue", "customFields")));
+	plan = plan_json(t);
+	assert_int_equal(plan_ops(plan, "pms.write"), 1);
+	assert_int_equal(plan_ops(plan, "tenant.create"), 1);
+	json_decref(plan);
+	json_decref(sim_post(t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i}]",
+		"method", "PUT", "path_contains", "/unit-rentals/r4", "status", 400, "times", -1)));
+	sim_clear_requests(t);
+	assert_int_equal(e2e_status(t, (const char *[]){ "apply", "-c", t->spec, "--auto-approve",
+							 NULL }), 1);
+	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
+	assert_int_equal(vendor_writes(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U4"), 0);
+
+	snprintf(dir, sizeof(dir), "%s/state", t->dir);
+	assert_int_equal(store_open(&s, dir, &err), 0);
+	assert_int_equal(store_txn_begin(s, false, &txn, &err), 0);
+	assert_int_equal(store_journal_each(txn, "site1", false, see_create, &c, &err), 0);
+	store_txn_abort(txn);
+	store_close(s);
+	assert_int_equal(c.creates, 1);
+	assert_int_equal(c.not_sent, 1);
+	assert_int_equal(c.open, 0);
+
+	/* the next apply writes the code back, then creates */
+	assert_int_equal(e2e_apply(t), 0);
+	assert_int_equal(sim_tenants_on(t, "U4"), 1);
+	assert_int_equal(e2e_plan_exit(t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -745,6 +811,7 @@ int main(void)
 		cmocka_unit_test(test_plan_from_pms_snapshot_file),
 		cmocka_unit_test(test_saved_plan_with_generated_code),
 		cmocka_unit_test(test_apply_drops_old_journal_entries),
+		cmocka_unit_test(test_failed_code_write_back_closes_the_create_unsent),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
