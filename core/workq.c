@@ -29,7 +29,9 @@ void workq_free(struct workq *q)
 	memset(q, 0, sizeof(*q));
 }
 
-/* ---- the queue: a binary min-heap of slots on (not_before, seq) ---- */
+/* ---- the queue: a binary min-heap of slots on (not_before, urgent
+ * first, seq); each item knows its place (pos) so that a key made urgent
+ * while queued moves up in O(log queued) ---- */
 
 static bool before(const struct workq *q, size_t a, size_t b)
 {
@@ -37,21 +39,35 @@ static bool before(const struct workq *q, size_t a, size_t b)
 
 	if (x->not_before != y->not_before)
 		return x->not_before < y->not_before;
+	if (x->urgent != y->urgent)
+		return x->urgent;
 	return x->seq < y->seq;
 }
 
-static void heap_push(struct workq *q, size_t slot)
+static void heap_set(struct workq *q, size_t i, size_t slot)
 {
-	size_t i = q->nheap++, parent;
+	q->heap[i] = slot;
+	q->items[slot].pos = i;
+}
+
+/* slot, at heap[i] or about to be, moved up to where it belongs. */
+static void heap_up(struct workq *q, size_t i, size_t slot)
+{
+	size_t parent;
 
 	while (i > 0) {
 		parent = (i - 1) / 2;
 		if (!before(q, slot, q->heap[parent]))
 			break;
-		q->heap[i] = q->heap[parent];
+		heap_set(q, i, q->heap[parent]);
 		i = parent;
 	}
-	q->heap[i] = slot;
+	heap_set(q, i, slot);
+}
+
+static void heap_push(struct workq *q, size_t slot)
+{
+	heap_up(q, q->nheap++, slot);
 }
 
 /* Remove the first slot and park it at heap[nheap], just past the heap,
@@ -68,11 +84,11 @@ static size_t heap_pop(struct workq *q)
 			c++;
 		if (!before(q, q->heap[c], last))
 			break;
-		q->heap[i] = q->heap[c];
+		heap_set(q, i, q->heap[c]);
 		i = c;
 	}
-	q->heap[i] = last;
-	q->heap[q->nheap] = top;
+	heap_set(q, i, last);
+	heap_set(q, q->nheap, top);
 	return top;
 }
 
@@ -151,20 +167,37 @@ static void forget(struct workq *q, struct workq_item *it)
 
 /* ---- the public operations ---- */
 
-void workq_add(struct workq *q, const char *key, double now)
+void workq_add_urgent(struct workq *q, const char *key, bool urgent, double now)
 {
 	struct workq_item *it = get(q, key);
+	bool promote = urgent && !it->urgent;
 
 	(void)now;
 	q->adds++;
+	if (urgent)
+		it->urgent = true;
 	if (it->running) {
 		it->dirty = true;
 		q->merged++;
 	} else if (it->queued) {
 		q->merged++;
+		if (promote) /* only ever earlier: up from where it is */
+			heap_up(q, it->pos, (size_t)(it - q->items));
 	} else {
 		enqueue(q, it);
 	}
+}
+
+void workq_add(struct workq *q, const char *key, double now)
+{
+	workq_add_urgent(q, key, false, now);
+}
+
+bool workq_urgent(struct workq *q, const char *key)
+{
+	const struct workq_item *it = find(q, key);
+
+	return it && it->urgent;
 }
 
 static void refill(struct workq *q, double now)

@@ -5,7 +5,7 @@
  * it dirty so it runs once more after; failures back off per key
  * (base * 2^n, capped) and success resets the backoff; a global token
  * bucket caps the rate. Among keys ready to run, the earliest not_before
- * goes first, ties in the order they were queued. Single-threaded (the
+ * goes first, ties urgent keys first, then in the order they were queued. Single-threaded (the
  * serve loop).
  *
  * Cost: add, take and done are O(log queued) (take_if adds O(log queued)
@@ -24,6 +24,8 @@ struct workq_item {
 	unsigned failures;
 	double not_before;       /* monotonic seconds */
 	uint64_t seq;            /* when queued: orders ties on not_before */
+	size_t pos;              /* its index in heap while queued */
+	bool urgent;             /* ahead of the others ready at the same time */
 };
 
 struct workq {
@@ -46,6 +48,13 @@ void workq_init(struct workq *q, double qps, double burst);
 void workq_free(struct workq *q);
 /* Queue key (copied). */
 void workq_add(struct workq *q, const char *key, double now);
+/* workq_add; urgent: the key goes ahead of every key that is not urgent
+ * and ready at the same time (a fresh key, or one past the same backoff),
+ * also when it was queued already. It stays urgent while the queue holds
+ * it (queued, running, or dirty), so that a run of an urgent key can
+ * pass the urgency on to the keys it adds (workq_urgent). */
+void workq_add_urgent(struct workq *q, const char *key, bool urgent, double now);
+bool workq_urgent(struct workq *q, const char *key);
 /* The next key ready to run, marking it running; NULL when none is ready.
  * The key is borrowed: valid until workq_done for it. When NULL is
  * returned, *wait is the seconds until a key may be ready (or until a

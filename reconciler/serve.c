@@ -81,16 +81,17 @@ static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
 /* ---------------------------------------------------------- webhooks */
 
 /* The webhook's pure part (signature, id, routing) is serve_event.c. */
-static void enqueue_cb(void *p, enum serve_key_kind kind, const char *id)
+static void enqueue_cb(void *p, enum serve_key_kind kind, const char *id, bool urgent)
 {
-	serve_enqueue(p, kind, id);
+	serve_enqueue_urgent(p, kind, id, urgent);
 }
 
-static void count_cb(void *p, enum serve_key_kind kind, const char *id)
+static void count_cb(void *p, enum serve_key_kind kind, const char *id, bool urgent)
 {
 	(void)p;
 	(void)kind;
 	(void)id;
+	(void)urgent;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *ctype,

@@ -38,6 +38,15 @@ static bool access_event(const char *type)
 	       !strncmp(type, "user.", 5) || !strncmp(type, "unitRental.", 11);
 }
 
+/* The jobs whose completion grants or takes access: a tenant at the gate
+ * waits for them (docs/pms-api.md §2.4). */
+static bool urgent_event(const char *type)
+{
+	return !strcmp(type, "job.unit_moveIn.completed") ||
+	       !strcmp(type, "job.unit_moveOut.completed") ||
+	       !strcmp(type, "job.unit_transfer.completed");
+}
+
 /* Event types of docs/pms-api.md §2.4 -> keys to look at again: the rentals
  * named; else the job, unit or customer named (resolved by the work item);
  * else, for an access-related type, every site. */
@@ -52,21 +61,23 @@ int serve_event_route(json_t *ev, serve_event_fn add, void *p)
 	};
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	json_t *d = json_object_get(ev, "data");
+	bool urgent;
 	int n = 0;
 	size_t i;
 
 	if (!type)
 		return -1;
+	urgent = urgent_event(type);
 	for (i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
 		const char *id = json_string_value(json_object_get(d, refs[i].field));
 
 		if (!id || !*id || (i >= 3 && n) || strlen(id) > 100)
 			continue; /* a rental id says it all */
-		add(p, refs[i].kind, id);
+		add(p, refs[i].kind, id, urgent);
 		n++;
 	}
 	if (!n && access_event(type)) {
-		add(p, KEY_ALL, NULL); /* nothing named: every site looks again */
+		add(p, KEY_ALL, NULL, false); /* nothing named: every site looks again */
 		n++;
 	}
 	return n;

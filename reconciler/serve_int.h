@@ -146,6 +146,9 @@ void serve_unclaim(struct serve_site *st, struct serve_claims *c);
 #define serve_log(s, level, ...) rc_log(&(s)->log, (level), __VA_ARGS__)
 /* Queue a key: KEY_ALL queues every site. */
 void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id);
+/* serve_enqueue; urgent: ahead of what is queued (a site stays in line:
+ * a whole-site run does not jump the queue). */
+void serve_enqueue_urgent(struct serve *s, enum serve_key_kind kind, const char *id, bool urgent);
 /* Run serve_work_cb after `after` seconds. */
 void serve_schedule(struct serve *s, double after);
 /* The work timer: start queued keys on fibers, up to serve.workers. */
@@ -193,8 +196,10 @@ char *serve_metrics(struct serve *s);
  * compared in constant time; false without a secret. */
 bool serve_signature_ok(const char *secret, const char *body, size_t len, const char *sig);
 /* The keys an event (borrowed) names, each handed to add (id borrowed from
- * ev); their count, -1 when it has no type. */
-typedef void (*serve_event_fn)(void *p, enum serve_key_kind kind, const char *id);
+ * ev); their count, -1 when it has no type. urgent: the event grants or
+ * takes access at once (a move-in, move-out or transfer completed): its
+ * keys go ahead of the queued updates (workq_add_urgent). */
+typedef void (*serve_event_fn)(void *p, enum serve_key_kind kind, const char *id, bool urgent);
 int serve_event_route(json_t *ev, serve_event_fn add, void *p);
 
 #endif

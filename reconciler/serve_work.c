@@ -50,6 +50,11 @@ bool serve_key_parse(const char *text, struct serve_key *out)
 
 void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id)
 {
+	serve_enqueue_urgent(s, kind, id, false);
+}
+
+void serve_enqueue_urgent(struct serve *s, enum serve_key_kind kind, const char *id, bool urgent)
+{
 	struct serve_key k = { kind, id };
 	char text[SERVE_KEY_MAX];
 	size_t i;
@@ -63,7 +68,7 @@ void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id)
 		serve_log(s, RC_LOG_WARN, "%s id too long to be queued: dropped", key_kinds[kind]);
 		return;
 	}
-	workq_add(&s->q, text, rc_now_mono());
+	workq_add_urgent(&s->q, text, urgent && kind != KEY_SITE, rc_now_mono());
 	serve_schedule(s, 0);
 }
 
@@ -350,10 +355,10 @@ static int rental_site(struct serve *s, const char *rental, const struct spec_si
  * their shard's owner (route_emit, cluster mode); false: try later. */
 typedef bool (*emit_fn)(struct serve *s, enum serve_key_kind kind, const char *id, void *p);
 
+/* p: a bool, the urgency of the key being resolved (passed on). */
 static bool enqueue_emit(struct serve *s, enum serve_key_kind kind, const char *id, void *p)
 {
-	(void)p;
-	serve_enqueue(s, kind, id);
+	serve_enqueue_urgent(s, kind, id, *(const bool *)p);
 	return true;
 }
 
@@ -446,8 +451,11 @@ static bool process(struct serve *s, const char *text)
 		return true;
 	case KEY_JOB:
 	case KEY_UNIT:
-	case KEY_USER:
-		return process_ref(s, &k, enqueue_emit, NULL);
+	case KEY_USER: {
+		bool urgent = workq_urgent(&s->q, text); /* a move-in's job: its rentals too */
+
+		return process_ref(s, &k, enqueue_emit, &urgent);
+	}
 	default:
 		serve_enqueue(s, KEY_ALL, NULL);
 		return true;
@@ -514,10 +522,13 @@ struct route_keys {
 	size_t n, cap;
 };
 
-static void collect(void *p, enum serve_key_kind kind, const char *id)
+/* Cluster mode routes keys to their shard's owner without their urgency
+ * (the shard's consumer delivers in stream order). */
+static void collect(void *p, enum serve_key_kind kind, const char *id, bool urgent)
 {
 	struct route_keys *rk = p;
 
+	(void)urgent;
 	*RC_PUSH(rk->k, rk->n, rk->cap) = (struct serve_key){ kind, id };
 }
 

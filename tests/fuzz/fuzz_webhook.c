@@ -17,11 +17,12 @@
 
 #define SECRET "fuzz-webhook-secret"
 
-static void key_cb(void *p, enum serve_key_kind kind, const char *id)
+static void key_cb(void *p, enum serve_key_kind kind, const char *id, bool urgent)
 {
 	struct serve_key k = { kind, id }, back;
 	char text[SERVE_KEY_MAX];
 
+	(void)urgent;
 	(*(int *)p)++;
 	if (serve_key_format(&k, text, sizeof(text)) &&
 	    (!serve_key_parse(text, &back) || back.kind != kind))

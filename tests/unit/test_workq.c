@@ -273,6 +273,60 @@ static void test_many_keys(void **state)
 	workq_free(&q);
 }
 
+/* A move-in's key goes ahead of the updates queued before it, also when
+ * its key was queued already (promoted in place), and the rest keep their
+ * order; the urgency lasts while the key is held. */
+static void test_urgent_keys_go_first(void **state)
+{
+	char key[32];
+	struct workq q;
+	const char *k;
+	double wait;
+	int i;
+
+	(void)state;
+	workq_init(&q, 0, 0);
+	for (i = 0; i < 200; i++) {
+		snprintf(key, sizeof(key), "rental:u%03d", i);
+		workq_add(&q, key, 0);
+	}
+	workq_add_urgent(&q, "rental:movein", true, 0);
+	workq_add_urgent(&q, "rental:u150", true, 0);    /* queued: moves up */
+	workq_add(&q, "rental:movein", 0);              /* a plain add keeps it urgent */
+	k = workq_take(&q, 1, &wait);
+	assert_string_equal(k, "rental:u150");          /* urgent ones in their queued order */
+	assert_true(workq_urgent(&q, k));
+	workq_done(&q, k, true, 1);
+	assert_false(workq_urgent(&q, "rental:u150")); /* forgotten once idle */
+	k = workq_take(&q, 1, &wait);
+	assert_string_equal(k, "rental:movein");
+	workq_done(&q, k, true, 1);
+	for (i = 0; i < 200; i++) {
+		if (i == 150)
+			continue;
+		snprintf(key, sizeof(key), "rental:u%03d", i);
+		k = workq_take(&q, 1, &wait);
+		assert_non_null(k);
+		assert_string_equal(k, key);
+		assert_false(workq_urgent(&q, k));
+		workq_done(&q, k, true, 1);
+	}
+	assert_null(workq_take(&q, 1, &wait));
+	/* a backoff still holds an urgent key back: only ties go its way */
+	workq_add_urgent(&q, "rental:x", true, 0);
+	k = workq_take(&q, 0, &wait);
+	workq_done(&q, k, false, 0);                     /* again at 0.5 s */
+	workq_add(&q, "rental:y", 0);
+	k = workq_take(&q, 0.1, &wait);
+	assert_string_equal(k, "rental:y");
+	workq_done(&q, k, true, 0.1);
+	assert_null(workq_take(&q, 0.2, &wait));
+	k = workq_take(&q, 0.6, &wait);
+	assert_string_equal(k, "rental:x");
+	workq_done(&q, k, true, 0.6);
+	workq_free(&q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_take_if_skips_and_keeps_queued),
 		cmocka_unit_test(test_take_without_token_keeps_order),
 		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_urgent_keys_go_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
