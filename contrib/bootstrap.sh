@@ -25,7 +25,10 @@ PKGS=(cmake gcc make pkg-config libcurl4-openssl-dev libjansson-dev liblmdb-dev
 # (docs/readme_examples) sign and send a webhook with openssl and curl; the
 # plan JSON is read by HashiCorp's Go types (tests/tfplan: Go and Debian's
 # tfjson) and by an npm reader (npm: the machine's Node.js, else Debian's);
-# the cluster test (e2e_cluster) runs a 3-node JetStream cluster of nats-server
+# the cluster test (e2e_cluster) runs a 3-node JetStream cluster of nats-server;
+# contrib/k8s is rendered by `kubectl kustomize` (Debian's kubernetes-client
+# where no kubectl is installed: another kubectl package owns the same path)
+# and validated by an npm package (tests/k8s)
 TEST_PKGS=(chromium jq openssl curl python3-jsonschema clang libclang-rt-14-dev man-db
            golang-go golang-github-hashicorp-terraform-json-dev nats-server)
 # the .deb: dpkg-shlibdeps (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), and
@@ -99,6 +102,7 @@ case "$cmd" in
   test)
     PKGS+=("${TEST_PKGS[@]}")
     command -v npm >/dev/null || PKGS+=(nodejs npm)
+    command -v kubectl >/dev/null || PKGS+=(kubernetes-client)
     install_packages
     build build -DRECONCILE_WERROR=ON
     ctest --test-dir build --output-on-failure --no-tests=error -j2
