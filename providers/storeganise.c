@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "core/fiber.h"
 
 /* ---------------------------------------------------------------- API */
 
@@ -38,10 +39,66 @@ int sg_client_new(struct sg_client **out, const struct spec *spec,
 	return RC_OK;
 }
 
+/* The kept answer of path for the calling fiber's run (stolen), or NULL. */
+static json_t *memo_take(struct sg_client *c, const char *path)
+{
+	const void *f = fiber_current();
+	json_t *o;
+	size_t i;
+
+	for (i = 0; f && i < SG_MEMO_MAX; i++) {
+		if (c->memo[i].fiber != f || strcmp(c->memo[i].path, path))
+			continue;
+		o = c->memo[i].o;
+		free(c->memo[i].path);
+		memset(&c->memo[i], 0, sizeof(c->memo[i]));
+		return o;
+	}
+	return NULL;
+}
+
+/* Keep o (borrowed: a reference is taken) for the calling fiber's run;
+ * not kept off a fiber or when every slot is taken. */
+static void memo_keep(struct sg_client *c, const char *path, json_t *o)
+{
+	const void *f = fiber_current();
+	size_t i;
+
+	for (i = 0; f && i < SG_MEMO_MAX; i++) {
+		if (c->memo[i].fiber)
+			continue;
+		c->memo[i] = (struct sg_memo){ rc_strdup(path), f, json_incref(o) };
+		return;
+	}
+}
+
+/* Drop the answers kept for fiber f's run; f NULL: all of them. */
+static void memo_drop(struct sg_client *c, const void *f)
+{
+	size_t i;
+
+	for (i = 0; i < SG_MEMO_MAX; i++) {
+		if (!c->memo[i].fiber || (f && c->memo[i].fiber != f))
+			continue;
+		free(c->memo[i].path);
+		json_decref(c->memo[i].o);
+		memset(&c->memo[i], 0, sizeof(c->memo[i]));
+	}
+}
+
+void sg_memo_end(struct sg_client *c)
+{
+	const void *f = fiber_current();
+
+	if (c && f) /* off a fiber nothing was kept */
+		memo_drop(c, f);
+}
+
 void sg_client_free(struct sg_client *c)
 {
 	if (!c)
 		return;
+	memo_drop(c, NULL);
 	http_client_free(c->http);
 	json_decref(c->sites);
 	rc_free_secret(c->auth_header);
@@ -60,7 +117,11 @@ int sg_get(struct sg_client *c, const char *path, json_t **out,
 	char *url = rc_sprintf("%s/v1/admin/%s", c->base, path), *what;
 	int rc;
 
-	*out = NULL;
+	*out = memo_take(c, path);
+	if (*out) {
+		free(url);
+		return RC_OK;
+	}
 	http_resp_init(&resp);
 	req.method = "GET";
 	req.url = url;
@@ -459,6 +520,7 @@ int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		rc = rc_errf(err, RC_EPARSE, "%s: expected an object", where);
 		goto out;
 	}
+	memo_keep(c, path, o);
 	rc = sg_parse_rental(&p, o);
 	if (!rc && json_is_object(json_object_get(o, "unit")))
 		rc = sg_parse_unit(&p, json_object_get(o, "unit"));

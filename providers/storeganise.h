@@ -43,6 +43,13 @@ int sg_fetch_snapshot(struct sg_client *c, const struct spec *spec,
 int sg_fetch_rental(struct sg_client *c, const struct spec *spec,
 		    const char *rental_id, struct pms_snapshot *out,
 		    struct rc_err *err);
+/* On a fiber, sg_fetch_rental keeps its answer for the scoped read of the
+ * same run (the same GET, moments later: one PMS round trip fewer before
+ * a new rental's vendor call); this drops what the calling fiber's run
+ * kept and did not use. A run reads a rental it was asked about after
+ * its key was taken, so the kept answer is as fresh as a read of its own:
+ * an event that arrives meanwhile makes the key run again. */
+void sg_memo_end(struct sg_client *c);
 
 /* What a scoped read was asked about: the site's rentals among those
  * asked, and their owners, even when a rental has ended (its customer

@@ -76,6 +76,8 @@ int sg_parse_item(struct sg_parse *p, json_t *o, sg_parse_fn fn, const struct sg
 
 /* ---- the API client (storeganise.c), shared with the scoped read
  * (storeganise_scope.c) ---- */
+#define SG_MEMO_MAX 16       /* runs that found a new rental's site at once */
+
 struct sg_client {
 	struct http_client *http;
 	char *base;          /* .../api, no trailing slash */
@@ -84,6 +86,12 @@ struct sg_client {
 	json_t *sites;       /* site id -> the last site object read (a webhook's
 			      * run reads its site from here; every whole read
 			      * renews it) */
+	struct sg_memo {     /* a rental read to find its site, kept for the
+			      * scoped read of the same run (sg_memo_end) */
+		char *path;
+		const void *fiber;   /* the run's fiber */
+		json_t *o;
+	} memo[SG_MEMO_MAX];
 };
 
 /* GET path (relative to /v1/admin/) and parse the JSON answer. *out new.

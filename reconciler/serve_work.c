@@ -439,16 +439,22 @@ static bool process(struct serve *s, const char *text)
 	case KEY_SITE:
 		site = spec_find_site(s->spec, k.id);
 		return site ? reconcile(s, &k, site, NULL) : true; /* it left the spec (SIGHUP) */
-	case KEY_RENTAL:
+	case KEY_RENTAL: {
+		bool ok = true;
+
+		/* a new rental's read (its site) serves the run's scoped read too */
 		if (rental_site(s, k.id, &site, &err)) {
 			s->resolve_errors++;
 			serve_log(s, RC_LOG_ERROR, "rental %s: %s (tried again later)", k.id, err.msg);
-			return false;
+			ok = false;
+		} else if (site) {
+			ok = reconcile(s, &k, site, k.id);
+		} else {
+			serve_log(s, RC_LOG_INFO, "rental %s belongs to no site of the spec: ignored", k.id);
 		}
-		if (site)
-			return reconcile(s, &k, site, k.id);
-		serve_log(s, RC_LOG_INFO, "rental %s belongs to no site of the spec: ignored", k.id);
-		return true;
+		sg_memo_end(s->e.sg);
+		return ok;
+	}
 	case KEY_JOB:
 	case KEY_UNIT:
 	case KEY_USER: {
@@ -542,6 +548,7 @@ bool serve_route_event(struct serve *s, json_t *ev, serve_route_fn add, void *p)
 	serve_event_route(ev, collect, &rk);
 	for (i = 0; i < rk.n && ok; i++)
 		ok = route_emit(s, rk.k[i].kind, rk.k[i].id, &r);
+	sg_memo_end(s->e.sg); /* routed, not run here */
 	free(rk.k);
 	return ok;
 }
