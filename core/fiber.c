@@ -30,6 +30,7 @@ struct fiber {
 	void (*done)(void *);
 	void *arg;
 	bool finished, queued;
+	bool urgent;              /* waits ahead of the others (fiber_set_urgent) */
 	struct fiber *next;       /* ready list */
 	ev_timer sleep;
 	struct fiber *sleep_prev, *sleep_next; /* g_sleepers, while in fiber_sleep */
@@ -214,13 +215,17 @@ struct fiber_waiter {
 #endif
 void fiber_waitq_wait(struct fiber_waitq *q)
 {
-	struct fiber_waiter w = { g_cur, NULL };
+	struct fiber_waiter w = { g_cur, NULL }, **at = &q->head;
 
-	if (q->tail)
-		q->tail->next = &w;
-	else
-		q->head = &w;
-	q->tail = &w;
+	if (g_cur->urgent) /* after the urgent ones, ahead of the rest: O(urgent waiters) */
+		while (*at && (*at)->f->urgent)
+			at = &(*at)->next;
+	else if (q->tail)
+		at = &q->tail->next;
+	w.next = *at;
+	*at = &w;
+	if (!w.next)
+		q->tail = &w;
 	fiber_yield(); /* q may have moved meanwhile: not touched again */
 }
 #pragma GCC diagnostic pop
@@ -236,6 +241,12 @@ bool fiber_waitq_wake_one(struct fiber_waitq *q)
 		q->tail = NULL;
 	fiber_wake(w->f);
 	return true;
+}
+
+void fiber_set_urgent(bool urgent)
+{
+	if (g_cur)
+		g_cur->urgent = urgent;
 }
 
 void fiber_waitq_wake_all(struct fiber_waitq *q)
@@ -275,6 +286,7 @@ int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
 	f->fn = fn;
 	f->arg = arg;
 	f->done = done;
+	f->urgent = g_cur && g_cur->urgent; /* a run's helpers share its urgency */
 	getcontext(&f->ctx);
 	f->ctx.uc_stack.ss_sp = stack_base(f, page);
 	f->ctx.uc_stack.ss_size = FIBER_STACK;

@@ -58,8 +58,9 @@ void fiber_sleep(double s);
 /* End every fiber_sleep now (serve's SIGTERM: no backoff or Retry-After
  * wait outlasts the stop). Call on the loop. */
 void fiber_wake_sleepers(void);
-/* A FIFO of fibers waiting for something (a site, a connection slot).
- * Zero-initialised is empty. The waiters' nodes live on their stacks, so
+/* A FIFO of fibers waiting for something (a site, a connection slot),
+ * urgent fibers first (each part in arrival order). Zero-initialised is
+ * empty. The waiters' nodes live on their stacks, so
  * the queue itself may move (realloc) while they wait. */
 struct fiber_waiter;
 struct fiber_waitq {
@@ -71,6 +72,11 @@ void fiber_waitq_wait(struct fiber_waitq *q);
 /* Wake the longest waiter (true) or nobody (false). */
 bool fiber_waitq_wake_one(struct fiber_waitq *q);
 void fiber_waitq_wake_all(struct fiber_waitq *q);
+/* The calling fiber (nothing off a fiber) waits in every waitq ahead of
+ * the fibers that are not urgent, and so do the fibers it spawns from now
+ * on: serve's run of a move-in takes the next connection slot of the PMS
+ * and of its vendor before the runs of queued updates. */
+void fiber_set_urgent(bool urgent);
 
 /* Fibers alive (started, not finished). */
 unsigned fiber_count(void);

@@ -563,6 +563,9 @@ static void work_run(void *arg)
 {
 	struct work *w = arg;
 
+	/* a move-in's run takes the next PMS and vendor slots before the
+	 * updates' runs (its fiber waits ahead of theirs) */
+	fiber_set_urgent(workq_urgent(&w->s->q, w->key));
 	w->ok = process(w->s, w->key);
 }
 

@@ -185,6 +185,48 @@ static void test_waitq_fifo(void **state)
 	ev_loop_destroy(loop);
 }
 
+struct urgent_q {
+	struct queued q;
+	bool urgent;
+};
+
+static void wait_urgent(void *arg)
+{
+	struct urgent_q *u = arg;
+
+	fiber_set_urgent(u->urgent);
+	wait_in_queue(&u->q);
+}
+
+/* Urgent fibers wait ahead of the others, each kind in arrival order. */
+static void test_waitq_urgent_first(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct fiber_waitq q = { 0 };
+	struct trace t = { 0 };
+	struct urgent_q w[] = {
+		{ { &q, &t, 'a' }, false }, { { &q, &t, 'B' }, true }, { { &q, &t, 'c' }, false },
+		{ { &q, &t, 'D' }, true }, { { &q, &t, 'e' }, false },
+	};
+	size_t i;
+
+	(void)state;
+	fiber_attach(loop);
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		assert_int_equal(fiber_spawn(wait_urgent, &w[i], NULL), 0);
+		ev_run(loop, EVRUN_NOWAIT); /* it runs to its wait */
+	}
+	assert_true(fiber_waitq_wake_one(&q));     /* B */
+	ev_run(loop, EVRUN_NOWAIT);
+	fiber_waitq_wake_all(&q);
+	ev_run(loop, 0);
+	t.log[t.n] = '\0';
+	assert_string_equal(t.log, "BDace");
+	assert_int_equal(fiber_count(), 0);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
 /* A yielded fiber runs again only once it is woken, and only once. */
 static void test_fiber_wake(void **state)
 {
@@ -261,6 +303,7 @@ int main(void)
 		cmocka_unit_test(test_fibers_interleave),
 		cmocka_unit_test(test_fiber_wake),
 		cmocka_unit_test(test_waitq_fifo),
+		cmocka_unit_test(test_waitq_urgent_first),
 		cmocka_unit_test(test_wake_sleepers),
 		cmocka_unit_test(test_run_all_bounded),
 	};
