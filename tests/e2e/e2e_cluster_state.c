@@ -12,13 +12,15 @@
  * The survivor takes the shard over, loads its state from the bucket
  * (not seeded: the shard was in JetStream already) and then:
  *
- *   - settles the open entry by reading the vendor: the tenant is adopted,
- *     not made again (the simulator's request log shows one create);
+ *   - has the first owner's journal (read from its LMDB beside it) and
+ *     settles the open entry by reading the vendor: marked resolved, the
+ *     tenant adopted, not made again (the simulator's log shows one create);
  *   - holds R10 across the takeover: two more move-outs are refused
  *     ("after 3 in the last hour"), no vacate goes out.
  *
  * Without the state in JetStream the survivor's LMDB has neither the
- * intent nor the window: it would create the tenant again and vacate.
+ * journal nor the window (checked by hand: with the rebuild skipped, the
+ * journal assertion fails, and without it R10's).
  * Every nats-server and serve is started by PID and killed by the test
  * (and by the harness when it fails). Skipped (77) without nats-server.
  */
@@ -40,6 +42,7 @@
 #include "nats_cluster.h"
 #include "core/common.h"
 #include "state/cluster_lease.h"
+#include "state/store.h"
 
 #define NODES NATS_NODES
 #define INSTANCES 2
@@ -184,6 +187,41 @@ static bool wait_log(struct cl *c, int n, size_t from, const char *a, const char
 	return false;
 }
 
+struct find_ctx {
+	const char *rental;
+	enum journal_state state;    /* of the last entry of rental; 0: none */
+	size_t entries;
+};
+
+static int find_cb(const struct journal_entry *e, void *payload)
+{
+	struct find_ctx *f = payload;
+
+	f->entries++;
+	if (!strcmp(e->rental_id, f->rental))
+		f->state = e->state;
+	return 0;
+}
+
+/* Instance n's journal of site1 (its LMDB, read beside the running serve:
+ * LMDB is multi-process): the state of rental's last entry, and the count. */
+static struct find_ctx journal_of(struct cl *c, int n, const char *rental)
+{
+	struct find_ctx f = { rental, 0, 0 };
+	struct store *st = NULL;
+	struct store_txn *t = NULL;
+	struct rc_err err;
+	char dir[400];
+
+	snprintf(dir, sizeof(dir), "%s/state-%d", c->t.dir, n);
+	assert_int_equal(store_open(&st, dir, &err), 0);
+	assert_int_equal(store_txn_begin(st, false, &t, &err), 0);
+	assert_int_equal(store_journal_each(t, "site1", false, find_cb, &f, &err), 0);
+	store_txn_abort(t);
+	store_close(st);
+	return f;
+}
+
 /* ----------------------------------------------------------- events */
 
 static long webhook(struct cl *c, int n, const char *type, int rental, const char *tag)
@@ -285,6 +323,7 @@ static void test_state_follows_the_shard(void **state)
 {
 	struct cl *c = *state;
 	unsigned shard = cluster_shard_of("site1", SHARDS);
+	struct find_ctx f;
 	char loaded[64];
 	int n, i, o, s, st;
 	size_t from;
@@ -348,6 +387,10 @@ static void test_state_follows_the_shard(void **state)
 	assert_true(e2e_serve_settle(c->in[s].port));
 	assert_int_equal(requests(c, "POST", "/visitors"), 1);   /* adopted, not made again */
 	assert_int_equal(tenants(c, 105), 1);
+	/* the first owner's journal is the survivor's: its open create settled */
+	f = journal_of(c, s, "rb105");
+	assert_int_equal(f.state, JOURNAL_RESOLVED);
+	assert_true(f.entries >= 9);                             /* 6 creates, 3 vacates */
 
 	/* R10 across the takeover: O's 3 vacates count for the survivor */
 	sim_clear_requests(&c->t);
