@@ -3,7 +3,7 @@
  * it commits (state/store_replica.h; cluster mode's JetStream copy):
  * per-site records only; an undone job of the writer leaves nothing in
  * it; a replica that refuses aborts the commit; none attached, nothing
- * recorded. And the bucket keys of state/cluster_state.h, both ways.
+ * recorded; the seed and rebuild of a site's records.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "state/cluster_state.h"
 #include "state/store.h"
 #include "state/store_replica.h"
 
@@ -253,38 +252,6 @@ static void test_collect_and_replace(void **state)
 	store_changes_clear(&cs);
 }
 
-/* Bucket keys: allowed characters only, and back to the same change. */
-static void test_bucket_keys(void **state)
-{
-	struct store_changes in = { 0 }, out = { 0 };
-	const char k1[] = "site one\0B/12+x", k2[] = "r10\0site one";
-	const unsigned char k3[] = { 's', '1', 0, 0, 0, 0, 0, 0, 0, 0, 0xff };
-	size_t i;
-	char *key;
-
-	(void)state;
-	store_changes_add(&in, "observed", "site one", k1, sizeof(k1) - 1, "v", 1);
-	store_changes_add(&in, "meta", "site one", k2, sizeof(k2) - 1, "12345678", 8);
-	store_changes_add(&in, "journal", "s1", k3, sizeof(k3), "{}", 2);
-	for (i = 0; i < in.n; i++) {
-		key = cluster_state_key(&in.c[i], 64);
-		assert_int_equal(strspn(key, "-/_=.ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					"0123456789"), strlen(key));
-		assert_null(strchr(key, '='));
-		assert_true(cluster_state_parse(key, in.c[i].val, in.c[i].vlen, &out));
-		assert_int_equal(out.c[i].klen, in.c[i].klen);
-		assert_memory_equal(out.c[i].key, in.c[i].key, in.c[i].klen);
-		assert_string_equal(out.c[i].site, in.c[i].site);
-		assert_string_equal(out.c[i].db, in.c[i].db);
-		assert_int_equal(out.c[i].vlen, in.c[i].vlen);
-		free(key);
-	}
-	assert_false(cluster_state_parse("3.c2l0ZQ.nosuchdb.eA", "", 0, &out));
-	assert_false(cluster_state_parse("3.c2l0ZQ.observed", "", 0, &out));
-	store_changes_clear(&in);
-	store_changes_clear(&out);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -294,7 +261,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_nested_abort_drops_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_is_handed_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_collect_and_replace, setup, teardown),
-		cmocka_unit_test(test_bucket_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
