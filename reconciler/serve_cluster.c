@@ -546,7 +546,7 @@ char *serve_cluster_readyz(struct serve *s)
 {
 	struct cluster_stats st;
 	unsigned *own, n = cluster_lease_shards(s->cluster->cl);
-	json_t *j, *a;
+	json_t *j, *a, *loading;
 	size_t i, k;
 	char *out;
 
@@ -554,11 +554,15 @@ char *serve_cluster_readyz(struct serve *s)
 	k = cluster_lease_owned(s->cluster->cl, own, n);
 	cluster_lease_stats(s->cluster->cl, &st);
 	a = json_array();
-	for (i = 0; i < k && i < n; i++)
+	loading = json_array(); /* owned, their state not loaded yet: their sites wait */
+	for (i = 0; i < k && i < n; i++) {
 		json_array_append_new(a, json_integer(own[i]));
-	j = json_pack("{s:s, s:{s:s, s:i, s:i, s:i, s:o}}", "status", s->stopping ? "stopping" : "ready",
+		if (s->cluster->state && !cluster_state_ready(s->cluster->state, own[i]))
+			json_array_append_new(loading, json_integer(own[i]));
+	}
+	j = json_pack("{s:s, s:{s:s, s:i, s:i, s:i, s:o, s:o}}", "status", s->stopping ? "stopping" : "ready",
 		      "cluster", "instance", cluster_lease_instance(s->cluster->cl), "shards_total", (int)n,
-		      "live", (int)st.live, "fair_share", (int)st.fair, "shards", a);
+		      "live", (int)st.live, "fair_share", (int)st.fair, "shards", a, "loading", loading);
 	out = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	free(own);

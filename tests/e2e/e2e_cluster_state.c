@@ -133,6 +133,22 @@ static bool owns(struct cl *c, int n, unsigned shard)
 	return yes;
 }
 
+/* The shards instance n owns whose state is not loaded yet (its /readyz). */
+static size_t loading(struct cl *c, int n)
+{
+	char *body = NULL;
+	json_t *j;
+	size_t k;
+
+	assert_int_equal(e2e_serve_post(c->in[n].port, "/readyz", NULL, NULL, &body), 200);
+	j = json_loads(body, 0, NULL);
+	assert_true(json_is_array(json_object_get(json_object_get(j, "cluster"), "loading")));
+	k = json_array_size(json_object_get(json_object_get(j, "cluster"), "loading"));
+	json_decref(j);
+	free(body);
+	return k;
+}
+
 /* Does each instance own its fair share (SHARDS / INSTANCES), all owned? */
 static bool shared(struct cl *c)
 {
@@ -385,6 +401,7 @@ static void test_state_follows_the_shard(void **state)
 	if (!wait_log(c, s, from, "site site1: reconciled", NULL, 30))
 		fail_msg("instance %d did not run site1 after the takeover", s);
 	assert_true(e2e_serve_settle(c->in[s].port));
+	assert_int_equal(loading(c, s), 0);
 	assert_int_equal(requests(c, "POST", "/visitors"), 1);   /* adopted, not made again */
 	assert_int_equal(tenants(c, 105), 1);
 	/* the first owner's journal is the survivor's: its open create settled */
