@@ -2,7 +2,10 @@
  * e2e_cluster_state.c: cluster mode's per-site state in JetStream (issue
  * 16, state/cluster_state.h) on loopback: a 3-node JetStream cluster of
  * nats-server, 2 `reconcile serve` instances against the simulator, 8
- * shards, a 3 s lease TTL. The owner O of site1's shard
+ * shards, a 3 s lease TTL. Instance 0's state directory is a single-process
+ * state first (`reconcile apply`): started alone, it seeds every shard from
+ * it (first use), and instance 1 loads its share from the bucket. The
+ * owner O of site1's shard
  *
  *   - vacates 3 units on move-outs (R10's limit at site1 is 3 an hour);
  *   - sends a tenant create the simulator makes but answers only 60 s
@@ -238,6 +241,26 @@ static struct find_ctx journal_of(struct cl *c, int n, const char *rental)
 	return f;
 }
 
+/* A single-process state in state-0: `reconcile apply` without a cluster. */
+static void apply_alone(struct cl *c)
+{
+	json_t *spec = json_load_file(c->t.spec, 0, NULL);
+	char path[320], state[400];
+	const char *args[] = { "apply", "-c", path, "--auto-approve", NULL };
+	struct run r;
+
+	assert_non_null(spec);
+	snprintf(path, sizeof(path), "%s/spec-alone.json", c->t.dir);
+	snprintf(state, sizeof(state), "%s/state-0", c->t.dir);
+	json_object_set_new(spec, "state_dir", json_string(state));
+	assert_int_equal(json_dump_file(spec, path, JSON_INDENT(2)), 0);
+	json_decref(spec);
+	r = e2e_reconcile(&c->t, args);
+	if (r.status != 0)
+		fail_msg("apply: %d: %s", r.status, r.err ? r.err : "");
+	run_free(&r);
+}
+
 /* ----------------------------------------------------------- events */
 
 static long webhook(struct cl *c, int n, const char *type, int rental, const char *tag)
@@ -346,9 +369,16 @@ static void test_state_follows_the_shard(void **state)
 	double end;
 
 	add_units(c);
+	apply_alone(c);
 	nats_cluster_start(&c->n, c->t.dir);
 	nats_cluster_make_bucket(&c->n, BUCKET, TTL_S);
-	for (n = 0; n < INSTANCES; n++)
+	/* alone, instance 0 takes every shard: site1's is seeded from its state */
+	start_instance(c, 0);
+	snprintf(loaded, sizeof(loaded), "cluster: shard %u state seeded from the local state", shard);
+	if (!wait_log(c, 0, 0, loaded, NULL, 20))
+		fail_msg("instance 0 did not seed shard %u (see %s)", shard, c->in[0].err);
+	assert_false(log_has(c, 0, 0, loaded, ": 0 records"));
+	for (n = 1; n < INSTANCES; n++)
 		start_instance(c, n);
 	for (end = rc_now_mono() + 20; rc_now_mono() < end && !shared(c); usleep(200000))
 		;
