@@ -92,6 +92,7 @@ static bool unb64url(const char *t, size_t tl, unsigned char **out, size_t *n)
 	free(buf);
 	if (len < 0 || (size_t)len < pad) {
 		free(*out);
+		*out = NULL;
 		return false;
 	}
 	*n = (size_t)len - pad; /* DecodeBlock counts the padding as zero bytes */

@@ -54,6 +54,8 @@ static void test_bucket_keys(void **state)
 	}
 	assert_false(cluster_state_parse("3.c2l0ZQ.nosuchdb.eA", "", 0, &out));
 	assert_false(cluster_state_parse("3.c2l0ZQ.observed", "", 0, &out));
+	assert_false(cluster_state_parse("3.c2l0ZQ.observed.e!!", "", 0, &out)); /* not base64 */
+	assert_false(cluster_state_parse("3.c2l0ZQ.observed.x", "", 0, &out));   /* 1 char: no byte */
 	store_changes_clear(&in);
 	store_changes_clear(&out);
 }
