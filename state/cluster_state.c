@@ -349,7 +349,8 @@ static int read_shard(struct cluster_state *cs, unsigned shard, struct store_cha
 		if (rc)
 			break;
 	}
-	kvWatcher_Destroy(w);
+	if (w)
+		kvWatcher_Destroy(w);
 	if (!rc && s != NATS_OK)
 		rc = nats_fail(err, RC_EIO, s, "cluster: reading the shard's state");
 	return rc;
@@ -398,7 +399,10 @@ static int load_shard(struct cluster_state *cs, const struct load_req *r,
 	rc = read_shard(cs, r->shard, &ch, err);
 	ev->records = ch.n;
 	/* the lease may have ended meanwhile: its next take loads again */
-	if (!rc && cluster_lease_still_owner(cs->lease, r->shard))
+	if (!rc && !cluster_lease_still_owner(cs->lease, r->shard))
+		rc = rc_errf(err, RC_EREFUSED, "cluster: shard %u: its lease ended during the load",
+			     r->shard);
+	if (!rc)
 		rc = store_replica_replace(cs->store, (const char *const *)r->sites, r->n, ch.c, ch.n,
 					   err);
 	store_changes_clear(&ch);
