@@ -1,8 +1,11 @@
 /*
- * serve_cluster.c: serve's hooks of cluster mode (issue 16, first slice):
- * the shard leases (state/cluster_lease.h) started from the spec's
- * "cluster" section, their events logged on the loop, the work of sites
- * whose shard this instance does not own dropped, /metrics and /readyz.
+ * serve_cluster.c: serve's hooks of cluster mode (issue 16): the shard
+ * leases (state/cluster_lease.h) started from the spec's "cluster"
+ * section, their events logged on the loop, the work of sites whose shard
+ * this instance does not own (or has not loaded yet) dropped, the events
+ * (state/cluster_bus.h), the per-site state in JetStream
+ * (state/cluster_state.h: a shard taken is loaded before its sites run),
+ * /metrics and /readyz.
  *
  * Threads: the lease module makes its NATS calls on a thread of its own;
  * it wakes the loop with ev_async_send (libev's one thread-safe call),
@@ -19,6 +22,7 @@
 #include "specs/spec_cluster.h"
 #include "state/cluster_bus.h"
 #include "state/cluster_lease.h"
+#include "state/cluster_state.h"
 
 /* A key fetched from an owned shard's consumer, acked once a run that
  * started after it arrived has ended well (its commit is done then). */
@@ -32,6 +36,7 @@ struct pending {
 struct serve_cluster {
 	struct cluster_lease *cl;
 	struct cluster_bus *bus;     /* the event stream (cluster_bus.h) */
+	struct cluster_state *state; /* the per-site state (cluster_state.h) */
 	ev_async async;
 	struct pending *pend;
 	size_t npend, cpend;
@@ -42,6 +47,20 @@ static void notify(void *arg)
 	struct serve *s = arg;
 
 	ev_async_send(s->loop, &s->cluster->async);
+}
+
+/* The names of the spec's sites in shard (new array, names borrowed); *n. */
+static const char **shard_sites(struct serve *s, unsigned shard, size_t *n)
+{
+	unsigned shards = cluster_lease_shards(s->cluster->cl);
+	const char **out = rc_calloc(s->spec->nsites + 1, sizeof(*out));
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < s->spec->nsites; i++)
+		if (cluster_shard_of(s->spec->sites[i].name, shards) == shard)
+			out[(*n)++] = s->spec->sites[i].name;
+	return out;
 }
 
 /* The sites of shard (their periodic and start-up work): queued. */
@@ -241,6 +260,50 @@ static void bus_drain(struct serve *s)
 	}
 }
 
+/* On the loop: a shard's state is loaded (or seeded) after its take:
+ * only now do its sites run and its consumer get bound (its keys waited
+ * in JetStream meanwhile, neither dropped nor acked). */
+static void state_drain(struct serve *s)
+{
+	struct cluster_state_ev e;
+
+	while (s->cluster->state && cluster_state_next(s->cluster->state, &e)) {
+		if (e.rc) {
+			serve_log(s, RC_LOG_WARN, "cluster: shard %u: loading its state: %s (again in 1 s)",
+				  e.shard, e.msg);
+			continue;
+		}
+		serve_log(s, RC_LOG_INFO, "cluster: shard %u state %s: %zu record%s in %.3f s", e.shard,
+			  e.seeded ? "seeded from the local state" : "loaded", e.records,
+			  e.records == 1 ? "" : "s", e.seconds);
+		enqueue_shard(s, e.shard);
+		cluster_bus_bind(s->cluster->bus, e.shard, true);
+	}
+}
+
+/* A lease taken: its sites wait until the shard's state is loaded. */
+static void shard_taken(struct serve *s, unsigned shard)
+{
+	const char **sites;
+	size_t n;
+
+	if (!s->cluster->state) {
+		enqueue_shard(s, shard);
+		cluster_bus_bind(s->cluster->bus, shard, true);
+		return;
+	}
+	sites = shard_sites(s, shard, &n);
+	cluster_state_load(s->cluster->state, shard, sites, n);
+	free(sites);
+}
+
+static void shard_ended(struct serve *s, unsigned shard)
+{
+	if (s->cluster->state)
+		cluster_state_forget(s->cluster->state, shard);
+	cluster_bus_bind(s->cluster->bus, shard, false);
+}
+
 /* On the loop: the lease thread's events. Each names the monotonic time
  * its ownership began or ended (tests/e2e/e2e_cluster.c reads them). */
 static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
@@ -258,24 +321,24 @@ static void serve_cluster_async(struct ev_loop *loop, ev_async *w, int revents)
 		case CLUSTER_TAKEN:
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u taken at %.6f (revision %llu)", e.shard,
 				  e.at, (unsigned long long)e.rev);
-			enqueue_shard(s, e.shard);
-			cluster_bus_bind(s->cluster->bus, e.shard, true);
+			shard_taken(s, e.shard);
 			break;
 		case CLUSTER_LOST:
 			serve_log(s, RC_LOG_WARN, "cluster: shard %u lost at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
-			cluster_bus_bind(s->cluster->bus, e.shard, false);
+			shard_ended(s, e.shard);
 			break;
 		case CLUSTER_RELEASED:
 			serve_log(s, RC_LOG_INFO, "cluster: shard %u released at %.6f (revision %llu): %s",
 				  e.shard, e.at, (unsigned long long)e.rev, e.msg);
-			cluster_bus_bind(s->cluster->bus, e.shard, false);
+			shard_ended(s, e.shard);
 			break;
 		case CLUSTER_ERROR:
 			serve_log(s, RC_LOG_WARN, "cluster: NATS: %s", e.msg);
 			break;
 		}
 	}
+	state_drain(s); /* after the takes above: a load's event is for its last take */
 }
 
 /* The NATS login secrets (new, rc_free_secret) from their references. */
@@ -334,15 +397,21 @@ int serve_cluster_start(struct serve *s, struct rc_err *err)
 
 		rc = cluster_bus_start(&bo, &s->cluster->bus, err);
 	}
+	if (!rc) { /* the store's writer is idle: no job before the loop runs */
+		struct cluster_state_opts so = { &o, c->state_bucket, cluster_lease_instance(s->cluster->cl),
+						 s->cluster->cl, s->e.store };
+
+		rc = cluster_state_start(&so, &s->cluster->state, err);
+	}
 	rc_free_secret(password);
 	rc_free_secret(token);
 	free(creds);
 	if (rc)
 		return rc;
 	serve_log(s, RC_LOG_INFO, "cluster: instance %s, %u shards, lease TTL %u s, bucket %s, "
-		  "stream %s (webhooks are published to %s.in)",
+		  "stream %s (webhooks are published to %s.in), state bucket %s",
 		  cluster_lease_instance(s->cluster->cl), c->shards, c->lease_ttl_s, c->bucket,
-		  c->stream, c->stream);
+		  c->stream, c->stream, c->state_bucket);
 	return RC_OK;
 }
 
@@ -361,6 +430,8 @@ void serve_cluster_stop(struct serve *s)
 	free(s->cluster->pend);
 	cluster_bus_stop(s->cluster->bus, publish_failed, s);
 	s->cluster->bus = NULL;
+	cluster_state_stop(s->cluster->state); /* the writer is stopped (commit_stop) */
+	s->cluster->state = NULL;
 	cluster_lease_stop(s->cluster->cl); /* joins its thread: no notify after */
 	ev_async_stop(s->loop, &s->cluster->async);
 	free(s->cluster);
@@ -381,6 +452,8 @@ bool serve_cluster_owns(struct serve *s, const char *site, uint64_t *term)
 	if (!s->cluster || !s->cluster->cl)
 		return true;
 	shard = cluster_shard_of(site, cluster_lease_shards(s->cluster->cl));
+	if (s->cluster->state && !cluster_state_ready(s->cluster->state, shard))
+		return false; /* its state is being loaded: the load's end queues it */
 	return cluster_lease_term(s->cluster->cl, shard, term);
 }
 
@@ -420,6 +493,29 @@ void serve_cluster_metrics(struct serve *s, struct rc_buf *b)
 		      "# TYPE reconcile_cluster_events_routed_total counter\n"
 		      "reconcile_cluster_events_routed_total %lu\n",
 		      bs.published, bs.duplicates, bs.publish_errors, bs.routed);
+	if (s->cluster->state) {
+		struct cluster_state_stats ss;
+
+		cluster_state_stats(s->cluster->state, &ss);
+		rc_buf_printf(b, "# HELP reconcile_cluster_state_writes_total Per-site state records written "
+			      "to the state bucket (JetStream acked) before their LMDB commit.\n"
+			      "# TYPE reconcile_cluster_state_writes_total counter\n"
+			      "reconcile_cluster_state_writes_total %lu\n"
+			      "# HELP reconcile_cluster_state_write_errors_total Batches JetStream did not take "
+			      "(their LMDB transaction aborted, their jobs failed).\n"
+			      "# TYPE reconcile_cluster_state_write_errors_total counter\n"
+			      "reconcile_cluster_state_write_errors_total %lu\n"
+			      "# HELP reconcile_cluster_state_fenced_total Batches refused: a site's shard "
+			      "lease was no longer held.\n"
+			      "# TYPE reconcile_cluster_state_fenced_total counter\n"
+			      "reconcile_cluster_state_fenced_total %lu\n"
+			      "# HELP reconcile_cluster_state_loads_total Shards whose state was loaded from "
+			      "the bucket at a takeover (seeded: from the local state, at first use).\n"
+			      "# TYPE reconcile_cluster_state_loads_total counter\n"
+			      "reconcile_cluster_state_loads_total{how=\"loaded\"} %lu\n"
+			      "reconcile_cluster_state_loads_total{how=\"seeded\"} %lu\n",
+			      ss.published, ss.publish_errors, ss.fenced, ss.loads, ss.seeds);
+	}
 	rc_buf_printf(b, "# HELP reconcile_cluster_shard_lag Messages of an owned shard's consumer "
 		      "not acked yet (pending and in work; read every 2 s).\n"
 		      "# TYPE reconcile_cluster_shard_lag gauge\n");
@@ -450,7 +546,7 @@ char *serve_cluster_readyz(struct serve *s)
 {
 	struct cluster_stats st;
 	unsigned *own, n = cluster_lease_shards(s->cluster->cl);
-	json_t *j, *a;
+	json_t *j, *a, *loading;
 	size_t i, k;
 	char *out;
 
@@ -458,11 +554,15 @@ char *serve_cluster_readyz(struct serve *s)
 	k = cluster_lease_owned(s->cluster->cl, own, n);
 	cluster_lease_stats(s->cluster->cl, &st);
 	a = json_array();
-	for (i = 0; i < k && i < n; i++)
+	loading = json_array(); /* owned, their state not loaded yet: their sites wait */
+	for (i = 0; i < k && i < n; i++) {
 		json_array_append_new(a, json_integer(own[i]));
-	j = json_pack("{s:s, s:{s:s, s:i, s:i, s:i, s:o}}", "status", s->stopping ? "stopping" : "ready",
+		if (s->cluster->state && !cluster_state_ready(s->cluster->state, own[i]))
+			json_array_append_new(loading, json_integer(own[i]));
+	}
+	j = json_pack("{s:s, s:{s:s, s:i, s:i, s:i, s:o, s:o}}", "status", s->stopping ? "stopping" : "ready",
 		      "cluster", "instance", cluster_lease_instance(s->cluster->cl), "shards_total", (int)n,
-		      "live", (int)st.live, "fair_share", (int)st.fair, "shards", a);
+		      "live", (int)st.live, "fair_share", (int)st.fair, "shards", a, "loading", loading);
 	out = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	free(own);

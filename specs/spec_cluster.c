@@ -49,6 +49,14 @@ static int load_names(struct spec_ld *l, json_t *o, struct spec_cluster *c)
 		c->stream = rc_strdup("reconcile-events");
 	if (!rc && !key_token(c->stream))
 		rc = spec_fail(l, "$.cluster.stream", "letters, digits, '-' and '_' only");
+	if (!rc)
+		rc = spec_get_str(l, o, "$.cluster", "state_bucket", false, &c->state_bucket);
+	if (!rc && !c->state_bucket)
+		c->state_bucket = rc_strdup("reconcile-state");
+	if (!rc && !key_token(c->state_bucket))
+		rc = spec_fail(l, "$.cluster.state_bucket", "letters, digits, '-' and '_' only");
+	if (!rc && !strcmp(c->state_bucket, c->bucket)) /* the leases' MaxAge would drop the state */
+		rc = spec_fail(l, "$.cluster.state_bucket", "must not be the lease bucket (%s)", c->bucket);
 	return rc;
 }
 
@@ -76,7 +84,8 @@ int spec_cluster_load(struct spec_ld *l, json_t *o, struct spec_cluster **out)
 {
 	static const char *const keys[] = { "urls", "user", "password_env", "password_file",
 					    "token_env", "token_file", "creds_file", "bucket",
-					    "stream", "shards", "lease_ttl_s", "replicas", NULL };
+					    "stream", "state_bucket", "shards", "lease_ttl_s",
+					    "replicas", NULL };
 	struct spec_cluster *c;
 	long shards = 0, ttl = 0, rep = 0;
 	int rc;
@@ -120,6 +129,7 @@ void spec_cluster_free(struct spec_cluster *c)
 	spec_secret_free(&c->token);
 	spec_secret_free(&c->creds);
 	free(c->bucket);
+	free(c->state_bucket);
 	free(c->stream);
 	free(c);
 }

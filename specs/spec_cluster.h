@@ -18,6 +18,7 @@ struct spec_cluster {
 	struct spec_secret creds;    /* a NATS .creds file: creds_file or creds_credential */
 	char *bucket;                /* the lease bucket, default "reconcile-leases" */
 	char *stream;                /* the event stream, default "reconcile-events" */
+	char *state_bucket;          /* the per-site state, default "reconcile-state" */
 	unsigned shards;             /* default 64, fixed for the bucket's life */
 	unsigned lease_ttl_s;        /* default 15 */
 	unsigned replicas;           /* of the bucket when serve makes it, default 3 */

@@ -312,15 +312,24 @@ int store_txn_begin(struct store *s, bool write, struct store_txn **out,
 		return st_lmdb_err(err, s, "begin transaction", rc);
 	}
 	t->s = s;
+	t->log = write ? st_log_new(s) : NULL;
 	*out = t;
 	return RC_OK;
 }
 
+/* A replica (cluster mode) takes the changes first: when it cannot,
+ * nothing commits. */
 int store_txn_commit(struct store_txn *t, struct rc_err *err)
 {
-	int rc = mdb_txn_commit(t->txn);
 	struct store *s = t->s;
+	int rc = st_publish(s, t->log, err);
 
+	if (rc) {
+		store_txn_abort(t);
+		return rc;
+	}
+	rc = mdb_txn_commit(t->txn);
+	st_log_free(t->log);
 	free(t);
 	return rc ? st_lmdb_err(err, s, "commit", rc) : RC_OK;
 }
@@ -330,6 +339,7 @@ void store_txn_abort(struct store_txn *t)
 	if (!t)
 		return;
 	mdb_txn_abort(t->txn);
+	st_log_free(t->log);
 	free(t);
 }
 
@@ -361,7 +371,7 @@ int st_put_json(struct store_txn *t, MDB_dbi dbi, MDB_val *k, json_t *j,
 {
 	char *s = json_dumps(j, JSON_COMPACT);
 	MDB_val v = { strlen(s), s };
-	int rc = mdb_put(t->txn, dbi, k, &v, 0);
+	int rc = st_put(t, dbi, k, &v, 0);
 
 	free(s);
 	return rc ? st_lmdb_err(err, t->s, "put", rc) : RC_OK;
@@ -407,6 +417,7 @@ int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb
 }
 
 struct del_ctx {
+	struct store_txn *t;
 	const struct rc_map *keep;
 };
 
@@ -418,7 +429,7 @@ static int del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
 
 	(void)v;
 	if (!d->keep || !rc_map_get(d->keep, name, NULL))
-		rc = mdb_cursor_del(c, 0) ? -1 : 0;
+		rc = st_cursor_del(d->t, c) ? -1 : 0;
 	free(name);
 	return rc;
 }
@@ -427,7 +438,7 @@ static int del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
 static int del_prefix(struct store_txn *t, MDB_dbi dbi, const char *site,
 		      const struct rc_map *keep, struct rc_err *err)
 {
-	struct del_ctx d = { keep };
+	struct del_ctx d = { t, keep };
 	int rc = st_each_prefix(t, dbi, site, del_cb, &d, err);
 
 	return rc < 0 ? rc_errf(err, RC_EIO, "state %s: cannot delete under %s", t->s->dir, site) : rc;
@@ -586,7 +597,7 @@ int store_pms_put(struct store_txn *t, const char *site,
 	if (rc == 0 && old.mv_size == v.mv_size && memcmp(old.mv_data, b, v.mv_size) == 0)
 		rc = 0; /* unchanged: no page written */
 	else
-		rc = mdb_put(t->txn, t->s->pmslast, &k, &v, 0);
+		rc = st_put(t, t->s->pmslast, &k, &v, 0);
 	free(k.mv_data);
 	return rc ? st_lmdb_err(err, t->s, "write pmslast", rc) : RC_OK;
 }
@@ -598,7 +609,7 @@ int store_pms_del(struct store_txn *t, const char *site, const char *rental_id,
 	int rc;
 
 	st_make_key(&k, site, rental_id, strlen(rental_id));
-	rc = mdb_del(t->txn, t->s->pmslast, &k, NULL);
+	rc = st_del(t, t->s->pmslast, &k);
 	free(k.mv_data);
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "delete pmslast", rc) : RC_OK;
 }
@@ -673,7 +684,7 @@ int store_generation_bump(struct store_txn *t, const char *site,
 	(*out)++;
 	st_u64_be(*out, b);
 	st_make_key(&k, "gen", site, strlen(site));
-	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	rc = st_put(t, t->s->meta, &k, &v, 0);
 	free(k.mv_data);
 	return rc ? st_lmdb_err(err, t->s, "write generation", rc) : RC_OK;
 }

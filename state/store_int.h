@@ -6,6 +6,7 @@
 #define RC_STORE_INT_H
 
 #include "store.h"
+#include "store_replica.h"
 
 #include <jansson.h>
 #include <lmdb.h>
@@ -22,12 +23,27 @@ struct store {
 	struct store_writer *writer;  /* group commit (store_writer.c), or NULL */
 	store_exec_fn exec;           /* how store_write runs a job, or NULL: inline */
 	void *exec_p;
+	struct store_replica replica; /* cluster mode (store_replica.c); publish NULL: none */
 };
 
 struct store_txn {
 	struct store *s;
 	MDB_txn *txn;
+	struct store_changes *log;   /* what a replica is handed before commit, or NULL */
 };
+
+/* mdb_put, mdb_del, mdb_cursor_del (LMDB codes), recorded in t's change
+ * log when it has one and the record is per-site (store_replica.h). */
+int st_put(struct store_txn *t, MDB_dbi dbi, MDB_val *k, MDB_val *v, unsigned flags);
+int st_del(struct store_txn *t, MDB_dbi dbi, MDB_val *k);
+int st_cursor_del(struct store_txn *t, MDB_cursor *c);
+/* A change log for a write transaction of s (new): NULL without a replica. */
+struct store_changes *st_log_new(const struct store *s);
+void st_log_free(struct store_changes *log);
+/* Drop the changes recorded past the first n (a nested transaction undone). */
+void st_log_truncate(struct store_changes *log, size_t n);
+/* Hand log (borrowed; may be NULL) to s's replica before the commit. */
+int st_publish(struct store *s, const struct store_changes *log, struct rc_err *err);
 
 /* An LMDB failure as an RC_EIO error naming the state directory. */
 int st_lmdb_err(struct rc_err *err, const struct store *s, const char *what, int rc);

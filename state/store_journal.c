@@ -102,8 +102,7 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 static int jopen_mark(struct store_txn *t, MDB_val *k, bool open, struct rc_err *err)
 {
 	MDB_val empty = { 0, "" };
-	int rc = open ? mdb_put(t->txn, t->s->jopen, k, &empty, 0)
-		      : mdb_del(t->txn, t->s->jopen, k, NULL);
+	int rc = open ? st_put(t, t->s->jopen, k, &empty, 0) : st_del(t, t->s->jopen, k);
 
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal index", rc) : RC_OK;
 }
@@ -382,9 +381,10 @@ int st_events_backfill(MDB_txn *txn, struct store *s)
 
 /* Delete the cursor's record, count it, and read the one after it (LMDB
  * leaves the cursor there; MDB_NOTFOUND past the end). */
-static int del_current(MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget, size_t *n)
+static int del_current(struct store_txn *t, MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget,
+		       size_t *n)
 {
-	int rc = mdb_cursor_del(c, 0);
+	int rc = st_cursor_del(t, c);
 
 	if (rc)
 		return rc;
@@ -411,7 +411,7 @@ static int prune_events(struct store_txn *t, uint64_t cutoff, size_t *budget, si
 		rc = mdb_del(t->txn, t->s->events, &id, NULL);
 		if (rc && rc != MDB_NOTFOUND)
 			break;
-		rc = del_current(c, &k, &v, budget, n);
+		rc = del_current(t, c, &k, &v, budget, n);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -451,7 +451,7 @@ static int keep_seq(struct store_txn *t, const char *site, uint64_t seq)
 
 	st_u64_be(seq, b);
 	st_make_key(&k, "jseq", site, strlen(site));
-	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	rc = st_put(t, t->s->meta, &k, &v, 0);
 	free(k.mv_data);
 	return rc;
 }
@@ -474,6 +474,10 @@ static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while (rc == 0 && *budget) {
 		plen = strnlen(k.mv_data, k.mv_size) + 1;
+		if (plen <= k.mv_size && !store_replica_owns(t->s, k.mv_data)) {
+			rc = next_site(c, &k, &v); /* another instance's shard (cluster mode) */
+			continue;
+		}
 		j = k.mv_size == plen + 8 ? st_get_json(&v) : NULL;
 		if (!j) { /* not an entry: leave it */
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -491,7 +495,7 @@ static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget
 		}
 		rc = keep_seq(t, k.mv_data, e.seq);
 		if (!rc)
-			rc = del_current(c, &k, &v, budget, n);
+			rc = del_current(t, c, &k, &v, budget, n);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;

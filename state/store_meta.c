@@ -83,7 +83,7 @@ static int marks_put(struct store_txn *t, const char *site, const uint64_t *m, s
 	for (i = 0; i < n; i++)
 		st_u64_be(m[i], buf + 8 * i);
 	st_make_key(&k, "r10", site, strlen(site));
-	rc = n ? mdb_put(t->txn, t->s->meta, &k, &v, 0) : mdb_del(t->txn, t->s->meta, &k, NULL);
+	rc = n ? st_put(t, t->s->meta, &k, &v, 0) : st_del(t, t->s->meta, &k);
 	free(k.mv_data);
 	free(buf);
 	if (rc == MDB_NOTFOUND)

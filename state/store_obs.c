@@ -261,8 +261,7 @@ static int index_unit(struct store_txn *t, const char *site, const struct obs_un
 		if (!u->tenants[i].code_known)
 			continue;
 		code_key(&k, site, u->tenants[i].code_hash, u->name);
-		rc = add ? mdb_put(t->txn, t->s->obsidx, &k, &empty, 0)
-			 : mdb_del(t->txn, t->s->obsidx, &k, NULL);
+		rc = add ? st_put(t, t->s->obsidx, &k, &empty, 0) : st_del(t, t->s->obsidx, &k);
 		if (rc == MDB_NOTFOUND)
 			rc = 0;
 		free(k.mv_data);
@@ -324,16 +323,20 @@ int store_code_in_use(struct store_txn *t, const char *site, const unsigned char
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "read the code index", rc) : RC_OK;
 }
 
-/* p: where the LMDB error of a failed delete goes (an int). */
+struct held_del_ctx {
+	struct store_txn *t;
+	int mrc;                     /* the LMDB error of a failed delete */
+};
+
 static int held_del_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
 {
-	int *mrc = p;
+	struct held_del_ctx *h = p;
 
 	(void)v;
 	if (!rest->mv_size || ((const char *)rest->mv_data)[0] != OBS_KIND_HELD)
 		return 1; /* past the held keys */
-	*mrc = mdb_cursor_del(c, 0);
-	return *mrc ? -1 : 0;
+	h->mrc = st_cursor_del(h->t, c);
+	return h->mrc ? -1 : 0;
 }
 
 int store_observed_put_held(struct store_txn *t, const char *site, const unsigned char *hashes,
@@ -341,24 +344,25 @@ int store_observed_put_held(struct store_txn *t, const char *site, const unsigne
 {
 	const char kind = OBS_KIND_HELD;
 	MDB_val k, empty = { 0, "" };
+	struct held_del_ctx h = { t, 0 };
 	size_t i;
-	int rc, mrc = 0;
+	int rc;
 
 	/* the held keys from the first one; held_del_cb stops past the last */
 	st_make_key(&k, site, &kind, 1);
-	rc = st_each_prefix_from(t, t->s->obsidx, site, k.mv_data, k.mv_size, held_del_cb, &mrc,
+	rc = st_each_prefix_from(t, t->s->obsidx, site, k.mv_data, k.mv_size, held_del_cb, &h,
 				 err);
 	free(k.mv_data);
-	if (rc < 0 && mrc)
+	if (rc < 0 && h.mrc)
 		return rc_errf(err, RC_EIO, "state %s: site %s: replacing the held codes: %s", t->s->dir,
-			       site, mdb_strerror(mrc));
+			       site, mdb_strerror(h.mrc));
 	if (rc < 0) /* a read: its message is set */
 		return rc_err_prefix(err, "site %s: replacing the held codes", site);
 	if (rc > 0)
 		rc = 0;
 	for (i = 0; !rc && i < n; i++) {
 		held_key(&k, site, hashes + i * RC_HASH_LEN);
-		rc = mdb_put(t->txn, t->s->obsidx, &k, &empty, 0);
+		rc = st_put(t, t->s->obsidx, &k, &empty, 0);
 		free(k.mv_data);
 	}
 	return rc ? st_lmdb_err(err, t->s, "write the code index", rc) : RC_OK;
@@ -473,7 +477,7 @@ int store_observed_put_unit(struct store_txn *t, const char *site,
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (!rc)
-		rc = mdb_put(t->txn, t->s->observed, &k, &v, 0);
+		rc = st_put(t, t->s->observed, &k, &v, 0);
 	if (!rc)
 		rc = index_unit(t, site, u, true);
 out:
@@ -497,7 +501,7 @@ static int gone_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p
 	if (!obs_find_unit(g->keep, name)) {
 		rc = unindex_old(g->t, g->keep->site, name, v);
 		if (!rc)
-			rc = mdb_cursor_del(c, 0);
+			rc = st_cursor_del(g->t, c);
 		rc = rc ? -1 : 0;
 	}
 	free(name);

@@ -78,9 +78,13 @@ int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err)
 	return j.rc;
 }
 
-static void run_job(struct store *s, MDB_txn *parent, struct store_job *j)
+/* j in a nested transaction of parent; its changes go to log (borrowed,
+ * may be NULL), and are dropped again when it is undone. */
+static void run_job(struct store *s, MDB_txn *parent, struct store_changes *log,
+		    struct store_job *j)
 {
-	struct store_txn child = { s, NULL };
+	struct store_txn child = { s, NULL, log };
+	size_t mark = log ? log->n : 0;
 	int mrc = mdb_txn_begin(s->env, parent, 0, &child.txn);
 
 	rc_err_clear(&j->err);
@@ -91,16 +95,22 @@ static void run_job(struct store *s, MDB_txn *parent, struct store_job *j)
 	j->rc = j->fn(&child, j->arg, &j->err);
 	if (j->rc) {
 		mdb_txn_abort(child.txn);
+		st_log_truncate(log, mark);
 		return;
 	}
 	mrc = mdb_txn_commit(child.txn);
-	if (mrc)
+	if (mrc) {
 		j->rc = st_lmdb_err(&j->err, s, "commit a nested transaction", mrc);
+		st_log_truncate(log, mark);
+	}
 }
 
-/* One batch: its jobs in one transaction, one durable commit. */
+/* One batch: its jobs in one transaction, handed to the replica (cluster
+ * mode) and then committed with one fsync; a replica that did not take
+ * it fails every job of the batch. */
 static void run_batch(struct store *s, struct store_job *batch)
 {
+	struct store_changes *log = st_log_new(s);
 	struct store_job *j;
 	struct rc_err err;
 	MDB_txn *txn = NULL;
@@ -109,12 +119,17 @@ static void run_batch(struct store *s, struct store_job *batch)
 	if (mrc)
 		rc = st_lmdb_err(&err, s, "begin transaction", mrc);
 	for (j = batch; !rc && j; j = j->next)
-		run_job(s, txn, j);
+		run_job(s, txn, log, j);
+	if (!rc)
+		rc = st_publish(s, log, &err);
+	if (rc && txn)
+		mdb_txn_abort(txn);
 	if (!rc) {
 		mrc = mdb_txn_commit(txn);
 		if (mrc)
 			rc = st_lmdb_err(&err, s, "commit", mrc);
 	}
+	st_log_free(log);
 	if (!rc)
 		return;
 	for (j = batch; j; j = j->next) { /* nothing of the batch is durable */
