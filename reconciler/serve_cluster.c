@@ -364,6 +364,27 @@ static int read_login(const struct spec_cluster *c, char **password, char **toke
 	return rc;
 }
 
+/* cluster.hash_key (64 hex digits) as the store's hash key: every
+ * instance hashes codes alike, so the state in JetStream means the same to
+ * the next owner of a shard. */
+static int use_hash_key(struct serve *s, const struct spec_cluster *c, struct rc_err *err)
+{
+	unsigned char key[32];
+	char *hex = NULL;
+	int rc = spec_secret_read(&c->hash_key, "cluster.hash_key", NULL, &hex, err);
+
+	if (rc)
+		return rc;
+	if (rc_unhex(hex, key, sizeof(key)) != 0)
+		rc = rc_errf(err, RC_EINVAL, "cluster.hash_key: expected 64 hex digits (openssl rand "
+			     "-hex 32 makes one), not a value of %zu characters", strlen(hex));
+	if (!rc)
+		rc = store_use_hash_key(s->e.store, key, err);
+	explicit_bzero(key, sizeof(key));
+	rc_free_secret(hex);
+	return rc;
+}
+
 int serve_cluster_start(struct serve *s, struct rc_err *err)
 {
 	const struct spec_cluster *c = s->spec->cluster;
@@ -377,7 +398,9 @@ int serve_cluster_start(struct serve *s, struct rc_err *err)
 	ev_async_init(&s->cluster->async, serve_cluster_async);
 	s->cluster->async.data = s;
 	ev_async_start(s->loop, &s->cluster->async);
-	rc = read_login(c, &password, &token, &creds, err);
+	rc = use_hash_key(s, c, err);
+	if (!rc)
+		rc = read_login(c, &password, &token, &creds, err);
 	o.urls = (const char *const *)c->urls;
 	o.nurls = c->nurls;
 	o.user = c->user;

@@ -70,6 +70,8 @@ static int load_login(struct spec_ld *l, json_t *o, struct spec_cluster *c)
 		rc = spec_get_secret(l, o, "$.cluster", "token", false, false, &c->token);
 	if (!rc)
 		rc = spec_get_secret(l, o, "$.cluster", "creds", false, false, &c->creds);
+	if (!rc) /* one key for every instance: the state they share holds its hashes */
+		rc = spec_get_secret(l, o, "$.cluster", "hash_key", false, true, &c->hash_key);
 	if (rc)
 		return rc;
 	if (!!c->user != spec_secret_set(&c->password))
@@ -83,7 +85,8 @@ static int load_login(struct spec_ld *l, json_t *o, struct spec_cluster *c)
 int spec_cluster_load(struct spec_ld *l, json_t *o, struct spec_cluster **out)
 {
 	static const char *const keys[] = { "urls", "user", "password_env", "password_file",
-					    "token_env", "token_file", "creds_file", "bucket",
+					    "token_env", "token_file", "creds_file", "hash_key_env",
+					    "hash_key_file", "bucket",
 					    "stream", "state_bucket", "shards", "lease_ttl_s",
 					    "replicas", NULL };
 	struct spec_cluster *c;
@@ -128,6 +131,7 @@ void spec_cluster_free(struct spec_cluster *c)
 	spec_secret_free(&c->password);
 	spec_secret_free(&c->token);
 	spec_secret_free(&c->creds);
+	spec_secret_free(&c->hash_key);
 	free(c->bucket);
 	free(c->state_bucket);
 	free(c->stream);
@@ -144,4 +148,5 @@ void spec_cluster_secrets(const struct spec_cluster *c, spec_secret_cb fn, void 
 		fn(&c->token, "cluster.token", payload);
 	if (spec_secret_set(&c->creds))
 		fn(&c->creds, "cluster.creds", payload);
+	fn(&c->hash_key, "cluster.hash_key", payload);
 }

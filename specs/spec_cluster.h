@@ -16,6 +16,8 @@ struct spec_cluster {
 	struct spec_secret password;
 	struct spec_secret token;
 	struct spec_secret creds;    /* a NATS .creds file: creds_file or creds_credential */
+	struct spec_secret hash_key; /* required: 64 hex digits, the key of every
+				      * instance's code hashes (store_use_hash_key) */
 	char *bucket;                /* the lease bucket, default "reconcile-leases" */
 	char *stream;                /* the event stream, default "reconcile-events" */
 	char *state_bucket;          /* the per-site state, default "reconcile-state" */

@@ -60,6 +60,13 @@ void store_set_command(const char *cmd);
 int store_lock(struct store *s, struct rc_err *err);
 void store_unlock(struct store *s);
 
+/* Use key (borrowed) as hash.key from now on: cluster mode's instances
+ * hash codes with one key, so that the state one wrote (JetStream) means
+ * the same to the next owner. A state directory that holds records hashed
+ * with another key is refused (RC_EINVAL, saying how to convert it); an
+ * empty one takes the key (hash.key replaced, durably). */
+int store_use_hash_key(struct store *s, const unsigned char key[32], struct rc_err *err);
+
 /* Keyed hash (HMAC-SHA256 with hash.key) of a secret, bound to a site:
  * HMAC(key, site || 0x00 || secret). */
 void store_secret_hash(const struct store *s, const char *site,

@@ -204,6 +204,59 @@ int st_read_all(struct store *s)
 	return rc;
 }
 
+/* Does the state hold any record hashed with its key? */
+static int holds_hashes(struct store *s, bool *yes, struct rc_err *err)
+{
+	MDB_dbi dbis[] = { s->observed, s->pmslast, s->obsidx, s->journal };
+	MDB_txn *txn;
+	MDB_stat st;
+	size_t i;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+
+	*yes = false;
+	if (rc)
+		return st_lmdb_err(err, s, "read", rc);
+	for (i = 0; !rc && !*yes && i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+		rc = mdb_stat(txn, dbis[i], &st);
+		*yes = !rc && st.ms_entries > 0;
+	}
+	mdb_txn_abort(txn);
+	return rc ? st_lmdb_err(err, s, "read", rc) : RC_OK;
+}
+
+int store_use_hash_key(struct store *s, const unsigned char key[32], struct rc_err *err)
+{
+	char *path, *tmp;
+	bool used;
+	int fd, rc;
+
+	if (!memcmp(s->key, key, sizeof(s->key)))
+		return RC_OK;
+	rc = holds_hashes(s, &used, err);
+	if (rc)
+		return rc;
+	if (used)
+		return rc_errf(err, RC_EINVAL, "state %s holds records hashed with its own hash.key, "
+			       "not the cluster's hash key: to bring this state into the cluster, give "
+			       "cluster.hash_key the file's key (od -An -vtx1 %s/hash.key | tr -d ' \\n'); "
+			       "else start on an empty state directory", s->dir, s->dir);
+	path = rc_sprintf("%s/hash.key", s->dir);
+	tmp = rc_sprintf("%s/hash.key.%d.tmp", s->dir, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || write(fd, key, 32) != 32 || fsync(fd) != 0 || rename(tmp, path) != 0)
+		rc = rc_errf(err, RC_EIO, "%s: cannot write the cluster's hash key: %s", path,
+			     strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	if (rc)
+		unlink(tmp);
+	else
+		memcpy(s->key, key, sizeof(s->key));
+	free(tmp);
+	free(path);
+	return rc;
+}
+
 bool st_lmdb_damage(int rc)
 {
 	return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||

@@ -2,9 +2,11 @@
  * e2e_cluster_state.c: cluster mode's per-site state in JetStream (issue
  * 16, state/cluster_state.h) on loopback: a 3-node JetStream cluster of
  * nats-server, 2 `reconcile serve` instances against the simulator, 8
- * shards, a 3 s lease TTL. Instance 0's state directory is a single-process
- * state first (`reconcile apply`): started alone, it seeds every shard from
- * it (first use), and instance 1 loads its share from the bucket. The
+ * shards, a 3 s lease TTL, one hash key (state-0's, as an operator brings
+ * a state into the cluster: every instance's hash.key becomes it).
+ * Instance 0's state directory is a single-process state first (`reconcile
+ * apply`): started alone, it seeds every shard from it (first use), and
+ * instance 1 loads its share from the bucket. The
  * owner O of site1's shard
  *
  *   - vacates 3 units on move-outs (R10's limit at site1 is 3 an hour);
@@ -93,10 +95,12 @@ static void start_instance(struct cl *c, int n)
 	json_object_set_new(spec, "state_dir", json_string(state));
 	json_array_foreach(json_object_get(spec, "sites"), i2, site) /* no periodic run in the test */
 		json_object_set_new(site, "sync_interval", json_string("15m"));
-	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:s, s:s, s:i, s:i, s:i}", "urls",
-						       urls, "bucket", BUCKET, "stream", STREAM,
+	snprintf(dir, sizeof(dir), "%s/cluster-hash-key", c->t.dir);
+	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:s, s:s, s:i, s:i, s:i, s:s}",
+						       "urls", urls, "bucket", BUCKET, "stream", STREAM,
 						       "state_bucket", STATE_BUCKET, "shards", SHARDS,
-						       "lease_ttl_s", TTL_S, "replicas", 3));
+						       "lease_ttl_s", TTL_S, "replicas", 3,
+						       "hash_key_file", dir));
 	snprintf(dir, sizeof(dir), "%s", c->t.dir); /* not through c: x is inside it */
 	snprintf(x->spec, sizeof(x->spec), "%s/spec-%d.json", dir, n);
 	snprintf(x->out, sizeof(x->out), "%s/serve-%d.out", dir, n);
@@ -241,11 +245,27 @@ static struct find_ctx journal_of(struct cl *c, int n, const char *rental)
 	return f;
 }
 
-/* A single-process state in state-0: `reconcile apply` without a cluster. */
+/* Instance n's hash.key. */
+static void hash_key(struct cl *c, int n, unsigned char key[32])
+{
+	char path[400];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/state-%d/hash.key", c->t.dir, n);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(key, 1, 32, f), 32);
+	fclose(f);
+}
+
+/* A single-process state in state-0: `reconcile apply` without a cluster;
+ * its hash.key (hex) is the cluster's, in cluster-hash-key. */
 static void apply_alone(struct cl *c)
 {
 	json_t *spec = json_load_file(c->t.spec, 0, NULL);
-	char path[320], state[400];
+	char path[320], state[400], hex[65];
+	unsigned char key[32];
+	FILE *f;
 	const char *args[] = { "apply", "-c", path, "--auto-approve", NULL };
 	struct run r;
 
@@ -259,6 +279,14 @@ static void apply_alone(struct cl *c)
 	if (r.status != 0)
 		fail_msg("apply: %d: %s", r.status, r.err ? r.err : "");
 	run_free(&r);
+	/* its hash key becomes the cluster's (as an operator converts one) */
+	hash_key(c, 0, key);
+	rc_hex(key, sizeof(key), hex);
+	snprintf(path, sizeof(path), "%s/cluster-hash-key", c->t.dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s\n", hex);
+	assert_int_equal(fclose(f), 0);
 }
 
 /* ----------------------------------------------------------- events */
@@ -383,6 +411,15 @@ static void test_state_follows_the_shard(void **state)
 	for (end = rc_now_mono() + 20; rc_now_mono() < end && !shared(c); usleep(200000))
 		;
 	assert_true(shared(c));
+	{ /* every instance hashes codes with the cluster's key */
+		unsigned char k0[32], kn[32];
+
+		hash_key(c, 0, k0);
+		for (n = 1; n < INSTANCES; n++) {
+			hash_key(c, n, kn);
+			assert_memory_equal(k0, kn, sizeof(k0));
+		}
+	}
 	for (n = 0; n < INSTANCES; n++)
 		assert_true(e2e_serve_settle(c->in[n].port));
 	o = owns(c, 0, shard) ? 0 : 1;

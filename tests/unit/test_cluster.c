@@ -56,8 +56,14 @@ static void test_spec_section(void **state)
 	assert_int_equal(spec_load_buf(buf, strlen(buf), "/x/spec.json", vendor_specs(), &s, &err), RC_OK);
 	assert_null(s->cluster); /* absent: one process */
 	spec_free(s);
+	/* without a hash key: the instances would not agree on the state's hashes */
 	snprintf(buf, sizeof(buf), SPEC, ", \"cluster\": {\"urls\": [\"nats://127.0.0.1:4222\"], "
 		 "\"token_file\": \"tok\"}");
+	assert_int_equal(spec_load_buf(buf, strlen(buf), "/x/spec.json", vendor_specs(), &s, &err),
+			 RC_EINVAL);
+	assert_non_null(strstr(err.msg, "$.cluster.hash_key"));
+	snprintf(buf, sizeof(buf), SPEC, ", \"cluster\": {\"urls\": [\"nats://127.0.0.1:4222\"], "
+		 "\"token_file\": \"tok\", \"hash_key_credential\": \"reconcile-hash-key\"}");
 	assert_int_equal(spec_load_buf(buf, strlen(buf), "/x/spec.json", vendor_specs(), &s, &err), RC_OK);
 	assert_non_null(s->cluster);
 	assert_int_equal(s->cluster->nurls, 1);
@@ -66,6 +72,7 @@ static void test_spec_section(void **state)
 	assert_int_equal(s->cluster->replicas, 3);
 	assert_string_equal(s->cluster->bucket, "reconcile-leases");
 	assert_string_equal(s->cluster->token.file, "/x/tok");
+	assert_string_equal(s->cluster->hash_key.credential, "reconcile-hash-key");
 	spec_free(s);
 	snprintf(buf, sizeof(buf), SPEC, ", \"cluster\": {\"urls\": [], \"shards\": 8}");
 	assert_int_equal(spec_load_buf(buf, strlen(buf), "/x/spec.json", vendor_specs(), &s, &err),

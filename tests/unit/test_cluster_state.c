@@ -2,7 +2,9 @@
  * test_cluster_state.c: cluster mode's state bucket without a NATS server
  * (state/cluster_state.h): its keys both ways (allowed characters only, no
  * padding), the spec's cluster.state_bucket (default, not the lease
- * bucket), and a start against an unreachable NATS refused with an error.
+ * bucket), a start against an unreachable NATS refused with an error, and
+ * the cluster's hash key taken by an empty state, refused by one holding
+ * records hashed with its own.
  * The bucket itself is tested on real nats-servers
  * (tests/e2e/e2e_cluster_state.c).
  */
@@ -25,6 +27,7 @@
 #include "specs/spec.h"
 #include "specs/spec_cluster.h"
 #include "state/cluster_state.h"
+#include "state/store.h"
 
 /* Bucket keys: allowed characters only, and back to the same change. */
 static void test_bucket_keys(void **state)
@@ -65,7 +68,7 @@ static const char SPEC[] =
 	" \"api_key_env\": \"K\"}, \"sites\": [{\"name\": \"s\", \"pms_site_id\": \"p\", \"vendor\": \"opentech\","
 	" \"opentech\": {\"environment\": \"production\", \"property_number\": \"P\", \"api_key_env\": \"A\","
 	" \"api_secret_env\": \"B\", \"client_id_env\": \"C\", \"client_secret_env\": \"D\"}}], "
-	"\"cluster\": {\"urls\": [\"nats://127.0.0.1:4222\"]%s}}";
+	"\"cluster\": {\"urls\": [\"nats://127.0.0.1:4222\"], \"hash_key_env\": \"H\"%s}}";
 
 static void test_spec_state_bucket(void **state)
 {
@@ -121,12 +124,55 @@ static void test_start_refuses(void **state)
 	assert_non_null(strstr(err.msg, "cannot connect to NATS"));
 }
 
+/* The cluster's hash key: an empty state takes it (hash.key replaced, so
+ * that the next open agrees); a state holding records hashed with its own
+ * key is refused, naming the way to convert it. */
+static void test_cluster_hash_key(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	unsigned char key[32], file[32], a[RC_HASH_LEN], b[RC_HASH_LEN];
+	char dir[512], path[600], cmd[700];
+	struct journal_entry je = { 0 };
+	struct store *s;
+	struct rc_err err;
+	FILE *f;
+
+	(void)state;
+	memset(key, 0x5a, sizeof(key));
+	snprintf(dir, sizeof(dir), "%s/test_cluster_key.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(store_open(&s, dir, &err), 0);
+	store_secret_hash(s, "s1", "482913", a);
+	assert_int_equal(store_use_hash_key(s, key, &err), 0);
+	store_secret_hash(s, "s1", "482913", b);
+	assert_memory_not_equal(a, b, RC_HASH_LEN);
+	snprintf(path, sizeof(path), "%s/hash.key", dir);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(file, 1, sizeof(file), f), sizeof(file));
+	fclose(f);
+	assert_memory_equal(file, key, sizeof(key));
+	assert_int_equal(store_use_hash_key(s, key, &err), 0); /* the same: nothing to do */
+	snprintf(je.op, sizeof(je.op), "tenant.create");
+	assert_int_equal(store_journal_intent(s, "s1", &je, &err), 0);
+	key[0] ^= 1;
+	assert_int_equal(store_use_hash_key(s, key, &err), RC_EINVAL);
+	assert_non_null(strstr(err.msg, "cluster.hash_key"));
+	assert_non_null(strstr(err.msg, "/hash.key"));
+	store_secret_hash(s, "s1", "482913", a);
+	assert_memory_equal(a, b, RC_HASH_LEN); /* the key in use did not change */
+	store_close(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bucket_keys),
 		cmocka_unit_test(test_spec_state_bucket),
 		cmocka_unit_test(test_start_refuses),
+		cmocka_unit_test(test_cluster_hash_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
