@@ -35,9 +35,8 @@ void site_plan_free(struct site_plan *sp)
 	size_t i;
 
 	for (i = 0; i < sp->nchanges; i++) {
-		json_decref(sp->changes[i].before);
-		json_decref(sp->changes[i].after);
-		json_decref(sp->changes[i].after_sensitive);
+		ra_free(&sp->changes[i].before);
+		ra_free(&sp->changes[i].after);
 	}
 	free(sp->changes);
 	free(sp->ops);
