@@ -241,8 +241,13 @@ void plan_json_str(const char *s, size_t flags,
 
 	put(ctx, "\"", 1);
 	while (*p) {
-		if (*p >= 0x20 && *p != '"' && *p != '\\' && !(slash && *p == '/') &&
-		    !(ascii && *p >= 0x80)) {
+		if (!slash && !ascii) { /* the usual flags: three tests a byte */
+			while (*p >= 0x20 && *p != '"' && *p != '\\')
+				p++;
+			if (!*p)
+				break;
+		} else if (*p >= 0x20 && *p != '"' && *p != '\\' && !(slash && *p == '/') &&
+			   !(ascii && *p >= 0x80)) {
 			p++;
 			continue;
 		}
@@ -283,14 +288,16 @@ static void buf_put(void *ctx, const char *p, size_t n)
 
 void ra_value_text(const struct rattr *a, struct rc_buf *out)
 {
-	char *s;
+	char *s, num[24];
+	int n;
 
 	switch (a->kind) {
 	case AV_STR:
 		plan_json_str(a->v.s, 0, buf_put, out);
 		break;
 	case AV_INT:
-		rc_buf_printf(out, "%lld", a->v.i);
+		n = snprintf(num, sizeof(num), "%lld", a->v.i);
+		rc_buf_add(out, num, (size_t)n);
 		break;
 	case AV_BOOL:
 		rc_buf_puts(out, a->v.i ? "true" : "false");

@@ -151,7 +151,7 @@ static void put_cb(void *ctx, const char *p, size_t n)
 void jw_key(struct jw *w, const char *k)
 {
 	jw_sep(w);
-	plan_json_str(k, w->flags, put_cb, w);
+	jw_str(w, k);
 	jw_put(w, (w->flags & JSON_COMPACT) ? ":" : ": ", (w->flags & JSON_COMPACT) ? 1 : 2);
 }
 
@@ -160,8 +160,25 @@ void jw_elem(struct jw *w)
 	jw_sep(w);
 }
 
+/* A string with nothing to escape (the usual case), quoted straight into
+ * the buffer; any other through plan_json_str. */
 void jw_str(struct jw *w, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
+
+	if (!(w->flags & (JSON_ENSURE_ASCII | JSON_ESCAPE_SLASH))) {
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		n = (size_t)(p - (const unsigned char *)s);
+		if (!*p && w->n + n + 2 <= sizeof(w->buf)) {
+			w->buf[w->n] = '"';
+			memcpy(w->buf + w->n + 1, s, n);
+			w->buf[w->n + n + 1] = '"';
+			w->n += n + 2;
+			return;
+		}
+	}
 	plan_json_str(s, w->flags, put_cb, w);
 }
 

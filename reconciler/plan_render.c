@@ -48,6 +48,35 @@ static void value_text(const struct rattr *v, bool sensitive, struct rc_buf *out
 	ra_value_text(v, out);
 }
 
+/* printf's "%s": a NULL shows as "(null)". */
+static const char *nz(const char *s)
+{
+	return s ? s : "(null)";
+}
+
+/* "      <color><sign><off> <key padded to w> = ": printf's "%-*s"
+ * without printf (a third of the text's cost at 100k units). */
+static void attr_head(struct rc_buf *out, const char *color, const char *sign,
+		      const char *off, int w, const char *key)
+{
+	static const char spaces[] = "                                ";
+	int pad = w - (int)strlen(key);
+
+	rc_buf_puts(out, "      ");
+	rc_buf_puts(out, color);
+	rc_buf_puts(out, sign);
+	rc_buf_puts(out, off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, key);
+	while (pad > 0) {
+		int k = pad < (int)sizeof(spaces) - 1 ? pad : (int)sizeof(spaces) - 1;
+
+		rc_buf_add(out, spaces, (size_t)k);
+		pad -= k;
+	}
+	rc_buf_puts(out, " = ");
+}
+
 static int key_width(const struct rattrs *a, const struct rattrs *b)
 {
 	unsigned i;
@@ -78,10 +107,10 @@ static void attrs_update(const struct rchange *c, const struct colors *col,
 		if (old && !ra_equal(old, v) && !sens && is_secret(v))
 			continue;
 		if (!old || (old->kind == AV_NULL && v->kind != AV_NULL)) {
-			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, v->key);
+			attr_head(out, col->add, "+", col->off, w, v->key);
 			value_text(v, sens, out);
 		} else {
-			rc_buf_printf(out, "      %s~%s %-*s = ", col->chg, col->off, w, v->key);
+			attr_head(out, col->chg, "~", col->off, w, v->key);
 			if (sens) {
 				rc_buf_puts(out, "(sensitive value)");
 			} else {
@@ -101,7 +130,7 @@ static void attrs_all(const struct rattrs *o, const char *sign, const char *colo
 	unsigned i;
 
 	for (i = 0; i < o->n; i++) {
-		rc_buf_printf(out, "      %s%s%s %-*s = ", color, sign, col->off, w, o->a[i].key);
+		attr_head(out, color, sign, col->off, w, o->a[i].key);
 		value_text(&o->a[i], o->a[i].sensitive, out);
 		rc_buf_puts(out, "\n");
 	}
@@ -117,9 +146,24 @@ static void change_text(const struct rchange *c, const struct colors *col,
 	const char *color = c->action == ACT_CREATE ? col->add : c->action == ACT_DELETE
 			  ? col->del : c->action == ACT_REPLACE ? col->del : col->chg;
 
-	rc_buf_printf(out, "  %s# %s%s %s\n", col->bold, c->address, col->off, what[c->action]);
-	rc_buf_printf(out, "  # (%s: %s)\n", c->rule, c->reason);
-	rc_buf_printf(out, "  %s%s%s %s {\n", color, sign, col->off, c->address);
+	rc_buf_puts(out, "  ");
+	rc_buf_puts(out, col->bold);
+	rc_buf_puts(out, "# ");
+	rc_buf_puts(out, nz(c->address));
+	rc_buf_puts(out, col->off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, what[c->action]);
+	rc_buf_puts(out, "\n  # (");
+	rc_buf_puts(out, nz(c->rule));
+	rc_buf_puts(out, ": ");
+	rc_buf_puts(out, nz(c->reason));
+	rc_buf_puts(out, ")\n  ");
+	rc_buf_puts(out, color);
+	rc_buf_puts(out, sign);
+	rc_buf_puts(out, col->off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, nz(c->address));
+	rc_buf_puts(out, " {\n");
 	if (c->action == ACT_CREATE || c->action == ACT_REPLACE)
 		attrs_all(&c->after, "+", col->add, col, out);
 	else if (c->action == ACT_DELETE)
