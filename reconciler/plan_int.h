@@ -21,8 +21,9 @@ struct jw {
 	int indent;          /* JSON_INDENT(n): n, 0 for one line */
 	int depth;           /* of the value being dumped: its lines are padded */
 	int rc;
-	int lvl;             /* direct writing: objects and arrays open */
-	bool first[16];      /* direct writing: no member yet at that level */
+	int lvl;             /* direct writing: objects and arrays open (at
+			      * most 4: a change's masks, an operation's code) */
+	bool first[8];       /* direct writing: no member yet at that level */
 	size_t n;            /* bytes in buf */
 	char buf[1 << 16];   /* one fwrite per jansson token was a third of
 			      * --json's cost */

@@ -136,7 +136,8 @@ void jw_close(struct jw *w, char c)
 /* A comma before every member or element but the first. */
 static void jw_sep(struct jw *w)
 {
-	bool *first = &w->first[w->lvl - 1];
+	int at = w->lvl - 1 < (int)sizeof(w->first) ? w->lvl - 1 : (int)sizeof(w->first) - 1;
+	bool *first = &w->first[at];
 
 	if (!*first)
 		jw_put(w, (w->flags & JSON_COMPACT) ? "," : ", ", (w->flags & JSON_COMPACT) ? 1 : 2);

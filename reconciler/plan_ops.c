@@ -117,6 +117,16 @@ static bool code_ref_ok(const struct code_ref *r)
 	return !((r->src == CODE_PMS_RENTAL || r->src == CODE_PMS_USER) && (!r->ref_id || !r->field));
 }
 
+/* A json_pack "s?" member: the string, or null. */
+static void kstr_or_null(struct jw *w, const char *k, const char *s)
+{
+	jw_key(w, k);
+	if (s)
+		jw_str(w, s);
+	else
+		jw_raw(w, "null");
+}
+
 static void code_ref_write(struct jw *w, const char *key, const struct code_ref *r)
 {
 	if (!code_ref_ok(r))
@@ -135,10 +145,8 @@ static void code_ref_write(struct jw *w, const char *key, const struct code_ref 
 		jw_open(w, '{');
 		jw_kstr(w, "source", "generated");
 		jw_kint(w, "slot", (int)r->slot);
-		jw_key(w, "ref");
-		r->ref_id ? jw_str(w, r->ref_id) : jw_raw(w, "null");
-		jw_key(w, "field");
-		r->field ? jw_str(w, r->field) : jw_raw(w, "null");
+		kstr_or_null(w, "ref", r->ref_id);
+		kstr_or_null(w, "field", r->field);
 		jw_close(w, '}');
 		break;
 	case CODE_VENDOR_RESULT:
@@ -150,16 +158,6 @@ static void code_ref_write(struct jw *w, const char *key, const struct code_ref 
 	default:
 		jw_raw(w, "null");
 	}
-}
-
-/* A json_pack "s?" member: the string, or null. */
-static void kstr_or_null(struct jw *w, const char *k, const char *s)
-{
-	jw_key(w, k);
-	if (s)
-		jw_str(w, s);
-	else
-		jw_raw(w, "null");
 }
 
 static void tenant_write(struct jw *w, const struct op *op)

@@ -107,19 +107,20 @@ static void tf_values(const struct rchange *c, json_t **before, json_t **after)
 
 /* The provider of a type: its prefix up to the first '_', as Terraform
  * derives a resource's default provider. */
-static const char *provider_name_str(const char *type)
+static const char *provider_name_str(const char *type, char *buf, size_t size)
 {
-	static __thread char buf[96];
 	const char *u = strchr(type, '_');
 	int n = u ? (int)(u - type) : (int)strlen(type);
 
-	snprintf(buf, sizeof(buf), "reconcile/%.*s", n, type);
+	snprintf(buf, size, "reconcile/%.*s", n, type);
 	return buf;
 }
 
 static json_t *provider_name(const char *type)
 {
-	return json_string(provider_name_str(type));
+	char buf[96];
+
+	return json_string(provider_name_str(type, buf, sizeof(buf)));
 }
 
 json_t *plan_tf_change(const struct site_plan *sp, const struct rchange *c)
@@ -231,6 +232,7 @@ void plan_tf_write(struct jw *w, const struct site_plan *sp, const struct rchang
 	/* tf_values: a create's before and a delete's after are null, any
 	 * other an object ({} when the plan holds none) */
 	bool bnull = c->action == ACT_CREATE, anull = c->action == ACT_DELETE;
+	char prov[96];
 
 	if (!flat(&c->before) || !flat(&c->after)) {
 		jw_value(w, plan_tf_change(sp, c), 2);
@@ -243,7 +245,7 @@ void plan_tf_write(struct jw *w, const struct site_plan *sp, const struct rchang
 	jw_kstr(w, "name", sp->site->name);
 	jw_kstr(w, "index", c->name);
 	jw_key(w, "provider_name");
-	jw_str(w, provider_name_str(c->type));
+	jw_str(w, provider_name_str(c->type, prov, sizeof(prov)));
 	jw_key(w, "change");
 	jw_open(w, '{');
 	jw_key(w, "actions");
