@@ -149,15 +149,35 @@ static bool want_invite(struct diff_ctx *c, const struct dunit *d, const json_t 
 	return true;
 }
 
-static json_t *invite_json(const struct oa_want *w, bool url)
+/* The invite as the change shows it, into r. */
+static void invite_attrs(struct site_plan *sp, struct rattrs *r, const struct oa_want *w, bool url)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:b}", "portals", w->portals, "valid_from", w->from,
-			      "valid_to", w->to, "enabled", w->enabled);
+	ra_object(sp, r, 6);
+	ra_str(sp, r, "portals", w->portals);
+	ra_str(sp, r, "valid_from", w->from);
+	ra_str(sp, r, "valid_to", w->to);
+	ra_bool(sp, r, "enabled", w->enabled);
+	if (w->max_uses > 0)
+		ra_int(sp, r, "max_uses", w->max_uses);
+	else
+		ra_null(sp, r, "max_uses");
+	if (url) {
+		ra_str(sp, r, "invite_url", PLAN_SENSITIVE);
+		ra_mark_sensitive(r, "invite_url");
+	}
+}
 
-	json_object_set_new(j, "max_uses", w->max_uses > 0 ? json_integer(w->max_uses) : json_null());
-	if (url)
-		json_object_set_new(j, "invite_url", json_string(PLAN_SENSITIVE));
-	return j;
+/* A string of the observed invite's extra (copied: ex is the caller's),
+ * or null. */
+static void ex_str(struct site_plan *sp, struct rattrs *r, const char *key, json_t *ex,
+		   const char *k)
+{
+	const char *v = json_string_value(json_object_get(ex, k));
+
+	if (v)
+		ra_str(sp, r, key, sp_str(sp, v));
+	else
+		ra_null(sp, r, key);
 }
 
 static unsigned changed_bits(const struct oa_want *w, const struct obs_tenant *t, json_t *ex)
@@ -223,8 +243,7 @@ static void create(struct diff_ctx *c, const struct dunit *d, const struct obs_u
 	/* the key of the rental's next invite, as the refresh counted them (OA5) */
 	op->unit_vid = ou && ou->vendor_id ? sp_str(c->sp, ou->vendor_id) : NULL;
 	rc = sp_add_change(c->sp, "openapp_invite", d->rental->id, ACT_CREATE, "OA1", op->reason);
-	rc->after = invite_json(w, true);
-	rc->after_sensitive = json_pack("{s:b}", "invite_url", 1);
+	invite_attrs(c->sp, &rc->after, w, true);
 	url_write(c, d, op);
 }
 
@@ -261,13 +280,13 @@ static void update(struct diff_ctx *c, const struct dunit *d, const struct obs_t
 	op->changed = ch;
 	op->tenant_vid = t->vendor_id;
 	rc = sp_add_change(c->sp, "openapp_invite", d->rental->id, ACT_UPDATE, op->rule, op->reason);
-	rc->before = json_pack("{s:s?, s:s?, s:s?, s:b, s:O?}", "portals",
-			       json_string_value(json_object_get(ex, "p")), "valid_from",
-			       json_string_value(json_object_get(ex, "f")), "valid_to",
-			       json_string_value(json_object_get(ex, "t")), "enabled", t->enabled,
-			       "max_uses", json_object_get(ex, "m"));
-	rc->after = invite_json(w, link);
-	rc->after_sensitive = link ? json_pack("{s:b}", "invite_url", 1) : json_object();
+	ra_object(c->sp, &rc->before, 5);
+	ex_str(c->sp, &rc->before, "portals", ex, "p");
+	ex_str(c->sp, &rc->before, "valid_from", ex, "f");
+	ex_str(c->sp, &rc->before, "valid_to", ex, "t");
+	ra_bool(c->sp, &rc->before, "enabled", t->enabled);
+	ra_json(c->sp, &rc->before, "max_uses", json_incref(json_object_get(ex, "m")));
+	invite_attrs(c->sp, &rc->after, w, link);
 	if (link)
 		url_write(c, d, op);
 }
@@ -350,7 +369,7 @@ int diff_openapp(struct diff_ctx *c, const struct desired_site *d)
 		op->tenant_vid = ou->tenants[0].vendor_id;
 		c->sp->destructive++;
 		rc = sp_add_change(c->sp, "openapp_invite", ou->name, ACT_DELETE, "OA3", op->reason);
-		rc->before = json_pack("{s:b}", "enabled", ou->tenants[0].enabled);
+		ra_bool(c->sp, &rc->before, "enabled", ou->tenants[0].enabled);
 	}
 	rc_map_free(&occ);
 	return RC_OK;

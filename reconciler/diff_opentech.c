@@ -37,35 +37,40 @@ static bool same_str(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") == 0;
 }
 
-static json_t *tenant_json(const char *status, const struct op_tenant *t,
-			   const struct obs_tenant *o, bool has_code)
+static const char *or_empty(const char *s)
 {
-	json_t *j = json_object();
+	return s ? s : "";
+}
 
-	json_object_set_new(j, "status", json_string(status));
+/* A tenant as the change shows it, into r (borrowed strings: the desired
+ * tenant's are the operation's, the observed one's the plan's). */
+static void tenant_attrs(struct site_plan *sp, struct rattrs *r, const char *status,
+			 const struct op_tenant *t, const struct obs_tenant *o, bool has_code)
+{
+	ra_object(sp, r, 1 + (t ? 6u : o ? 7u : 0u) + has_code);
+	ra_str(sp, r, "status", status);
 	if (t) {
-		json_object_set_new(j, "first_name", json_string(t->first_name ? t->first_name : ""));
-		json_object_set_new(j, "last_name", json_string(t->last_name ? t->last_name : ""));
-		json_object_set_new(j, "email", json_string(t->email ? t->email : ""));
-		json_object_set_new(j, "phone", json_string(t->phone ? t->phone : ""));
+		ra_str(sp, r, "first_name", or_empty(t->first_name));
+		ra_str(sp, r, "last_name", or_empty(t->last_name));
+		ra_str(sp, r, "email", or_empty(t->email));
+		ra_str(sp, r, "phone", or_empty(t->phone));
 		if (t->access_profile >= 0)
-			json_object_set_new(j, "access_profile", json_integer(t->access_profile));
+			ra_int(sp, r, "access_profile", t->access_profile);
 		if (t->time_group >= 0)
-			json_object_set_new(j, "time_group", json_integer(t->time_group));
+			ra_int(sp, r, "time_group", t->time_group);
 	} else if (o) {
-		json_object_set_new(j, "first_name", json_string(o->first_name ? o->first_name : ""));
-		json_object_set_new(j, "last_name", json_string(o->last_name ? o->last_name : ""));
-		json_object_set_new(j, "email", json_string(o->email ? o->email : ""));
-		json_object_set_new(j, "phone", json_string(o->phone ? o->phone : ""));
+		ra_str(sp, r, "first_name", or_empty(o->first_name));
+		ra_str(sp, r, "last_name", or_empty(o->last_name));
+		ra_str(sp, r, "email", or_empty(o->email));
+		ra_str(sp, r, "phone", or_empty(o->phone));
 		if (o->access_profile >= 0)
-			json_object_set_new(j, "access_profile", json_integer(o->access_profile));
+			ra_int(sp, r, "access_profile", o->access_profile);
 		if (o->time_group >= 0)
-			json_object_set_new(j, "time_group", json_integer(o->time_group));
-		json_object_set_new(j, "visitor_id", json_string(o->vendor_id ? o->vendor_id : ""));
+			ra_int(sp, r, "time_group", o->time_group);
+		ra_str(sp, r, "visitor_id", or_empty(o->vendor_id));
 	}
 	if (has_code)
-		json_object_set_new(j, "access_code", json_string(PLAN_SENSITIVE));
-	return j;
+		ra_str(sp, r, "access_code", PLAN_SENSITIVE);
 }
 
 /* The desired tenant (OT1, OT2, OT4). Returns false on a PMS value the
@@ -313,14 +318,15 @@ static void rented_unit(struct diff_ctx *c, struct ot_unit *u)
 	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name,
 			   u->replace ? ACT_REPLACE : !u->t ? ACT_CREATE : ACT_UPDATE,
 			   first->rule, first->reason);
-	rc->before = u->t || u->ou->ntenants
-		? tenant_json(vu_status_name(u->ou->status), NULL,
-			      u->t ? u->t : &u->ou->tenants[0], true)
-		: tenant_json(vu_status_name(u->ou->status), NULL, NULL, false);
-	rc->after = tenant_json(st, &u->want, NULL, true);
+	if (u->t || u->ou->ntenants)
+		tenant_attrs(c->sp, &rc->before, vu_status_name(u->ou->status), NULL,
+			     u->t ? u->t : &u->ou->tenants[0], true);
+	else
+		tenant_attrs(c->sp, &rc->before, vu_status_name(u->ou->status), NULL, NULL, false);
+	tenant_attrs(c->sp, &rc->after, st, &u->want, NULL, true);
 	/* the mask marks the code only where it changes: that is what shows */
-	rc->after_sensitive = (!u->t || u->replace || (changed & TF_CODE))
-		? json_pack("{s:b}", "access_code", 1) : json_object();
+	if (!u->t || u->replace || (changed & TF_CODE))
+		ra_mark_sensitive(&rc->after, "access_code");
 }
 
 static void vacant_unit(struct diff_ctx *c, struct ot_unit *u)
@@ -332,10 +338,9 @@ static void vacant_unit(struct diff_ctx *c, struct ot_unit *u)
 	unit_op(c, u, OP_UNIT_VACATE, "OT3", "no occupied rental: move-out");
 	rc = sp_add_change(c->sp, "opentech_unit", u->ou->name, ACT_DELETE, "OT3",
 			   "no occupied rental: move-out");
-	rc->before = tenant_json(vu_status_name(u->ou->status), NULL,
-				 u->ou->ntenants ? &u->ou->tenants[0] : NULL,
-				 u->ou->ntenants > 0);
-	rc->after = tenant_json("Vacant", NULL, NULL, false);
+	tenant_attrs(c->sp, &rc->before, vu_status_name(u->ou->status), NULL,
+		     u->ou->ntenants ? &u->ou->tenants[0] : NULL, u->ou->ntenants > 0);
+	tenant_attrs(c->sp, &rc->after, "Vacant", NULL, NULL, false);
 }
 
 vendor_diff_fn diff_opentech; /* the descriptor's (providers/opentech.c) */

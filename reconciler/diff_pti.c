@@ -255,13 +255,18 @@ static void user_change(struct pstate *s, const struct pcust *pc, const struct o
 	rc = sp_add_change(sp, "pti_user", pc->user->id,
 			   first->kind == OP_TENANT_CREATE ? ACT_CREATE : ACT_UPDATE, first->rule,
 			   first->reason);
-	rc->before = ut ? json_pack("{s:b, s:s}", "suspended", cur_susp, "access_code", PLAN_SENSITIVE)
-			: NULL;
-	rc->after = json_pack("{s:i, s:b, s:s}", "units", (int)pc->n, "suspended", pc->delinquent,
-			      "access_code", PLAN_SENSITIVE);
-	rc->after_sensitive = (first->kind == OP_TENANT_CREATE ||
-			       (first->kind == OP_TENANT_UPDATE && (first->changed & TF_CODE)))
-		? json_pack("{s:b}", "access_code", 1) : json_object();
+	if (ut) {
+		ra_object(sp, &rc->before, 2);
+		ra_bool(sp, &rc->before, "suspended", cur_susp);
+		ra_str(sp, &rc->before, "access_code", PLAN_SENSITIVE);
+	}
+	ra_object(sp, &rc->after, 3);
+	ra_int(sp, &rc->after, "units", (int)pc->n);
+	ra_bool(sp, &rc->after, "suspended", pc->delinquent);
+	ra_str(sp, &rc->after, "access_code", PLAN_SENSITIVE);
+	if (first->kind == OP_TENANT_CREATE ||
+	    (first->kind == OP_TENANT_UPDATE && (first->changed & TF_CODE)))
+		ra_mark_sensitive(&rc->after, "access_code");
 }
 
 /* What the engine knows of a customer's PTI user. */

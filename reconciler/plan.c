@@ -35,9 +35,8 @@ void site_plan_free(struct site_plan *sp)
 	size_t i;
 
 	for (i = 0; i < sp->nchanges; i++) {
-		json_decref(sp->changes[i].before);
-		json_decref(sp->changes[i].after);
-		json_decref(sp->changes[i].after_sensitive);
+		ra_free(&sp->changes[i].before);
+		ra_free(&sp->changes[i].after);
 	}
 	free(sp->changes);
 	free(sp->ops);
@@ -66,12 +65,21 @@ const char *sp_str(struct site_plan *sp, const char *s)
 	return rc_arena_strdup(&sp->arena, s);
 }
 
+/* One vsnprintf into a stack buffer, the result copied to the arena: no
+ * heap buffer, no measuring pass (a reason per operation at 100k units). */
 const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
 {
+	char small[256];
 	struct rc_buf b;
 	va_list ap;
 	const char *s;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(small))
+		return rc_arena_strndup(&sp->arena, small, (size_t)n);
 	rc_buf_init(&b);
 	va_start(ap, fmt);
 	rc_buf_vprintf(&b, fmt, ap);
@@ -79,6 +87,34 @@ const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
 	s = rc_arena_strdup(&sp->arena, b.p ? b.p : "");
 	rc_buf_free(&b);
 	return s;
+}
+
+/* <type>.<site>["<name>"], concatenated in the arena. */
+static const char *address(struct site_plan *sp, const char *type, const char *name)
+{
+	const char *site = sp->site->name;
+	size_t lt, ls, ln;
+	char *a, *p;
+
+	type = type ? type : "(null)"; /* as printf's %s showed it */
+	name = name ? name : "(null)";
+	lt = strlen(type);
+	ls = strlen(site);
+	ln = strlen(name);
+	a = rc_arena_alloc(&sp->arena, lt + ls + ln + 6);
+	p = a;
+
+	memcpy(p, type, lt);
+	p += lt;
+	*p++ = '.';
+	memcpy(p, site, ls);
+	p += ls;
+	memcpy(p, "[\"", 2);
+	p += 2;
+	memcpy(p, name, ln);
+	p += ln;
+	memcpy(p, "\"]", 3);
+	return a;
 }
 
 struct op *sp_add_op(struct site_plan *sp, enum op_kind kind)
@@ -104,7 +140,7 @@ struct rchange *sp_add_change(struct site_plan *sp, const char *type,
 	c = RC_PUSH(sp->changes, sp->nchanges, sp->capchanges);
 	c->type = sp_str(sp, type);
 	c->name = sp_str(sp, name);
-	c->address = sp_printf(sp, "%s.%s[\"%s\"]", type, sp->site->name, name);
+	c->address = address(sp, type, name);
 	c->action = action;
 	c->rule = sp_str(sp, rule);
 	c->reason = sp_str(sp, reason);

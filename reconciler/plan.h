@@ -50,6 +50,32 @@ struct finding {
 	const char *message;       /* never a secret */
 };
 
+/* One attribute of a resource change's before or after: a flat list, not
+ * a jansson tree per change (100k units: three trees of ~1 KB per change
+ * were most of the plan's memory, and dumping and freeing them most of
+ * --json's cost). Keys and strings are borrowed: static, or held as long
+ * as the plan's operations hold theirs (the plan's arena, the spec, the
+ * snapshot). */
+enum attr_kind { AV_NULL = 0, AV_STR, AV_INT, AV_BOOL, AV_JSON };
+
+struct rattr {
+	const char *key;
+	union {
+		const char *s;     /* AV_STR */
+		long long i;       /* AV_INT, AV_BOOL (0 or 1) */
+		json_t *j;         /* AV_JSON: owned (a vendor's raw value: rare) */
+	} v;
+	unsigned char kind;        /* enum attr_kind */
+	bool sensitive;            /* after: a secret (the text shows none of it) */
+};
+
+/* An object of attributes in insertion order; set false: JSON null. */
+struct rattrs {
+	struct rattr *a;           /* in the site plan's arena */
+	unsigned n, cap;
+	bool set;
+};
+
 struct rchange {
 	const char *address;       /* <vendor>_unit.<site>["<unit>"] */
 	const char *type;          /* "<vendor>_unit", "storeganise_rental" */
@@ -58,9 +84,8 @@ struct rchange {
 	enum rc_action action;
 	const char *rule;
 	const char *reason;
-	json_t *before;            /* owned; null on create */
-	json_t *after;             /* owned; null on delete */
-	json_t *after_sensitive;   /* owned mask {"access_code": true} */
+	struct rattrs before;      /* not set on create */
+	struct rattrs after;       /* not set on delete; secrets marked */
 };
 
 struct site_plan {
@@ -125,6 +150,40 @@ const char *sp_str(struct site_plan *sp, const char *s);
 const char *sp_printf(struct site_plan *sp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void sp_add_rec(struct site_plan *sp, const struct pms_rec *r);
+
+/* ---- attributes (plan_attrs.c) ----
+ * Setting a key that is there replaces its value in place (its position
+ * and its sensitive mark kept), as json_object_set does; a new key goes
+ * last. Each call makes o set (an object, maybe empty). */
+void ra_object(struct site_plan *sp, struct rattrs *o, unsigned cap_hint);
+void ra_str(struct site_plan *sp, struct rattrs *o, const char *key, const char *s);
+void ra_int(struct site_plan *sp, struct rattrs *o, const char *key, long long i);
+void ra_bool(struct site_plan *sp, struct rattrs *o, const char *key, bool b);
+void ra_null(struct site_plan *sp, struct rattrs *o, const char *key);
+/* v stolen; a string, integer, boolean or null is kept as such. */
+void ra_json(struct site_plan *sp, struct rattrs *o, const char *key, json_t *v);
+/* Mark key (already set) a secret. */
+void ra_mark_sensitive(struct rattrs *o, const char *key);
+/* Every key of src set in dst (json_object_update), marks added; or only
+ * the keys dst lacks (json_object_update_missing). */
+void ra_update(struct site_plan *sp, struct rattrs *dst, const struct rattrs *src, bool missing_only);
+const struct rattr *ra_get(const struct rattrs *o, const char *key);
+/* The string value of key, or NULL (absent, or not a string). */
+const char *ra_get_str(const struct rattrs *o, const char *key);
+bool ra_sensitive(const struct rattrs *o, const char *key);
+/* Same kind and value (json_equal). */
+bool ra_equal(const struct rattr *a, const struct rattr *b);
+/* The object as a jansson tree (new; null when not set). */
+json_t *ra_to_json(const struct rattrs *o);
+void ra_free(struct rattrs *o);
+
+/* The JSON text of s (quoted, escaped as jansson's dump does with flags:
+ * JSON_ENSURE_ASCII and JSON_ESCAPE_SLASH honoured) handed to put in
+ * runs. s must be valid UTF-8 (what the plan holds: parsed by jansson). */
+void plan_json_str(const char *s, size_t flags,
+		   void (*put)(void *ctx, const char *p, size_t n), void *ctx);
+/* One value as json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) writes it. */
+void ra_value_text(const struct rattr *a, struct rc_buf *out);
 
 /* Count operations and changes; recompute totals of p. */
 void plan_totals(struct plan *p);

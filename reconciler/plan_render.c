@@ -7,7 +7,7 @@
  * "(sensitive)" with an after_sensitive mask.
  */
 #define _GNU_SOURCE
-#include "plan.h"
+#include "plan_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,11 +30,14 @@ static void set_colors(struct colors *c, bool on)
 	c->off = on ? "\033[0m" : "";
 }
 
-static void value_text(json_t *v, bool sensitive, struct rc_buf *out)
+static bool is_secret(const struct rattr *v)
 {
-	char *s;
+	return v->kind == AV_STR && !strcmp(v->v.s, PLAN_SENSITIVE);
+}
 
-	if (sensitive || (json_is_string(v) && !strcmp(json_string_value(v), PLAN_SENSITIVE))) {
+static void value_text(const struct rattr *v, bool sensitive, struct rc_buf *out)
+{
+	if (sensitive || (v && is_secret(v))) {
 		rc_buf_puts(out, "(sensitive value)");
 		return;
 	}
@@ -42,49 +45,72 @@ static void value_text(json_t *v, bool sensitive, struct rc_buf *out)
 		rc_buf_puts(out, "(none)");
 		return;
 	}
-	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-	rc_buf_puts(out, s ? s : "?");
-	free(s);
+	ra_value_text(v, out);
 }
 
-static int key_width(json_t *a, json_t *b)
+/* printf's "%s": a NULL shows as "(null)". */
+static const char *nz(const char *s)
 {
-	const char *k;
-	json_t *v;
+	return s ? s : "(null)";
+}
+
+/* "      <color><sign><off> <key padded to w> = ": printf's "%-*s"
+ * without printf (a third of the text's cost at 100k units). */
+static void attr_head(struct rc_buf *out, const char *color, const char *sign,
+		      const char *off, int w, const char *key)
+{
+	static const char spaces[] = "                                ";
+	int pad = w - (int)strlen(key);
+
+	rc_buf_puts(out, "      ");
+	rc_buf_puts(out, color);
+	rc_buf_puts(out, sign);
+	rc_buf_puts(out, off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, key);
+	while (pad > 0) {
+		int k = pad < (int)sizeof(spaces) - 1 ? pad : (int)sizeof(spaces) - 1;
+
+		rc_buf_add(out, spaces, (size_t)k);
+		pad -= k;
+	}
+	rc_buf_puts(out, " = ");
+}
+
+static int key_width(const struct rattrs *a, const struct rattrs *b)
+{
+	unsigned i;
 	int w = 0;
 
-	json_object_foreach(a, k, v)
-		if ((int)strlen(k) > w)
-			w = (int)strlen(k);
-	json_object_foreach(b, k, v)
-		if ((int)strlen(k) > w)
-			w = (int)strlen(k);
+	for (i = 0; a && i < a->n; i++)
+		if ((int)strlen(a->a[i].key) > w)
+			w = (int)strlen(a->a[i].key);
+	for (i = 0; b && i < b->n; i++)
+		if ((int)strlen(b->a[i].key) > w)
+			w = (int)strlen(b->a[i].key);
 	return w;
 }
 
 static void attrs_update(const struct rchange *c, const struct colors *col,
 			 struct rc_buf *out)
 {
-	json_t *b = c->before ? c->before : json_object();
-	json_t *a = c->after ? c->after : json_object();
-	int w = key_width(b, a);
-	const char *k;
-	json_t *v;
+	int w = key_width(&c->before, &c->after);
+	unsigned i;
 
-	json_object_foreach(a, k, v) {
-		json_t *old = json_object_get(b, k);
-		bool sens = json_is_true(json_object_get(c->after_sensitive, k));
+	for (i = 0; i < c->after.n; i++) {
+		const struct rattr *v = &c->after.a[i];
+		const struct rattr *old = ra_get(&c->before, v->key);
+		bool sens = v->sensitive;
 
-		if (old && json_equal(old, v) && !sens)
+		if (old && ra_equal(old, v) && !sens)
 			continue;
-		if (old && !json_equal(old, v) && !sens && json_is_string(v) &&
-		    !strcmp(json_string_value(v), PLAN_SENSITIVE))
+		if (old && !ra_equal(old, v) && !sens && is_secret(v))
 			continue;
-		if (!old || (json_is_null(old) && !json_is_null(v))) {
-			rc_buf_printf(out, "      %s+%s %-*s = ", col->add, col->off, w, k);
+		if (!old || (old->kind == AV_NULL && v->kind != AV_NULL)) {
+			attr_head(out, col->add, "+", col->off, w, v->key);
 			value_text(v, sens, out);
 		} else {
-			rc_buf_printf(out, "      %s~%s %-*s = ", col->chg, col->off, w, k);
+			attr_head(out, col->chg, "~", col->off, w, v->key);
 			if (sens) {
 				rc_buf_puts(out, "(sensitive value)");
 			} else {
@@ -95,22 +121,17 @@ static void attrs_update(const struct rchange *c, const struct colors *col,
 		}
 		rc_buf_puts(out, "\n");
 	}
-	if (!c->before)
-		json_decref(b);
-	if (!c->after)
-		json_decref(a);
 }
 
-static void attrs_all(json_t *o, json_t *sens, const char *sign, const char *color,
+static void attrs_all(const struct rattrs *o, const char *sign, const char *color,
 		      const struct colors *col, struct rc_buf *out)
 {
 	int w = key_width(o, NULL);
-	const char *k;
-	json_t *v;
+	unsigned i;
 
-	json_object_foreach(o, k, v) {
-		rc_buf_printf(out, "      %s%s%s %-*s = ", color, sign, col->off, w, k);
-		value_text(v, json_is_true(json_object_get(sens, k)), out);
+	for (i = 0; i < o->n; i++) {
+		attr_head(out, color, sign, col->off, w, o->a[i].key);
+		value_text(&o->a[i], o->a[i].sensitive, out);
 		rc_buf_puts(out, "\n");
 	}
 }
@@ -125,11 +146,26 @@ static void change_text(const struct rchange *c, const struct colors *col,
 	const char *color = c->action == ACT_CREATE ? col->add : c->action == ACT_DELETE
 			  ? col->del : c->action == ACT_REPLACE ? col->del : col->chg;
 
-	rc_buf_printf(out, "  %s# %s%s %s\n", col->bold, c->address, col->off, what[c->action]);
-	rc_buf_printf(out, "  # (%s: %s)\n", c->rule, c->reason);
-	rc_buf_printf(out, "  %s%s%s %s {\n", color, sign, col->off, c->address);
+	rc_buf_puts(out, "  ");
+	rc_buf_puts(out, col->bold);
+	rc_buf_puts(out, "# ");
+	rc_buf_puts(out, nz(c->address));
+	rc_buf_puts(out, col->off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, what[c->action]);
+	rc_buf_puts(out, "\n  # (");
+	rc_buf_puts(out, nz(c->rule));
+	rc_buf_puts(out, ": ");
+	rc_buf_puts(out, nz(c->reason));
+	rc_buf_puts(out, ")\n  ");
+	rc_buf_puts(out, color);
+	rc_buf_puts(out, sign);
+	rc_buf_puts(out, col->off);
+	rc_buf_puts(out, " ");
+	rc_buf_puts(out, nz(c->address));
+	rc_buf_puts(out, " {\n");
 	if (c->action == ACT_CREATE || c->action == ACT_REPLACE)
-		attrs_all(c->after, c->after_sensitive, "+", col->add, col, out);
+		attrs_all(&c->after, "+", col->add, col, out);
 	else if (c->action == ACT_DELETE)
 		attrs_update(c, col, out);
 	else
@@ -277,103 +313,6 @@ int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f)
 
 /* ------------------------------------------------------------- JSON */
 
-static json_t *code_ref_json(const struct code_ref *r)
-{
-	switch (r->src) {
-	case CODE_PMS_RENTAL:
-		return json_pack("{s:s, s:s, s:s}", "source", "pms_rental", "ref", r->ref_id,
-				 "field", r->field);
-	case CODE_PMS_USER:
-		return json_pack("{s:s, s:s, s:s}", "source", "pms_user", "ref", r->ref_id,
-				 "field", r->field);
-	case CODE_GENERATED:
-		return json_pack("{s:s, s:i, s:s?, s:s?}", "source", "generated", "slot",
-				 (int)r->slot, "ref", r->ref_id, "field", r->field);
-	case CODE_VENDOR_RESULT:
-		return json_pack("{s:s, s:i}", "source", "vendor_result", "slot", (int)r->slot);
-	default:
-		return json_null();
-	}
-}
-
-static const char *const tf_names[] = { "first_name", "last_name", "email", "phone",
-					"access_code", "access_profile", "time_group", "portals",
-					"window", "enabled" };
-#define NTF (sizeof(tf_names) / sizeof(tf_names[0]))
-
-static json_t *op_json(const struct site_plan *sp, const struct op *op)
-{
-	json_t *j = json_object(), *ch, *t, *ws;
-	unsigned i;
-
-	json_object_set_new(j, "site", json_string(sp->site->name));
-	json_object_set_new(j, "seq", json_integer(op->seq));
-	json_object_set_new(j, "op", json_string(op_kind_name(op->kind)));
-	json_object_set_new(j, "rule", json_string(op->rule ? op->rule : ""));
-	json_object_set_new(j, "reason", json_string(op->reason ? op->reason : ""));
-#define OPT(k, v) if (v) json_object_set_new(j, k, json_string(v))
-	OPT("unit", op->unit);
-	OPT("unit_id", op->unit_vid);
-	OPT("tenant_id", op->tenant_vid);
-	OPT("rental_id", op->rental_id);
-	OPT("user_id", op->user_id);
-#undef OPT
-	if (op->result_slot >= 0)
-		json_object_set_new(j, "result_slot", json_integer(op->result_slot));
-	if (op->id_ref.src != CODE_NONE)
-		json_object_set_new(j, "tenant_ref", code_ref_json(&op->id_ref));
-	if (op->kind == OP_TENANT_CREATE || op->kind == OP_TENANT_UPDATE) {
-		t = json_pack("{s:s?, s:s?, s:s?, s:s?, s:I, s:I}", "first_name", op->t.first_name,
-			      "last_name", op->t.last_name, "email", op->t.email, "phone",
-			      op->t.phone, "access_profile", (json_int_t)op->t.access_profile,
-			      "time_group", (json_int_t)op->t.time_group);
-		json_object_set_new(t, "access_code", code_ref_json(&op->t.code));
-		if (op->t.portals) {
-			json_object_set_new(t, "portals", json_string(op->t.portals));
-			json_object_set_new(t, "valid_from", json_string(op->t.valid_from ? op->t.valid_from : ""));
-			json_object_set_new(t, "valid_to", json_string(op->t.valid_to ? op->t.valid_to : ""));
-			json_object_set_new(t, "max_uses", json_integer(op->t.max_uses));
-			json_object_set_new(t, "enabled", json_boolean(op->t.enabled));
-		}
-		json_object_set_new(j, "tenant", t);
-		ch = json_array();
-		for (i = 0; i < NTF; i++)
-			if (op->changed & (1u << i))
-				json_array_append_new(ch, json_string(tf_names[i]));
-		json_object_set_new(j, "changed", ch);
-	}
-	if (op->kind == OP_PMS_WRITE) {
-		json_object_set_new(j, "collection", json_string(op->collection));
-		json_object_set_new(j, "object_id", json_string(op->object_id));
-		ws = json_array();
-		for (i = 0; i < op->nw; i++) {
-			const struct op_write *w = &op->w[i];
-			json_t *x = json_pack("{s:s}", "field", w->field);
-
-			if (w->type == WB_CODE) {
-				json_object_set_new(x, "type", json_string("code"));
-				json_object_set_new(x, "value", code_ref_json(&w->code));
-			} else if (w->type == WB_BOOL) {
-				json_object_set_new(x, "type", json_string("bool"));
-				json_object_set_new(x, "value", json_boolean(w->b));
-			} else if (w->type == WB_RESULT) {
-				json_object_set_new(x, "type", json_string("result"));
-				json_object_set_new(x, "value", code_ref_json(&w->code));
-			} else if (w->type == WB_NOW) {
-				json_object_set_new(x, "type", json_string("now"));
-			} else if (w->type == WB_STRING) {
-				json_object_set_new(x, "type", json_string("string"));
-				json_object_set_new(x, "value", json_string(w->str));
-			} else {
-				json_object_set_new(x, "type", json_string("null"));
-			}
-			json_array_append_new(ws, x);
-		}
-		json_object_set_new(j, "fields", ws);
-	}
-	return j;
-}
-
 /* What the site's vendor side was compared with: read from the vendor,
  * its cache (--refresh=false), what reconcile last applied (a vendor with
  * no read API), or nothing (never applied from this state directory). */
@@ -427,11 +366,13 @@ static json_t *summary_json(const struct plan *p)
 
 /* The members of a plan's JSON, in plan_to_json's order: scalars and
  * the summary as one value, the arrays one element at a time (elem: the
- * element of site i at index k, NULL past the site's last). */
+ * element of site i at index k, NULL past the site's last; write, where
+ * set: the same element written straight, for jw_direct flags). */
 struct member {
 	const char *key;
 	json_t *(*value)(const struct plan *p);
 	json_t *(*elem)(const struct site_plan *sp, size_t k);
+	void (*write)(struct jw *w, const struct site_plan *sp, size_t k);
 };
 
 static json_t *v_tf_format(const struct plan *p) { (void)p; return json_string(PLAN_TF_FORMAT_VERSION); }
@@ -479,7 +420,17 @@ static json_t *e_change(const struct site_plan *sp, size_t k)
 
 static json_t *e_op(const struct site_plan *sp, size_t k)
 {
-	return k < sp->nops ? op_json(sp, &sp->ops[k]) : NULL;
+	return k < sp->nops ? plan_op_json(sp, &sp->ops[k]) : NULL;
+}
+
+static void w_change(struct jw *w, const struct site_plan *sp, size_t k)
+{
+	plan_tf_write(w, sp, &sp->changes[k]);
+}
+
+static void w_op(struct jw *w, const struct site_plan *sp, size_t k)
+{
+	plan_op_write(w, sp, &sp->ops[k]);
 }
 
 static json_t *e_finding(const struct site_plan *sp, size_t k)
@@ -490,12 +441,12 @@ static json_t *e_finding(const struct site_plan *sp, size_t k)
 /* Terraform's members first (see plan_tf.c), then ours, all reconcile_*. */
 static const struct member members[] = {
 	{ "format_version", v_tf_format, NULL }, { "terraform_version", v_tf_version, NULL },
-	{ "timestamp", v_created, NULL }, { "resource_changes", NULL, e_change },
+	{ "timestamp", v_created, NULL }, { "resource_changes", NULL, e_change, w_change },
 	{ "errored", v_errored, NULL }, { "complete", v_complete, NULL },
 	{ "applyable", v_applyable, NULL },
 	{ "reconcile_format_version", v_format, NULL }, { "reconcile_version", v_version, NULL },
 	{ "reconcile_plan_id", v_id, NULL }, { "reconcile_sites", NULL, e_site },
-	{ "reconcile_operations", NULL, e_op }, { "reconcile_findings", NULL, e_finding },
+	{ "reconcile_operations", NULL, e_op, w_op }, { "reconcile_findings", NULL, e_finding },
 	{ "reconcile_summary", summary_json, NULL },
 };
 #define NMEMBERS (sizeof(members) / sizeof(members[0]))
@@ -521,123 +472,15 @@ json_t *plan_to_json(const struct plan *p)
 
 /* ---------------------------------------------------- streamed JSON */
 
-/* Writes what json_dumpf(plan_to_json(p), f, flags) would, one member or
- * array element at a time: jansson dumps each small tree; the
- * punctuation around them is written here, as jansson's dump.c lays it
- * out (so the bytes are the same). */
-struct jw {
-	FILE *f;
-	size_t flags;
-	int indent;          /* JSON_INDENT(n): n, 0 for one line */
-	int depth;           /* of the value being dumped: its lines are padded */
-	int rc;
-	size_t n;            /* bytes in buf */
-	char buf[1 << 16];   /* jansson hands over a token at a time: one
-			      * fwrite per token was a third of --json's cost */
-};
-
-static void jw_flush(struct jw *w)
+/* The elements of site sp a member writes straight. */
+static size_t count(const struct member *m, const struct site_plan *sp)
 {
-	if (w->n && fwrite(w->buf, 1, w->n, w->f) != w->n)
-		w->rc = -1;
-	w->n = 0;
-}
-
-static void jw_put(struct jw *w, const char *s, size_t n)
-{
-	if (w->n + n > sizeof(w->buf))
-		jw_flush(w);
-	if (n > sizeof(w->buf)) {
-		if (fwrite(s, 1, n, w->f) != n)
-			w->rc = -1;
-		return;
-	}
-	memcpy(w->buf + w->n, s, n);
-	w->n += n;
-}
-
-static void jw_pad(struct jw *w, int depth)
-{
-	static const char spaces[] = "                                ";
-	size_t n = (size_t)(w->indent * depth);
-
-	while (n) {
-		size_t k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-
-		jw_put(w, spaces, k);
-		n -= k;
-	}
-}
-
-/* jansson's dump_indent: a new line at depth, or a space after a comma
- * on one line (none with JSON_COMPACT). */
-static void jw_indent(struct jw *w, int depth, bool space)
-{
-	if (w->indent) {
-		jw_put(w, "\n", 1);
-		jw_pad(w, depth);
-	} else if (space && !(w->flags & JSON_COMPACT)) {
-		jw_put(w, " ", 1);
-	}
-}
-
-/* json_dump_callback's output, each new line padded to w->depth (a
- * string never holds a raw newline: jansson escapes it). */
-static int jw_cb(const char *buf, size_t size, void *data)
-{
-	struct jw *w = data;
-	const char *nl;
-	size_t n;
-
-	if (!w->indent) { /* one line: nothing to pad */
-		jw_put(w, buf, size);
-		return w->rc;
-	}
-	while (size) {
-		nl = memchr(buf, '\n', size);
-		n = nl ? (size_t)(nl - buf) + 1 : size;
-		jw_put(w, buf, n);
-		if (nl)
-			jw_pad(w, w->depth);
-		buf += n;
-		size -= n;
-	}
-	return w->rc;
-}
-
-/* Dump v (stolen) as a value at depth. */
-/* One line: straight into the buffer (json_dumpb), no callback per token. */
-static int jw_dumpb(struct jw *w, json_t *v)
-{
-	size_t flags = w->flags | JSON_ENCODE_ANY, n;
-
-	n = json_dumpb(v, w->buf + w->n, sizeof(w->buf) - w->n, flags);
-	if (n && n <= sizeof(w->buf) - w->n) {
-		w->n += n;
-		return 0;
-	}
-	jw_flush(w);
-	n = json_dumpb(v, w->buf, sizeof(w->buf), flags);
-	if (n && n <= sizeof(w->buf)) {
-		w->n = n;
-		return 0;
-	}
-	return json_dump_callback(v, jw_cb, w, flags); /* larger than the buffer */
-}
-
-static void jw_value(struct jw *w, json_t *v, int depth)
-{
-	w->depth = depth;
-	if (!v)
-		w->rc = -1;
-	else if (!w->indent ? jw_dumpb(w, v) != 0
-		 : json_dump_callback(v, jw_cb, w, w->flags | JSON_ENCODE_ANY) != 0)
-		w->rc = -1;
-	json_decref(v);
+	return m->write == w_change ? sp->nchanges : sp->nops;
 }
 
 static void jw_member(struct jw *w, const struct plan *p, const struct member *m)
 {
+	bool direct = m->write && jw_direct(w);
 	size_t i, k, n = 0;
 	json_t *v;
 
@@ -649,11 +492,19 @@ static void jw_member(struct jw *w, const struct plan *p, const struct member *m
 	}
 	jw_put(w, "[", 1);
 	for (i = 0; i < p->nsites && !w->rc; i++)
-		for (k = 0; !w->rc && (v = m->elem(&p->sites[i], k)); k++) {
+		for (k = 0; !w->rc; k++) {
+			if (direct && k >= count(m, &p->sites[i]))
+				break;
+			v = direct ? NULL : m->elem(&p->sites[i], k);
+			if (!direct && !v)
+				break;
 			if (n++)
 				jw_put(w, ",", 1);
 			jw_indent(w, 2, n > 1);
-			jw_value(w, v, 2);
+			if (direct)
+				m->write(w, &p->sites[i], k);
+			else
+				jw_value(w, v, 2);
 		}
 	if (n)
 		jw_indent(w, 1, false);
@@ -676,7 +527,7 @@ int plan_write_json(const struct plan *p, FILE *f, size_t flags)
 	w->f = f;
 	w->flags = flags;
 	w->indent = (int)(flags & JSON_MAX_INDENT);
-	w->depth = w->rc = 0;
+	w->depth = w->rc = w->lvl = 0;
 	w->n = 0;
 	for (m = 0; m < NMEMBERS; m++)
 		order[m] = &members[m];

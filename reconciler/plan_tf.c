@@ -26,8 +26,9 @@
  * Our own fields are named reconcile_*, which Terraform cannot take.
  */
 #define _GNU_SOURCE
-#include "plan.h"
+#include "plan_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define UNKNOWN_AFTER_APPLY "(known after apply)"
@@ -87,11 +88,11 @@ static json_t *take_unknown(json_t *v)
 }
 
 /* The change's before and after as Terraform has them (new, may be
- * null): deep copies, so the engine's own stay as they are. */
+ * null): built from the change's attributes, which stay as they are. */
 static void tf_values(const struct rchange *c, json_t **before, json_t **after)
 {
-	*before = c->action == ACT_CREATE || !c->before ? json_null() : json_deep_copy(c->before);
-	*after = c->action == ACT_DELETE || !c->after ? json_null() : json_deep_copy(c->after);
+	*before = c->action == ACT_CREATE ? json_null() : ra_to_json(&c->before);
+	*after = c->action == ACT_DELETE ? json_null() : ra_to_json(&c->after);
 	/* an update of an object whose prior values the plan does not hold:
 	 * Terraform never has a null before on an update */
 	if (json_is_null(*before) && c->action != ACT_CREATE) {
@@ -106,14 +107,20 @@ static void tf_values(const struct rchange *c, json_t **before, json_t **after)
 
 /* The provider of a type: its prefix up to the first '_', as Terraform
  * derives a resource's default provider. */
-static json_t *provider_name(const char *type)
+static const char *provider_name_str(const char *type, char *buf, size_t size)
 {
 	const char *u = strchr(type, '_');
 	int n = u ? (int)(u - type) : (int)strlen(type);
+
+	snprintf(buf, size, "reconcile/%.*s", n, type);
+	return buf;
+}
+
+static json_t *provider_name(const char *type)
+{
 	char buf[96];
 
-	snprintf(buf, sizeof(buf), "reconcile/%.*s", n, type);
-	return json_string(buf);
+	return json_string(provider_name_str(type, buf, sizeof(buf)));
 }
 
 json_t *plan_tf_change(const struct site_plan *sp, const struct rchange *c)
@@ -138,4 +145,131 @@ json_t *plan_tf_change(const struct site_plan *sp, const struct rchange *c)
 			 "provider_name", provider_name(c->type), "change", ch,
 			 "reconcile_site", sp->site->name, "reconcile_rule", c->rule ? c->rule : "",
 			 "reconcile_reason", c->reason ? c->reason : "");
+}
+
+/* ------------------------------------------------------ direct writing */
+
+static bool is_unknown(const struct rattr *a)
+{
+	return a->kind == AV_STR && !strcmp(a->v.s, UNKNOWN_AFTER_APPLY);
+}
+
+static bool is_secret(const struct rattr *a)
+{
+	return a->kind == AV_STR && !strcmp(a->v.s, PLAN_SENSITIVE);
+}
+
+/* A value kept as a tree (rare) may nest objects, which the masks walk
+ * into: such a change goes through plan_tf_change. */
+static bool flat(const struct rattrs *o)
+{
+	unsigned i;
+
+	for (i = 0; i < o->n; i++)
+		if (o->a[i].kind == AV_JSON && json_is_object(o->a[i].v.j))
+			return false;
+	return true;
+}
+
+static void attr_write(struct jw *w, const struct rattr *a)
+{
+	char *s;
+
+	switch (a->kind) {
+	case AV_STR: jw_str(w, a->v.s); break;
+	case AV_INT: jw_int(w, a->v.i); break;
+	case AV_BOOL: jw_bool(w, a->v.i); break;
+	case AV_JSON:
+		s = json_dumps(a->v.j, w->flags | JSON_ENCODE_ANY);
+		jw_raw(w, s ? s : "null");
+		free(s);
+		break;
+	default: jw_raw(w, "null");
+	}
+}
+
+/* One of before/after as Terraform has it: null (shown), {} (Terraform's
+ * object where the plan holds none), or the attributes but the values
+ * only the apply knows. */
+static void values_write(struct jw *w, const struct rattrs *o, bool null, bool after)
+{
+	unsigned i;
+
+	if (null) {
+		jw_raw(w, "null");
+		return;
+	}
+	jw_open(w, '{');
+	for (i = 0; i < o->n; i++)
+		if (!after || !is_unknown(&o->a[i])) {
+			jw_key(w, o->a[i].key);
+			attr_write(w, &o->a[i]);
+		}
+	jw_close(w, '}');
+}
+
+/* The keys of o whose value is secret (secret) or only known after the
+ * apply (!secret), each true; false for a null o (a secret's mask). */
+static void mask_write(struct jw *w, const struct rattrs *o, bool null, bool secret)
+{
+	unsigned i;
+
+	if (null) {
+		jw_raw(w, secret ? "false" : "{}");
+		return;
+	}
+	jw_open(w, '{');
+	for (i = 0; i < o->n; i++)
+		if (secret ? is_secret(&o->a[i]) : is_unknown(&o->a[i])) {
+			jw_key(w, o->a[i].key);
+			jw_raw(w, "true");
+		}
+	jw_close(w, '}');
+}
+
+void plan_tf_write(struct jw *w, const struct site_plan *sp, const struct rchange *c)
+{
+	/* tf_values: a create's before and a delete's after are null, any
+	 * other an object ({} when the plan holds none) */
+	bool bnull = c->action == ACT_CREATE, anull = c->action == ACT_DELETE;
+	char prov[96];
+
+	if (!flat(&c->before) || !flat(&c->after)) {
+		jw_value(w, plan_tf_change(sp, c), 2);
+		return;
+	}
+	jw_open(w, '{');
+	jw_kstr(w, "address", c->address);
+	jw_kstr(w, "mode", "managed");
+	jw_kstr(w, "type", c->type);
+	jw_kstr(w, "name", sp->site->name);
+	jw_kstr(w, "index", c->name);
+	jw_key(w, "provider_name");
+	jw_str(w, provider_name_str(c->type, prov, sizeof(prov)));
+	jw_key(w, "change");
+	jw_open(w, '{');
+	jw_key(w, "actions");
+	jw_open(w, '[');
+	jw_elem(w);
+	jw_str(w, action_names[c->action][0]);
+	if (action_names[c->action][1]) {
+		jw_elem(w);
+		jw_str(w, action_names[c->action][1]);
+	}
+	jw_close(w, ']');
+	jw_key(w, "before_sensitive");
+	mask_write(w, &c->before, bnull, true);
+	jw_key(w, "after_sensitive");
+	mask_write(w, &c->after, anull, true);
+	jw_key(w, "before");
+	values_write(w, &c->before, bnull, false);
+	jw_key(w, "after");
+	values_write(w, &c->after, anull, true);
+	jw_key(w, "after_unknown");
+	mask_write(w, &c->after, anull, false);
+	jw_close(w, '}');
+	jw_kstr(w, "reconcile_site", sp->site->name);
+	jw_kstr(w, "reconcile_rule", c->rule ? c->rule : "");
+	jw_kstr(w, "reconcile_reason", c->reason ? c->reason : "");
+	jw_close(w, '}');
 }

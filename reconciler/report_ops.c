@@ -354,9 +354,11 @@ static const struct rchange *change_of(const struct site_plan *sp, const char *n
 	return NULL;
 }
 
-static const char *jstr(json_t *o, const char *k)
+static const char *jstr(const struct rattrs *o, const char *k)
 {
-	return json_string_value(json_object_get(o, k)) ? json_string_value(json_object_get(o, k)) : "-";
+	const char *v = o ? ra_get_str(o, k) : NULL;
+
+	return v ? v : "-";
 }
 
 /* A compared field, as the PMS wants it and as the vendor holds it. */
@@ -364,7 +366,7 @@ static void field_sides(struct rsite *rs, const struct op *op, const struct vend
 			const struct obs_tenant *t, const char **pms, const char **vnd)
 {
 	const struct rchange *c = change_of(rs->sp, op->unit);
-	json_t *before = c ? c->before : NULL;
+	const struct rattrs *before = c ? &c->before : NULL;
 
 	switch (l->bit) {
 	case TF_ACCESS_PROFILE:

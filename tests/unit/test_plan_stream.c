@@ -33,7 +33,11 @@ static void busy_site(struct fx *f)
 	fx_otenant(f, "A2", "482913", "r2");
 	fx_ounit(f, "A3", VU_RENTED);                          /* vacated */
 	fx_otenant(f, "A3", "777777", "r3");
+	/* a name the JSON escapes: a quote, a slash, UTF-8 beyond the BMP */
+	fx_unit(f, "u6", "C/6 \"caf\xc3\xa9\" \xf0\x9f\x94\x91", NULL);
+	fx_rental(f, "r6", "u6", "c6", false);
 	fx_ounit(f, "B-5", VU_VACANT);
+	fx_ounit(f, "C/6 \"caf\xc3\xa9\" \xf0\x9f\x94\x91", VU_VACANT);
 	fx_plan(f);
 	sp_add_finding(&f->sp, FIND_BAD_VALUE, SEV_WARNING, "A9", NULL, "R2",
 		       "two lines\nand \"quotes\", a tab\t, caf\xc3\xa9 / \xe2\x82\xac");
@@ -56,6 +60,7 @@ static void same_json(const struct plan *p)
 	static const size_t flags[] = {
 		JSON_INDENT(2), JSON_INDENT(2) | JSON_SORT_KEYS, 0, JSON_COMPACT,
 		JSON_INDENT(4) | JSON_ENSURE_ASCII | JSON_SORT_KEYS, JSON_INDENT(1),
+		JSON_COMPACT | JSON_ENSURE_ASCII, JSON_ESCAPE_SLASH,
 	};
 	json_t *tree = plan_to_json(p), *back;
 	json_error_t je;

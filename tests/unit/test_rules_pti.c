@@ -280,7 +280,7 @@ static void test_PT6_regenerate_shows_the_code_change(void **state)
 	assert_non_null(c);
 	assert_int_equal(c->action, ACT_UPDATE);
 	assert_string_equal(c->rule, "PT6");
-	assert_true(json_is_true(json_object_get(c->after_sensitive, "access_code")));
+	assert_true(ra_sensitive(&c->after, "access_code"));
 }
 
 static void test_PT7_repush(void **state)

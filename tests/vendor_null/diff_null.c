@@ -101,12 +101,11 @@ static void change(struct diff_ctx *c, const struct dunit *d, const struct obs_u
 	enum rc_action a = d->status == VU_VACANT ? ACT_DELETE : ou->ntenants ? ACT_UPDATE : ACT_CREATE;
 	struct rchange *rc = sp_add_change(c->sp, "null_unit", ou->name, a, last->rule, last->reason);
 
-	rc->before = json_pack("{s:s}", "status", vu_status_name(ou->status));
-	rc->after = json_pack("{s:s}", "status", vu_status_name(d->status));
-	rc->after_sensitive = json_object();
+	ra_str(c->sp, &rc->before, "status", vu_status_name(ou->status));
+	ra_str(c->sp, &rc->after, "status", vu_status_name(d->status));
 	if (d->status != VU_VACANT) {
-		json_object_set_new(rc->after, "access_code", json_string(PLAN_SENSITIVE));
-		json_object_set_new(rc->after_sensitive, "access_code", json_true());
+		ra_str(c->sp, &rc->after, "access_code", PLAN_SENSITIVE);
+		ra_mark_sensitive(&rc->after, "access_code");
 	}
 }
 
