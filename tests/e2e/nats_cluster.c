@@ -319,6 +319,22 @@ int nats_serve_owned(const struct nats_serve *x, int shards, bool *owned)
 	return k;
 }
 
+int nats_serve_bound(const struct nats_serve *x)
+{
+	const char *key = "\nreconcile_cluster_shard_lag{";
+	char *body = NULL, *p;
+	int k = 0;
+
+	if (!x->pid || e2e_serve_post(x->port, "/metrics", NULL, NULL, &body) != 200) {
+		free(body);
+		return -1;
+	}
+	for (p = strstr(body, key); p; p = strstr(p + 1, key))
+		k++;
+	free(body);
+	return k;
+}
+
 bool nats_serve_wait_share(const struct nats_serve *in, int count, unsigned mask, int shards,
 			   int lo, int hi, double secs)
 {

@@ -94,6 +94,12 @@ bool nats_serve_start(struct nats_serve *x, const struct nats_cluster *c,
 /* The shards x owns now (its /readyz): their count, -1 when it does not
  * answer (or is stopped); owned[0..shards) marks them (may be NULL). */
 int nats_serve_owned(const struct nats_serve *x, int shards, bool *owned);
+/* The shards whose consumer x has bound (its /metrics has their
+ * reconcile_cluster_shard_lag, read every 2 s): -1 when it does not
+ * answer. An owner binds its shards' consumers one by one on its event
+ * thread, the same that publishes webhooks: until they are bound, its
+ * webhooks wait. */
+int nats_serve_bound(const struct nats_serve *x);
 /* Poll (every 0.2 s, secs at most) until every instance in[i] whose bit i
  * is set in mask owns between lo and hi shards and together they own all
  * shards: true, or false at the deadline (each one's count then printed
