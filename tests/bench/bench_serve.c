@@ -3,13 +3,8 @@
  * (issue 12): a libcurl multi load generator (lib/load.h) at a given rate
  * against serve running with the simulator; the simulator's request log,
  * which stamps each request's arrival on its monotonic clock, tells when
- * the vendor call a move-in caused arrived. See --help.
- *
- * Matching a move-in to its vendor call: the OpenTech create's path names
- * no unit, but the simulator (one thread, no latency here) handles requests
- * in arrival order and numbers visitors in creation order, so the k-th
- * successful POST .../visitors of the log made the k-th new visitor, whose
- * unitId names the unit, hence the move-in's rental and webhook.
+ * the vendor call a move-in caused arrived (lib/movein.h matches each
+ * move-in to its create). See --help.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -24,6 +19,7 @@
 #include "bench.h"
 #include "gen.h"
 #include "load.h"
+#include "movein.h"
 
 static const char usage[] =
 "Usage: bench_serve [options]\n"
@@ -218,27 +214,6 @@ static void vacant(unsigned n, unsigned *k, unsigned *i)
 	*i = 2 * (n / NSITES) + 1;
 }
 
-/* A move-in in the PMS: its customer, its occupied rental (no code yet),
- * its unit occupied. */
-static void add_movein(struct e2e *t, unsigned k, unsigned i)
-{
-	char user[32], rental[32], unit[32], site[16];
-
-	snprintf(user, sizeof(user), "cm%u-%u", k, i);
-	snprintf(rental, sizeof(rental), "m%u-%u", k, i);
-	snprintf(unit, sizeof(unit), "u%u-%u", k, i);
-	snprintf(site, sizeof(site), "sg%u", k);
-	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:n, s:{}}}",
-		"collection", "storeganise.users", "object", "id", user, "firstName", "New",
-		"lastName", rental, "email", "new@example.com", "phone", "+351 910000000",
-		"overdue", "customFields")));
-	json_decref(sim_post(t, "/_sim/insert", json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:n, s:{}}}",
-		"collection", "storeganise.unitRentals", "object", "id", rental, "unitId", unit,
-		"siteId", site, "ownerId", user, "state", "occupied", "startDate", "2026-12-01",
-		"overdue", "customFields")));
-	sim_patch(t, "storeganise.units", unit, json_pack("{s:s}", "state", "occupied"));
-}
-
 /* ------------------------------------------------------------ phases */
 
 struct phase {
@@ -281,8 +256,8 @@ static struct load_ev *make_events(struct size_run *s, const struct opts *o, int
 			       NSITES * (s->units / 2);
 		if (ev[n].movein) {
 			vacant(s->next_vacant++, &k, &i);
-			add_movein(&s->t, k, i);
-			snprintf(ev[n].rental, sizeof(ev[n].rental), "m%u-%u", k, i);
+			movein_add(&s->t, k, i);
+			movein_rental(k, i, ev[n].rental, sizeof(ev[n].rental));
 			(*mi)[*nmi][0] = k;
 			(*mi)[(*nmi)++][1] = i;
 		} else {
@@ -310,123 +285,7 @@ static void serve_up(struct size_run *s, pid_t *pid, int *port)
 		bench_die("serve did not finish its start-up sync (see %s/bg.err)", s->t.dir);
 }
 
-/* The largest OpenTech visitor id now. */
-static long long max_visitor(struct e2e *t)
-{
-	json_t *ot = sim_state_of(t, "opentech"), *v;
-	long long max = 0;
-	size_t i;
-
-	json_array_foreach(json_object_get(ot, "visitors"), i, v)
-		if (json_integer_value(json_object_get(v, "id")) > max)
-			max = json_integer_value(json_object_get(v, "id"));
-	json_decref(ot);
-	return max;
-}
-
-static bool is_create(json_t *e);
-
-/*
- * Wait until the simulator's log (cleared at the phase's start) holds
- * `want` successful OpenTech creates (or timeout). Not the simulator's
- * state: at 20,000 units its dump takes it seconds, during which it answers
- * nobody, and serve's last move-ins would wait on the benchmark.
- */
-static void wait_creates(struct e2e *t, unsigned want, unsigned timeout)
-{
-	double end = bench_now() + timeout;
-	json_t *log, *e;
-	unsigned got = 0;
-	size_t i;
-
-	while (want && bench_now() < end) {
-		log = bench_sim_requests(t);
-		got = 0;
-		json_array_foreach(log, i, e)
-			got += is_create(e);
-		json_decref(log);
-		if (got >= want)
-			return;
-		usleep(200000);
-	}
-	if (want)
-		fprintf(stderr, "  %u of %u move-ins reached the vendor in %u s\n", got, want, timeout);
-}
-
 /* ---------------------------------------------------------- analysis */
-
-/* When a move-in's create arrived and was answered at the simulator, on
- * bench_now()'s clock; 0 when it was not seen. */
-struct mi_time {
-	double at, answered;
-};
-
-static bool is_create(json_t *e)
-{
-	const char *m = json_string_value(json_object_get(e, "method"));
-	const char *p = json_string_value(json_object_get(e, "path"));
-	long st = (long)json_integer_value(json_object_get(e, "status"));
-	unsigned fid;
-	int end = 0;
-
-	return m && p && !strcmp(m, "POST") && st >= 200 && st <= 299 &&
-	       sscanf(p, "/opentech/facilities/%u/visitors%n", &fid, &end) == 1 && !p[end];
-}
-
-static int cmp_ll(const void *a, const void *b)
-{
-	long long x = *(const long long *)a, y = *(const long long *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The new visitors' unit ids, in creation (id) order (new). */
-static long long *new_visitors(json_t *visitors, long long base, size_t *n)
-{
-	long long (*v)[2] = rc_calloc(json_array_size(visitors) + 1, sizeof(*v));
-	long long *units;
-	size_t i;
-	json_t *o;
-
-	*n = 0;
-	json_array_foreach(visitors, i, o) {
-		if (json_integer_value(json_object_get(o, "id")) <= base)
-			continue;
-		v[*n][0] = json_integer_value(json_object_get(o, "id"));
-		v[(*n)++][1] = json_integer_value(json_object_get(o, "unitId"));
-	}
-	qsort(v, *n, sizeof(*v), cmp_ll);
-	units = rc_calloc(*n + 1, sizeof(*units));
-	for (i = 0; i < *n; i++)
-		units[i] = v[i][1];
-	free(v);
-	return units;
-}
-
-static void match_creates(json_t *log, json_t *visitors, long long base, double off,
-			  const struct size_run *s, unsigned (*mi)[2], unsigned nmi,
-			  struct mi_time *out)
-{
-	size_t nv = 0, i, c = 0;
-	long long *units = new_visitors(visitors, base, &nv);
-	unsigned *idx = rc_calloc((size_t)NSITES * s->units + 1, sizeof(unsigned)), k, u, j;
-	json_t *e;
-
-	for (j = 0; j < nmi; j++)
-		idx[mi[j][0] * s->units + mi[j][1]] = j + 1;
-	json_array_foreach(log, i, e) {
-		if (!is_create(e) || c >= nv)
-			continue;
-		if (!gen_ot_unit_of(units[c++], &k, &u) && k < NSITES && u < s->units &&
-		    idx[k * s->units + u]) {
-			j = idx[k * s->units + u] - 1;
-			out[j].at = json_real_value(json_object_get(e, "at")) + off;
-			out[j].answered = json_real_value(json_object_get(e, "answered")) + off;
-		}
-	}
-	free(idx);
-	free(units);
-}
 
 static double count_api(json_t *log, const char *api)
 {
@@ -548,7 +407,7 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	 * converged facility creates none): at 20,000 units the simulator is
 	 * slow for a while after dumping its state, and the first move-in would
 	 * pay for it */
-	base = max_visitor(&s->t);
+	base = movein_max_visitor(&s->t);
 	serve_up(s, &pid, &port);
 	ev = make_events(s, o, p, &ph, &mi, &nmi); /* after the start-up sync: webhooks bring them */
 	if (!ph.events) {
@@ -564,8 +423,8 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	r->moveins = nmi;
 	r->rate = ph.rate;
 	cpu0 = bench_proc_cpu(pid);
-	r->wall = load_run(ev, ph.events, port, SECRET, ph.rate, o->inflight);
-	wait_creates(&s->t, nmi, o->timeout);
+	r->wall = load_run(ev, ph.events, &port, 1, SECRET, ph.rate, o->inflight);
+	movein_wait_creates(&s->t, nmi, o->timeout);
 	cpu1 = bench_proc_cpu(pid);
 	r->cpu_ms = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) * 1000 / ph.events;
 	r->queue_left = e2e_serve_metric(port, "reconcile_queue_depth ");
@@ -573,7 +432,7 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	keep_log(s, p, log);
 	ot = sim_state_of(&s->t, "opentech");
 	mt = rc_calloc(nmi + 1, sizeof(*mt));
-	match_creates(log, json_object_get(ot, "visitors"), base, off, s, mi, nmi, mt);
+	movein_match(log, json_object_get(ot, "visitors"), base, off, NSITES, s->units, mi, nmi, mt);
 	answers(ev, ph.events, r);
 	moveins(ev, ph.events, mt, log, off, p, r);
 	e2e_serve_stop(&pid);

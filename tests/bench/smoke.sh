@@ -24,7 +24,7 @@ run() {
 	fi
 }
 
-for p in bench_plan bench_workq bench_plan_file bench_apply bench_serve gen_snapshot; do
+for p in bench_plan bench_workq bench_plan_file bench_apply bench_serve bench_cluster gen_snapshot; do
 	run "$p-help" "Usage: $p" "$B/$p" --help
 done
 run bench_plan "units/s" "$B/bench_plan" 2 20
@@ -39,4 +39,13 @@ run bench_apply "goal" "$B/bench_apply" --creates 40 --units-per-site 40 --laten
 run bench_serve "goal" "$B/bench_serve" --units 10 --slow-events 2 --fast-rate 20 \
 	--fast-seconds 1 --flood 40 --burst 4 --timeout 20
 run bench_serve-scoped "scoped cost" "$B/bench_serve" --units 10,20 --phases slow --slow-events 1
+# the cluster benchmark needs nats-server (contrib/bootstrap.sh test installs it);
+# 8 shards and a 2 s TTL keep the binds and the takeover to seconds
+if [ -n "${NATS_SERVER_BIN:-}" ] || command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then
+	run bench_cluster "takeover after kill -9" "$B/bench_cluster" --sites 4 --units-per-site 60 \
+		--instances 2 --rate 10 --seconds 1 --burst 4 --shards 8 --ttl 2 --takeover-rate 1 \
+		--timeout 20
+else
+	echo "skip: bench_cluster (no nats-server)"
+fi
 exit $fail

@@ -28,15 +28,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <nats/nats.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -44,7 +40,6 @@
 #include "core/common.h"
 #include "state/cluster_lease.h"
 
-#define NODES NATS_NODES
 #define INSTANCES 4
 #define SHARDS 64
 #define TTL_S 3
@@ -52,149 +47,29 @@
 
 static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
 
-struct inst {
-	pid_t pid;
-	int port;
-	char spec[320], out[320], err[320];
-	double killed_at;            /* rc_now_mono() of its kill -9, 0 when none */
-};
+static const struct nats_serve_conf CONF = { BUCKET, NULL, SHARDS, TTL_S, NULL };
 
 struct cl {
 	struct e2e t;
 	struct nats_cluster n;
-	struct inst in[INSTANCES];
+	struct nats_serve in[INSTANCES];
 };
-
-/* ------------------------------------------------------------ nats */
-
-
-
-
-
-
-/* The node that leads the bucket's stream (its RAFT leader), -1 if none. */
-static int bucket_leader(struct cl *c)
-{
-	const char *urls[NODES];
-	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
-	jsCtx *js = NULL;
-	jsStreamInfo *si = NULL;
-	int i, who = -1;
-
-	nats_cluster_urls(&c->n, urls);
-	natsOptions_Create(&o);
-	natsOptions_SetServers(o, urls, NODES);
-	if (natsConnection_Connect(&nc, o) == NATS_OK &&
-	    natsConnection_JetStream(&js, nc, NULL) == NATS_OK &&
-	    js_GetStreamInfo(&si, js, "KV_" BUCKET, NULL, NULL) == NATS_OK && si->Cluster &&
-	    si->Cluster->Leader)
-		for (i = 0; i < NODES; i++)
-			if (!strcmp(si->Cluster->Leader, c->n.node_name[i]))
-				who = i;
-	jsStreamInfo_Destroy(si);
-	jsCtx_Destroy(js);
-	natsConnection_Destroy(nc);
-	natsOptions_Destroy(o);
-	return who;
-}
 
 /* ------------------------------------------------------- instances */
 
 static void start_instance(struct cl *c, int n)
 {
-	struct inst *x = &c->in[n];
-	const char *bin = getenv("RECONCILE_BIN");
-	const char *argv[] = { bin, "serve", "-c", x->spec, "--listen", "127.0.0.1:0", NULL };
-	json_error_t je;
-	json_t *spec = json_load_file(c->t.spec, 0, &je), *urls = json_array();
-	char state[400], dir[256], *out = NULL;
-	struct rc_err err;
-	double end;
-	int i;
-
-	assert_non_null(spec);
-	assert_non_null(bin);
-	for (i = 0; i < NODES; i++)
-		json_array_append_new(urls, json_string(c->n.urls[i]));
-	snprintf(state, sizeof(state), "%s/state-%d", c->t.dir, n);
-	json_object_set_new(spec, "state_dir", json_string(state));
-	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:i, s:i, s:i}", "urls", urls,
-							"bucket", BUCKET, "shards", SHARDS,
-							"lease_ttl_s", TTL_S, "replicas", 3));
-	snprintf(dir, sizeof(dir), "%s", c->t.dir);
-	snprintf(x->spec, sizeof(x->spec), "%s/spec-%d.json", dir, n);
-	snprintf(x->out, sizeof(x->out), "%s/serve-%d.out", dir, n);
-	snprintf(x->err, sizeof(x->err), "%s/serve-%d.err", dir, n);
-	assert_int_equal(json_dump_file(spec, x->spec, JSON_INDENT(2)), 0);
-	json_decref(spec);
-	x->pid = e2e_spawn_argv(argv, c->t.dir, x->out, x->err);
-	for (end = rc_now_mono() + 20; rc_now_mono() < end; usleep(50000)) {
-		free(out);
-		out = NULL;
-		if (!rc_read_file(x->out, &out, NULL, &err) && strstr(out, "listening on http://127.0.0.1:"))
-			break;
-	}
-	if (!out || !strstr(out, "listening on"))
-		fail_msg("instance %d did not start (see %s)", n, x->err);
-	x->port = atoi(strrchr(out, ':') + 1);
-	free(out);
+	assert_true(nats_serve_start(&c->in[n], &c->n, &CONF, c->t.spec, c->t.dir, n));
 }
 
-/* The shards instance n owns now (its /readyz): their count, -1 when it
- * does not answer; owned[] marks them. */
 static int owned_by(struct cl *c, int n, bool owned[SHARDS])
 {
-	char *body = NULL;
-	json_t *j, *a, *v;
-	size_t i;
-	int k = -1;
-
-	memset(owned, 0, SHARDS * sizeof(bool));
-	if (!c->in[n].pid || e2e_serve_post(c->in[n].port, "/readyz", NULL, NULL, &body) != 200) {
-		free(body);
-		return -1;
-	}
-	j = json_loads(body, 0, NULL);
-	a = json_object_get(json_object_get(j, "cluster"), "shards");
-	if (json_is_array(a)) {
-		k = 0;
-		json_array_foreach(a, i, v)
-			if (json_integer_value(v) >= 0 && json_integer_value(v) < SHARDS) {
-				owned[json_integer_value(v)] = true;
-				k++;
-			}
-	}
-	json_decref(j);
-	free(body);
-	return k;
+	return nats_serve_owned(&c->in[n], SHARDS, owned);
 }
 
-/* Poll until every live instance of mask owns between lo and hi shards
- * and together they own all 64: true, or false at the deadline. */
 static bool wait_share(struct cl *c, unsigned mask, int lo, int hi, double secs)
 {
-	bool o[SHARDS];
-	double end = rc_now_mono() + secs;
-	int n, k, total;
-
-	for (; rc_now_mono() < end; usleep(200000)) {
-		total = 0;
-		for (n = 0; n < INSTANCES; n++) {
-			if (!(mask & (1u << n)))
-				continue;
-			k = owned_by(c, n, o);
-			if (k < lo || k > hi)
-				break;
-			total += k;
-		}
-		if (n == INSTANCES && total == SHARDS)
-			return true;
-	}
-	for (n = 0; n < INSTANCES; n++)
-		if (mask & (1u << n))
-			print_message("instance %d owns %d shards\n", n, owned_by(c, n, o));
-	return false;
+	return nats_serve_wait_share(c->in, INSTANCES, mask, SHARDS, lo, hi, secs);
 }
 
 static double metric(struct cl *c, int n, const char *name)
@@ -334,31 +209,11 @@ static void check_stopped(struct ivs *all, int n, double t_stop, double t_cont,
 
 static void stop_all(struct cl *c)
 {
-	int i, st;
+	int i;
 
 	for (i = 0; i < INSTANCES; i++)
-		if (c->in[i].pid > 0) {
-			kill(c->in[i].pid, SIGCONT);
-			kill(c->in[i].pid, SIGKILL);
-			e2e_waitpid(c->in[i].pid, &st, 0);
-			c->in[i].pid = 0;
-		}
-	for (i = 0; i < NODES; i++)
-		if (c->n.node[i] > 0) {
-			kill(c->n.node[i], SIGKILL);
-			e2e_waitpid(c->n.node[i], &st, 0);
-			c->n.node[i] = 0;
-		}
-}
-
-static void kill9(struct cl *c, int n)
-{
-	int st;
-
-	c->in[n].killed_at = rc_now_mono();
-	kill(c->in[n].pid, SIGKILL);
-	e2e_waitpid(c->in[n].pid, &st, 0);
-	c->in[n].pid = 0;
+		nats_serve_kill(&c->in[i]);
+	nats_cluster_stop(&c->n);
 }
 
 /* Poll until each instance of mask renewed at least `more` leases since
@@ -386,10 +241,10 @@ static void test_leases(void **state)
 	struct ivs all = { NULL, 0, 0 };
 	double t0, t_stop, t_cont, before[INSTANCES] = { 0 };
 	bool woke[SHARDS];
-	int leader, victim, n, st;
+	int leader, victim, n;
 
-	nats_cluster_start(&c->n, c->t.dir);
-	nats_cluster_make_bucket(&c->n, BUCKET, TTL_S);
+	assert_true(nats_cluster_start(&c->n, c->t.dir));
+	assert_true(nats_cluster_make_bucket(&c->n, BUCKET, TTL_S));
 	for (n = 0; n < 3; n++)
 		start_instance(c, n);
 	if (!wait_share(c, 0x7, 21, 22, 20))
@@ -402,7 +257,7 @@ static void test_leases(void **state)
 	assert_true(metric(c, 0, "reconcile_cluster_lease_released_total ") > 0);
 
 	/* kill -9: its shards are owned by the others within TTL + ticks */
-	kill9(c, 3);
+	nats_serve_kill(&c->in[3]);
 	t0 = rc_now_mono();
 	if (!wait_share(c, 0x7, 21, 22, 15))
 		fail_msg("the shards of a killed instance were not taken over in 15 s");
@@ -424,13 +279,11 @@ static void test_leases(void **state)
 
 	/* one nats-server node down (not the bucket's leader: a leader's loss
 	 * stops writes for its election): leases keep being renewed */
-	leader = bucket_leader(c);
+	leader = nats_cluster_stream_leader(&c->n, "KV_" BUCKET);
 	victim = leader == 2 ? 1 : 2;
 	for (n = 0; n < 3; n++)
 		before[n] = metric(c, n, "reconcile_cluster_lease_renewals_total ");
-	kill(c->n.node[victim], SIGKILL);
-	e2e_waitpid(c->n.node[victim], &st, 0);
-	c->n.node[victim] = 0;
+	nats_cluster_kill_node(&c->n, victim);
 	if (!wait_renewals(c, 0x7, before, 2 * 21, 15))
 		fail_msg("leases were not renewed after nats-server %s was killed", c->n.node_name[victim]);
 	if (!wait_share(c, 0x7, 21, 22, 15))

@@ -27,15 +27,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <nats/nats.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -43,7 +39,6 @@
 #include "core/common.h"
 #include "state/cluster_lease.h"
 
-#define NODES NATS_NODES
 #define INSTANCES 3
 #define SHARDS 8
 #define TTL_S 3
@@ -54,142 +49,30 @@
 
 static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
 
-struct inst {
-	pid_t pid;
-	int port;
-	char spec[320], out[320], err[320];
-};
+/* no periodic run in the test */
+static const struct nats_serve_conf CONF = { BUCKET, STREAM, SHARDS, TTL_S, "15m" };
 
 struct cl {
 	struct e2e t;
 	struct nats_cluster n;
-	struct inst in[INSTANCES];
+	struct nats_serve in[INSTANCES];
 };
-
-/* ------------------------------------------------------------ nats */
-
-
-
-
-
 
 /* ------------------------------------------------------- instances */
 
-static void start_instance(struct cl *c, int n)
-{
-	struct inst *x = &c->in[n];
-	const char *bin = getenv("RECONCILE_BIN");
-	const char *argv[] = { bin, "serve", "-c", x->spec, "--listen", "127.0.0.1:0", NULL };
-	json_error_t je;
-	json_t *spec = json_load_file(c->t.spec, 0, &je), *urls = json_array();
-	char state[400], dir[256], *out = NULL;
-	struct rc_err err;
-	json_t *site;
-	size_t i2;
-	double end;
-	int i;
-
-	assert_non_null(spec);
-	assert_non_null(bin);
-	for (i = 0; i < NODES; i++)
-		json_array_append_new(urls, json_string(c->n.urls[i]));
-	snprintf(state, sizeof(state), "%s/state-%d", c->t.dir, n);
-	json_object_set_new(spec, "state_dir", json_string(state));
-	json_array_foreach(json_object_get(spec, "sites"), i2, site) /* no periodic run in the test */
-		json_object_set_new(site, "sync_interval", json_string("15m"));
-	json_object_set_new(spec, "cluster", json_pack("{s:o, s:s, s:i, s:i, s:i}", "urls", urls,
-							"bucket", BUCKET, "shards", SHARDS,
-							"lease_ttl_s", TTL_S, "replicas", 3));
-	json_object_set_new(json_object_get(spec, "cluster"), "stream", json_string(STREAM));
-	snprintf(dir, sizeof(dir), "%s", c->t.dir);
-	snprintf(x->spec, sizeof(x->spec), "%s/spec-%d.json", dir, n);
-	snprintf(x->out, sizeof(x->out), "%s/serve-%d.out", dir, n);
-	snprintf(x->err, sizeof(x->err), "%s/serve-%d.err", dir, n);
-	assert_int_equal(json_dump_file(spec, x->spec, JSON_INDENT(2)), 0);
-	json_decref(spec);
-	x->pid = e2e_spawn_argv(argv, c->t.dir, x->out, x->err);
-	for (end = rc_now_mono() + 20; rc_now_mono() < end; usleep(50000)) {
-		free(out);
-		out = NULL;
-		if (!rc_read_file(x->out, &out, NULL, &err) && strstr(out, "listening on http://127.0.0.1:"))
-			break;
-	}
-	if (!out || !strstr(out, "listening on"))
-		fail_msg("instance %d did not start (see %s)", n, x->err);
-	x->port = atoi(strrchr(out, ':') + 1);
-	free(out);
-}
-
-/* The shards instance n owns now (its /readyz): their count, -1 when it
- * does not answer; owned[] marks them. */
 static int owned_by(struct cl *c, int n, bool owned[SHARDS])
 {
-	char *body = NULL;
-	json_t *j, *a, *v;
-	size_t i;
-	int k = -1;
-
-	memset(owned, 0, SHARDS * sizeof(bool));
-	if (!c->in[n].pid || e2e_serve_post(c->in[n].port, "/readyz", NULL, NULL, &body) != 200) {
-		free(body);
-		return -1;
-	}
-	j = json_loads(body, 0, NULL);
-	a = json_object_get(json_object_get(j, "cluster"), "shards");
-	if (json_is_array(a)) {
-		k = 0;
-		json_array_foreach(a, i, v)
-			if (json_integer_value(v) >= 0 && json_integer_value(v) < SHARDS) {
-				owned[json_integer_value(v)] = true;
-				k++;
-			}
-	}
-	json_decref(j);
-	free(body);
-	return k;
-}
-
-/* Poll until every live instance of mask owns between lo and hi shards
- * and together they own all 64: true, or false at the deadline. */
-static bool wait_share(struct cl *c, unsigned mask, int lo, int hi, double secs)
-{
-	bool o[SHARDS];
-	double end = rc_now_mono() + secs;
-	int n, k, total;
-
-	for (; rc_now_mono() < end; usleep(200000)) {
-		total = 0;
-		for (n = 0; n < INSTANCES; n++) {
-			if (!(mask & (1u << n)))
-				continue;
-			k = owned_by(c, n, o);
-			if (k < lo || k > hi)
-				break;
-			total += k;
-		}
-		if (n == INSTANCES && total == SHARDS)
-			return true;
-	}
-	for (n = 0; n < INSTANCES; n++)
-		if (mask & (1u << n))
-			print_message("instance %d owns %d shards\n", n, owned_by(c, n, o));
-	return false;
+	return nats_serve_owned(&c->in[n], SHARDS, owned);
 }
 
 /* The stream's replicas and dedupe window (seconds): asserted. */
 static void check_stream(struct cl *c)
 {
-	const char *urls[NODES];
 	natsConnection *nc = NULL;
-	natsOptions *o = NULL;
 	jsCtx *js = NULL;
 	jsStreamInfo *si = NULL;
 
-	nats_cluster_urls(&c->n, urls);
-	natsOptions_Create(&o);
-	natsOptions_SetServers(o, urls, NODES);
-	assert_int_equal(natsConnection_Connect(&nc, o), NATS_OK);
-	assert_int_equal(natsConnection_JetStream(&js, nc, NULL), NATS_OK);
+	assert_true(nats_cluster_connect(&c->n, &nc, &js));
 	assert_int_equal(js_GetStreamInfo(&si, js, STREAM, NULL, NULL), NATS_OK);
 	assert_int_equal(si->Config->Replicas, 3);
 	assert_true(si->Config->Duplicates >= 120LL * 1000000000LL);
@@ -197,7 +80,6 @@ static void check_stream(struct cl *c)
 	jsStreamInfo_Destroy(si);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);
-	natsOptions_Destroy(o);
 }
 
 /* ----------------------------------------------------------- events */
@@ -324,20 +206,11 @@ static double metric_sum(struct cl *c, const char *name)
 
 static void stop_all(struct cl *c)
 {
-	int i, st;
+	int i;
 
 	for (i = 0; i < INSTANCES; i++)
-		if (c->in[i].pid > 0) {
-			kill(c->in[i].pid, SIGKILL);
-			e2e_waitpid(c->in[i].pid, &st, 0);
-			c->in[i].pid = 0;
-		}
-	for (i = 0; i < NODES; i++)
-		if (c->n.node[i] > 0) {
-			kill(c->n.node[i], SIGKILL);
-			e2e_waitpid(c->n.node[i], &st, 0);
-			c->n.node[i] = 0;
-		}
+		nats_serve_kill(&c->in[i]);
+	nats_cluster_stop(&c->n);
 }
 
 /* --------------------------------------------------------------- test */
@@ -345,17 +218,17 @@ static void stop_all(struct cl *c)
 static void test_events(void **state)
 {
 	struct cl *c = *state;
-	int n, i, k, st, victim, answered = 0;
+	int n, i, k, victim, answered = 0;
 	bool dup = false, owned[SHARDS];
 	char lag[80];
 
 	add_units(c, "site1", 101, 100, PER_SITE);
 	add_units(c, "site2", 102, 200, PER_SITE);
-	nats_cluster_start(&c->n, c->t.dir);
-	nats_cluster_make_bucket(&c->n, BUCKET, TTL_S);
+	assert_true(nats_cluster_start(&c->n, c->t.dir));
+	assert_true(nats_cluster_make_bucket(&c->n, BUCKET, TTL_S));
 	for (n = 0; n < INSTANCES; n++)
-		start_instance(c, n);
-	if (!wait_share(c, 0x7, 2, 3, 20))
+		assert_true(nats_serve_start(&c->in[n], &c->n, &CONF, c->t.spec, c->t.dir, n));
+	if (!nats_serve_wait_share(c->in, INSTANCES, 0x7, SHARDS, 2, 3, 20))
 		fail_msg("3 instances did not share the 8 shards");
 	for (n = 0; n < INSTANCES; n++)
 		assert_true(e2e_serve_settle(c->in[n].port));
@@ -391,9 +264,7 @@ static void test_events(void **state)
 	assert_true(victim >= 0);
 	for (i = PER_SITE / 2; i < PER_SITE; i++) {
 		if (i == PER_SITE * 3 / 4) {
-			kill(c->in[victim].pid, SIGKILL);
-			e2e_waitpid(c->in[victim].pid, &st, 0);
-			c->in[victim].pid = 0;
+			nats_serve_kill(&c->in[victim]);
 		}
 		answered += send_until_200(c, i % INSTANCES, 100 + i);
 		answered += send_until_200(c, (i + 1) % INSTANCES, 200 + i);

@@ -40,19 +40,21 @@ static struct curl_slist *signed_headers(const char *secret, const char *body)
 	return curl_slist_append(h, "Content-Type: application/json;charset=UTF-8");
 }
 
-double load_run(struct load_ev *ev, size_t n, int port, const char *secret, double rate,
-		unsigned inflight)
+double load_run(struct load_ev *ev, size_t n, const int *ports, size_t nports, const char *secret,
+		double rate, unsigned inflight)
 {
 	unsigned limit[MULTI_GROUPS] = { inflight, 0, 0, 0 };
 	struct mreq *r = rc_calloc(n + 1, sizeof(*r));
 	struct curl_slist **h = rc_calloc(n + 1, sizeof(*h));
-	char *url = rc_sprintf("http://127.0.0.1:%d/webhooks/storeganise", port);
+	char **url = rc_calloc(nports + 1, sizeof(*url));
 	double wall;
 	size_t i;
 
+	for (i = 0; i < nports; i++)
+		url[i] = rc_sprintf("http://127.0.0.1:%d/webhooks/storeganise", ports[i]);
 	for (i = 0; i < n; i++) {
 		r[i].method = "POST";
-		r[i].url = url;
+		r[i].url = url[i % nports];
 		r[i].body = body_of(&ev[i]);
 		h[i] = signed_headers(secret, r[i].body);
 		r[i].headers = h[i];
@@ -66,6 +68,8 @@ double load_run(struct load_ev *ev, size_t n, int port, const char *secret, doub
 		free(r[i].body);
 		curl_slist_free_all(h[i]);
 	}
+	for (i = 0; i < nports; i++)
+		free(url[i]);
 	free(url);
 	free(h);
 	free(r);

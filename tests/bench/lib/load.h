@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* One webhook. */
+/* One webhook (job.unit_moveIn.completed or unitRental.updated). */
 struct load_ev {
 	char id[48];          /* the event id (deduplication key) */
 	char rental[32];      /* data.unitRentalId */
@@ -20,10 +20,12 @@ struct load_ev {
 	double sent, done;    /* bench_now() */
 };
 
-/* Send ev[0..n) to http://127.0.0.1:port/webhooks/storeganise, event i no
- * earlier than i / rate seconds after the start (rate 0: at once), at most
- * inflight unanswered. Returns the wall time to the last answer. */
-double load_run(struct load_ev *ev, size_t n, int port, const char *secret, double rate,
-		unsigned inflight);
+/* Send ev[0..n) to http://127.0.0.1:PORT/webhooks/storeganise, event i
+ * to ports[i % nports] (round robin: a sender spreading its webhooks over
+ * the instances of a cluster) no earlier than i / rate seconds after the
+ * start (rate 0: at once), at most inflight unanswered in all. Returns the
+ * wall time to the last answer. ev borrowed, its outputs filled. */
+double load_run(struct load_ev *ev, size_t n, const int *ports, size_t nports, const char *secret,
+		double rate, unsigned inflight);
 
 #endif
