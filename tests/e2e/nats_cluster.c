@@ -221,6 +221,7 @@ static json_t *instance_spec(const struct nats_cluster *c, const struct nats_ser
 {
 	json_error_t je;
 	json_t *spec = json_load_file(base_spec, 0, &je), *urls, *cl, *site;
+	struct rc_err err;
 	char state[400];
 	size_t k;
 	int i;
@@ -239,8 +240,17 @@ static json_t *instance_spec(const struct nats_cluster *c, const struct nats_ser
 	urls = json_array();
 	for (i = 0; i < NATS_NODES; i++)
 		json_array_append_new(urls, json_string(c->urls[i]));
-	cl = json_pack("{s:o, s:s, s:i, s:i, s:i}", "urls", urls, "bucket", conf->bucket, "shards",
-		       conf->shards, "lease_ttl_s", conf->lease_ttl_s, "replicas", NATS_NODES);
+	/* one hash key for every instance (cluster.hash_key): a test's own */
+	snprintf(state, sizeof(state), "%s/cluster-hash-key", dir);
+	if (rc_write_file(state, NATS_HASH_KEY "\n", sizeof(NATS_HASH_KEY), &err) != 0) {
+		say("%s", err.msg);
+		json_decref(spec);
+		json_decref(urls);
+		return NULL;
+	}
+	cl = json_pack("{s:o, s:s, s:i, s:i, s:i, s:s}", "urls", urls, "bucket", conf->bucket,
+		       "shards", conf->shards, "lease_ttl_s", conf->lease_ttl_s, "replicas", NATS_NODES,
+		       "hash_key_file", state);
 	if (conf->stream)
 		json_object_set_new(cl, "stream", json_string(conf->stream));
 	json_object_set_new(spec, "cluster", cl);

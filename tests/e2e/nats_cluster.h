@@ -24,6 +24,8 @@
 #include <nats/nats.h>
 
 #define NATS_NODES 3
+/* cluster.hash_key of every instance nats_serve_start starts (a test key) */
+#define NATS_HASH_KEY "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
 
 struct nats_cluster {
 	char bin[256];                   /* nats-server (nats_find) */
