@@ -52,7 +52,8 @@ struct cluster_bus {
 	natsSubscription *route;     /* NULL: this instance does not route */
 	natsSubscription **sub;      /* [shards], made at the first bind */
 	bool *bound;                 /* [shards] (thread only) */
-	double lag_at;
+	natsSubscription *notice;    /* core NATS copies of <stream>.>: who has news */
+	double lag_at, swept_at;
 	pthread_t thread;
 	bool started;
 	pthread_mutex_t mu;          /* everything below */
@@ -62,6 +63,8 @@ struct cluster_bus {
 	struct cluster_msg *out;     /* queued for the owner */
 	size_t nout, cout;
 	long *lag;                   /* [shards], -1 unbound */
+	bool *dirty;                 /* [shards]: a message came since the last fetch */
+	bool route_dirty;
 	struct cluster_bus_stats st;
 };
 
@@ -207,6 +210,7 @@ static void run_bind(struct cluster_bus *b, struct job *j)
 	b->bound[j->shard] = j->on && s == NATS_OK;
 	pthread_mutex_lock(&b->mu);
 	b->lag[j->shard] = b->bound[j->shard] ? 0 : -1;
+	b->dirty[j->shard] = b->bound[j->shard]; /* what waited before the bind */
 	pthread_mutex_unlock(&b->mu);
 	b->lag_at = 0; /* read it now */
 }
@@ -248,7 +252,7 @@ static int fetch(struct cluster_bus *b, natsSubscription *sub, enum cluster_msg_
 	int i, n;
 
 	jsFetchRequest_Init(&fr);
-	fr.Batch = 16;
+	fr.Batch = CLUSTER_BUS_BATCH;
 	fr.NoWait = true; /* a batch not filled waits for Expires: keep it short */
 	fr.Expires = 20 * 1000000LL;
 	if (natsSubscription_FetchRequest(&l, sub, &fr) != NATS_OK)
@@ -295,16 +299,77 @@ static void read_lag(struct cluster_bus *b)
 	}
 }
 
+/* A message was published on the stream (core NATS delivers every
+ * subscriber a copy, from the client's thread): its consumer has news. */
+static void on_notice(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+	struct cluster_bus *b = closure;
+	const char *subj = natsMsg_GetSubject(msg), *dot = strrchr(subj, '.');
+	char *end;
+	unsigned long n;
+
+	(void)nc;
+	(void)sub;
+	pthread_mutex_lock(&b->mu);
+	if (!strcmp(subj, b->in_subject)) {
+		b->route_dirty = true;
+	} else if (dot) {
+		n = strtoul(dot + 1, &end, 10);
+		if (!*end && end != dot + 1 && n < b->shards)
+			b->dirty[n] = true;
+	}
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&b->mu);
+	natsMsg_Destroy(msg);
+}
+
+static void mark(struct cluster_bus *b, bool *flag)
+{
+	pthread_mutex_lock(&b->mu);
+	*flag = true;
+	pthread_mutex_unlock(&b->mu);
+}
+
+/* Take a consumer's news flag (mu not held); a sweep takes them all. */
+static bool take_dirty(struct cluster_bus *b, bool *flag, bool sweep)
+{
+	bool d;
+
+	pthread_mutex_lock(&b->mu);
+	d = *flag || sweep;
+	*flag = false;
+	pthread_mutex_unlock(&b->mu);
+	return d;
+}
+
+/* Fetch from the consumers that have news (a full batch: maybe more, so
+ * still news), and from every one each CLUSTER_BUS_SWEEP_S: redeliveries
+ * (an ack wait past, a nak's delay) and notices lost to a reconnect come
+ * with no publish to announce them. Without the notices, every fetch of
+ * 64 idle consumers cost a round trip each per turn, and a webhook's
+ * publish waited behind them. */
 static int fetch_all(struct cluster_bus *b)
 {
+	bool sweep = rc_now_mono() - b->swept_at >= CLUSTER_BUS_SWEEP_S;
 	unsigned i;
-	int n = 0;
+	int n = 0, got;
 
-	if (b->route)
-		n += fetch(b, b->route, CLUSTER_MSG_IN, 0);
-	for (i = 0; i < b->shards; i++)
-		if (b->bound[i])
-			n += fetch(b, b->sub[i], CLUSTER_MSG_SHARD, i);
+	if (sweep)
+		b->swept_at = rc_now_mono();
+	if (b->route && take_dirty(b, &b->route_dirty, sweep)) {
+		got = fetch(b, b->route, CLUSTER_MSG_IN, 0);
+		if (got >= CLUSTER_BUS_BATCH)
+			mark(b, &b->route_dirty);
+		n += got;
+	}
+	for (i = 0; i < b->shards; i++) {
+		if (!b->bound[i] || !take_dirty(b, &b->dirty[i], sweep))
+			continue;
+		got = fetch(b, b->sub[i], CLUSTER_MSG_SHARD, i);
+		if (got >= CLUSTER_BUS_BATCH)
+			mark(b, &b->dirty[i]);
+		n += got;
+	}
 	if (rc_now_mono() - b->lag_at >= 2) {
 		read_lag(b);
 		b->lag_at = rc_now_mono();
@@ -420,6 +485,9 @@ static void teardown(struct cluster_bus *b, void (*failed)(void *, void *), void
 		}
 		free(b->out[i].data);
 	}
+	if (b->notice && natsSubscription_Drain(b->notice) == NATS_OK) /* no callback after */
+		natsSubscription_WaitForDrainCompletion(b->notice, 2000);
+	natsSubscription_Destroy(b->notice);
 	natsSubscription_Destroy(b->route);
 	for (i = 0; i < b->shards; i++)
 		natsSubscription_Destroy(b->sub[i]);
@@ -430,6 +498,7 @@ static void teardown(struct cluster_bus *b, void (*failed)(void *, void *), void
 	free(b->sub);
 	free(b->bound);
 	free(b->lag);
+	free(b->dirty);
 	free(b->out);
 	free(b->in_subject);
 	free(b->stream);
@@ -455,6 +524,8 @@ int cluster_bus_start(const struct cluster_bus_opts *o, struct cluster_bus **out
 	b->sub = rc_calloc(b->shards, sizeof(*b->sub));
 	b->bound = rc_calloc(b->shards, sizeof(*b->bound));
 	b->lag = rc_calloc(b->shards, sizeof(*b->lag));
+	b->dirty = rc_calloc(b->shards, sizeof(*b->dirty));
+	b->route_dirty = true; /* what waited before this start */
 	for (i = 0; i < b->shards; i++)
 		b->lag[i] = -1;
 	b->tail = &b->jobs;
@@ -473,6 +544,14 @@ int cluster_bus_start(const struct cluster_bus_opts *o, struct cluster_bus **out
 	}
 	if (!rc)
 		rc = bind_stream(b, o->nats->replicas, err);
+	if (!rc) {
+		char *all = rc_sprintf("%s.>", o->stream);
+
+		s = natsConnection_Subscribe(&b->notice, b->nc, all, on_notice, b);
+		free(all);
+		if (s != NATS_OK)
+			rc = nats_fail(err, s, "cluster: the stream's notices");
+	}
 	if (!rc && o->route) {
 		s = pull(b, "route", b->in_subject, CLUSTER_BUS_ROUTE_ACK_S, &b->route);
 		if (s != NATS_OK)

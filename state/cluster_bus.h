@@ -13,6 +13,12 @@
  * shard n only). A message not acked within its ack wait is delivered
  * again (to whoever fetches next).
  *
+ * A core NATS subscription to <stream>.> tells the thread which consumer
+ * has news (every publish on a stream subject reaches core subscribers
+ * too): it fetches from those at once, and from every bound consumer once
+ * a second (CLUSTER_BUS_SWEEP_S) for redeliveries, instead of one round
+ * trip per idle consumer per turn.
+ *
  * Threads: one thread of this module makes every NATS call (publishes
  * with a timeout, fetches without waiting, acks of routed events); the
  * owner calls the other functions from any thread (queues behind a
@@ -33,6 +39,8 @@
 #define CLUSTER_BUS_PUB_MS 3000      /* a publish not acked by then failed */
 #define CLUSTER_BUS_ROUTE_ACK_S 30   /* "route": ack wait */
 #define CLUSTER_BUS_SHARD_ACK_S 120  /* "shard-<n>": ack wait, longer than a run */
+#define CLUSTER_BUS_SWEEP_S 1        /* every consumer fetched at least this often */
+#define CLUSTER_BUS_BATCH 16         /* messages per fetch */
 
 struct cluster_bus_opts {
 	const struct cluster_opts *nats; /* servers, login, shards, notify; borrowed */
