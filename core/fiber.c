@@ -31,6 +31,8 @@ struct fiber {
 	void *arg;
 	bool finished, queued;
 	bool urgent;              /* waits ahead of the others (fiber_set_urgent) */
+	bool (*fence)(void *);    /* fiber_set_fence */
+	void *fence_arg;
 	struct fiber *next;       /* ready list */
 	ev_timer sleep;
 	struct fiber *sleep_prev, *sleep_next; /* g_sleepers, while in fiber_sleep */
@@ -249,6 +251,19 @@ void fiber_set_urgent(bool urgent)
 		g_cur->urgent = urgent;
 }
 
+void fiber_set_fence(bool (*fence)(void *arg), void *arg)
+{
+	if (!g_cur)
+		return;
+	g_cur->fence = fence;
+	g_cur->fence_arg = arg;
+}
+
+bool fiber_fence_ok(void)
+{
+	return !g_cur || !g_cur->fence || g_cur->fence(g_cur->fence_arg);
+}
+
 void fiber_waitq_wake_all(struct fiber_waitq *q)
 {
 	while (fiber_waitq_wake_one(q))
@@ -287,6 +302,10 @@ int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
 	f->arg = arg;
 	f->done = done;
 	f->urgent = g_cur && g_cur->urgent; /* a run's helpers share its urgency */
+	if (g_cur) { /* and its fence */
+		f->fence = g_cur->fence;
+		f->fence_arg = g_cur->fence_arg;
+	}
 	getcontext(&f->ctx);
 	f->ctx.uc_stack.ss_sp = stack_base(f, page);
 	f->ctx.uc_stack.ss_size = FIBER_STACK;

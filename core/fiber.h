@@ -77,6 +77,14 @@ void fiber_waitq_wake_all(struct fiber_waitq *q);
  * on: serve's run of a move-in takes the next connection slot of the PMS
  * and of its vendor before the runs of queued updates. */
 void fiber_set_urgent(bool urgent);
+/* The calling fiber's fence (NULL: none; nothing off a fiber), inherited
+ * by the fibers it spawns from now on: fiber_fence_ok asks it. The HTTP
+ * client asks just before a request goes out, after any wait for a
+ * connection slot, so that a cluster instance whose lease ran out while
+ * a call waited sends nothing (an apply checks before each operation, but
+ * an operation may then wait, and a paused process wakes there). */
+void fiber_set_fence(bool (*fence)(void *arg), void *arg);
+bool fiber_fence_ok(void);
 
 /* Fibers alive (started, not finished). */
 unsigned fiber_count(void);

@@ -511,6 +511,10 @@ static CURLcode perform(struct http_client *c, CURL *e, const char *host)
 	if (!g_ev.multi || !x.f)
 		return curl_easy_perform(e);
 	pool_acquire_after(c, host);
+	if (!fiber_fence_ok()) { /* fenced while it waited: not sent (resp->sent false) */
+		pool_release(c->pool);
+		return CURLE_ABORTED_BY_CALLBACK;
+	}
 	curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)&x);
 	mc = curl_multi_add_handle(g_ev.multi, e);
 	if (mc != CURLM_OK) {
@@ -823,6 +827,11 @@ int http_do(struct http_client *c, const struct http_req *req,
 		}
 		resp->attempts = i + 1;
 		cc = attempt(c, req, hdrs, host, resp, &deferred);
+		if (cc == CURLE_ABORTED_BY_CALLBACK && !resp->sent && !fiber_fence_ok()) {
+			rc = rc_errf(err, RC_ERR, "%s %s: not sent: the lease was lost (the fence said "
+				     "no as it was about to go out)", req->method, host);
+			break;
+		}
 		if (deferred && deferrals++ < MAX_DEFERRALS) {
 			/* unsent: another call's Retry-After came meanwhile; wait it
 			 * out, and the attempt is not spent */

@@ -573,6 +573,8 @@ static void worker(void *arg)
 {
 	struct runner *w = arg;
 
+	/* also when the caller is not a fiber (the CLI's apply) */
+	fiber_set_fence(w->a->e->fence, w->a->e->fence_arg);
 	while (w->next < w->nchains)
 		run_chain(w, w->next++);
 }
@@ -643,8 +645,16 @@ int apply_run_ops(struct apply_site *a, struct provider *prov, const struct vend
 		  const char *plan_id, struct apply_result *res, struct rc_err *err)
 {
 	unsigned limit = 2 * a->e->spec->serve.vendor_concurrency;
+	int rc;
 
+	/* each request asks the fence again just before it goes out (after
+	 * any wait for a connection slot), on this fiber and its workers */
+	fiber_set_fence(a->e->fence, a->e->fence_arg);
 	if (!fiber_attached() || a->nops < 2)
-		return run_seq(a, prov, v, plan_id, res, err);
-	return run_concurrent(a, prov, v, plan_id, res, limit > 64 ? 64 : limit ? limit : 1, err);
+		rc = run_seq(a, prov, v, plan_id, res, err);
+	else
+		rc = run_concurrent(a, prov, v, plan_id, res, limit > 64 ? 64 : limit ? limit : 1,
+				    err);
+	fiber_set_fence(NULL, NULL);
+	return rc;
 }
