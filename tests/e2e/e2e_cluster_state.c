@@ -26,6 +26,13 @@
  * Without the state in JetStream the survivor's LMDB has neither the
  * journal nor the window (checked by hand: with the rebuild skipped, the
  * journal assertion fails, and without it R10's).
+ *
+ * A partition (second test): site1's owner is paused (SIGSTOP) with one
+ * create in flight and two waiting for its one connection slot; the other
+ * instance takes the shard past the TTL and makes what is missing; woken
+ * (SIGCONT), the first sends nothing more (its waiting calls ask the fence
+ * as they go out: without that, they were sent).
+ *
  * Every nats-server and serve is started by PID and killed by the test
  * (and by the harness when it fails). Skipped (77) without nats-server.
  */
@@ -495,6 +502,74 @@ static void test_state_follows_the_shard(void **state)
 	stop_all(c);
 }
 
+/* A partition: site1's owner O is paused (SIGSTOP) while one create is
+ * in flight at OpenTech (answered in 6 s) and two more wait for its one
+ * connection slot (serve.vendor_concurrency 1); S takes the shard past
+ * the TTL and makes what is missing. Woken (SIGCONT), O sends nothing
+ * more: its waiting calls ask the fence as they are about to go out. */
+static void test_a_paused_owner_sends_nothing_after_its_lease(void **state)
+{
+	struct cl *c = *state;
+	unsigned shard = cluster_shard_of("site1", SHARDS);
+	json_t *spec = json_load_file(c->t.spec, 0, NULL);
+	char path[400];
+	size_t made;
+	int n, i, o, s;
+	double end;
+
+	assert_non_null(spec);
+	json_object_set_new(spec, "serve", json_pack("{s:i}", "vendor_concurrency", 1));
+	assert_int_equal(json_dump_file(spec, c->t.spec, 0), 0);
+	json_decref(spec);
+	snprintf(path, sizeof(path), "%s/cluster-hash-key", c->t.dir);
+	assert_int_equal(rc_write_file(path, NATS_HASH_KEY "\n", sizeof(NATS_HASH_KEY), NULL), 0);
+	add_units(c);
+	nats_cluster_start(&c->n, c->t.dir);
+	nats_cluster_make_bucket(&c->n, BUCKET, TTL_S);
+	for (n = 0; n < INSTANCES; n++)
+		start_instance(c, n);
+	for (end = rc_now_mono() + 20; rc_now_mono() < end && !shared(c); usleep(200000))
+		;
+	assert_true(shared(c));
+	for (n = 0; n < INSTANCES; n++)
+		assert_true(e2e_serve_settle(c->in[n].port));
+	o = owns(c, 0, shard) ? 0 : 1;
+	s = 1 - o;
+	json_decref(sim_post(&c->t, "/_sim/faults", json_pack("[{s:s, s:s, s:i, s:i, s:i, s:b}]",
+		"method", "POST", "path_contains", "/visitors", "status", 0, "times", 1,
+		"delay_ms", 6000, "commit", 1)));
+	sim_clear_requests(&c->t);
+	for (i = 100; i < 103; i++) {
+		rent(c, i);
+		assert_int_equal(webhook(c, o, "job.unit_moveIn.completed", i, "p"), 200);
+	}
+	for (end = rc_now_mono() + 20; rc_now_mono() < end && requests(c, "POST", "/visitors") < 1;
+	     usleep(50000))
+		;
+	assert_int_equal(requests(c, "POST", "/visitors"), 1);
+	usleep(300000); /* the other two runs reach their wait for the slot */
+	kill(c->in[o].pid, SIGSTOP);
+	for (end = rc_now_mono() + 20; rc_now_mono() < end && !owns(c, s, shard); usleep(200000))
+		;
+	if (!owns(c, s, shard))
+		fail_msg("instance %d did not take site1's shard from the paused one", s);
+	for (i = 100; i < 103; i++)
+		if (!wait_tenants(c, i, 1, 20))
+			fail_msg("rb%d: no tenant after the takeover (see %s)", i, c->in[s].err);
+	assert_true(e2e_serve_settle(c->in[s].port));
+	made = requests(c, "POST", "/visitors");
+	kill(c->in[o].pid, SIGCONT);
+	if (!wait_log(c, o, 0, "lease was lost", NULL, 20))
+		fail_msg("the woken instance did not say its lease was lost (see %s)", c->in[o].err);
+	assert_true(e2e_serve_settle(c->in[o].port));
+	assert_int_equal(requests(c, "POST", "/visitors"), made); /* nothing more from O */
+	for (i = 100; i < 103; i++)
+		assert_int_equal(tenants(c, i), 1);
+	for (n = 0; n < INSTANCES; n++)
+		assert_int_equal(e2e_serve_stop(&c->in[n].pid), 0);
+	stop_all(c);
+}
+
 static int setup(void **state)
 {
 	struct cl *c = calloc(1, sizeof(*c));
@@ -522,6 +597,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_state_follows_the_shard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_paused_owner_sends_nothing_after_its_lease, setup,
+						teardown),
 	};
 	char bin[256];
 
