@@ -15,7 +15,9 @@
  *     (no takeover run covers the sites: an event it had fetched and not
  *     routed comes again from JetStream after "route"'s 30 s ack wait;
  *     the sender retries on another what was not answered 200): every
- *     move-in still converges, none is made twice (the request log).
+ *     move-in still converges, none is made twice (the request log);
+ *   - one nats-server killed (not the stream's leader): move-ins sent
+ *     after are answered 200 and acted on, each made once.
  *
  * Every nats-server and serve is started by PID and killed by the test
  * (and by the harness when it fails). Skipped (77) without nats-server.
@@ -46,6 +48,7 @@
 #define STREAM "events"
 #define SECRET "e2e-webhook-secret"   /* E2E_SG_WEBHOOK_SECRET of the harness */
 #define PER_SITE 20                   /* move-ins per site: half before the kill, half during */
+#define AFTER 3                       /* and per site after a nats-server is lost */
 
 static const char *const TWO[][3] = { { "site1", "site1", "P1" }, { "site2", "site2", "P2" } };
 
@@ -222,8 +225,8 @@ static void test_events(void **state)
 	bool dup = false, owned[SHARDS];
 	char lag[80];
 
-	add_units(c, "site1", 101, 100, PER_SITE);
-	add_units(c, "site2", 102, 200, PER_SITE);
+	add_units(c, "site1", 101, 100, PER_SITE + AFTER);
+	add_units(c, "site2", 102, 200, PER_SITE + AFTER);
 	assert_true(nats_cluster_start(&c->n, c->t.dir));
 	assert_true(nats_cluster_make_bucket(&c->n, BUCKET, TTL_S));
 	for (n = 0; n < INSTANCES; n++)
@@ -284,6 +287,22 @@ static void test_events(void **state)
 		k += c->in[n].pid && e2e_serve_metric(c->in[n].port, lag) >= 0;
 	assert_int_equal(k, 1);
 	assert_int_equal(creates(c), 2 * PER_SITE);        /* each made once */
+
+	/* one nats-server lost (not the event stream's leader): work goes on
+	 * on the other two (a quorum of the R3 stream and buckets) */
+	k = nats_cluster_stream_leader(&c->n, STREAM);
+	nats_cluster_kill_node(&c->n, k == 2 ? 1 : 2);
+	for (i = PER_SITE; i < PER_SITE + AFTER; i++) {
+		rent(c, 100 + i);
+		rent(c, 200 + i);
+		if (!send_until_200(c, i % INSTANCES, 100 + i) ||
+		    !send_until_200(c, (i + 1) % INSTANCES, 200 + i))
+			fail_msg("a move-in was not answered 200 with one nats-server down");
+	}
+	if (!wait_tenants(c, PER_SITE, AFTER, 45))
+		fail_msg("%d move-ins were not acted on with one nats-server down",
+			 off(c, PER_SITE, AFTER, 1));
+	assert_int_equal(creates(c), 2 * (PER_SITE + AFTER)); /* each made once */
 
 	for (n = 0; n < INSTANCES; n++)
 		if (c->in[n].pid)
