@@ -53,7 +53,9 @@ static const char usage[] =
 "  --flood N            events of the flood phase (default 5000)\n"
 "  --burst N            move-ins of the burst phase (default 1000, at most what\n"
 "                       is still vacant)\n"
-"  --inflight N         unanswered webhooks at most (default 256)\n"
+"  --inflight N         unanswered webhooks at most (default 64: serve's\n"
+"                       max_connections_per_address; more are refused, and\n"
+"                       a refused webhook is counted as not answered)\n"
 "  --timeout N          seconds to wait for a phase's move-ins (default 300)\n"
 "  --phases LIST        the phases to run, of slow,fast,flood,burst (default\n"
 "                       all). Issue 12's scoped cost (a one-rental run flat\n"
@@ -581,7 +583,7 @@ static void report_goals(const struct size_run *runs, unsigned n, const struct o
 
 int main(int argc, char **argv)
 {
-	struct opts o = { { 200, 2000 }, 2, 20, 1000, 5, 0, 5000, 1000, 256, 300,
+	struct opts o = { { 200, 2000 }, 2, 20, 1000, 5, 0, 5000, 1000, 64, 300,
 			  { true, true, true, true } };
 	static struct size_run runs[MAX_SIZES];
 	unsigned i;
