@@ -226,7 +226,36 @@ struct attempt_ctx {
 	const char *host;
 	CURL *e;
 	bool deferred;               /* not sent: the host's Retry-After came first */
+	const char *body;            /* what is left of a one-shot body */
+	size_t body_left;
 };
+
+/* A body that is not idempotent goes out through these two: libcurl can
+ * read it once and never rewind it. When a reused connection dies after
+ * the request went out, libcurl resends it on a new connection by itself
+ * (the server may have acted); it must rewind the body first, the seek
+ * below refuses, and the transfer fails (CURLE_SEND_FAIL_REWIND) as sent:
+ * in doubt, never sent twice. So such a request keeps its connection
+ * alive like any other (a fresh TCP and TLS handshake per create was most
+ * of a create's cost against a distant vendor). */
+static size_t read_once(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct attempt_ctx *x = ud;
+	size_t n = size * nitems < x->body_left ? size * nitems : x->body_left;
+
+	memcpy(buf, x->body, n);
+	x->body += n;
+	x->body_left -= n;
+	return n;
+}
+
+static int never_rewind(void *ud, curl_off_t offset, int origin)
+{
+	(void)ud;
+	(void)offset;
+	(void)origin;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
 
 static double wall_now(void);
 static double deadline_of(const char *host);
@@ -585,12 +614,22 @@ static CURLcode attempt(struct http_client *c, const struct http_req *req,
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "reconcile/" RECONCILE_VERSION);
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* libcurl resends a request by itself when a reused connection turns
-	 * out dead: harmless for a GET, a second create for a POST */
-	curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 	if (strcmp(req->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (!req->idempotent && req->body && req->body_len) {
+		x.body = req->body; /* one-shot: see read_once */
+		x.body_left = req->body_len;
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, read_once);
+		curl_easy_setopt(e, CURLOPT_READDATA, &x);
+		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, never_rewind);
+		curl_easy_setopt(e, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else {
+		/* without a body to refuse the rewind, libcurl's resend on a
+		 * dead reused connection cannot be stopped: a fresh one */
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, req->idempotent ? 0L : 1L);
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req->method);
 		if (req->body || strcmp(req->method, "DELETE") != 0) {
 			curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body ? req->body : "");

@@ -10,9 +10,10 @@
  *    the request was sent (connection refused, DNS);
  *  - for requests the caller marks idempotent, also on other 5xx and on
  *    transport errors.
- * A request that is not idempotent never goes out twice: it gets a fresh
- * connection (libcurl would otherwise resend it by itself when a reused
- * connection turns out dead), and an answer lost after it was sent makes
+ * A request that is not idempotent never goes out twice: its body is one
+ * libcurl cannot rewind, so libcurl's own resend when a reused connection
+ * turns out dead fails instead (a bodiless one gets a fresh connection),
+ * and an answer lost after it was sent makes
  * it in doubt (http_resp.in_doubt), for the caller to settle by reading
  * the vendor, never by sending it again. Errors name the method and the URL
  * without its query string, never a header or a body.

@@ -75,10 +75,55 @@ static void test_clients_share_one_connection_cache(void **state)
 	e2e_stop(&t);
 }
 
+/* A create (a request that is not idempotent) keeps its connection alive,
+ * and is still never sent twice: the server acts on the second one and
+ * resets the reused connection without an answer; libcurl would resend a
+ * body it can rewind on a new connection by itself, which the server
+ * would take for a second create. Here it goes out once, in doubt. */
+static void test_a_create_on_a_reused_connection_is_never_resent(void **state)
+{
+	const char *const hdrs[] = { "Content-Type: application/json", NULL };
+	const char body[] = "{\"unitId\":\"u1\"}";
+	struct http_req req = { .method = "POST", .headers = hdrs, .body = body,
+				.body_len = sizeof(body) - 1 };
+	struct http_client *c;
+	struct http_resp resp;
+	struct rc_err err;
+	struct e2e t;
+	char url[128];
+	json_t *reqs;
+	int i;
+
+	(void)state;
+	e2e_start(&t, "tests/e2e/data/basic.json", SITES, 1);
+	snprintf(url, sizeof(url), "%s/opentech/probe/visitors", t.base);
+	req.url = url;
+	assert_int_equal(http_client_new(&c, NULL, &err), RC_OK);
+	for (i = 0; i < 2; i++) { /* answered (404): the connection stays */
+		http_resp_init(&resp);
+		assert_int_equal(http_do(c, &req, &resp, &err), RC_OK);
+		assert_false(resp.in_doubt);
+		http_resp_free(&resp);
+	}
+	json_decref(sim_post(&t, "/_sim/faults", json_pack("{s:[{s:s, s:s, s:{s:f}}]}", "rules",
+		"api", "opentech", "route", "POST /opentech/probe/visitors", "rates", "reset_after", 1.0)));
+	http_resp_init(&resp);
+	assert_int_not_equal(http_do(c, &req, &resp, &err), RC_OK);
+	assert_true(resp.in_doubt);
+	assert_int_equal(resp.attempts, 1);
+	http_resp_free(&resp);
+	reqs = sim_requests(&t);
+	assert_int_equal(count_requests(reqs, "POST", "/probe/visitors"), 3);
+	json_decref(reqs);
+	http_client_free(c);
+	e2e_stop(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clients_share_one_connection_cache),
+		cmocka_unit_test(test_a_create_on_a_reused_connection_is_never_resent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
