@@ -12,15 +12,23 @@
 
 /* AddressSanitizer must be told when the stack changes under it. */
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define FIBER_STACK (4u << 20)
+#define ASAN_CLEAN(p, n) __asan_unpoison_memory_region(p, n)
 #define ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
 #else
 #define FIBER_STACK (1u << 20)
 #define ASAN_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define ASAN_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define ASAN_CLEAN(p, n) ((void)(p), (void)(n))
 #endif
+
+/* Stacks of ended fibers kept for the next ones: a serve run spawns a few
+ * fibers, and an mmap, mprotect and munmap each (the munmap a TLB
+ * shootdown on every CPU) cost more than the run's own CPU work did. */
+#define FIBER_POOL 32
 
 struct fiber {
 	ucontext_t ctx;
@@ -46,6 +54,8 @@ static struct fiber *g_ready, *g_ready_tail;
 static struct fiber *g_sleepers;
 static ev_timer g_ready_timer;
 static unsigned g_count;
+static void *g_pool[FIBER_POOL];   /* guard page + stack each (FIBER_STACK) */
+static size_t g_npool;
 static const void *g_main_bottom;  /* the loop's stack, for ASan */
 static size_t g_main_size;
 
@@ -89,7 +99,10 @@ static void resume(struct fiber *f)
 		return;
 	if (f->done)
 		f->done(f->arg);
-	munmap(f->map, f->map_len);
+	if (g_npool < FIBER_POOL)
+		g_pool[g_npool++] = f->map;
+	else
+		munmap(f->map, f->map_len);
 	free(f);
 	g_count--;
 }
@@ -133,9 +146,13 @@ void fiber_attach(struct ev_loop *loop)
 
 void fiber_detach(void)
 {
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+
 	if (g_loop)
 		ev_timer_stop(g_loop, &g_ready_timer);
 	g_loop = NULL;
+	while (g_npool)
+		munmap(g_pool[--g_npool], FIBER_STACK + page);
 }
 
 void fiber_wake(struct fiber *f)
@@ -290,14 +307,19 @@ int fiber_spawn(fiber_fn fn, void *arg, void (*done)(void *arg))
 	if (!f)
 		return -1;
 	f->map_len = FIBER_STACK + page;
-	f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE,
-		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
-	if (f->map == MAP_FAILED) {
-		free(f);
-		return -1;
+	if (g_npool) {
+		f->map = g_pool[--g_npool];
+		ASAN_CLEAN(stack_base(f, page), FIBER_STACK); /* the last frames' redzones */
+	} else {
+		f->map = mmap(NULL, f->map_len, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+		if (f->map == MAP_FAILED) {
+			free(f);
+			return -1;
+		}
+		/* the lowest page traps a stack overflow instead of corrupting memory */
+		mprotect(f->map, page, PROT_NONE);
 	}
-	/* the lowest page traps a stack overflow instead of corrupting memory */
-	mprotect(f->map, page, PROT_NONE);
 	f->fn = fn;
 	f->arg = arg;
 	f->done = done;

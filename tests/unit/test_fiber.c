@@ -296,6 +296,48 @@ static void test_run_all_bounded(void **state)
 	ev_loop_destroy(loop);
 }
 
+struct spot {
+	uintptr_t at;            /* a local's address on the fiber's stack */
+	const struct spot *prev; /* read what the previous fiber left there */
+	char seen;
+};
+
+static void where(void *arg)
+{
+	struct spot *sp = arg;
+	volatile char here;
+
+	if (sp->prev)
+		sp->seen = *(volatile const char *)sp->prev->at;
+	here = 'x';
+	sp->at = (uintptr_t)&here;
+}
+
+/* An ended fiber's stack is the next fiber's (no mmap and munmap per
+ * fiber: what the last one wrote is still there), and a stack in use is
+ * never given to another. */
+static void test_stacks_are_reused(void **state)
+{
+	struct ev_loop *loop = ev_loop_new(0);
+	struct trace t = { 0 };
+	struct job a = { &t, 'a', 0.01, 2 };
+	struct spot first = { 0, NULL, 0 }, second = { 0, &first, 0 }, third = { 0, NULL, 0 };
+
+	(void)state;
+	fiber_attach(loop);
+	assert_int_equal(fiber_spawn(where, &first, NULL), 0); /* ends at once */
+	assert_int_equal(fiber_spawn(where, &second, NULL), 0);
+	assert_true(first.at && first.at == second.at);
+	assert_int_equal(second.seen, 'x');
+	assert_int_equal(fiber_spawn(run, &a, done), 0); /* takes that stack, sleeps */
+	assert_int_equal(fiber_spawn(where, &third, NULL), 0);
+	assert_true(third.at && (third.at > first.at ? third.at - first.at : first.at - third.at) > 4096);
+	ev_run(loop, 0);
+	assert_int_equal(t.done, 1);
+	fiber_detach();
+	ev_loop_destroy(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_waitq_urgent_first),
 		cmocka_unit_test(test_wake_sleepers),
 		cmocka_unit_test(test_run_all_bounded),
+		cmocka_unit_test(test_stacks_are_reused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
