@@ -386,7 +386,9 @@ static int commit_fn(struct store_txn *t, void *arg, struct rc_err *err)
 	size_t i;
 	int rc;
 
-	rc = write_observed(t, sp, err);
+	rc = store_journal_results_put(t, sp->site->name, a->tail, a->ntail, err);
+	if (!rc)
+		rc = write_observed(t, sp, err);
 	if (!rc && c->complete && !sp->scoped && sp->pms_site) {
 		struct rc_map keep;
 
@@ -477,6 +479,7 @@ static int apply_site(struct engine *e, struct site_plan *sp, const struct op *o
 		rc_free_secret(a.gen[i]);
 	}
 	free(a.gen);
+	free(a.tail);
 	for (i = 0; i < a.nresults; i++)
 		rc_free_secret(a.results[i]);
 	free(a.results);

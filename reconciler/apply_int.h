@@ -22,6 +22,9 @@ struct apply_site {
 	struct rc_map blocked;          /* units, rentals, customers a failure holds back */
 	struct rc_map stamped;          /* rentals whose sync stamp was written */
 	struct jbatch *jb;              /* the group-committed journal (fibers), or NULL */
+	struct journal_entry *tail;     /* the last results, not yet durable: they
+					 * commit with the site (commit_fn); new */
+	size_t ntail;
 	struct rc_err code_err;         /* why the code index could not be read, if it could not */
 	struct rc_arena arena;
 };

@@ -233,6 +233,10 @@ int store_journal_result(struct store *s, const char *site,
 int store_journal_batch(struct store *s, const char *site, struct journal_entry *const *intents,
 			size_t ni, const struct journal_entry *results, size_t nr,
 			struct rc_err *err);
+/* Results (borrowed) inside a caller's transaction: the last of a run
+ * ride along with the site's commit (reconciler/apply.c). */
+int store_journal_results_put(struct store_txn *t, const char *site,
+			      const struct journal_entry *results, size_t n, struct rc_err *err);
 /* Update an entry inside a caller's transaction (e.g. RESOLVED). */
 int store_journal_put(struct store_txn *t, const char *site,
 		      const struct journal_entry *e, struct rc_err *err);

@@ -165,20 +165,32 @@ struct jbatch_job {
 	size_t nr;
 };
 
+int store_journal_results_put(struct store_txn *t, const char *site,
+			      const struct journal_entry *results, size_t n, struct rc_err *err)
+{
+	struct journal_entry copy;
+	uint64_t seq = 0; /* unused: results keep theirs */
+	size_t i;
+	int rc = RC_OK;
+
+	for (i = 0; !rc && i < n; i++) {
+		copy = results[i];
+		rc = journal_write(t, site, &copy, false, &seq, err);
+	}
+	return rc;
+}
+
 static int jbatch_fn(struct store_txn *t, void *arg, struct rc_err *err)
 {
 	struct jbatch_job *b = arg;
-	struct journal_entry copy;
 	uint64_t seq = 0;
 	size_t i;
 	int rc = RC_OK;
 
 	if (b->ni)
 		rc = last_seq(t, b->site, &seq, err);
-	for (i = 0; !rc && i < b->nr; i++) {
-		copy = b->results[i];
-		rc = journal_write(t, b->site, &copy, false, &seq, err);
-	}
+	if (!rc)
+		rc = store_journal_results_put(t, b->site, b->results, b->nr, err);
 	for (i = 0; !rc && i < b->ni; i++)
 		rc = journal_write(t, b->site, b->intents[i], true, &seq, err);
 	return rc;
