@@ -418,14 +418,6 @@ static void *bus_main(void *arg)
 
 /* ------------------------------------------------------ start, stop */
 
-static int nats_fail(struct rc_err *err, natsStatus s, const char *what)
-{
-	char t[200];
-
-	cluster_nats_text(s, t, sizeof(t));
-	return rc_errf(err, RC_EIO, "%s: %s", what, t);
-}
-
 /* Bind the stream, making it when absent: <stream>.in and
  * <stream>.shard.*, R as the lease bucket, a dedupe window. */
 static int bind_stream(struct cluster_bus *b, unsigned replicas, struct rc_err *err)
@@ -454,7 +446,7 @@ static int bind_stream(struct cluster_bus *b, unsigned replicas, struct rc_err *
 			s = js_GetStreamInfo(&si, b->js, b->stream, NULL, NULL);
 	}
 	jsStreamInfo_Destroy(si);
-	return s == NATS_OK ? RC_OK : nats_fail(err, s, "cluster: the event stream");
+	return s == NATS_OK ? RC_OK : cluster_nats_fail(err, RC_EIO, s, "cluster: the event stream");
 }
 
 static void teardown(struct cluster_bus *b, void (*failed)(void *, void *), void *arg)
@@ -540,7 +532,7 @@ int cluster_bus_start(const struct cluster_bus_opts *o, struct cluster_bus **out
 		jo.Wait = CLUSTER_BUS_PUB_MS;
 		s = natsConnection_JetStream(&b->js, b->nc, &jo);
 		if (s != NATS_OK)
-			rc = nats_fail(err, s, "cluster: JetStream");
+			rc = cluster_nats_fail(err, RC_EIO, s, "cluster: JetStream");
 	}
 	if (!rc)
 		rc = bind_stream(b, o->nats->replicas, err);
@@ -550,12 +542,12 @@ int cluster_bus_start(const struct cluster_bus_opts *o, struct cluster_bus **out
 		s = natsConnection_Subscribe(&b->notice, b->nc, all, on_notice, b);
 		free(all);
 		if (s != NATS_OK)
-			rc = nats_fail(err, s, "cluster: the stream's notices");
+			rc = cluster_nats_fail(err, RC_EIO, s, "cluster: the stream's notices");
 	}
 	if (!rc && o->route) {
 		s = pull(b, "route", b->in_subject, CLUSTER_BUS_ROUTE_ACK_S, &b->route);
 		if (s != NATS_OK)
-			rc = nats_fail(err, s, "cluster: the \"route\" consumer");
+			rc = cluster_nats_fail(err, RC_EIO, s, "cluster: the \"route\" consumer");
 	}
 	if (!rc && pthread_create(&b->thread, NULL, bus_main, b) != 0)
 		rc = rc_errf(err, RC_ERR, "cluster: cannot start the event thread");

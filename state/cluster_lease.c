@@ -353,12 +353,43 @@ static void *lease_main(void *arg)
 
 /* ------------------------------------------------------ start, stop */
 
-static int nats_fail(struct rc_err *err, int code, natsStatus s, const char *what)
+int cluster_nats_fail(struct rc_err *err, int code, natsStatus s, const char *what)
 {
 	char t[200];
 
 	cluster_nats_text(s, t, sizeof(t));
 	return rc_errf(err, code, "%s: %s", what, t);
+}
+
+int cluster_kv_bind(jsCtx *js, const char *bucket, const char *desc, unsigned ttl_ms,
+		    unsigned replicas, const char *what, kvStore **kv, int64_t *ttl_ms_out,
+		    struct rc_err *err)
+{
+	char msg[120];
+	kvConfig kc;
+	kvStatus *ks = NULL;
+	natsStatus s = js_KeyValue(kv, js, bucket);
+
+	if (s == NATS_NOT_FOUND) {
+		kvConfig_Init(&kc);
+		kc.Bucket = bucket;
+		kc.Description = desc;
+		kc.History = 1;
+		kc.TTL = (int64_t)ttl_ms * 1000000; /* nanoseconds in libnats 3.4 (the stream's MaxAge) */
+		kc.StorageType = js_FileStorage;
+		kc.Replicas = (int)replicas;
+		s = js_CreateKeyValue(kv, js, &kc);
+	}
+	if (s != NATS_OK)
+		return cluster_nats_fail(err, RC_EIO, s, what);
+	s = kvStore_Status(&ks, *kv);
+	if (s != NATS_OK) {
+		snprintf(msg, sizeof(msg), "%s's status", what);
+		return cluster_nats_fail(err, RC_EIO, s, msg);
+	}
+	*ttl_ms_out = kvStatus_TTL(ks) / 1000000;
+	kvStatus_Destroy(ks);
+	return RC_OK;
 }
 
 static void make_id(char *buf, size_t n)
@@ -403,12 +434,12 @@ int cluster_nats_connect(const struct cluster_opts *o, const char *name, natsCon
 	if (s == NATS_OK && o->creds_file)
 		s = natsOptions_SetUserCredentialsFromFiles(no, o->creds_file, NULL);
 	if (s != NATS_OK) {
-		rc = nats_fail(err, RC_EINVAL, s, "cluster: NATS options");
+		rc = cluster_nats_fail(err, RC_EINVAL, s, "cluster: NATS options");
 		goto out;
 	}
 	s = natsConnection_Connect(nc, no);
 	if (s != NATS_OK)
-		rc = nats_fail(err, RC_EIO, s, "cluster: cannot connect to NATS");
+		rc = cluster_nats_fail(err, RC_EIO, s, "cluster: cannot connect to NATS");
 out:
 	natsOptions_Destroy(no);
 	return rc;
@@ -418,11 +449,9 @@ out:
 static int bind_bucket(struct cluster_lease *cl, const struct cluster_opts *o, struct rc_err *err)
 {
 	jsOptions jo;
-	kvConfig kc;
-	kvStatus *ks = NULL;
 	natsStatus s;
 	int64_t ttl;
-	int rc = RC_OK;
+	int rc;
 
 	jsOptions_Init(&jo);
 	jo.Wait = (int64_t)(cl->ttl * 1000 / 4) < 250 ? 250 : (int64_t)(cl->ttl * 1000 / 4);
@@ -430,29 +459,13 @@ static int bind_bucket(struct cluster_lease *cl, const struct cluster_opts *o, s
 		jo.Wait = 5000;
 	s = natsConnection_JetStream(&cl->js, cl->nc, &jo);
 	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: JetStream");
-	s = js_KeyValue(&cl->kv, cl->js, o->bucket);
-	if (s == NATS_NOT_FOUND) {
-		kvConfig_Init(&kc);
-		kc.Bucket = o->bucket;
-		kc.Description = "reconcile shard leases (cluster mode)";
-		kc.History = 1;
-		kc.TTL = (int64_t)o->ttl_ms * 1000000; /* nanoseconds in libnats 3.4 (the stream's MaxAge) */
-		kc.StorageType = js_FileStorage;
-		kc.Replicas = (int)o->replicas;
-		s = js_CreateKeyValue(&cl->kv, cl->js, &kc);
-	}
-	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: the lease bucket");
-	s = kvStore_Status(&ks, cl->kv);
-	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: the lease bucket's status");
-	ttl = kvStatus_TTL(ks) / 1000000;
-	if (ttl != (int64_t)o->ttl_ms)
+		return cluster_nats_fail(err, RC_EIO, s, "cluster: JetStream");
+	rc = cluster_kv_bind(cl->js, o->bucket, "reconcile shard leases (cluster mode)", o->ttl_ms,
+			     o->replicas, "cluster: the lease bucket", &cl->kv, &ttl, err);
+	if (!rc && ttl != (int64_t)o->ttl_ms)
 		rc = rc_errf(err, RC_EINVAL, "cluster: bucket %s keeps keys %lld ms, not the lease TTL "
 			     "(%u ms): give it its own TTL or another bucket", o->bucket,
 			     (long long)ttl, o->ttl_ms);
-	kvStatus_Destroy(ks);
 	return rc;
 }
 

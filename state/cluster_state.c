@@ -49,14 +49,6 @@ struct cluster_state {
 	struct cluster_state_stats st;
 };
 
-static int nats_fail(struct rc_err *err, int code, natsStatus s, const char *what)
-{
-	char t[200];
-
-	cluster_nats_text(s, t, sizeof(t));
-	return rc_errf(err, code, "%s: %s", what, t);
-}
-
 /* ------------------------------------------------------------ keys */
 
 /* base64url of p[0..n) without padding (new), libcrypto's base64 mapped. */
@@ -238,7 +230,7 @@ static int publish_all(struct cluster_state *cs, const struct store_change *c, s
 	if (s != NATS_OK && js_PublishAsyncGetPendingList(&pending, cs->js) == NATS_OK)
 		natsMsgList_Destroy(&pending); /* not acked in time: given up */
 	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: JetStream (state)");
+		return cluster_nats_fail(err, RC_EIO, s, "cluster: JetStream (state)");
 	if (cs->ack_errors)
 		return rc_errf(err, RC_EIO, "cluster: JetStream refused %lu of %zu state writes: %s",
 			       cs->ack_errors, n, cs->ack_why);
@@ -352,7 +344,7 @@ static int read_shard(struct cluster_state *cs, unsigned shard, struct store_cha
 	if (w)
 		kvWatcher_Destroy(w);
 	if (!rc && s != NATS_OK)
-		rc = nats_fail(err, RC_EIO, s, "cluster: reading the shard's state");
+		rc = cluster_nats_fail(err, RC_EIO, s, "cluster: reading the shard's state");
 	return rc;
 }
 
@@ -371,7 +363,7 @@ static int seed_shard(struct cluster_state *cs, const struct load_req *r, const 
 	if (!rc) {
 		s = kvStore_PutString(NULL, cs->kv, marker, "1");
 		if (s != NATS_OK)
-			rc = nats_fail(err, RC_EIO, s, "cluster: the shard's state marker");
+			rc = cluster_nats_fail(err, RC_EIO, s, "cluster: the shard's state marker");
 	}
 	store_changes_clear(&ch);
 	return rc;
@@ -395,7 +387,7 @@ static int load_shard(struct cluster_state *cs, const struct load_req *r,
 		return seed_shard(cs, r, marker, &ev->records, err);
 	}
 	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: the shard's state marker");
+		return cluster_nats_fail(err, RC_EIO, s, "cluster: the shard's state marker");
 	rc = read_shard(cs, r->shard, &ch, err);
 	ev->records = ch.n;
 	/* the lease may have ended meanwhile: its next take loads again */
@@ -579,10 +571,9 @@ static int bind_bucket(struct cluster_state *cs, const struct cluster_state_opts
 		       struct rc_err *err)
 {
 	jsOptions jo;
-	kvConfig kc;
-	kvStatus *ks = NULL;
 	natsStatus s;
-	int rc = RC_OK;
+	int64_t ttl;
+	int rc;
 
 	jsOptions_Init(&jo);
 	jo.Wait = CLUSTER_STATE_PUB_MS;
@@ -590,26 +581,12 @@ static int bind_bucket(struct cluster_state *cs, const struct cluster_state_opts
 	jo.PublishAsync.AckHandlerClosure = cs;
 	s = natsConnection_JetStream(&cs->js, cs->nc, &jo);
 	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: JetStream");
-	s = js_KeyValue(&cs->kv, cs->js, o->bucket);
-	if (s == NATS_NOT_FOUND) {
-		kvConfig_Init(&kc);
-		kc.Bucket = o->bucket;
-		kc.Description = "reconcile per-site state (cluster mode)";
-		kc.History = 1;
-		kc.StorageType = js_FileStorage;
-		kc.Replicas = (int)o->nats->replicas;
-		s = js_CreateKeyValue(&cs->kv, cs->js, &kc);
-	}
-	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: the state bucket");
-	s = kvStore_Status(&ks, cs->kv);
-	if (s != NATS_OK)
-		return nats_fail(err, RC_EIO, s, "cluster: the state bucket's status");
-	if (kvStatus_TTL(ks) != 0)
+		return cluster_nats_fail(err, RC_EIO, s, "cluster: JetStream");
+	rc = cluster_kv_bind(cs->js, o->bucket, "reconcile per-site state (cluster mode)", 0,
+			     o->nats->replicas, "cluster: the state bucket", &cs->kv, &ttl, err);
+	if (!rc && ttl != 0)
 		rc = rc_errf(err, RC_EINVAL, "cluster: bucket %s drops its keys after a time: the "
 			     "state must stay (name another cluster.state_bucket)", o->bucket);
-	kvStatus_Destroy(ks);
 	return rc;
 }
 
