@@ -332,12 +332,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 	};
-	char bin[256];
 
-	if (!nats_find(bin, sizeof(bin))) {
-		printf("SKIP: nats-server is not installed (apt-get install nats-server; "
-		       "contrib/bootstrap.sh test installs it)\n");
+	if (nats_missing())
 		return 77;
-	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,17 @@ bool nats_find(char *out, size_t n)
 	return false;
 }
 
+bool nats_missing(void)
+{
+	char bin[256];
+
+	if (nats_find(bin, sizeof(bin)))
+		return false;
+	printf("SKIP: nats-server is not installed (apt-get install nats-server; "
+	       "contrib/bootstrap.sh test installs it)\n");
+	return true;
+}
+
 int nats_free_port(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET };

@@ -38,6 +38,9 @@ struct nats_cluster {
 /* nats-server from $NATS_SERVER_BIN, else $PATH and the sbin/bin dirs,
  * into out: false when there is none. */
 bool nats_find(char *out, size_t n);
+/* True, having said so on stdout, when there is no nats-server: the
+ * test then exits 77 (ctest's SKIP_RETURN_CODE). */
+bool nats_missing(void);
 /* A free TCP port on 127.0.0.1 (bound, read, closed), -1 on failure. */
 int nats_free_port(void);
 /* Write each node's config under tmpdir and start the three (c->bin set
