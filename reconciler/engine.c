@@ -705,8 +705,8 @@ static int plan_all(struct engine *e, const struct engine_opts *o, struct plan *
 	}
 	prog.records = e->snap.nunits + e->snap.nrentals + e->snap.nusers;
 	progress_show(&prog, e->log, false);
-	for (i = 0; i < n; i++)
-		site_plan_init(&out->sites[i], sites[i]);
+	for (i = 0; i < n; i++) /* initialised when its turn comes (engine_plan_sites) */
+		out->sites[i].site = sites[i];
 	if (fn)
 		engine_plan_sites_stream(e, o, out->sites, n, &prog, fn, payload);
 	else

@@ -115,8 +115,8 @@ void engine_close_providers(struct engine *e);
  * vendor refresh around the rules. */
 int engine_plan_one(struct engine *e, const struct engine_opts *o,
 		    struct site_plan *sp, struct rc_err *err);
-/* Plan sites[0..n) (each initialised), a failure recorded in its site
- * plan; on fibers up to ENGINE_SITES_AT_ONCE at once when the fiber
+/* Plan sites[0..n) (zeroed but for their spec site: each is initialised
+ * when its turn comes), a failure recorded in its site plan; on fibers up to ENGINE_SITES_AT_ONCE at once when the fiber
  * scheduler is attached and this is not a fiber already (the CLI; serve
  * runs its sites on fibers of its own), one after another otherwise.
  * prog (borrowed) counts the sites and the records read, and is shown

@@ -81,6 +81,9 @@ static void site_job(void *arg)
 
 	while (j->h && fiber_current() && j->i >= j->h->next + SITES_AHEAD)
 		fiber_waitq_wait(&j->h->ahead);
+	/* not before: an observed state's first arena chunk is 64 KiB, 320 MB
+	 * for 5,000 sites held from the start */
+	site_plan_init(j->sp, j->sp->site);
 	rc_err_clear(&err);
 	if (engine_plan_one(j->e, j->o, j->sp, &err)) {
 		j->sp->failed = true;
