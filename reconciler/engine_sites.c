@@ -17,7 +17,10 @@
  * (site_plan_release): sites finish out of order, so those done ahead
  * wait for the ones before them, and a site does not start more than
  * SITES_AHEAD past the first one not handed over (a slow site holds back
- * a bounded window, not the whole plan).
+ * a bounded window, not the whole plan). Every few sites the state's map
+ * pages read so far are let go (store_drop_pages): a plan in sync reads
+ * the whole observed state once, and its pages would otherwise all stay
+ * in the resident set (47 MB of 103 MB at 100k units).
  */
 #define _GNU_SOURCE
 #include "engine.h"
@@ -38,6 +41,7 @@ struct handover {
 	struct fiber_waitq ahead;   /* sites waiting for the window */
 	engine_site_fn fn;
 	void *payload;
+	struct store *store;
 };
 
 struct site_job {
@@ -58,6 +62,8 @@ static void hand_over(struct handover *h, size_t i)
 		h->fn(&h->sites[h->next], h->payload);
 		site_plan_release(&h->sites[h->next]);
 		h->next++;
+		if (h->next % ENGINE_SITES_AT_ONCE == 0) /* the state read so far */
+			store_drop_pages(h->store);
 	}
 	fiber_waitq_wake_all(&h->ahead);
 }
@@ -144,7 +150,8 @@ void engine_plan_sites_stream(struct engine *e, const struct engine_opts *o,
 			      struct site_plan *sites, size_t n, struct progress *prog,
 			      engine_site_fn fn, void *payload)
 {
-	struct handover h = { sites, rc_calloc(n + 1, sizeof(bool)), n, 0, { 0 }, fn, payload };
+	struct handover h = { sites, rc_calloc(n + 1, sizeof(bool)), n, 0, { 0 }, fn, payload,
+			      e->store };
 
 	plan_sites(e, o, sites, n, prog, &h);
 	free(h.done);
