@@ -315,13 +315,27 @@ struct plan_sinks {
 static void sink_site(const struct site_plan *sp, void *payload)
 {
 	struct plan_sinks *s = payload;
+	/* stdout on the terminal the progress line is updated on: the text
+	 * goes above that line, which is drawn again below it (cli_emit);
+	 * the JSON, one line, is not cut by it: no progress once it starts */
+	bool tty = isatty(STDOUT_FILENO);
+	bool redraw = g_progress_shown && tty && !s->json;
 
+	if (tty)
+		progress_clear();
+	if (tty && s->json)
+		g_quiet = true;
 	if (s->text)
 		plan_text_site(s->text, sp);
 	if (s->json)
 		plan_json_site(s->json, sp);
 	if (s->saved)
 		plan_json_site(s->saved, sp);
+	if (redraw) {
+		fflush(stdout);
+		fprintf(stderr, "reconcile: %s", g_progress);
+		g_progress_shown = true;
+	}
 }
 
 /* The sinks opened before the plan (the target's temp file too: an
