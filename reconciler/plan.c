@@ -30,24 +30,6 @@ void site_plan_init(struct site_plan *sp, const struct spec_site *site)
 	obs_site_init(&sp->obs, site ? site->name : "");
 }
 
-void site_plan_free(struct site_plan *sp)
-{
-	size_t i;
-
-	for (i = 0; i < sp->nchanges; i++) {
-		ra_free(&sp->changes[i].before);
-		ra_free(&sp->changes[i].after);
-	}
-	free(sp->changes);
-	free(sp->ops);
-	free(sp->findings);
-	free(sp->recs);
-	free(sp->resolved);
-	obs_site_free(&sp->obs);
-	rc_arena_free(&sp->arena);
-	memset(sp, 0, sizeof(*sp));
-}
-
 void site_plan_release(struct site_plan *sp)
 {
 	bool readable = sp->obs.readable;
@@ -72,7 +54,12 @@ void site_plan_release(struct site_plan *sp)
 	obs_site_free(&sp->obs);
 	sp->obs.readable = readable; /* the baseline (plan_site_baseline) */
 	rc_arena_free(&sp->arena);
-	sp->released = true;
+}
+
+void site_plan_free(struct site_plan *sp)
+{
+	site_plan_release(sp);
+	memset(sp, 0, sizeof(*sp));
 }
 
 void plan_free(struct plan *p)

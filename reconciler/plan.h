@@ -105,8 +105,6 @@ struct site_plan {
 	size_t nfindings, capfindings;
 	unsigned add, change, destroy;     /* resource counts */
 	unsigned nerrors, nwarnings;       /* findings of severity error, warning */
-	bool released;                     /* written and let go (site_plan_release):
-					    * only the counts are left */
 	unsigned managed;                  /* managed units (R1) */
 	unsigned destructive;              /* units vacated/revoked (R10) */
 	unsigned limit_destructive;        /* R10 limit for this site */
