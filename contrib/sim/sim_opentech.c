@@ -316,9 +316,12 @@ static void facilities(json_t *acct, const struct sim_req *r, struct sim_resp *o
 	size_t i;
 
 	json_array_foreach(arr("facilities"), i, f) {
-		if (!allowed(acct, json_integer_value(json_object_get(f, "id"))))
-			continue;
+		/* the property first: allowed() scans the account's list, and
+		 * the pair for every facility was quadratic (5,000 sites: 6 s
+		 * per lookup) */
 		if (pn && strcmp(pn, json_string_value(json_object_get(f, "propertyNumber")) ?: ""))
+			continue;
+		if (!allowed(acct, json_integer_value(json_object_get(f, "id"))))
 			continue;
 		json_array_append(res, f);
 	}
