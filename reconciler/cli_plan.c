@@ -294,31 +294,6 @@ static int load(const struct cli_opts *o, struct spec **spec, struct engine *e,
 	return EXIT_OK;
 }
 
-/* The plan written to path as it is produced (one line, as --json), then
- * renamed over it: a reader never sees half a plan. */
-static int save_plan(const struct plan *p, const char *path, const char *spec)
-{
-	struct rc_wfile w;
-	struct rc_err err;
-
-	if (rc_wfile_open(&w, path, &err))
-		return cli_error(err.msg, NULL);
-	if (plan_write_json(p, w.f, JSON_COMPACT) != 0) {
-		char *msg = rc_sprintf("%s: the plan could not be written: %s; nothing was saved",
-				       path, strerror(errno));
-
-		rc_wfile_abort(&w);
-		cli_error(msg, NULL);
-		free(msg);
-		return EXIT_ERROR;
-	}
-	if (rc_wfile_commit(&w, &err))
-		return cli_error(err.msg, NULL);
-	fprintf(stderr, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n"
-		"  reconcile apply -c %s %s\n", path, spec, path);
-	return EXIT_OK;
-}
-
 static void print_text(const struct plan *p, bool no_color)
 {
 	struct render_opts ro = { .color = cli_color(STDOUT_FILENO, no_color) };
@@ -326,13 +301,108 @@ static void print_text(const struct plan *p, bool no_color)
 	plan_write_text(p, &ro, stdout); /* a closed stdout: the exit code says the rest */
 }
 
-/* The plan as JSON on stdout, as it is produced: one line, as
- * `terraform show -json` prints it (pipe it to jq to read it). */
-static int print_json(const struct plan *p)
+/* Where `plan` writes a plan as each site is made (engine_plan_stream):
+ * the text or the JSON on stdout (the JSON on one line, as `terraform
+ * show -json` prints it: pipe it to jq to read it), and the saved plan
+ * (--out: the same JSON, to a temp file renamed over the target at the
+ * end, so that a reader never sees half a plan). */
+struct plan_sinks {
+	struct plan_text *text;
+	struct plan_json *json, *saved;
+	struct rc_wfile w;
+};
+
+static void sink_site(const struct site_plan *sp, void *payload)
 {
-	if (plan_write_json(p, stdout, JSON_COMPACT) != 0 || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) != 0)
-		return cli_error("cannot write the plan to stdout", NULL);
+	struct plan_sinks *s = payload;
+	/* stdout on the terminal the progress line is updated on: the text
+	 * goes above that line, which is drawn again below it (cli_emit);
+	 * the JSON, one line, is not cut by it: no progress once it starts */
+	bool tty = isatty(STDOUT_FILENO);
+	bool redraw = g_progress_shown && tty && !s->json;
+
+	if (tty)
+		progress_clear();
+	if (tty && s->json)
+		g_quiet = true;
+	if (s->text)
+		plan_text_site(s->text, sp);
+	if (s->json)
+		plan_json_site(s->json, sp);
+	if (s->saved)
+		plan_json_site(s->saved, sp);
+	if (redraw) {
+		fflush(stdout);
+		fprintf(stderr, "reconcile: %s", g_progress);
+		g_progress_shown = true;
+	}
+}
+
+/* The sinks opened before the plan (the target's temp file too: an
+ * unwritable directory fails before the work, not after). */
+static int sinks_open(struct plan_sinks *s, const struct plan *p, const struct cli_opts *o)
+{
+	struct render_opts ro = { .color = cli_color(STDOUT_FILENO, o->no_color) };
+	struct rc_err err;
+
+	memset(s, 0, sizeof(*s));
+	if (o->out && rc_wfile_open(&s->w, o->out, &err))
+		return cli_error(err.msg, NULL);
+	if (o->out)
+		s->saved = plan_json_open(p, s->w.f, JSON_COMPACT);
+	if (o->json)
+		s->json = plan_json_open(p, stdout, JSON_COMPACT);
+	else
+		s->text = plan_text_open(p, &ro, stdout);
+	return EXIT_OK;
+}
+
+/* The end of what goes to stdout (finished false: the plan failed,
+ * nothing more is written). */
+static int sinks_close_stdout(struct plan_sinks *s, bool finished)
+{
+	int rc = EXIT_OK;
+
+	if (s->text)
+		plan_text_close(s->text, finished); /* a closed stdout: the exit code says the rest */
+	if (s->json) {
+		bool bad = plan_json_close(s->json, finished) != 0;
+
+		if (finished && (bad || fputc('\n', stdout) == EOF || fflush(stdout) != 0))
+			rc = cli_error("cannot write the plan to stdout", NULL);
+	}
+	s->text = NULL;
+	s->json = NULL;
+	return rc;
+}
+
+/* The saved plan's end: renamed over the target when save, else dropped. */
+static int sinks_close_saved(struct plan_sinks *s, bool save, const char *path, const char *spec)
+{
+	struct rc_err err;
+	bool wrote;
+
+	if (!s->saved)
+		return EXIT_OK;
+	wrote = plan_json_close(s->saved, save) == 0;
+	s->saved = NULL;
+	if (!save) {
+		rc_wfile_abort(&s->w);
+		return EXIT_OK;
+	}
+	if (!wrote) {
+		char *msg = rc_sprintf("%s: the plan could not be written: %s; nothing was saved",
+				       path, strerror(errno));
+
+		rc_wfile_abort(&s->w);
+		cli_error(msg, NULL);
+		free(msg);
+		return EXIT_ERROR;
+	}
+	if (rc_wfile_commit(&s->w, &err))
+		return cli_error(err.msg, NULL);
+	fprintf(stderr, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run:\n"
+		"  reconcile apply -c %s %s\n", path, spec, path);
 	return EXIT_OK;
 }
 
@@ -343,6 +413,7 @@ int cmd_plan(int argc, char **argv)
 	struct spec *spec = NULL;
 	struct engine e;
 	struct plan p = { 0 };
+	struct plan_sinks sinks;
 	struct rc_err err;
 	bool conc;
 	int rc;
@@ -363,20 +434,21 @@ int cmd_plan(int argc, char **argv)
 	eo.sites = o.sites;
 	eo.nsites = o.nsites;
 	rc_err_clear(&err);
+	rc = sinks_open(&sinks, &p, &o);
+	if (rc)
+		goto out;
 	conc = cli_concurrency_begin(&e);
-	rc = engine_plan(&e, &eo, &p, &err);
+	rc = engine_plan_stream(&e, &eo, &p, sink_site, &sinks, &err);
 	cli_concurrency_end(&e, conc);
 	if (rc) {
+		sinks_close_stdout(&sinks, false);
+		sinks_close_saved(&sinks, false, o.out, o.spec);
 		rc = cli_error(err.msg, NULL);
 		goto out;
 	}
-	if (o.json)
-		rc = print_json(&p);
-	else
-		print_text(&p, o.no_color);
+	rc = sinks_close_stdout(&sinks, true);
 	plan_log_failures(&p, cli_log());
-	if (!rc && o.out)
-		rc = save_plan(&p, o.out, o.spec);
+	rc = sinks_close_saved(&sinks, !rc, o.out, o.spec) ? EXIT_ERROR : rc;
 	if (!rc && p.errors && !o.detailed)
 		rc = EXIT_OK; /* findings are reported; planning itself worked */
 	if (!rc && o.detailed) {

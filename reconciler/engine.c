@@ -679,8 +679,10 @@ int engine_plan_scope(struct engine *e, const struct spec_site *site,
 	return rc ? rc : engine_plan_fetched(e, site, out, err);
 }
 
-int engine_plan(struct engine *e, const struct engine_opts *o,
-		struct plan *out, struct rc_err *err)
+/* Plan the selected sites into out: kept whole (fn NULL) or handed to fn
+ * one by one. */
+static int plan_all(struct engine *e, const struct engine_opts *o, struct plan *out,
+		    engine_site_fn fn, void *payload, struct rc_err *err)
 {
 	const struct spec_site **sites = NULL;
 	struct progress prog;
@@ -703,11 +705,26 @@ int engine_plan(struct engine *e, const struct engine_opts *o,
 	}
 	prog.records = e->snap.nunits + e->snap.nrentals + e->snap.nusers;
 	progress_show(&prog, e->log, false);
-	for (i = 0; i < n; i++)
-		site_plan_init(&out->sites[i], sites[i]);
-	engine_plan_sites(e, o, out->sites, n, &prog);
+	for (i = 0; i < n; i++) /* initialised when its turn comes (engine_plan_sites) */
+		out->sites[i].site = sites[i];
+	if (fn)
+		engine_plan_sites_stream(e, o, out->sites, n, &prog, fn, payload);
+	else
+		engine_plan_sites(e, o, out->sites, n, &prog);
 	free(sites);
 	plan_totals(out);
 	progress_show(&prog, e->log, true);
 	return RC_OK;
+}
+
+int engine_plan(struct engine *e, const struct engine_opts *o,
+		struct plan *out, struct rc_err *err)
+{
+	return plan_all(e, o, out, NULL, NULL, err);
+}
+
+int engine_plan_stream(struct engine *e, const struct engine_opts *o, struct plan *out,
+		       engine_site_fn fn, void *payload, struct rc_err *err)
+{
+	return plan_all(e, o, out, fn, payload, err);
 }

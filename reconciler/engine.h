@@ -115,8 +115,8 @@ void engine_close_providers(struct engine *e);
  * vendor refresh around the rules. */
 int engine_plan_one(struct engine *e, const struct engine_opts *o,
 		    struct site_plan *sp, struct rc_err *err);
-/* Plan sites[0..n) (each initialised), a failure recorded in its site
- * plan; on fibers up to ENGINE_SITES_AT_ONCE at once when the fiber
+/* Plan sites[0..n) (zeroed but for their spec site: each is initialised
+ * when its turn comes), a failure recorded in its site plan; on fibers up to ENGINE_SITES_AT_ONCE at once when the fiber
  * scheduler is attached and this is not a fiber already (the CLI; serve
  * runs its sites on fibers of its own), one after another otherwise.
  * prog (borrowed) counts the sites and the records read, and is shown
@@ -124,10 +124,23 @@ int engine_plan_one(struct engine *e, const struct engine_opts *o,
 void engine_plan_sites(struct engine *e, const struct engine_opts *o,
 		       struct site_plan *sites, size_t n, struct progress *prog);
 #define ENGINE_SITES_AT_ONCE 8
+/* A streamed plan's writer: one site, planned (or failed), in site order. */
+typedef void (*engine_site_fn)(const struct site_plan *sp, void *payload);
+/* engine_plan_sites, each site handed to fn (borrowed for the call) as
+ * soon as it and every site before it are planned, then let go
+ * (site_plan_release): only the counts stay. */
+void engine_plan_sites_stream(struct engine *e, const struct engine_opts *o,
+			      struct site_plan *sites, size_t n, struct progress *prog,
+			      engine_site_fn fn, void *payload);
 /* Plan the selected sites into out (zeroed by the caller). Site-level
  * failures are recorded in the site plan; RC_OK unless nothing could run. */
 int engine_plan(struct engine *e, const struct engine_opts *o,
 		struct plan *out, struct rc_err *err);
+/* engine_plan written as it is made: each site handed to fn in site order
+ * and let go (engine_plan_sites_stream). out keeps the id, the time stamp
+ * (set before the first site), each site's counts, and the totals. */
+int engine_plan_stream(struct engine *e, const struct engine_opts *o, struct plan *out,
+		       engine_site_fn fn, void *payload, struct rc_err *err);
 /* Plan one site for some rentals only (serve's webhooks): the PMS objects
  * they touch (sg_fetch_scope), compared with the cached observed state (no
  * vendor read); operations only for their units. e must be fresh (a child

@@ -30,8 +30,9 @@ void site_plan_init(struct site_plan *sp, const struct spec_site *site)
 	obs_site_init(&sp->obs, site ? site->name : "");
 }
 
-void site_plan_free(struct site_plan *sp)
+void site_plan_release(struct site_plan *sp)
 {
+	bool readable = sp->obs.readable;
 	size_t i;
 
 	for (i = 0; i < sp->nchanges; i++) {
@@ -43,8 +44,21 @@ void site_plan_free(struct site_plan *sp)
 	free(sp->findings);
 	free(sp->recs);
 	free(sp->resolved);
+	sp->changes = NULL;
+	sp->ops = NULL;
+	sp->findings = NULL;
+	sp->recs = NULL;
+	sp->resolved = NULL;
+	sp->nchanges = sp->capchanges = sp->capops = sp->nfindings = sp->capfindings = 0;
+	sp->nrecs = sp->caprecs = sp->nresolved = 0;
 	obs_site_free(&sp->obs);
+	sp->obs.readable = readable; /* the baseline (plan_site_baseline) */
 	rc_arena_free(&sp->arena);
+}
+
+void site_plan_free(struct site_plan *sp)
+{
+	site_plan_release(sp);
 	memset(sp, 0, sizeof(*sp));
 }
 
@@ -168,6 +182,8 @@ void sp_add_finding(struct site_plan *sp, enum finding_kind kind,
 	f = RC_PUSH(sp->findings, sp->nfindings, sp->capfindings);
 	f->kind = kind;
 	f->sev = sev;
+	sp->nerrors += sev == SEV_ERROR;
+	sp->nwarnings += sev == SEV_WARNING;
 	f->unit = sp_str(sp, unit);
 	f->vendor_unit = sp_str(sp, vunit);
 	f->rule = sp_str(sp, rule);
@@ -186,7 +202,7 @@ void sp_add_rec(struct site_plan *sp, const struct pms_rec *r)
 
 void plan_totals(struct plan *p)
 {
-	size_t i, k;
+	size_t i;
 
 	p->add = p->change = p->destroy = p->errors = 0;
 	for (i = 0; i < p->nsites; i++) {
@@ -195,11 +211,7 @@ void plan_totals(struct plan *p)
 		p->add += sp->add;
 		p->change += sp->change;
 		p->destroy += sp->destroy;
-		if (sp->failed)
-			p->errors++;
-		for (k = 0; k < sp->nfindings; k++)
-			if (sp->findings[k].sev == SEV_ERROR)
-				p->errors++;
+		p->errors += sp->failed + sp->nerrors;
 	}
 }
 

@@ -104,6 +104,7 @@ struct site_plan {
 	struct finding *findings;
 	size_t nfindings, capfindings;
 	unsigned add, change, destroy;     /* resource counts */
+	unsigned nerrors, nwarnings;       /* findings of severity error, warning */
 	unsigned managed;                  /* managed units (R1) */
 	unsigned destructive;              /* units vacated/revoked (R10) */
 	unsigned limit_destructive;        /* R10 limit for this site */
@@ -135,6 +136,12 @@ struct plan {
 
 void site_plan_init(struct site_plan *sp, const struct spec_site *site);
 void site_plan_free(struct site_plan *sp);
+/* Let go of what a site plan holds once it is written (a streamed plan,
+ * engine_plan_stream): operations, changes, findings, records, the
+ * observed state, the arena. What the summary and the sites' JSON need
+ * stays: the counts (nops keeps the number of operations, ops is NULL),
+ * the fingerprints, the baseline, the error. */
+void site_plan_release(struct site_plan *sp);
 void plan_free(struct plan *p);
 
 /* Builders used by the diff. Strings passed in are copied to the arena. */
@@ -185,7 +192,7 @@ void plan_json_str(const char *s, size_t flags,
 /* One value as json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) writes it. */
 void ra_value_text(const struct rattr *a, struct rc_buf *out);
 
-/* Count operations and changes; recompute totals of p. */
+/* Recompute the totals of p from its sites' counts (released sites too). */
 void plan_totals(struct plan *p);
 bool plan_has_changes(const struct plan *p);
 
@@ -222,6 +229,26 @@ json_t *plan_tf_change(const struct site_plan *sp, const struct rchange *c);
  * at a time: no tree of the whole plan is built. 0, or -1 when a write
  * failed. */
 int plan_write_json(const struct plan *p, FILE *f, size_t flags);
+
+/* A plan written site by site as it is planned (engine_plan_stream), each
+ * site let go once written (site_plan_release): the same bytes as
+ * plan_write_text and plan_write_json of the whole plan, which use them.
+ * Sites are handed in order. What must follow every site (the findings
+ * after all the changes; the sites, operations and findings after all the
+ * resource changes) waits in a temporary file in $TMPDIR (unlinked; in
+ * memory when none can be made) until the end. p (borrowed, outlives the
+ * writer) gives the id and time stamp when the first site comes, and at
+ * the end the totals (plan_totals) and the sites that failed. _close
+ * writes the rest when finished (false: the plan failed, nothing more is
+ * written) and frees the writer: 0, or -1 when a write failed. */
+struct plan_text;
+struct plan_text *plan_text_open(const struct plan *p, const struct render_opts *o, FILE *f);
+int plan_text_site(struct plan_text *t, const struct site_plan *sp);
+int plan_text_close(struct plan_text *t, bool finished);
+struct plan_json;
+struct plan_json *plan_json_open(const struct plan *p, FILE *f, size_t flags);
+int plan_json_site(struct plan_json *j, const struct site_plan *sp);
+int plan_json_close(struct plan_json *j, bool finished);
 /* Rebuild a plan from plan_to_json output (a saved plan). Ops only; the
  * caller re-plans to compare fingerprints. */
 int plan_from_json(json_t *j, const struct spec *spec, struct plan *out,

@@ -53,6 +53,20 @@ void jw_raw(struct jw *w, const char *s);  /* a literal: null, {}, false */
 void jw_kstr(struct jw *w, const char *k, const char *s);
 void jw_kint(struct jw *w, const char *k, long long i);
 
+/* What a streamed plan holds back until every site is written (the
+ * operations after all the resource changes, the findings after all the
+ * changes): a temporary file in $TMPDIR (else /tmp), unlinked at once, so
+ * that it is disk and not memory; in memory when no file can be made. */
+struct spill {
+	FILE *f;
+	char *mem;           /* open_memstream's buffer, when not a file */
+	size_t nmem;
+};
+int spill_open(struct spill *s);           /* 0, or -1 (nothing open) */
+/* The spill's bytes appended to to; the spill closed. 0, or -1. */
+int spill_drain(struct spill *s, FILE *to);
+void spill_close(struct spill *s);
+
 /* An operation in the plan's JSON (plan_ops.c): as a tree (new), or
  * written straight (jw_direct). */
 json_t *plan_op_json(const struct site_plan *sp, const struct op *op);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void jw_flush(struct jw *w)
 {
@@ -213,4 +214,58 @@ void jw_kint(struct jw *w, const char *k, long long i)
 {
 	jw_key(w, k);
 	jw_int(w, i);
+}
+
+/* ------------------------------------------------------------ spills */
+
+int spill_open(struct spill *s)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	memset(s, 0, sizeof(*s));
+	path = rc_sprintf("%s/reconcile-plan-XXXXXX", dir && *dir ? dir : "/tmp");
+	fd = mkstemp(path); /* 0600 */
+	if (fd >= 0) {
+		unlink(path);
+		s->f = fdopen(fd, "w+");
+		if (!s->f)
+			close(fd);
+	}
+	free(path);
+	if (!s->f)
+		s->f = open_memstream(&s->mem, &s->nmem);
+	return s->f ? 0 : -1;
+}
+
+int spill_drain(struct spill *s, FILE *to)
+{
+	char buf[1 << 16];
+	size_t n;
+	int rc = fflush(s->f) != 0 || ferror(s->f) ? -1 : 0;
+
+	if (!rc && s->mem) {
+		if (s->nmem && fwrite(s->mem, 1, s->nmem, to) != s->nmem)
+			rc = -1;
+	} else if (!rc) {
+		rewind(s->f);
+		while ((n = fread(buf, 1, sizeof(buf), s->f)) > 0)
+			if (fwrite(buf, 1, n, to) != n) {
+				rc = -1;
+				break;
+			}
+		if (ferror(s->f))
+			rc = -1;
+	}
+	spill_close(s);
+	return rc;
+}
+
+void spill_close(struct spill *s)
+{
+	if (s->f)
+		fclose(s->f);
+	free(s->mem);
+	memset(s, 0, sizeof(*s));
 }

@@ -173,38 +173,32 @@ static void change_text(const struct rchange *c, const struct colors *col,
 	rc_buf_puts(out, "    }\n\n");
 }
 
-static void findings_text(const struct plan *p, const struct colors *col,
-			  struct rc_buf *out)
+/* The findings of one site, and its R10 warning; *any: a finding was
+ * written (a blank line follows them all). */
+static void findings_text(const struct site_plan *sp, const struct colors *col,
+			  struct rc_buf *out, bool *any)
 {
-	size_t i, k;
-	bool any = false;
+	size_t k;
 
-	for (i = 0; i < p->nsites; i++) {
-		const struct site_plan *sp = &p->sites[i];
+	/* a site that could not be planned: its error goes to stderr (the
+	 * caller's), the closing line names it */
+	for (k = 0; k < sp->nfindings; k++) {
+		const struct finding *f = &sp->findings[k];
+		const char *lbl = f->sev == SEV_ERROR ? "Error" : f->sev == SEV_WARNING
+				  ? "Warning" : "Note";
+		const char *unit = f->unit ? f->unit : f->vendor_unit;
 
-		/* a site that could not be planned: its error goes to stderr
-		 * (the caller's), the closing line names it */
-		for (k = 0; k < sp->nfindings; k++) {
-			const struct finding *f = &sp->findings[k];
-			const char *lbl = f->sev == SEV_ERROR ? "Error" : f->sev == SEV_WARNING
-					  ? "Warning" : "Note";
-
-			const char *unit = f->unit ? f->unit : f->vendor_unit;
-
-			rc_buf_printf(out, "%s%s:%s site %s%s%s: %s [%s]\n",
-				      f->sev == SEV_ERROR ? col->err : col->warn, lbl, col->off,
-				      sp->site->name, unit ? ", unit " : "", unit ? unit : "",
-				      f->message, f->rule);
-			any = true;
-		}
-		if (!sp->failed && sp->destructive > sp->limit_destructive)
-			rc_buf_printf(out, "%sWarning:%s site %s: this plan vacates %u of %u managed units, "
-				      "over the limit of %u: apply will refuse it without --allow-destructive (R10)\n",
-				      col->warn, col->off, sp->site->name, sp->destructive,
-				      sp->managed, sp->limit_destructive);
+		rc_buf_printf(out, "%s%s:%s site %s%s%s: %s [%s]\n",
+			      f->sev == SEV_ERROR ? col->err : col->warn, lbl, col->off,
+			      sp->site->name, unit ? ", unit " : "", unit ? unit : "",
+			      f->message, f->rule);
+		*any = true;
 	}
-	if (any)
-		rc_buf_puts(out, "\n");
+	if (!sp->failed && sp->destructive > sp->limit_destructive)
+		rc_buf_printf(out, "%sWarning:%s site %s: this plan vacates %u of %u managed units, "
+			      "over the limit of %u: apply will refuse it without --allow-destructive (R10)\n",
+			      col->warn, col->off, sp->site->name, sp->destructive,
+			      sp->managed, sp->limit_destructive);
 }
 
 /* " Not planned (...): a, b." when sites failed, then the newline. */
@@ -243,12 +237,12 @@ size_t plan_failed_sites(const struct plan *p, struct rc_buf *names)
 	return n;
 }
 
-/* What out holds so far to f (when f is set): out is then empty. */
+/* What out holds to f: out is then empty. */
 static int text_flush(struct rc_buf *out, FILE *f)
 {
 	int rc = 0;
 
-	if (!f || !out->len)
+	if (!out->len)
 		return 0;
 	if (fwrite(out->p, 1, out->len, f) != out->len)
 		rc = -1;
@@ -257,293 +251,119 @@ static int text_flush(struct rc_buf *out, FILE *f)
 	return rc;
 }
 
-/* The text of p appended to out; with f, written to f as it is produced
- * (out then holds one resource change at a time). 0, or -1 when a write
- * to f failed. */
-static int render_text(const struct plan *p, const struct render_opts *o,
-		       struct rc_buf *out, FILE *f)
-{
+/* The text written site by site: the resource changes as they come (once
+ * a site has an operation: a plan without any shows none), the findings
+ * held in a spill until every change is written, then the summary. */
+struct plan_text {
+	const struct plan *p;
+	FILE *f;
 	struct colors col;
-	size_t i, k, nops = 0;
-	int rc = 0;
+	struct rc_buf out;   /* the changes not written yet */
+	struct spill finds;  /* the findings' lines */
+	size_t nops;         /* operations of the sites so far */
+	bool any;            /* a finding was written */
+	int rc;
+};
 
-	set_colors(&col, o && o->color);
-	for (i = 0; i < p->nsites; i++)
-		nops += p->sites[i].nops;
-	if (nops) {
-		rc_buf_puts(out, "reconcile will perform the following actions:\n\n");
-		for (i = 0; i < p->nsites; i++)
-			for (k = 0; k < p->sites[i].nchanges; k++) {
-				change_text(&p->sites[i].changes[k], &col, out);
-				rc |= text_flush(out, f);
-			}
+struct plan_text *plan_text_open(const struct plan *p, const struct render_opts *o, FILE *f)
+{
+	struct plan_text *t = rc_calloc(1, sizeof(*t));
+
+	t->p = p;
+	t->f = f;
+	set_colors(&t->col, o && o->color);
+	rc_buf_init(&t->out);
+	rc_buf_add(&t->out, "", 0);
+	if (spill_open(&t->finds))
+		t->rc = -1;
+	return t;
+}
+
+int plan_text_site(struct plan_text *t, const struct site_plan *sp)
+{
+	struct rc_buf fb;
+	size_t k;
+
+	if (sp->nops && !t->nops) { /* the first operation: the changes so far go out */
+		if (fputs("reconcile will perform the following actions:\n\n", t->f) == EOF)
+			t->rc = -1;
+		t->rc |= text_flush(&t->out, t->f);
 	}
-	findings_text(p, &col, out);
-	if (!nops && !plan_failed_sites(p, NULL)) {
+	t->nops += sp->nops;
+	for (k = 0; k < sp->nchanges; k++) {
+		change_text(&sp->changes[k], &t->col, &t->out);
+		if (t->nops)
+			t->rc |= text_flush(&t->out, t->f);
+	}
+	rc_buf_init(&fb);
+	findings_text(sp, &t->col, &fb, &t->any);
+	if (fb.len && t->finds.f && fwrite(fb.p, 1, fb.len, t->finds.f) != fb.len)
+		t->rc = -1;
+	rc_buf_free(&fb);
+	return t->rc;
+}
+
+/* The findings, then the closing lines. */
+static void text_finish(struct plan_text *t)
+{
+	const struct plan *p = t->p;
+	const struct colors *col = &t->col;
+	struct rc_buf *out = &t->out;
+
+	out->len = 0; /* no operation: the changes are not shown */
+	out->p[0] = '\0';
+	if (t->finds.f && spill_drain(&t->finds, t->f))
+		t->rc = -1;
+	if (t->any)
+		rc_buf_puts(out, "\n");
+	if (!t->nops && !plan_failed_sites(p, NULL)) {
 		rc_buf_printf(out, "%sNo changes.%s The access-control systems match the PMS.\n",
-			      col.bold, col.off);
-		return rc | text_flush(out, f);
+			      col->bold, col->off);
+	} else {
+		if (!t->nops)
+			rc_buf_printf(out, "%sNo changes%s in the sites planned.", col->bold, col->off);
+		else
+			rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.",
+				      col->bold, col->off, p->add, p->change, p->destroy);
+		not_planned(p, col, out);
 	}
-	if (!nops)
-		rc_buf_printf(out, "%sNo changes%s in the sites planned.", col.bold, col.off);
-	else
-		rc_buf_printf(out, "%sPlan:%s %u to add, %u to change, %u to destroy.", col.bold,
-			      col.off, p->add, p->change, p->destroy);
-	not_planned(p, &col, out);
-	return rc | text_flush(out, f);
+	t->rc |= text_flush(out, t->f);
+}
+
+int plan_text_close(struct plan_text *t, bool finished)
+{
+	int rc;
+
+	if (finished)
+		text_finish(t);
+	rc = t->rc || fflush(t->f) != 0 || ferror(t->f) ? -1 : 0;
+	spill_close(&t->finds);
+	rc_buf_free(&t->out);
+	free(t);
+	return rc;
+}
+
+int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f)
+{
+	struct plan_text *t = plan_text_open(p, o, f);
+	size_t i;
+
+	for (i = 0; i < p->nsites; i++)
+		plan_text_site(t, &p->sites[i]);
+	return plan_text_close(t, true);
 }
 
 void plan_render_text(const struct plan *p, const struct render_opts *o,
 		      struct rc_buf *out)
 {
-	render_text(p, o, out, NULL);
-}
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
 
-int plan_write_text(const struct plan *p, const struct render_opts *o, FILE *f)
-{
-	struct rc_buf b;
-	int rc;
-
-	rc_buf_init(&b);
-	rc_buf_add(&b, "", 0);
-	rc = render_text(p, o, &b, f);
-	rc_buf_free(&b);
-	return rc || fflush(f) != 0 || ferror(f) ? -1 : 0;
-}
-
-/* ------------------------------------------------------------- JSON */
-
-/* What the site's vendor side was compared with: read from the vendor,
- * its cache (--refresh=false), what reconcile last applied (a vendor with
- * no read API), or nothing (never applied from this state directory). */
-const char *plan_site_baseline(const struct site_plan *sp)
-{
-	if (sp->failed)
-		return NULL;
-	if (sp->refreshed)
-		return "vendor";
-	if (sp->obs.readable)
-		return "cache";
-	return sp->have_obs ? "applied" : "none";
-}
-
-static json_t *site_json(const struct site_plan *sp)
-{
-	return json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:b, s:s?, s:i, s:i, s:i, s:i, s:i, s:s?}",
-			 "name", sp->site->name, "vendor", sp->site->vendor->name,
-			 "pms_site_id", sp->site->pms_site_id, "generation",
-			 (json_int_t)sp->generation, "pms_fingerprint", sp->pms_fp,
-			 "observed_fingerprint", sp->obs_fp, "refreshed", sp->refreshed,
-			 "baseline", plan_site_baseline(sp),
-			 "managed_units", (int)sp->managed, "destructive", (int)sp->destructive,
-			 "destructive_limit", (int)sp->limit_destructive,
-			 "generated_codes", (int)sp->ngen, "vendor_results", (int)sp->nresults,
-			 "error", sp->failed ? sp->fail_msg : NULL);
-}
-
-static json_t *finding_json(const struct site_plan *sp, const struct finding *f)
-{
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:s, s:s}", "site", sp->site->name,
-			 "kind", finding_kind_name(f->kind), "severity",
-			 f->sev == SEV_ERROR ? "error" : f->sev == SEV_WARNING ? "warning" : "info",
-			 "unit", f->unit, "vendor_unit", f->vendor_unit, "rule", f->rule,
-			 "message", f->message);
-}
-
-static json_t *summary_json(const struct plan *p)
-{
-	size_t i, k, nops = 0, warnings = 0;
-
-	for (i = 0; i < p->nsites; i++) {
-		nops += p->sites[i].nops;
-		for (k = 0; k < p->sites[i].nfindings; k++)
-			warnings += p->sites[i].findings[k].sev == SEV_WARNING;
-	}
-	return json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "add", (int)p->add, "change",
-			 (int)p->change, "destroy", (int)p->destroy, "operations", (int)nops,
-			 "errors", (int)p->errors, "warnings", (int)warnings);
-}
-
-/* The members of a plan's JSON, in plan_to_json's order: scalars and
- * the summary as one value, the arrays one element at a time (elem: the
- * element of site i at index k, NULL past the site's last; write, where
- * set: the same element written straight, for jw_direct flags). */
-struct member {
-	const char *key;
-	json_t *(*value)(const struct plan *p);
-	json_t *(*elem)(const struct site_plan *sp, size_t k);
-	void (*write)(struct jw *w, const struct site_plan *sp, size_t k);
-};
-
-static json_t *v_tf_format(const struct plan *p) { (void)p; return json_string(PLAN_TF_FORMAT_VERSION); }
-/* Readers require the member; no Terraform made this plan, so it names none. */
-static json_t *v_tf_version(const struct plan *p) { (void)p; return json_string(""); }
-static json_t *v_format(const struct plan *p) { (void)p; return json_string(PLAN_FORMAT_VERSION); }
-static json_t *v_version(const struct plan *p) { (void)p; return json_string(RECONCILE_VERSION); }
-static json_t *v_id(const struct plan *p) { return json_string(p->id); }
-static json_t *v_created(const struct plan *p) { return json_string(p->created); }
-
-/* A site that could not be planned makes the plan errored and
- * incomplete, as a Terraform plan that stopped on an error. */
-static bool plan_errored(const struct plan *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nsites; i++)
-		if (p->sites[i].failed)
-			return true;
-	return false;
-}
-
-static json_t *v_errored(const struct plan *p) { return json_boolean(plan_errored(p)); }
-static json_t *v_complete(const struct plan *p) { return json_boolean(!plan_errored(p)); }
-
-static json_t *v_applyable(const struct plan *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nsites; i++)
-		if (p->sites[i].nops)
-			return json_true();
-	return json_false();
-}
-
-static json_t *e_site(const struct site_plan *sp, size_t k)
-{
-	return k ? NULL : site_json(sp);
-}
-
-static json_t *e_change(const struct site_plan *sp, size_t k)
-{
-	return k < sp->nchanges ? plan_tf_change(sp, &sp->changes[k]) : NULL;
-}
-
-static json_t *e_op(const struct site_plan *sp, size_t k)
-{
-	return k < sp->nops ? plan_op_json(sp, &sp->ops[k]) : NULL;
-}
-
-static void w_change(struct jw *w, const struct site_plan *sp, size_t k)
-{
-	plan_tf_write(w, sp, &sp->changes[k]);
-}
-
-static void w_op(struct jw *w, const struct site_plan *sp, size_t k)
-{
-	plan_op_write(w, sp, &sp->ops[k]);
-}
-
-static json_t *e_finding(const struct site_plan *sp, size_t k)
-{
-	return k < sp->nfindings ? finding_json(sp, &sp->findings[k]) : NULL;
-}
-
-/* Terraform's members first (see plan_tf.c), then ours, all reconcile_*. */
-static const struct member members[] = {
-	{ "format_version", v_tf_format, NULL }, { "terraform_version", v_tf_version, NULL },
-	{ "timestamp", v_created, NULL }, { "resource_changes", NULL, e_change, w_change },
-	{ "errored", v_errored, NULL }, { "complete", v_complete, NULL },
-	{ "applyable", v_applyable, NULL },
-	{ "reconcile_format_version", v_format, NULL }, { "reconcile_version", v_version, NULL },
-	{ "reconcile_plan_id", v_id, NULL }, { "reconcile_sites", NULL, e_site },
-	{ "reconcile_operations", NULL, e_op, w_op }, { "reconcile_findings", NULL, e_finding },
-	{ "reconcile_summary", summary_json, NULL },
-};
-#define NMEMBERS (sizeof(members) / sizeof(members[0]))
-
-json_t *plan_to_json(const struct plan *p)
-{
-	json_t *j = json_object(), *a, *v;
-	size_t m, i, k;
-
-	for (m = 0; m < NMEMBERS; m++) {
-		if (members[m].value) {
-			json_object_set_new(j, members[m].key, members[m].value(p));
-			continue;
-		}
-		a = json_array();
-		for (i = 0; i < p->nsites; i++)
-			for (k = 0; (v = members[m].elem(&p->sites[i], k)); k++)
-				json_array_append_new(a, v);
-		json_object_set_new(j, members[m].key, a);
-	}
-	return j;
-}
-
-/* ---------------------------------------------------- streamed JSON */
-
-/* The elements of site sp a member writes straight. */
-static size_t count(const struct member *m, const struct site_plan *sp)
-{
-	return m->write == w_change ? sp->nchanges : sp->nops;
-}
-
-static void jw_member(struct jw *w, const struct plan *p, const struct member *m)
-{
-	bool direct = m->write && jw_direct(w);
-	size_t i, k, n = 0;
-	json_t *v;
-
-	jw_value(w, json_string(m->key), 1);
-	jw_put(w, (w->flags & JSON_COMPACT) ? ":" : ": ", (w->flags & JSON_COMPACT) ? 1 : 2);
-	if (m->value) {
-		jw_value(w, m->value(p), 1);
-		return;
-	}
-	jw_put(w, "[", 1);
-	for (i = 0; i < p->nsites && !w->rc; i++)
-		for (k = 0; !w->rc; k++) {
-			if (direct && k >= count(m, &p->sites[i]))
-				break;
-			v = direct ? NULL : m->elem(&p->sites[i], k);
-			if (!direct && !v)
-				break;
-			if (n++)
-				jw_put(w, ",", 1);
-			jw_indent(w, 2, n > 1);
-			if (direct)
-				m->write(w, &p->sites[i], k);
-			else
-				jw_value(w, v, 2);
-		}
-	if (n)
-		jw_indent(w, 1, false);
-	jw_put(w, "]", 1);
-}
-
-static int member_cmp(const void *a, const void *b)
-{
-	return strcmp((*(const struct member *const *)a)->key,
-		      (*(const struct member *const *)b)->key);
-}
-
-int plan_write_json(const struct plan *p, FILE *f, size_t flags)
-{
-	const struct member *order[NMEMBERS];
-	struct jw *w = rc_malloc(sizeof(*w));
-	size_t m;
-	int rc;
-
-	w->f = f;
-	w->flags = flags;
-	w->indent = (int)(flags & JSON_MAX_INDENT);
-	w->depth = w->rc = w->lvl = 0;
-	w->n = 0;
-	for (m = 0; m < NMEMBERS; m++)
-		order[m] = &members[m];
-	if (flags & JSON_SORT_KEYS)
-		qsort(order, NMEMBERS, sizeof(order[0]), member_cmp);
-	jw_put(w, "{", 1);
-	for (m = 0; m < NMEMBERS && !w->rc; m++) {
-		if (m)
-			jw_put(w, ",", 1);
-		jw_indent(w, 1, m > 0);
-		jw_member(w, p, order[m]);
-	}
-	jw_indent(w, 0, false);
-	jw_put(w, "}", 1);
-	jw_flush(w);
-	rc = w->rc || ferror(f) ? -1 : 0;
-	free(w);
-	return rc;
+	if (!f)
+		abort(); /* out of memory, as rc_malloc */
+	plan_write_text(p, o, f);
+	fclose(f);
+	rc_buf_add(out, s, n);
+	free(s);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,6 +193,49 @@ int st_once(MDB_txn *txn, struct store *s, const char *what, int (*fn)(MDB_txn *
 	}
 	free(k.mv_data);
 	return rc;
+}
+
+/* The map's address and length, from /proc/self/maps (LMDB names its
+ * address only for a fixed map): the shared mapping of the data file's
+ * inode. 0, or -1 when not found. */
+static int map_range(struct store *s, unsigned long *start, unsigned long *end)
+{
+	struct stat st;
+	char line[512], perms[8];
+	unsigned long a, b, ino;
+	FILE *f;
+	int fd, rc = -1;
+
+	if (mdb_env_get_fd(s->env, &fd) || fstat(fd, &st))
+		return -1;
+	f = fopen("/proc/self/maps", "r");
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &a, &b, perms, &ino) == 4 &&
+		    ino == (unsigned long)st.st_ino && perms[3] == 's') {
+			*start = a;
+			*end = b;
+			rc = 0;
+		}
+	fclose(f);
+	return rc;
+}
+
+void store_drop_pages(struct store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	unsigned long start, end;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
+
+	if (mdb_env_info(s->env, &info) || mdb_env_stat(s->env, &st) || map_range(s, &start, &end))
+		return;
+	len = ((size_t)info.me_last_pgno + 1) * st.ms_psize; /* the used part only */
+	len = (len + page - 1) & ~(page - 1);
+	if (len > end - start)
+		len = end - start;
+	madvise((void *)start, len, MADV_DONTNEED); /* a hint: a failure changes nothing */
 }
 
 void store_close(struct store *s)

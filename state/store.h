@@ -45,6 +45,12 @@ struct store_txn;
  * does one a first open left before it made hash.key). */
 int store_open(struct store **out, const char *dir, struct rc_err *err);
 void store_close(struct store *s);
+/* Let go of the map's pages this process has touched: they stay in the
+ * page cache (read again on the next access), but no longer count in its
+ * resident set. A plan that reads the whole state site by site calls it
+ * now and then, so that its RSS is not the size of the state file. Safe
+ * with read transactions open (the map is a shared file mapping). */
+void store_drop_pages(struct store *s);
 /* --reinit-state, for every store_open of this process: a state refused
  * as damaged (above, or LMDB finding a damaged page while every record is
  * read once at open) has its files moved aside as

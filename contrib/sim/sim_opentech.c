@@ -312,16 +312,23 @@ static void list_of(const char *coll, json_int_t fid, json_int_t uid, struct sim
 static void facilities(json_t *acct, const struct sim_req *r, struct sim_resp *out)
 {
 	const char *pn = sim_query(r, "propertyNumber");
-	json_t *res = json_array(), *f;
+	json_t *res = json_array(), *mine = json_object(), *f;
+	char key[32];
 	size_t i;
 
+	json_array_foreach(json_object_get(acct, "facilities"), i, f) /* a set: one probe each */
+		json_object_set_new(mine, itext(json_integer_value(f), key, sizeof(key)), json_true());
 	json_array_foreach(arr("facilities"), i, f) {
-		if (!allowed(acct, json_integer_value(json_object_get(f, "id"))))
+		/* allowed() for every facility scans the account's list: quadratic
+		 * (5,000 sites: ~6 s per listing) */
+		if (!json_object_get(mine, itext(json_integer_value(json_object_get(f, "id")), key,
+						  sizeof(key))))
 			continue;
 		if (pn && strcmp(pn, json_string_value(json_object_get(f, "propertyNumber")) ?: ""))
 			continue;
 		json_array_append(res, f);
 	}
+	json_decref(mine);
 	if (!strcmp(r->api_path, "facilities/detail")) {
 		sim_reply(out, json_array_size(res) ? 200 : 404,
 			  json_array_size(res) ? json_incref(json_array_get(res, 0)) : msg("Facility not found."));

@@ -2,7 +2,9 @@
  * test_plan_stream.c: the plan written as it is produced (plan_write_json,
  * plan_write_text) is byte for byte what the whole-tree rendering
  * (json_dumpf of plan_to_json, plan_render_text) gives, for every dump
- * flag the CLI uses and a few it does not; a failed write is reported.
+ * flag the CLI uses and a few it does not; a failed write is reported;
+ * and written site by site, each site let go once written (what `plan`
+ * does: engine_plan_stream), the bytes are the same again.
  */
 #define _GNU_SOURCE
 #include "fixture.h"
@@ -174,6 +176,106 @@ static void test_write_failure_reported(void **state)
 	fclose(full);
 }
 
+/* A site with a resource change but no operation, and a warning. */
+static void change_only(struct site_plan *sp, const struct spec_site *site)
+{
+	struct rchange *c;
+
+	site_plan_init(sp, site);
+	c = sp_add_change(sp, "opentech_unit", "Z1", ACT_UPDATE, "OT3", "shown only with operations");
+	ra_object(sp, &c->before, 1);
+	ra_str(sp, &c->before, "status", "Vacant");
+	ra_object(sp, &c->after, 1);
+	ra_str(sp, &c->after, "status", "Rented");
+	sp_add_finding(sp, FIND_NAME_MISMATCH, SEV_WARNING, "Z1", "Z-1", "R2", "a finding first");
+}
+
+#define NFLAGS 4
+static const size_t stream_flags[NFLAGS] = {
+	JSON_COMPACT, JSON_INDENT(2), JSON_INDENT(2) | JSON_SORT_KEYS, 0,
+};
+
+/* Every form of p written whole, then site by site with each site let go
+ * as soon as every writer has it: the same bytes (p is released). */
+static void same_released(struct plan *p)
+{
+	char *want[NFLAGS + 2], *got[NFLAGS + 2];
+	size_t nwant[NFLAGS + 2], ngot[NFLAGS + 2];
+	FILE *f[NFLAGS + 2];
+	struct plan_json *j[NFLAGS];
+	struct plan_text *t[2];
+	struct render_opts ro[2] = { { .color = false }, { .color = true } };
+	size_t i, k;
+
+	for (k = 0; k < NFLAGS + 2; k++) {
+		f[k] = open_memstream(&want[k], &nwant[k]);
+		assert_non_null(f[k]);
+		if (k < NFLAGS)
+			assert_int_equal(plan_write_json(p, f[k], stream_flags[k]), 0);
+		else
+			assert_int_equal(plan_write_text(p, &ro[k - NFLAGS], f[k]), 0);
+		assert_int_equal(fclose(f[k]), 0);
+		f[k] = open_memstream(&got[k], &ngot[k]);
+		assert_non_null(f[k]);
+		if (k < NFLAGS)
+			j[k] = plan_json_open(p, f[k], stream_flags[k]);
+		else
+			t[k - NFLAGS] = plan_text_open(p, &ro[k - NFLAGS], f[k]);
+	}
+	for (i = 0; i < p->nsites; i++) {
+		for (k = 0; k < NFLAGS; k++)
+			assert_int_equal(plan_json_site(j[k], &p->sites[i]), 0);
+		for (k = 0; k < 2; k++)
+			assert_int_equal(plan_text_site(t[k], &p->sites[i]), 0);
+		site_plan_release(&p->sites[i]);
+		assert_null(p->sites[i].ops);
+	}
+	plan_totals(p);
+	for (k = 0; k < NFLAGS + 2; k++) {
+		if (k < NFLAGS)
+			assert_int_equal(plan_json_close(j[k], true), 0);
+		else
+			assert_int_equal(plan_text_close(t[k - NFLAGS], true), 0);
+		assert_int_equal(fclose(f[k]), 0);
+		assert_string_equal(got[k], want[k]);
+		free(want[k]);
+		free(got[k]);
+	}
+}
+
+static void test_released_sites_same_bytes(void **state)
+{
+	struct fx *f = fx_new(state, "opentech", OT_SETTINGS(""));
+	struct site_plan sites[3];
+	struct plan p = { .id = "0123456789abcdef", .created = "2026-12-01T00:00:00.000Z" };
+	unsigned errors;
+	size_t i;
+
+	busy_site(f);
+	/* a change with no operation before the first site with some: it is
+	 * held until then; a failed site last */
+	change_only(&sites[0], f->site);
+	sites[1] = f->sp;
+	site_plan_init(&f->sp, f->site); /* the fixture's own: now empty */
+	site_plan_init(&sites[2], f->site);
+	sites[2].failed = true;
+	snprintf(sites[2].fail_msg, sizeof(sites[2].fail_msg), "vendor unreachable");
+	p.sites = sites;
+	p.nsites = 3;
+	plan_totals(&p);
+	errors = p.errors;
+	assert_true(p.add > 0 && errors >= 1);
+	same_released(&p);
+	assert_int_equal(p.errors, errors); /* the counts outlive the sites */
+	/* a plan whose only change has no operation: neither shows it */
+	change_only(&sites[0], f->site);
+	p.nsites = 1;
+	plan_totals(&p);
+	same_released(&p);
+	for (i = 0; i < 3; i++)
+		site_plan_free(&sites[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +283,7 @@ int main(void)
 		FX_TEST(test_json_streamed_empty_plan),
 		FX_TEST(test_text_streamed_equals_buffer),
 		FX_TEST(test_write_failure_reported),
+		FX_TEST(test_released_sites_same_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
