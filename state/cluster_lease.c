@@ -14,7 +14,9 @@
  *   4. above the fair share: release (mark lost first, then CAS "");
  *   5. below it: take free shards (absent: create; "" or our own id:
  *      update on its revision); a key naming another instance is left to
- *      expire.
+ *      expire. An acked take is ours only once the stream's leader, after
+ *      a settle (TTL/20, 50–250 ms), says its revision is the key's last:
+ *      nats-server before 2.9.21 can ack two racing takes (confirm).
  */
 #define _GNU_SOURCE
 #include "cluster_lease.h"
@@ -259,44 +261,99 @@ static void release(struct cluster_lease *cl, unsigned i)
 	(void)kvStore_UpdateString(NULL, cl->kv, key, "", last);
 }
 
-/* Try to take shard i: true when taken. */
-static bool take(struct cluster_lease *cl, unsigned i)
+/* Try to take shard i by CAS: true when the write was acked, *rev its
+ * revision, *t0 the time before it. Not ours yet: see confirm. */
+static bool take(struct cluster_lease *cl, unsigned i, uint64_t *rev, double *t0)
 {
 	char key[32];
 	kvEntry *e = NULL;
-	uint64_t rev = 0;
-	double t0;
 	natsStatus s;
 	const char *v;
 
 	key_of(key, sizeof(key), i);
-	t0 = rc_now_mono();
+	*rev = 0;
+	*t0 = rc_now_mono();
 	s = kvStore_Get(&e, cl->kv, key);
 	if (s == NATS_NOT_FOUND) {
-		s = kvStore_CreateString(&rev, cl->kv, key, cl->id);
+		s = kvStore_CreateString(rev, cl->kv, key, cl->id);
 	} else if (s == NATS_OK) {
 		v = kvEntry_ValueString(e);
 		if (v && (!*v || !strcmp(v, cl->id)))
-			s = kvStore_UpdateString(&rev, cl->kv, key, cl->id, kvEntry_Revision(e));
+			s = kvStore_UpdateString(rev, cl->kv, key, cl->id, kvEntry_Revision(e));
 		else
 			s = NATS_ERR; /* another's: left to expire */
 		kvEntry_Destroy(e);
 	}
-	if (s != NATS_OK)
-		return false;
-	/* ours from the answer on (when still_owner turns true), good until
-	 * t0 (before the request) + TTL - margin */
+	return s == NATS_OK;
+}
+
+/* nats-server before 2.9.21 (Debian 12 has 2.9.10) checks a write's
+ * expected revision before the write's Raft commit, not in it
+ * (nats-server#4320): two takes of one shard in flight at once can both
+ * be acked, the later overwriting the earlier. So an acked take is ours
+ * only once, after a settle that outlasts any write racing it, the
+ * stream's leader (not a replica: js_GetLastMsg, not a direct get) says
+ * our revision is the key's last. */
+static bool confirm(struct cluster_lease *cl, unsigned i, uint64_t rev)
+{
+	char stream[200], subj[200];
+	natsMsg *m = NULL;
+	bool ours;
+
+	snprintf(stream, sizeof(stream), "KV_%s", cl->bucket);
+	snprintf(subj, sizeof(subj), "$KV.%s.shard.%u", cl->bucket, i);
+	ours = js_GetLastMsg(&m, cl->js, stream, subj, NULL, NULL) == NATS_OK &&
+	       natsMsg_GetSequence(m) == rev;
+	natsMsg_Destroy(m);
+	return ours;
+}
+
+/* Shard i ours from now (when still_owner turns true), good until t0
+ * (before the take's request) + TTL - margin. */
+static void taken(struct cluster_lease *cl, unsigned i, uint64_t rev, double t0)
+{
 	pthread_mutex_lock(&cl->mu);
 	cl->l[i] = (struct lease){ true, rev, rev, t0 + cl->ttl - cl->margin };
 	cl->st.takeovers++;
 	push_ev(cl, CLUSTER_TAKEN, i, rev, rc_now_mono(), NULL);
 	pthread_mutex_unlock(&cl->mu);
-	return true;
+}
+
+/* Take up to want shards, from a point of our own (so that instances do
+ * not all race for shard 0): every CAS first, one settle, then each
+ * confirmed (confirm). Returns how many became ours. */
+static unsigned take_some(struct cluster_lease *cl, unsigned want)
+{
+	unsigned *got = rc_calloc(cl->shards + 1, sizeof(*got)), k, i, n = 0, ours = 0;
+	uint64_t *revs = rc_calloc(cl->shards + 1, sizeof(*revs));
+	double *t0s = rc_calloc(cl->shards + 1, sizeof(*t0s)), settle;
+	unsigned start = cluster_shard_of(cl->id, cl->shards);
+
+	for (k = 0; k < cl->shards && n < want; k++) {
+		i = (start + k) % cl->shards;
+		if (!cl->l[i].held && take(cl, i, &revs[n], &t0s[n]))
+			got[n++] = i;
+	}
+	settle = cl->ttl / 20 < 0.05 ? 0.05 : cl->ttl / 20 > 0.25 ? 0.25 : cl->ttl / 20;
+	if (n) {
+		struct timespec ts = { 0, (long)(settle * 1e9) };
+
+		nanosleep(&ts, NULL);
+	}
+	for (k = 0; k < n; k++)
+		if (confirm(cl, got[k], revs[k]) && rc_now_mono() < t0s[k] + cl->ttl - cl->margin) {
+			taken(cl, got[k], revs[k], t0s[k]);
+			ours++;
+		}
+	free(got);
+	free(revs);
+	free(t0s);
+	return ours;
 }
 
 static void tick(struct cluster_lease *cl)
 {
-	unsigned i, k, held = 0, fair, start;
+	unsigned i, held = 0, fair;
 	bool offline = false;
 
 	heartbeat(cl);
@@ -315,13 +372,8 @@ static void tick(struct cluster_lease *cl)
 			held--;
 		}
 	}
-	/* from a point of our own, so that instances do not all race for shard 0 */
-	start = cluster_shard_of(cl->id, cl->shards);
-	for (k = 0; k < cl->shards && held < fair; k++) {
-		i = (start + k) % cl->shards;
-		if (!cl->l[i].held && take(cl, i))
-			held++;
-	}
+	if (held < fair)
+		take_some(cl, fair - held);
 }
 
 static void *lease_main(void *arg)

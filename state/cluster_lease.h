@@ -10,7 +10,13 @@
  * by the server, and only then can another instance create it. Every take
  * and renewal is a compare-and-set on the key's revision (kvStore_Create
  * when absent, kvStore_Update with the last revision otherwise), so a
- * shard never has two holders in the bucket. The fair share is shards /
+ * shard never has two holders in the bucket. nats-server before 2.9.21
+ * (Debian 12's is 2.9.10) checks the expected revision before the write's
+ * Raft commit, not in it (nats-server#4320), so two takes racing within a
+ * few milliseconds can both be acked, the later one overwriting: an acked
+ * take counts only once, after a settle, the stream's leader says its
+ * revision is the key's last (seen once in CI: two owners of a shard for
+ * 0.8 s, until the overwritten one's renewal failed). The fair share is shards /
  * live instances, one more for the first (shards % live) instance ids in
  * order: the shares add up to the shards, so each one is taken, and
  * differ by one at most (64 over 3: 22, 21, 21; ceil for all would let
