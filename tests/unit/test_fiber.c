@@ -328,7 +328,10 @@ static void test_stacks_are_reused(void **state)
 	assert_int_equal(fiber_spawn(where, &first, NULL), 0); /* ends at once */
 	assert_int_equal(fiber_spawn(where, &second, NULL), 0);
 	assert_true(first.at && first.at == second.at);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (ASan writes its own frame marks over a returned frame) */
 	assert_int_equal(second.seen, 'x');
+#endif
 	assert_int_equal(fiber_spawn(run, &a, done), 0); /* takes that stack, sleeps */
 	assert_int_equal(fiber_spawn(where, &third, NULL), 0);
 	assert_true(third.at && (third.at > first.at ? third.at - first.at : first.at - third.at) > 4096);
