@@ -82,6 +82,7 @@ void store_set_command(const char *cmd)
 /* The LMDB environment and its databases (the state checked first). */
 static int env_open(struct store *s, int *mrc, struct rc_err *err)
 {
+	const char *file = "data.mdb";
 	MDB_txn *txn = NULL;
 	int rc, dead;
 
@@ -110,15 +111,9 @@ static int env_open(struct store *s, int *mrc, struct rc_err *err)
 	if (!rc)
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
 	if (!rc)
-		rc = mdb_dbi_open(txn, "events", MDB_CREATE, &s->events);
-	if (!rc)
-		rc = mdb_dbi_open(txn, "evtime", MDB_CREATE, &s->evtime);
-	if (!rc)
 		rc = mdb_dbi_open(txn, "obsidx", MDB_CREATE, &s->obsidx);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "jopen", MDB_CREATE, &s->jopen);
-	if (!rc)
-		rc = st_events_backfill(txn, s);
 	if (!rc)
 		rc = st_once(txn, s, "obsidx", st_obsidx_backfill);
 	if (!rc)
@@ -127,15 +122,19 @@ static int env_open(struct store *s, int *mrc, struct rc_err *err)
 		rc = mdb_txn_commit(txn);
 		txn = NULL;
 	}
-	if (!rc && reinit_state)
-		rc = st_read_all(s);
 	if (txn)
 		mdb_txn_abort(txn);
-	if (!rc)
-		return RC_OK;
+	if (!rc) {
+		rc = st_events_open(s, mrc, err);
+		if (rc)
+			return rc; /* events.mdb's error, named */
+		rc = reinit_state ? st_read_all(s, &file) : 0;
+		if (!rc)
+			return RC_OK;
+	}
 	*mrc = rc;
 	if (st_lmdb_damage(rc))
-		return st_damaged(err, s->dir, "%s/data.mdb: opening it: %s", s->dir, mdb_strerror(rc));
+		return st_damaged(err, s->dir, "%s/%s: opening it: %s", s->dir, file, mdb_strerror(rc));
 	return st_lmdb_err(err, s, "open", rc);
 }
 
@@ -244,6 +243,8 @@ void store_close(struct store *s)
 		return;
 	store_writer_stop(s);
 	store_unlock(s);
+	if (s->evenv)
+		mdb_env_close(s->evenv);
 	if (s->env)
 		mdb_env_close(s->env);
 	explicit_bzero(s->key, sizeof(s->key));
@@ -345,20 +346,31 @@ void store_secret_hash(const struct store *s, const char *site,
 	free(buf);
 }
 
-int store_txn_begin(struct store *s, bool write, struct store_txn **out,
-		    struct rc_err *err)
+MDB_env *st_env(const struct store *s, enum store_lane lane)
+{
+	return lane == STORE_LANE_EVENTS ? s->evenv : s->env;
+}
+
+int st_txn_begin(struct store *s, enum store_lane lane, bool write, struct store_txn **out,
+		 struct rc_err *err)
 {
 	struct store_txn *t = rc_calloc(1, sizeof(*t));
-	int rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
+	int rc = mdb_txn_begin(st_env(s, lane), NULL, write ? 0 : MDB_RDONLY, &t->txn);
 
 	if (rc) {
 		free(t);
 		return st_lmdb_err(err, s, "begin transaction", rc);
 	}
 	t->s = s;
-	t->log = write ? st_log_new(s) : NULL;
+	t->log = write && lane == STORE_LANE_STATE ? st_log_new(s) : NULL;
 	*out = t;
 	return RC_OK;
+}
+
+int store_txn_begin(struct store *s, bool write, struct store_txn **out,
+		    struct rc_err *err)
+{
+	return st_txn_begin(s, STORE_LANE_STATE, write, out, err);
 }
 
 /* A replica (cluster mode) takes the changes first: when it cannot,

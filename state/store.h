@@ -15,8 +15,13 @@
  *                                             last attempt, last successful
  *                                             sync, last error)
  *             "v\0<index>"                   -> "1": an index built (st_once)
+ *
+ * and a second environment, events.mdb beside it, for serve's webhooks:
  *   events    "<event id>"                   -> webhook event (serve)
  *   evtime    "<unix s: 8 bytes BE><event id>" -> "" (events by age, to prune)
+ * LMDB has one writer per environment: in their own, the webhooks' group
+ * commits (each two device flushes) never queue ahead of a move-in's
+ * journal intents, which its vendor call waits for.
  *
  * Writes for one site go in one write transaction (batch); the journal is
  * committed around each vendor call. Next to data.mdb the directory holds
@@ -93,9 +98,12 @@ void store_txn_abort(struct store_txn *t);
  * runs: it may read only what its submitter leaves alone until done).
  * Non-zero: the job's writes are undone, and only its own. */
 typedef int (*store_job_fn)(struct store_txn *t, void *arg, struct rc_err *err);
+/* Which environment a job writes: each has its own writer thread. */
+enum store_lane { STORE_LANE_STATE, STORE_LANE_EVENTS, STORE_LANES };
 struct store_job {
 	store_job_fn fn;
 	void *arg;
+	enum store_lane lane;        /* 0: the state (data.mdb) */
 	int rc;                      /* its outcome, once done */
 	struct rc_err err;
 	void (*done)(struct store_job *j); /* store_writer_drain calls it: durable */
@@ -111,15 +119,15 @@ void store_set_exec(struct store *s, store_exec_fn fn, void *p);
 int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err);
 /* j in a transaction of its own, committed before returning (j->rc). */
 int store_write_inline(struct store *s, struct store_job *j);
-/* The writer thread: notify(p) is called from it when jobs are done;
- * the owner's thread then calls store_writer_drain, which calls their
- * done(). Stop runs what is queued, then drains. */
+/* The writer threads, one per lane: notify(p) is called from either when
+ * jobs are done; the owner's thread then calls store_writer_drain, which
+ * calls their done(). Stop runs what is queued, then drains. */
 int store_writer_start(struct store *s, void (*notify)(void *p), void *p, struct rc_err *err);
 bool store_writer_running(const struct store *s);
 void store_writer_submit(struct store *s, struct store_job *j);
 void store_writer_drain(struct store *s);
 void store_writer_stop(struct store *s);
-/* Batches committed and jobs in them, since start (metrics). */
+/* Batches committed and jobs in them, since start, both lanes (metrics). */
 void store_writer_stats(const struct store *s, unsigned long *batches, unsigned long *jobs);
 
 /* ---- observed vendor state ---- */

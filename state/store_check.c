@@ -87,20 +87,61 @@ int st_damaged(struct rc_err *err, const char *dir, const char *fmt, ...)
 		       "(its journal and what was applied are then forgotten)", dir, detail);
 }
 
+/* An LMDB file's meta pages, and its length against them: 0, or damaged
+ * (st_damaged). *txnid: the newer meta's. */
+static int check_lmdb(const char *dir, const char *path, const struct stat *st, size_t *txnid,
+		      struct rc_err *err)
+{
+	size_t psize = 0, last = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = RC_OK;
+
+	if (fd < 0)
+		return rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st->st_mode) || lmdb_meta_read(fd, &psize, &last, txnid) != 0)
+		rc = st_damaged(err, dir, "%s is not an LMDB data file, or its meta pages are damaged",
+			     path);
+	else if ((uint64_t)st->st_size < ((uint64_t)last + 1) * psize)
+		rc = st_damaged(err, dir, "%s is %lld bytes, but its meta page says %llu (the file "
+			     "was cut short: an interrupted copy, a full disk?)", path,
+			     (long long)st->st_size, (unsigned long long)(last + 1) * psize);
+	close(fd);
+	return rc;
+}
+
+/* events.mdb, when there is one (a state of an older version has none; an
+ * empty one is what a first open killed at once left). */
+static int check_events(const char *dir, struct rc_err *err)
+{
+	char *path = rc_sprintf("%s/events.mdb", dir);
+	size_t txnid = 0;
+	struct stat st;
+	int rc = RC_OK;
+
+	if (stat(path, &st) != 0) {
+		if (errno != ENOENT)
+			rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
+	} else if (st.st_size > 0) {
+		rc = check_lmdb(dir, path, &st, &txnid, err);
+	}
+	free(path);
+	return rc;
+}
+
 /* Before LMDB maps data.mdb: a file shorter than its meta pages say, an
  * empty or missing one where the state held data (hash.key, apply.lock:
  * both are made after data.mdb), or data without its hash key, is refused.
  * A directory with none of these is a new state, and so is one that a
  * first open left before its key was made (lock.mdb, an empty data.mdb,
- * or one holding only the transaction that created its databases). */
+ * or one holding only the transaction that created its databases). Then
+ * events.mdb, the same way. */
 int st_state_check(const char *dir, struct rc_err *err)
 {
 	char *path = rc_sprintf("%s/data.mdb", dir);
 	bool key = exists_in(dir, "hash.key");
-	size_t psize = 0, last = 0, txnid = 0;
+	size_t txnid = 0;
 	struct stat st;
 	bool absent = stat(path, &st) != 0;
-	int fd = -1, rc = RC_OK;
+	int rc = RC_OK;
 
 	if (absent && errno != ENOENT) {
 		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
@@ -112,25 +153,14 @@ int st_state_check(const char *dir, struct rc_err *err)
 				     path, absent ? "missing" : "empty", key ? "hash.key" : "apply.lock");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		rc = rc_errf(err, RC_EIO, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || lmdb_meta_read(fd, &psize, &last, &txnid) != 0)
-		rc = st_damaged(err, dir, "%s is not an LMDB data file, or its meta pages are damaged",
-			     path);
-	else if ((uint64_t)st.st_size < ((uint64_t)last + 1) * psize)
-		rc = st_damaged(err, dir, "%s is %lld bytes, but its meta page says %llu (the file "
-			     "was cut short: an interrupted copy, a full disk?)", path,
-			     (long long)st.st_size, (unsigned long long)(last + 1) * psize);
-	else if (!key && txnid > 1) /* 1: the open that made it, nothing written since */
+	rc = check_lmdb(dir, path, &st, &txnid, err);
+	if (!rc && !key && txnid > 1) /* 1: the open that made it, nothing written since */
 		rc = st_damaged(err, dir, "%s holds a state but %s/hash.key is missing (the key of "
 			     "its code hashes: a new one would make every stored hash wrong)", path,
 			     dir);
 out:
-	if (fd >= 0)
-		close(fd);
+	if (!rc)
+		rc = check_events(dir, err);
 	free(path);
 	return rc;
 }
@@ -140,7 +170,8 @@ out:
  * that no apply or serve is using them. */
 int st_move_aside(const char *dir, struct rc_err *err)
 {
-	static const char *const names[] = { "data.mdb", "lock.mdb", "hash.key" };
+	static const char *const names[] = { "data.mdb", "lock.mdb", "hash.key", "events.mdb",
+					     "events.mdb-lock" };
 	char *lock = rc_sprintf("%s/apply.lock", dir), *from = NULL, *to = NULL;
 	char ts[32];
 	time_t now = time(NULL);
@@ -176,19 +207,16 @@ out:
 	return rc;
 }
 
-/* --reinit-state also reads every record once the state opened: a damaged
- * page (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) found there is a damaged state. */
-int st_read_all(struct store *s)
+/* Every record of the databases dbis of env, once. */
+static int read_env(MDB_env *env, const MDB_dbi *dbis, size_t n)
 {
-	MDB_dbi dbis[] = { s->observed, s->pmslast, s->journal, s->meta, s->events,
-			   s->evtime, s->obsidx, s->jopen };
 	MDB_txn *txn = NULL;
 	MDB_cursor *c;
 	MDB_val k, v;
 	size_t i;
-	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
 
-	for (i = 0; !rc && i < sizeof(dbis) / sizeof(dbis[0]); i++) {
+	for (i = 0; !rc && i < n; i++) {
 		rc = mdb_cursor_open(txn, dbis[i], &c);
 		if (rc)
 			break;
@@ -202,6 +230,21 @@ int st_read_all(struct store *s)
 	if (txn)
 		mdb_txn_abort(txn);
 	return rc;
+}
+
+/* --reinit-state also reads every record once the state opened: a damaged
+ * page (MDB_CORRUPTED, MDB_PAGE_NOTFOUND) found there is a damaged state. */
+int st_read_all(struct store *s, const char **file)
+{
+	MDB_dbi dbis[] = { s->observed, s->pmslast, s->journal, s->meta, s->obsidx, s->jopen };
+	MDB_dbi evdbis[] = { s->events, s->evtime };
+	int rc = read_env(s->env, dbis, sizeof(dbis) / sizeof(dbis[0]));
+
+	*file = "data.mdb";
+	if (rc)
+		return rc;
+	*file = "events.mdb";
+	return read_env(s->evenv, evdbis, sizeof(evdbis) / sizeof(evdbis[0]));
 }
 
 /* Does the state hold any record hashed with its key? */

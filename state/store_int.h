@@ -13,14 +13,15 @@
 
 struct store {
 	char *dir;
-	MDB_env *env;
-	MDB_dbi observed, pmslast, journal, meta, events;
-	MDB_dbi evtime;              /* 8-byte BE unix seconds + event id -> "" */
+	MDB_env *env;                /* data.mdb */
+	MDB_env *evenv;              /* events.mdb: events and evtime (store.h) */
+	MDB_dbi observed, pmslast, journal, meta;
+	MDB_dbi events, evtime;      /* of evenv; evtime: 8-byte BE unix seconds + id -> "" */
 	MDB_dbi obsidx;              /* code hashes of observed units (store_obs.c) */
 	MDB_dbi jopen;               /* journal keys of open entries -> "" */
 	unsigned char key[32];
 	int lock_fd;
-	struct store_writer *writer;  /* group commit (store_writer.c), or NULL */
+	struct store_writer *writer[STORE_LANES]; /* group commit (store_writer.c), or NULL */
 	store_exec_fn exec;           /* how store_write runs a job, or NULL: inline */
 	void *exec_p;
 	struct store_replica replica; /* cluster mode (store_replica.c); publish NULL: none */
@@ -31,6 +32,16 @@ struct store_txn {
 	MDB_txn *txn;
 	struct store_changes *log;   /* what a replica is handed before commit, or NULL */
 };
+
+/* The environment a lane writes. */
+MDB_env *st_env(const struct store *s, enum store_lane lane);
+/* A transaction of lane's environment (new; write: with a change log when
+ * it is the state's and a replica runs). */
+int st_txn_begin(struct store *s, enum store_lane lane, bool write, struct store_txn **out,
+		 struct rc_err *err);
+/* store_write in lane. */
+int st_write(struct store *s, enum store_lane lane, store_job_fn fn, void *arg,
+	     struct rc_err *err);
 
 /* mdb_put, mdb_del, mdb_cursor_del (LMDB codes), recorded in t's change
  * log when it has one and the record is per-site (store_replica.h). */
@@ -68,9 +79,22 @@ int st_each_prefix(struct store_txn *t, MDB_dbi dbi, const char *site, prefix_cb
 int st_each_prefix_from(struct store_txn *t, MDB_dbi dbi, const char *site, const void *from,
 			size_t from_len, prefix_cb cb, void *payload, struct rc_err *err);
 
+/* Delete the cursor's record, count it (budget down, n up), and read the
+ * one after it: MDB_NOTFOUND past the end (retention). */
+int st_del_current(struct store_txn *t, MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget,
+		   size_t *n);
+/* Events received before cutoff (unix s), oldest first, at most *budget,
+ * in a write of the events' lane (store_events.c). */
+int st_prune_events(struct store *s, uint64_t cutoff, size_t *budget, size_t *n,
+		    struct rc_err *err);
+
 /* Events stored before the evtime index existed get an entry dated now,
  * so that retention reaches them (once: only while evtime is empty). */
 int st_events_backfill(MDB_txn *txn, struct store *s);
+/* Open events.mdb, moving into it the events an older version kept in
+ * data.mdb (copied and made durable there first, then dropped from
+ * data.mdb: a crash between copies them again). */
+int st_events_open(struct store *s, int *mrc, struct rc_err *err);
 
 /* R10: add a mark (a destructive call is about to go out) or take the
  * latest back (it failed), in t; marks older than the hour go. */
@@ -92,7 +116,8 @@ uint64_t st_be_u64(const unsigned char b[8]);
  * damaged pages. */
 int st_state_check(const char *dir, struct rc_err *err);
 int st_move_aside(const char *dir, struct rc_err *err);
-int st_read_all(struct store *s);
+/* *file: the one a failure is in (data.mdb, events.mdb). */
+int st_read_all(struct store *s, const char **file);
 bool st_lmdb_damage(int rc);
 int st_damaged(struct rc_err *err, const char *dir, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,5 +1,5 @@
-/* store_journal.c: the journal of vendor calls, webhook events, and the
- * retention that keeps both bounded. See store.h for the layout. */
+/* store_journal.c: the journal of vendor calls, and the retention that
+ * keeps it and the webhook events (store_events.c) bounded. See store.h for the layout. */
 #define _GNU_SOURCE
 #include "store_int.h"
 #include "core/op.h"
@@ -302,99 +302,12 @@ int st_jopen_backfill(MDB_txn *txn, struct store *s)
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* ------------------------------------------------------------ events */
-
-/* evtime key: when (8 bytes BE) then the id, so a cursor walks oldest first. */
-static void evtime_key(MDB_val *k, uint64_t when, const char *id)
-{
-	size_t n = strlen(id);
-	unsigned char *p = rc_malloc(8 + n);
-
-	st_u64_be(when, p);
-	memcpy(p + 8, id, n);
-	k->mv_data = p;
-	k->mv_size = 8 + n;
-}
-
-struct event_job {
-	const char *id, *json;
-};
-
-static int event_fn(struct store_txn *t, void *arg, struct rc_err *err)
-{
-	struct event_job *e = arg;
-	MDB_val k = { strlen(e->id), (void *)e->id }, v = { strlen(e->json), (void *)e->json };
-	MDB_val tk, empty = { 0, "" };
-	int rc;
-
-	rc = mdb_put(t->txn, t->s->events, &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST)
-		return rc_errf(err, RC_EEXIST, "event %s was received before", e->id);
-	if (!rc) {
-		evtime_key(&tk, (uint64_t)time(NULL), e->id);
-		rc = mdb_put(t->txn, t->s->evtime, &tk, &empty, 0);
-		free(tk.mv_data);
-	}
-	return rc ? st_lmdb_err(err, t->s, "store event", rc) : RC_OK;
-}
-
-int store_event_put(struct store *s, const char *id, const char *json,
-		    struct rc_err *err)
-{
-	struct event_job e = { id, json };
-
-	return store_write(s, event_fn, &e, err);
-}
-
-void *store_event_job(const char *id, const char *json, struct store_job *j)
-{
-	struct event_job *e = rc_calloc(1, sizeof(*e) + strlen(id) + 1);
-
-	e->id = memcpy((char *)(e + 1), id, strlen(id) + 1);
-	e->json = json;
-	memset(j, 0, sizeof(*j));
-	j->fn = event_fn;
-	j->arg = e;
-	return e;
-}
-
-int st_events_backfill(MDB_txn *txn, struct store *s)
-{
-	MDB_stat ev, tm;
-	MDB_cursor *c;
-	MDB_val k, v, tk, empty = { 0, "" };
-	uint64_t now = (uint64_t)time(NULL);
-	char *id;
-	int rc;
-
-	rc = mdb_stat(txn, s->events, &ev);
-	if (!rc)
-		rc = mdb_stat(txn, s->evtime, &tm);
-	if (rc || !ev.ms_entries || tm.ms_entries)
-		return rc;
-	rc = mdb_cursor_open(txn, s->events, &c);
-	if (rc)
-		return rc;
-	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (rc == 0) {
-		id = rc_strndup(k.mv_data, k.mv_size);
-		evtime_key(&tk, now, id);
-		rc = mdb_put(txn, s->evtime, &tk, &empty, 0);
-		free(tk.mv_data);
-		free(id);
-		if (!rc)
-			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* --------------------------------------------------------- retention */
 
 /* Delete the cursor's record, count it, and read the one after it (LMDB
  * leaves the cursor there; MDB_NOTFOUND past the end). */
-static int del_current(struct store_txn *t, MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget,
-		       size_t *n)
+int st_del_current(struct store_txn *t, MDB_cursor *c, MDB_val *k, MDB_val *v, size_t *budget,
+		   size_t *n)
 {
 	int rc = st_cursor_del(t, c);
 
@@ -404,29 +317,6 @@ static int del_current(struct store_txn *t, MDB_cursor *c, MDB_val *k, MDB_val *
 	(*n)++;
 	rc = mdb_cursor_get(c, k, v, MDB_GET_CURRENT);
 	return rc == EINVAL ? MDB_NOTFOUND : rc;
-}
-
-/* Events received before cutoff, oldest first, at most *budget. */
-static int prune_events(struct store_txn *t, uint64_t cutoff, size_t *budget, size_t *n)
-{
-	MDB_cursor *c;
-	MDB_val k, v, id;
-	int rc;
-
-	rc = mdb_cursor_open(t->txn, t->s->evtime, &c);
-	if (rc)
-		return rc;
-	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
-	while (rc == 0 && *budget && k.mv_size >= 8 && st_be_u64(k.mv_data) < cutoff) {
-		id.mv_data = (char *)k.mv_data + 8;
-		id.mv_size = k.mv_size - 8;
-		rc = mdb_del(t->txn, t->s->events, &id, NULL);
-		if (rc && rc != MDB_NOTFOUND)
-			break;
-		rc = del_current(t, c, &k, &v, budget, n);
-	}
-	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Move the cursor past every entry of the site of key k. */
@@ -507,48 +397,51 @@ static int prune_journal(struct store_txn *t, const char *cutoff, size_t *budget
 		}
 		rc = keep_seq(t, k.mv_data, e.seq);
 		if (!rc)
-			rc = del_current(t, c, &k, &v, budget, n);
+			rc = st_del_current(t, c, &k, &v, budget, n);
 	}
 	mdb_cursor_close(c);
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 struct prune_job {
-	const struct store_retention *r;
-	time_t now;
-	struct store_pruned *out;
+	const char *cutoff;          /* an ISO time */
+	size_t *budget;
+	size_t *n;
 };
 
 static int prune_fn(struct store_txn *t, void *arg, struct rc_err *err)
 {
 	struct prune_job *p = arg;
-	size_t budget = p->r->max_per_call ? p->r->max_per_call : 10000;
-	char cutoff[40];
-	struct tm tm;
-	time_t when;
-	int rc = 0;
+	int rc = prune_journal(t, p->cutoff, p->budget, p->n);
 
-	memset(p->out, 0, sizeof(*p->out));
-	if (p->r->events_s > 0 && p->now > (time_t)p->r->events_s)
-		rc = prune_events(t, (uint64_t)(p->now - (time_t)p->r->events_s), &budget,
-				  &p->out->events);
-	if (!rc && p->r->journal_s > 0 && p->now > (time_t)p->r->journal_s) {
-		when = p->now - (time_t)p->r->journal_s;
-		gmtime_r(&when, &tm);
-		snprintf(cutoff, sizeof(cutoff), "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		rc = prune_journal(t, cutoff, &budget, &p->out->journal);
-	}
-	if (rc)
-		return st_lmdb_err(err, t->s, "prune", rc);
-	p->out->more = budget == 0;
-	return RC_OK;
+	return rc ? st_lmdb_err(err, t->s, "prune the journal", rc) : RC_OK;
 }
 
+/* Two transactions, one per environment: the events' (store_events.c),
+ * then the journal's with what is left of the budget. */
 int store_prune(struct store *s, const struct store_retention *r, time_t now,
 		struct store_pruned *out, struct rc_err *err)
 {
-	struct prune_job p = { r, now, out };
+	size_t budget = r->max_per_call ? r->max_per_call : 10000;
+	struct prune_job p = { NULL, &budget, &out->journal };
+	char cutoff[40];
+	struct tm tm;
+	time_t when;
+	int rc = RC_OK;
 
-	return store_write(s, prune_fn, &p, err);
+	memset(out, 0, sizeof(*out));
+	if (r->events_s > 0 && now > (time_t)r->events_s)
+		rc = st_prune_events(s, (uint64_t)(now - (time_t)r->events_s), &budget,
+				     &out->events, err);
+	if (!rc && budget && r->journal_s > 0 && now > (time_t)r->journal_s) {
+		when = now - (time_t)r->journal_s;
+		gmtime_r(&when, &tm);
+		snprintf(cutoff, sizeof(cutoff), "%04d-%02d-%02dT%02d:%02d:%02d.000Z",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		p.cutoff = cutoff;
+		rc = store_write(s, prune_fn, &p, err);
+	}
+	if (!rc)
+		out->more = budget == 0;
+	return rc;
 }

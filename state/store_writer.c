@@ -16,6 +16,10 @@
  * While the writer thread fsyncs, new jobs queue up: the batch grows with
  * the load and the disk's latency, which is how one flush per batch keeps
  * up with thousands of events per second on a slow disk.
+ *
+ * Each lane (environment: the state, the webhook events) has a writer of
+ * its own, as LMDB allows one write transaction per environment: a batch
+ * of webhooks being flushed does not hold back a move-in's intents.
  */
 #define _GNU_SOURCE
 #include "store_int.h"
@@ -28,6 +32,8 @@
 #define WRITER_BATCH_MAX 1024
 
 struct store_writer {
+	struct store *s;
+	enum store_lane lane;
 	pthread_t thread;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -44,7 +50,7 @@ int store_write_inline(struct store *s, struct store_job *j)
 	struct store_txn *t = NULL;
 
 	rc_err_clear(&j->err);
-	j->rc = store_txn_begin(s, true, &t, &j->err);
+	j->rc = st_txn_begin(s, j->lane, true, &t, &j->err);
 	if (j->rc)
 		return j->rc;
 	j->rc = j->fn(t, j->arg, &j->err);
@@ -62,13 +68,15 @@ void store_set_exec(struct store *s, store_exec_fn fn, void *p)
 	s->exec_p = p;
 }
 
-int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err)
+int st_write(struct store *s, enum store_lane lane, store_job_fn fn, void *arg,
+	     struct rc_err *err)
 {
 	struct store_job j;
 
 	memset(&j, 0, sizeof(j));
 	j.fn = fn;
 	j.arg = arg;
+	j.lane = lane;
 	if (s->exec)
 		s->exec(s, &j, s->exec_p);
 	else
@@ -78,6 +86,11 @@ int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err)
 	return j.rc;
 }
 
+int store_write(struct store *s, store_job_fn fn, void *arg, struct rc_err *err)
+{
+	return st_write(s, STORE_LANE_STATE, fn, arg, err);
+}
+
 /* j in a nested transaction of parent; its changes go to log (borrowed,
  * may be NULL), and are dropped again when it is undone. */
 static void run_job(struct store *s, MDB_txn *parent, struct store_changes *log,
@@ -85,7 +98,7 @@ static void run_job(struct store *s, MDB_txn *parent, struct store_changes *log,
 {
 	struct store_txn child = { s, NULL, log };
 	size_t mark = log ? log->n : 0;
-	int mrc = mdb_txn_begin(s->env, parent, 0, &child.txn);
+	int mrc = mdb_txn_begin(st_env(s, j->lane), parent, 0, &child.txn);
 
 	rc_err_clear(&j->err);
 	if (mrc) {
@@ -106,15 +119,16 @@ static void run_job(struct store *s, MDB_txn *parent, struct store_changes *log,
 }
 
 /* One batch: its jobs in one transaction, handed to the replica (cluster
- * mode) and then committed with one fsync; a replica that did not take
- * it fails every job of the batch. */
-static void run_batch(struct store *s, struct store_job *batch)
+ * mode; the state's lane) and then committed with one fsync; a replica
+ * that did not take it fails every job of the batch. */
+static void run_batch(struct store_writer *w, struct store_job *batch)
 {
-	struct store_changes *log = st_log_new(s);
+	struct store *s = w->s;
+	struct store_changes *log = w->lane == STORE_LANE_STATE ? st_log_new(s) : NULL;
 	struct store_job *j;
 	struct rc_err err;
 	MDB_txn *txn = NULL;
-	int mrc = mdb_txn_begin(s->env, NULL, 0, &txn), rc = RC_OK;
+	int mrc = mdb_txn_begin(st_env(s, w->lane), NULL, 0, &txn), rc = RC_OK;
 
 	if (mrc)
 		rc = st_lmdb_err(&err, s, "begin transaction", mrc);
@@ -140,8 +154,7 @@ static void run_batch(struct store *s, struct store_job *batch)
 
 static void *writer_main(void *p)
 {
-	struct store *s = p;
-	struct store_writer *w = s->writer;
+	struct store_writer *w = p;
 	struct store_job *batch, *j, **tail;
 	unsigned n;
 
@@ -159,7 +172,7 @@ static void *writer_main(void *p)
 			w->queue_tail = &w->queue;
 		*tail = NULL;
 		pthread_mutex_unlock(&w->mu);
-		run_batch(s, batch);
+		run_batch(w, batch);
 		pthread_mutex_lock(&w->mu);
 		w->batches++;
 		w->jobs += n;
@@ -174,45 +187,58 @@ static void *writer_main(void *p)
 	return NULL;
 }
 
-int store_writer_start(struct store *s, void (*notify)(void *p), void *p, struct rc_err *err)
+static struct store_writer *writer_new(struct store *s, enum store_lane lane,
+				       void (*notify)(void *p), void *p)
 {
-	struct store_writer *w;
+	struct store_writer *w = rc_calloc(1, sizeof(*w));
 
-	if (s->writer)
-		return rc_errf(err, RC_EINVAL, "state %s: a writer is running already", s->dir);
-	w = rc_calloc(1, sizeof(*w));
+	w->s = s;
+	w->lane = lane;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
 	w->queue_tail = &w->queue;
 	w->done_tail = &w->done;
 	w->notify = notify;
 	w->notify_p = p;
-	s->writer = w;
-	if (pthread_create(&w->thread, NULL, writer_main, s) != 0) {
-		s->writer = NULL;
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return rc_errf(err, RC_ERR, "state %s: cannot start the writer thread", s->dir);
+	if (pthread_create(&w->thread, NULL, writer_main, w) == 0)
+		return w;
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+	return NULL;
+}
+
+int store_writer_start(struct store *s, void (*notify)(void *p), void *p, struct rc_err *err)
+{
+	int lane;
+
+	if (s->writer[STORE_LANE_STATE])
+		return rc_errf(err, RC_EINVAL, "state %s: a writer is running already", s->dir);
+	for (lane = 0; lane < STORE_LANES; lane++) {
+		s->writer[lane] = writer_new(s, (enum store_lane)lane, notify, p);
+		if (!s->writer[lane]) {
+			store_writer_stop(s);
+			return rc_errf(err, RC_ERR, "state %s: cannot start the writer threads", s->dir);
+		}
 	}
 	return RC_OK;
 }
 
 bool store_writer_running(const struct store *s)
 {
-	return s->writer != NULL;
+	return s->writer[STORE_LANE_STATE] != NULL;
 }
 
 void store_writer_submit(struct store *s, struct store_job *j)
 {
-	struct store_writer *w = s->writer;
+	struct store_writer *w = s->writer[j->lane];
 
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
 	*w->queue_tail = j;
 	w->queue_tail = &j->next;
-	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
+	pthread_cond_signal(&w->cv); /* after: the woken writer does not block on mu at once */
 }
 
 /* Call done() of every durable job (the caller's thread). */
@@ -233,37 +259,53 @@ static void drain(struct store_writer *w)
 
 void store_writer_drain(struct store *s)
 {
-	if (s->writer)
-		drain(s->writer);
+	int lane;
+
+	for (lane = 0; lane < STORE_LANES; lane++)
+		if (s->writer[lane])
+			drain(s->writer[lane]);
 }
 
 void store_writer_stats(const struct store *s, unsigned long *batches, unsigned long *jobs)
 {
-	struct store_writer *w = s->writer;
+	struct store_writer *w;
+	int lane;
 
 	*batches = *jobs = 0;
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	*batches = w->batches;
-	*jobs = w->jobs;
-	pthread_mutex_unlock(&w->mu);
+	for (lane = 0; lane < STORE_LANES; lane++) {
+		w = s->writer[lane];
+		if (!w)
+			continue;
+		pthread_mutex_lock(&w->mu);
+		*batches += w->batches;
+		*jobs += w->jobs;
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
-void store_writer_stop(struct store *s)
+static void writer_stop(struct store_writer *w)
 {
-	struct store_writer *w = s->writer;
-
-	if (!w)
-		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
 	pthread_cond_signal(&w->cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL); /* every queued job has run */
-	s->writer = NULL;
 	drain(w);
 	pthread_cond_destroy(&w->cv);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
+}
+
+/* The events' lane first: its jobs may be followed by the state's. */
+void store_writer_stop(struct store *s)
+{
+	struct store_writer *w;
+	int lane;
+
+	for (lane = STORE_LANES - 1; lane >= 0; lane--) {
+		w = s->writer[lane];
+		s->writer[lane] = NULL;
+		if (w)
+			writer_stop(w);
+	}
 }

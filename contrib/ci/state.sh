@@ -41,8 +41,9 @@ pack)
 		echo "state.sh: $dir holds no state: nothing to keep" >&2
 		exit 0
 	fi
-	# LMDB's lock file and the apply lock are remade by the next run
-	tar -C "$dir" -cf "$file.tar" --exclude=./lock.mdb --exclude=./apply.lock .
+	# LMDB's lock files and the apply lock are remade by the next run
+	tar -C "$dir" -cf "$file.tar" --exclude=./lock.mdb --exclude=./events.mdb-lock \
+		--exclude=./apply.lock .
 	openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -salt -pass env:RECONCILE_STATE_KEY \
 		-in "$file.tar" -out "$file.tmp"
 	rm -f "$file.tar"

@@ -273,36 +273,6 @@ static void test_prune_events(void **state)
 	assert_int_equal(store_event_put(f->s, "event-02499", "{}", &err), RC_EEXIST);
 }
 
-/* A state written before the evtime index (events only): the next open
- * indexes them, so retention reaches them too. */
-static void test_prune_events_of_an_older_state(void **state)
-{
-	struct fx *f = *state;
-	struct store_retention r = { 3600, 0, 0 };
-	struct store_pruned out;
-	struct rc_err err;
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-
-	assert_int_equal(store_event_put(f->s, "old-1", "{}", &err), 0);
-	assert_int_equal(store_event_put(f->s, "old-2", "{}", &err), 0);
-	store_close(f->s);
-	/* empty the index, as an older version left it */
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 8), 0);
-	assert_int_equal(mdb_env_set_maxreaders(env, 512), 0);
-	assert_int_equal(mdb_env_open(env, f->dir, MDB_NOTLS, 0600), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "evtime", 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 0), 0);
-	assert_int_equal(mdb_txn_commit(txn), 0);
-	mdb_env_close(env);
-	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
-	assert_int_equal(store_prune(f->s, &r, time(NULL) + 7200, &out, &err), 0);
-	assert_int_equal(out.events, 2);
-}
-
 static void put_entry(struct fx *f, const char *site, uint64_t seq, enum journal_state st,
 		      const char *time)
 {
@@ -580,6 +550,79 @@ static void raw_put(MDB_txn *txn, const char *db, const void *k, size_t kn, cons
 	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
 }
 
+/* The state as a version that kept its events in data.mdb left it: old-1
+ * and old-2 there (and in evtime, dated now, when with_evtime: before
+ * that index existed there was none), no events.mdb. */
+static void older_layout(struct fx *f, bool with_evtime)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	unsigned char tk[8 + 5];
+	uint64_t now = (uint64_t)time(NULL);
+	char id[8], *p;
+	int i, b;
+
+	raw_env(f, &env, &txn);
+	for (i = 1; i <= 2; i++) {
+		snprintf(id, sizeof(id), "old-%d", i);
+		raw_put(txn, "events", id, strlen(id), "{}");
+		if (!with_evtime)
+			continue;
+		for (b = 0; b < 8; b++)
+			tk[b] = (unsigned char)(now >> (56 - 8 * b));
+		memcpy(tk + 8, id, 5);
+		raw_put(txn, "evtime", tk, sizeof(tk), "");
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	for (i = 0; i < 2; i++) {
+		p = rc_sprintf("%s/%s", f->dir, i ? "events.mdb-lock" : "events.mdb");
+		assert_int_equal(unlink(p), 0);
+		free(p);
+	}
+}
+
+/* After the move, data.mdb holds no events database any more. */
+static void assert_no_events_in_data_mdb(struct fx *f)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	raw_env(f, &env, &txn);
+	assert_int_equal(mdb_dbi_open(txn, "events", 0, &dbi), MDB_NOTFOUND);
+	assert_int_equal(mdb_dbi_open(txn, "evtime", 0, &dbi), MDB_NOTFOUND);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+}
+
+/* A state of a version that kept its events in data.mdb: the next open
+ * moves them into events.mdb (duplicates are still seen as such, and
+ * retention reaches them), and data.mdb keeps none. With and without the
+ * evtime index (older still: the open dates them now). */
+static void test_events_of_an_older_state_move(void **state)
+{
+	struct fx *f = *state;
+	struct store_retention r = { 3600, 0, 0 };
+	struct store_pruned out;
+	struct rc_err err;
+	int with_evtime;
+
+	for (with_evtime = 0; with_evtime <= 1; with_evtime++) {
+		older_layout(f, with_evtime);
+		assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+		assert_int_equal(store_event_put(f->s, "old-1", "{}", &err), RC_EEXIST);
+		assert_int_equal(store_event_put(f->s, "old-2", "{}", &err), RC_EEXIST);
+		assert_no_events_in_data_mdb(f);
+		assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+		assert_int_equal(store_event_put(f->s, "old-2", "{}", &err), RC_EEXIST);
+		assert_int_equal(store_prune(f->s, &r, time(NULL), &out, &err), 0);
+		assert_int_equal(out.events, 0); /* dated now: younger than the hour */
+		assert_int_equal(store_prune(f->s, &r, time(NULL) + 7200, &out, &err), 0);
+		assert_int_equal(out.events, 2);
+	}
+}
+
 /* A state written by a version before the binary records and the indexes:
  * its JSON records are read, and the code and open-journal indexes are
  * built on the first open. */
@@ -646,16 +689,21 @@ static char *in_dir(struct fx *f, const char *name)
 
 /* store_open refuses f->dir with a message holding says, the file and
  * what to do; f->s is NULL then. */
-static void assert_refused(struct fx *f, const char *says)
+static void assert_refused_in(struct fx *f, const char *file, const char *says)
 {
 	struct rc_err err;
 
 	rc_err_clear(&err);
 	assert_int_equal(store_open(&f->s, f->dir, &err), RC_EIO);
 	assert_null(f->s);
-	if (!strstr(err.msg, says) || !strstr(err.msg, "data.mdb") ||
+	if (!strstr(err.msg, says) || !strstr(err.msg, file) ||
 	    !strstr(err.msg, "--reinit-state") || !strstr(err.msg, "backup"))
 		fail_msg("%s", err.msg);
+}
+
+static void assert_refused(struct fx *f, const char *says)
+{
+	assert_refused_in(f, "data.mdb", says);
 }
 
 static off_t size_of(const char *path)
@@ -778,6 +826,31 @@ static void test_reinit_moves_aside(void **state)
 	free(db);
 }
 
+/* events.mdb is checked as data.mdb is, and moved aside with it. */
+static void test_events_cut_short(void **state)
+{
+	struct fx *f = *state;
+	char *db = in_dir(f, "events.mdb"), id[32];
+	struct rc_err err;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(id, sizeof(id), "event-%03d", i);
+		assert_int_equal(store_event_put(f->s, id, "{\"type\":\"unitRental.updated\"}", &err), 0);
+	}
+	store_close(f->s);
+	f->s = NULL;
+	assert_true(size_of(db) > 8192);
+	assert_int_equal(truncate(db, size_of(db) / 2), 0);
+	assert_refused_in(f, "events.mdb", "cut short");
+	store_set_reinit(true);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	store_set_reinit(false);
+	assert_int_equal(count_prefixed(f, "events.mdb.damaged-"), 1);
+	assert_int_equal(store_event_put(f->s, "event-000", "{}", &err), RC_OK); /* anew */
+	free(db);
+}
+
 static void test_lock_names_its_holder(void **state)
 {
 	struct fx *f = *state;
@@ -819,7 +892,7 @@ int main(void)
 		T(test_state_of_an_older_version),
 		T(test_journal),
 		T(test_prune_events),
-		T(test_prune_events_of_an_older_state),
+		T(test_events_of_an_older_state_move),
 		T(test_prune_journal),
 		T(test_r10_marks_follow_the_journal),
 		T(test_wait_deadlines),
@@ -827,6 +900,7 @@ int main(void)
 		T(test_lock_is_exclusive),
 		T(test_no_secret_in_files),
 		T(test_cut_short_is_refused),
+		T(test_events_cut_short),
 		T(test_empty_or_missing_beside_key_is_refused),
 		T(test_data_without_key_is_refused),
 		T(test_first_open_cut_before_its_key),

@@ -3,7 +3,8 @@
  * while the writer is busy go out together in one transaction; a job that
  * fails is undone alone; a duplicate event in the same batch is seen as
  * one; nothing is reported done before it is durable, and a stop runs
- * what is queued.
+ * what is queued. The webhook events' lane (events.mdb) has a writer of
+ * its own: a batch of events being written does not hold back the state's.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -138,9 +139,11 @@ static void test_jobs_queued_together_commit_together(void **state)
 	memset(jobs, 0, sizeof(jobs));
 	jobs[0].fn = gate_fn;
 	jobs[0].arg = &g;
+	jobs[0].lane = STORE_LANE_EVENTS;
 	args[1] = store_event_job("ev-a", "{}", &jobs[1]);
 	jobs[2].fn = fail_fn;
 	jobs[2].arg = "ev-b";
+	jobs[2].lane = STORE_LANE_EVENTS;
 	args[3] = store_event_job("ev-c", "{}", &jobs[3]);
 	args[4] = store_event_job("ev-a", "{}", &jobs[4]); /* a duplicate in the same batch */
 	for (i = 0; i < 5; i++) {
@@ -166,6 +169,46 @@ static void test_jobs_queued_together_commit_together(void **state)
 	assert_true(event_stored(f, "ev-c"));
 	for (i = 0; i < 5; i++)
 		free(args[i]);
+}
+
+/* A write of the state (data.mdb): a journal entry. */
+static int state_fn(struct store_txn *t, void *arg, struct rc_err *err)
+{
+	struct journal_entry e = { .seq = 1, .state = JOURNAL_OK };
+
+	(void)arg;
+	snprintf(e.op, sizeof(e.op), "tenant.create");
+	return store_journal_put(t, "site-a", &e, err);
+}
+
+/* The state's lane commits while the events' writer is held inside a
+ * batch: a move-in's journal intents never wait behind webhooks. */
+static void test_lanes_do_not_wait_for_each_other(void **state)
+{
+	struct fx *f = *state;
+	struct gate_arg g = { f };
+	struct store_job jobs[2];
+	struct rc_err err;
+
+	assert_int_equal(store_writer_start(f->s, notify, f, &err), 0);
+	memset(jobs, 0, sizeof(jobs));
+	jobs[0].fn = gate_fn;
+	jobs[0].arg = &g;
+	jobs[0].lane = STORE_LANE_EVENTS;
+	jobs[1].fn = state_fn;
+	jobs[1].lane = STORE_LANE_STATE;
+	jobs[0].done = jobs[1].done = count_done;
+	jobs[0].owner = jobs[1].owner = f;
+	store_writer_submit(f->s, &jobs[0]);
+	sem_wait(&f->entered); /* the events' writer is in its batch, held */
+	store_writer_submit(f->s, &jobs[1]);
+	wait_done(f, 1);
+	assert_int_equal(f->ndone, 1);
+	assert_int_equal(jobs[1].rc, RC_OK); /* the state's job, done first */
+	sem_post(&f->gate);
+	wait_done(f, 2);
+	assert_int_equal(jobs[0].rc, RC_OK);
+	store_writer_stop(f->s);
 }
 
 /* A stop runs what is queued and calls every done. */
@@ -212,6 +255,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_jobs_queued_together_commit_together),
+		T(test_lanes_do_not_wait_for_each_other),
 		T(test_stop_runs_the_queue),
 		T(test_write_without_writer),
 	};
