@@ -71,9 +71,10 @@ const char *sim_id_text(json_t *v, char *buf, size_t n);
  * of one array (`fields`: a member name, a dotted path "a.b", or several
  * joined by '+', whose texts the key joins by '\x1f') to those objects, in
  * the array's order. It is built on
- * first use and kept up to date by sim_ix_append and sim_ix_remove; any
- * other change to an indexed member or to the array must be followed by
- * sim_ix_invalidate (every index is then rebuilt on its next use).
+ * first use and kept up to date by sim_ix_append, sim_ix_remove and
+ * sim_ix_patch; any other change to an indexed member or to the array must
+ * be followed by sim_ix_invalidate (every index is then rebuilt on its
+ * next use).
  * Lookups only narrow the candidates: callers still test their predicate.
  */
 /* Objects whose key is `key` (borrowed array, NULL when none). */
@@ -87,6 +88,10 @@ json_int_t sim_ix_max(json_t *arr, const char *field, json_int_t floor);
 void sim_ix_append(json_t *arr, json_t *o);
 /* Remove o (an element of arr) from arr and from its indexes. */
 void sim_ix_remove(json_t *arr, json_t *o);
+/* Change o (an element of arr) with fn(o, p): only the indexes of arr
+ * whose key of o changed are rebuilt (on their next use), so that a
+ * patch of a member nothing is indexed by leaves every index as it is. */
+void sim_ix_patch(json_t *arr, json_t *o, void (*fn)(json_t *o, void *p), void *p);
 void sim_ix_invalidate(void);
 /* Forget every index (the state is about to be freed). */
 void sim_ix_clear(void);

@@ -121,6 +121,11 @@ static void faults(const struct sim_req *r, json_t *b, struct sim_resp *out)
 	}
 }
 
+static void merge_cb(json_t *obj, void *set)
+{
+	merge(obj, set);
+}
+
 /* /_sim/patch, /_sim/insert, /_sim/delete: p is the route name. */
 static void edit(const char *p, json_t *b, struct sim_resp *out)
 {
@@ -150,9 +155,8 @@ static void edit(const char *p, json_t *b, struct sim_resp *out)
 	} else if (!obj) {
 		sim_reply(out, 404, msg("no such object"));
 	} else if (!strcmp(p, "patch")) {
-		merge(obj, json_object_get(b, "set"));
+		sim_ix_patch(coll, obj, merge_cb, json_object_get(b, "set"));
 		json_object_set_new(obj, "updated", json_string(ts));
-		sim_ix_invalidate(); /* an indexed member may have changed */
 		sim_reply(out, 200, json_incref(obj));
 	} else {
 		sim_ix_remove(coll, obj);

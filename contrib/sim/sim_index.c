@@ -219,6 +219,36 @@ void sim_ix_remove(json_t *arr, json_t *o)
 	}
 }
 
+/* The key of o in x: its text, or for a greatest-value cache the value. */
+static void key_in(struct ix *x, json_t *o, char *buf, size_t n)
+{
+	if (x->is_max)
+		sim_id_text(json_object_get(o, x->fields), buf, n);
+	else
+		key_of(o, x->fields, buf, n);
+}
+
+void sim_ix_patch(json_t *arr, json_t *o, void (*fn)(json_t *o, void *p), void *p)
+{
+	char (*before)[KEY_MAX] = calloc(g_n ? g_n : 1, KEY_MAX), after[KEY_MAX];
+	size_t i, n = g_n;
+
+	if (!before)
+		abort();
+	for (i = 0; i < n; i++)
+		if (g_ix[i].arr == arr && g_ix[i].gen == g_gen)
+			key_in(&g_ix[i], o, before[i], KEY_MAX);
+	fn(o, p);
+	for (i = 0; i < n; i++) {
+		if (g_ix[i].arr != arr || g_ix[i].gen != g_gen)
+			continue;
+		key_in(&g_ix[i], o, after, sizeof(after));
+		if (strcmp(before[i], after))
+			g_ix[i].gen = 0; /* stale: rebuilt on its next use */
+	}
+	free(before);
+}
+
 void sim_ix_invalidate(void)
 {
 	g_gen++;
