@@ -40,6 +40,34 @@ static void pool_metric(const struct http_pool_stats *st, void *payload)
 		      *(const unsigned long *)((const char *)st + pool_metrics[pl->m].off));
 }
 
+/* The state's durable commits, per lane: the disk's flushes that a
+ * webhook's 200 (events) and a move-in's vendor call (state) wait for. */
+static void commit_metrics(struct serve *s, struct rc_buf *b)
+{
+	static const char *const lanes[STORE_LANES] = { "state", "events" };
+	unsigned long counts[STORE_COMMIT_NBUCKETS + 1], cum;
+	double sum;
+	int lane, i;
+
+	rc_buf_puts(b, "# HELP reconcile_state_commit_seconds Durable commits of the local state "
+		    "(LMDB: data then meta flushed), by lane: state (journal intents, site "
+		    "commits), events (webhooks, answered 200 after it).\n"
+		    "# TYPE reconcile_state_commit_seconds histogram\n");
+	for (lane = 0; lane < STORE_LANES; lane++) {
+		store_writer_commit_times(s->e.store, (enum store_lane)lane, counts, &sum);
+		for (cum = 0, i = 0; i < STORE_COMMIT_NBUCKETS; i++) {
+			cum += counts[i];
+			rc_buf_printf(b, "reconcile_state_commit_seconds_bucket{lane=\"%s\",le=\"%g\"} %lu\n",
+				      lanes[lane], store_commit_buckets[i], cum);
+		}
+		cum += counts[STORE_COMMIT_NBUCKETS];
+		rc_buf_printf(b, "reconcile_state_commit_seconds_bucket{lane=\"%s\",le=\"+Inf\"} %lu\n"
+			      "reconcile_state_commit_seconds_sum{lane=\"%s\"} %.6f\n"
+			      "reconcile_state_commit_seconds_count{lane=\"%s\"} %lu\n",
+			      lanes[lane], cum, lanes[lane], sum, lanes[lane], cum);
+	}
+}
+
 char *serve_metrics(struct serve *s)
 {
 	struct rc_buf b;
@@ -115,6 +143,7 @@ char *serve_metrics(struct serve *s)
 		rc_buf_printf(&b, "reconcile_drift_operations{site=\"%s\",vendor=\"%s\"} %lu\n",
 			      s->spec->sites[i].name, s->spec->sites[i].vendor->name,
 			      s->sites[i].drift);
+	commit_metrics(s, &b);
 	serve_cluster_metrics(s, &b);
 	return rc_buf_steal(&b);
 }

@@ -129,6 +129,15 @@ void store_writer_drain(struct store *s);
 void store_writer_stop(struct store *s);
 /* Batches committed and jobs in them, since start, both lanes (metrics). */
 void store_writer_stats(const struct store *s, unsigned long *batches, unsigned long *jobs);
+/* How long lane's durable commits took since start (metrics: the disk's
+ * flushes, which a webhook's 200 and a move-in's vendor call wait for):
+ * counts per bucket (upper bounds in seconds, not cumulative; the last
+ * count is over the last bound), and their sum in seconds. Zeros without
+ * a writer. */
+#define STORE_COMMIT_NBUCKETS 9
+extern const double store_commit_buckets[STORE_COMMIT_NBUCKETS];
+void store_writer_commit_times(const struct store *s, enum store_lane lane,
+			       unsigned long counts[STORE_COMMIT_NBUCKETS + 1], double *sum);
 
 /* ---- observed vendor state ---- */
 /* Load every unit of a site into out (which must be obs_site_init'ed).

@@ -27,9 +27,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A batch stops growing here, so that one job's wait stays bounded. */
 #define WRITER_BATCH_MAX 1024
+
+const double store_commit_buckets[STORE_COMMIT_NBUCKETS] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1,
+};
 
 struct store_writer {
 	struct store *s;
@@ -43,7 +48,28 @@ struct store_writer {
 	void (*notify)(void *p);                  /* from the writer thread */
 	void *notify_p;
 	unsigned long batches, jobs;
+	unsigned long commit_hist[STORE_COMMIT_NBUCKETS + 1];
+	double commit_sum;                        /* seconds */
 };
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Under w->mu. */
+static void commit_took(struct store_writer *w, double dt)
+{
+	size_t i = 0;
+
+	while (i < STORE_COMMIT_NBUCKETS && dt > store_commit_buckets[i])
+		i++;
+	w->commit_hist[i]++;
+	w->commit_sum += dt;
+}
 
 int store_write_inline(struct store *s, struct store_job *j)
 {
@@ -120,14 +146,16 @@ static void run_job(struct store *s, MDB_txn *parent, struct store_changes *log,
 
 /* One batch: its jobs in one transaction, handed to the replica (cluster
  * mode; the state's lane) and then committed with one fsync; a replica
- * that did not take it fails every job of the batch. */
-static void run_batch(struct store_writer *w, struct store_job *batch)
+ * that did not take it fails every job of the batch. The commit's time in
+ * seconds, or -1 when it failed. */
+static double run_batch(struct store_writer *w, struct store_job *batch)
 {
 	struct store *s = w->s;
 	struct store_changes *log = w->lane == STORE_LANE_STATE ? st_log_new(s) : NULL;
 	struct store_job *j;
 	struct rc_err err;
 	MDB_txn *txn = NULL;
+	double t0, dt = -1;
 	int mrc = mdb_txn_begin(st_env(s, w->lane), NULL, 0, &txn), rc = RC_OK;
 
 	if (mrc)
@@ -139,23 +167,27 @@ static void run_batch(struct store_writer *w, struct store_job *batch)
 	if (rc && txn)
 		mdb_txn_abort(txn);
 	if (!rc) {
+		t0 = now_mono();
 		mrc = mdb_txn_commit(txn);
+		dt = now_mono() - t0;
 		if (mrc)
 			rc = st_lmdb_err(&err, s, "commit", mrc);
 	}
 	st_log_free(log);
 	if (!rc)
-		return;
+		return dt;
 	for (j = batch; j; j = j->next) { /* nothing of the batch is durable */
 		j->rc = rc;
 		j->err = err;
 	}
+	return -1;
 }
 
 static void *writer_main(void *p)
 {
 	struct store_writer *w = p;
 	struct store_job *batch, *j, **tail;
+	double dt;
 	unsigned n;
 
 	pthread_mutex_lock(&w->mu);
@@ -172,8 +204,10 @@ static void *writer_main(void *p)
 			w->queue_tail = &w->queue;
 		*tail = NULL;
 		pthread_mutex_unlock(&w->mu);
-		run_batch(w, batch);
+		dt = run_batch(w, batch);
 		pthread_mutex_lock(&w->mu);
+		if (dt >= 0)
+			commit_took(w, dt);
 		w->batches++;
 		w->jobs += n;
 		*w->done_tail = batch;
@@ -281,6 +315,21 @@ void store_writer_stats(const struct store *s, unsigned long *batches, unsigned 
 		*jobs += w->jobs;
 		pthread_mutex_unlock(&w->mu);
 	}
+}
+
+void store_writer_commit_times(const struct store *s, enum store_lane lane,
+			       unsigned long counts[STORE_COMMIT_NBUCKETS + 1], double *sum)
+{
+	struct store_writer *w = s->writer[lane];
+
+	memset(counts, 0, sizeof(unsigned long) * (STORE_COMMIT_NBUCKETS + 1));
+	*sum = 0;
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	memcpy(counts, w->commit_hist, sizeof(w->commit_hist));
+	*sum = w->commit_sum;
+	pthread_mutex_unlock(&w->mu);
 }
 
 static void writer_stop(struct store_writer *w)

@@ -88,6 +88,8 @@ struct result {
 	double pms_per_mi, ot_per_mi, pms_before;  /* < 0: not measured */
 	double queue_left;
 	double cpu_ms;        /* serve's CPU (user + system) per event, ms; < 0: unknown */
+	double slow_commits[2], commits[2]; /* serve's durable commits over 5 ms, and all:
+					     * the state's lane, the events' (its /metrics) */
 };
 
 /* One size: its simulator, spec and state, what is still vacant. */
@@ -408,6 +410,25 @@ static void sim_warm(struct size_run *s, const unsigned mi[2])
 	bench_http("GET", url, NULL, NULL, NULL, NULL);
 }
 
+/* serve's durable commits (reconcile_state_commit_seconds, per lane):
+ * all of them, and those over 5 ms, the disk's stalls that a latency's
+ * p99 is made of. */
+static void commit_counts(int port, struct result *r)
+{
+	static const char *const lanes[2] = { "state", "events" };
+	char name[128];
+	int l;
+
+	for (l = 0; l < 2; l++) {
+		snprintf(name, sizeof(name), "reconcile_state_commit_seconds_count{lane=\"%s\"} ",
+			 lanes[l]);
+		r->commits[l] = e2e_serve_metric(port, name);
+		snprintf(name, sizeof(name), "reconcile_state_commit_seconds_bucket{lane=\"%s\","
+			 "le=\"0.005\"} ", lanes[l]);
+		r->slow_commits[l] = r->commits[l] - e2e_serve_metric(port, name);
+	}
+}
+
 static void run_phase(struct size_run *s, const struct opts *o, int p)
 {
 	struct phase ph = phase_of(o, p);
@@ -449,6 +470,7 @@ static void run_phase(struct size_run *s, const struct opts *o, int p)
 	cpu1 = bench_proc_cpu(pid);
 	r->cpu_ms = cpu0 < 0 || cpu1 < 0 ? -1 : (cpu1 - cpu0) * 1000 / ph.events;
 	r->queue_left = e2e_serve_metric(port, "reconcile_queue_depth ");
+	commit_counts(port, r);
 	log = bench_sim_requests(&s->t);
 	keep_log(s, p, log);
 	ot = sim_state_of(&s->t, "opentech");
@@ -477,14 +499,14 @@ static void fmt_opt(char *buf, size_t n, double v, int dec, const char *suffix)
 
 static void report_size(const struct size_run *s)
 {
-	char rate[16], pm[16], om[16], pb[16], mi[24], cpu[16];
+	char rate[16], pm[16], om[16], pb[16], mi[24], cpu[16], sc[40];
 	int p;
 
 	printf("\nbench_serve: %d OpenTech sites x %u units, half rented; fdatasync at the state dir: "
 	       "p50 %.2f ms, p99 %.2f ms\n", NSITES, s->units, s->fsync_p50, s->fsync_p99);
-	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s %7s\n", "phase", "events",
-	       "offered", "200s", "ingest/s", "ans p50", "ans p99", "m-in", "fvc p50", "fvc p99",
-	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue", "CPU/ev");
+	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s %7s %13s\n", "phase",
+	       "events", "offered", "200s", "ingest/s", "ans p50", "ans p99", "m-in", "fvc p50", "fvc p99",
+	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue", "CPU/ev", "commits>5ms");
 	for (p = 0; p < NPHASES; p++) {
 		const struct result *r = &s->res[p];
 
@@ -496,16 +518,20 @@ static void report_size(const struct size_run *s)
 		fmt_opt(pb, sizeof(pb), r->pms_before, 0, "");
 		snprintf(mi, sizeof(mi), "%u/%u", r->matched, r->moveins);
 		fmt_opt(cpu, sizeof(cpu), r->cpu_ms, 2, "ms");
-		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %9s %9.1fms %9.1fms %7.1f %6s %6s %6s %6.0f %7s%s\n",
+		snprintf(sc, sizeof(sc), "%.0f/%.0f %.0f/%.0f", r->slow_commits[0], r->commits[0],
+			 r->slow_commits[1], r->commits[1]);
+		printf("%-20s %6u %7s %6u %9.0f %6.1fms %6.1fms %9s %9.1fms %9.1fms %7.1f %6s %6s %6s %6.0f %7s %13s%s\n",
 		       phase_names[p], r->events, rate, r->answered, r->ingest, r->ans_p50, r->ans_p99,
-		       mi, r->fv_p50, r->fv_p99, r->moveins_s, pm, pb, om,
-		       r->queue_left, cpu, r->early ? "  (some move-ins were created before their webhook)" : "");
+		       mi, r->fv_p50, r->fv_p99, r->moveins_s, pm, pb, om, r->queue_left, cpu, sc,
+		       r->early ? "  (some move-ins were created before their webhook)" : "");
 	}
 	printf("(offered: the load's rate, '-' = as fast as answered; m-in: move-ins matched to their "
 	       "vendor call / sent;\n fvc: webhook -> first vendor call; PMS/mi, OT/mi: calls per move-in (all "
 	       "methods); reads<: PMS reads (GET)\n before the vendor call, p50; queue: serve's queue depth when the "
 	       "phase's move-ins were done;\n CPU/ev: serve's user + system CPU time over the phase per event, "
-	       "all its threads)\n");
+	       "all its threads;\n commits>5ms: serve's durable LMDB commits that took over 5 ms / all, the "
+	       "state's lane (a move-in's\n intents: its vendor call waits), then the events' (a webhook's 200 "
+	       "waits): the disk's stalls)\n");
 	fflush(stdout);
 }
 

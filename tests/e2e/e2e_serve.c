@@ -205,6 +205,10 @@ static void test_burst_and_sigterm(void **state)
 	assert_true(metric(s, "reconcile_http_connections_total{peer=\"storeganise\"} ") >= 1);
 	assert_true(metric(s, "reconcile_http_requests_total{peer=\"storeganise\"} ") >=
 		    4 * metric(s, "reconcile_http_connections_total{peer=\"storeganise\"} "));
+	/* the webhooks, sent one after the other, each answered once its
+	 * commit in the events' lane was durable; the runs wrote the state's */
+	assert_true(metric(s, "reconcile_state_commit_seconds_count{lane=\"events\"} ") >= 1000);
+	assert_true(metric(s, "reconcile_state_commit_seconds_count{lane=\"state\"} ") >= 1);
 	{
 		/* the OpenTech token of the first reconcile is reused */
 		json_t *reqs = sim_requests(&s->t);
