@@ -79,6 +79,17 @@ void store_set_command(const char *cmd)
 	snprintf(holder_cmd, sizeof(holder_cmd), "%s", cmd ? cmd : "");
 }
 
+/* Both environments, as far as they were opened. */
+static void envs_close(struct store *s)
+{
+	if (s->evenv)
+		mdb_env_close(s->evenv);
+	if (s->env)
+		mdb_env_close(s->env);
+	s->evenv = NULL;
+	s->env = NULL;
+}
+
 /* The LMDB environment and its databases (the state checked first). */
 static int env_open(struct store *s, int *mrc, struct rc_err *err)
 {
@@ -158,8 +169,7 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 	if (!rc)
 		rc = env_open(s, &mrc, err);
 	if (rc && reinit_state && st_lmdb_damage(mrc)) { /* damage inside: aside, then anew */
-		mdb_env_close(s->env);
-		s->env = NULL;
+		envs_close(s);
 		rc_err_clear(err);
 		rc = st_move_aside(dir, err);
 		if (!rc)
@@ -243,10 +253,7 @@ void store_close(struct store *s)
 		return;
 	store_writer_stop(s);
 	store_unlock(s);
-	if (s->evenv)
-		mdb_env_close(s->evenv);
-	if (s->env)
-		mdb_env_close(s->env);
+	envs_close(s);
 	explicit_bzero(s->key, sizeof(s->key));
 	free(s->dir);
 	free(s);
