@@ -40,14 +40,34 @@ static void pool_metric(const struct http_pool_stats *st, void *payload)
 		      *(const unsigned long *)((const char *)st + pool_metrics[pl->m].off));
 }
 
+/* A Prometheus histogram's lines: counts per bucket (n bounds, then the
+ * count over the last), not cumulative; label ("k=\"v\"") may be NULL. */
+static void histogram(struct rc_buf *b, const char *name, const char *label, const double *bounds,
+		      const unsigned long *counts, size_t n, double sum)
+{
+	const char *sep = label ? "," : "", *l = label ? label : "";
+	unsigned long cum = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cum += counts[i];
+		rc_buf_printf(b, "%s_bucket{%s%sle=\"%g\"} %lu\n", name, l, sep, bounds[i], cum);
+	}
+	cum += counts[n];
+	rc_buf_printf(b, "%s_bucket{%s%sle=\"+Inf\"} %lu\n", name, l, sep, cum);
+	rc_buf_printf(b, label ? "%s_sum{%s} %.6f\n%s_count{%s} %lu\n" : "%s_sum%s %.6f\n%s_count%s %lu\n",
+		      name, l, sum, name, l, cum);
+}
+
 /* The state's durable commits, per lane: the disk's flushes that a
  * webhook's 200 (events) and a move-in's vendor call (state) wait for. */
 static void commit_metrics(struct serve *s, struct rc_buf *b)
 {
 	static const char *const lanes[STORE_LANES] = { "state", "events" };
-	unsigned long counts[STORE_COMMIT_NBUCKETS + 1], cum;
+	unsigned long counts[STORE_COMMIT_NBUCKETS + 1];
+	char label[32];
 	double sum;
-	int lane, i;
+	int lane;
 
 	rc_buf_puts(b, "# HELP reconcile_state_commit_seconds Durable commits of the local state "
 		    "(LMDB: data then meta flushed), by lane: state (journal intents, site "
@@ -55,16 +75,9 @@ static void commit_metrics(struct serve *s, struct rc_buf *b)
 		    "# TYPE reconcile_state_commit_seconds histogram\n");
 	for (lane = 0; lane < STORE_LANES; lane++) {
 		store_writer_commit_times(s->e.store, (enum store_lane)lane, counts, &sum);
-		for (cum = 0, i = 0; i < STORE_COMMIT_NBUCKETS; i++) {
-			cum += counts[i];
-			rc_buf_printf(b, "reconcile_state_commit_seconds_bucket{lane=\"%s\",le=\"%g\"} %lu\n",
-				      lanes[lane], store_commit_buckets[i], cum);
-		}
-		cum += counts[STORE_COMMIT_NBUCKETS];
-		rc_buf_printf(b, "reconcile_state_commit_seconds_bucket{lane=\"%s\",le=\"+Inf\"} %lu\n"
-			      "reconcile_state_commit_seconds_sum{lane=\"%s\"} %.6f\n"
-			      "reconcile_state_commit_seconds_count{lane=\"%s\"} %lu\n",
-			      lanes[lane], cum, lanes[lane], sum, lanes[lane], cum);
+		snprintf(label, sizeof(label), "lane=\"%s\"", lanes[lane]);
+		histogram(b, "reconcile_state_commit_seconds", label, store_commit_buckets, counts,
+			  STORE_COMMIT_NBUCKETS, sum);
 	}
 }
 
@@ -72,7 +85,6 @@ char *serve_metrics(struct serve *s)
 {
 	struct rc_buf b;
 	struct pool_line pl = { &b, 0 };
-	unsigned long cum = 0;
 	size_t i;
 
 	rc_buf_init(&b);
@@ -95,14 +107,8 @@ char *serve_metrics(struct serve *s)
 		      workq_depth(&s->q), s->q.merged, s->q.running_max);
 	rc_buf_puts(&b, "# HELP reconcile_duration_seconds Duration of one site's reconcile.\n"
 		    "# TYPE reconcile_duration_seconds histogram\n");
-	for (i = 0; i < NBUCKETS; i++) {
-		cum += s->hist[i];
-		rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"%g\"} %lu\n", serve_buckets[i], cum);
-	}
-	cum += s->hist[NBUCKETS];
-	rc_buf_printf(&b, "reconcile_duration_seconds_bucket{le=\"+Inf\"} %lu\n"
-		      "reconcile_duration_seconds_sum %.6f\nreconcile_duration_seconds_count %lu\n",
-		      cum, s->hist_sum, cum);
+	histogram(&b, "reconcile_duration_seconds", NULL, serve_buckets, s->hist, NBUCKETS,
+		  s->hist_sum);
 	rc_buf_puts(&b, "# HELP reconcile_operations_total Operations applied, by the site's vendor "
 		    "(its calls and their PMS write-backs) and outcome.\n"
 		    "# TYPE reconcile_operations_total counter\n");

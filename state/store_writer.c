@@ -27,7 +27,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A batch stops growing here, so that one job's wait stays bounded. */
 #define WRITER_BATCH_MAX 1024
@@ -51,14 +50,6 @@ struct store_writer {
 	unsigned long commit_hist[STORE_COMMIT_NBUCKETS + 1];
 	double commit_sum;                        /* seconds */
 };
-
-static double now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Under w->mu. */
 static void commit_took(struct store_writer *w, double dt)
@@ -167,9 +158,9 @@ static double run_batch(struct store_writer *w, struct store_job *batch)
 	if (rc && txn)
 		mdb_txn_abort(txn);
 	if (!rc) {
-		t0 = now_mono();
+		t0 = rc_now_mono();
 		mrc = mdb_txn_commit(txn);
-		dt = now_mono() - t0;
+		dt = rc_now_mono() - t0;
 		if (mrc)
 			rc = st_lmdb_err(&err, s, "commit", mrc);
 	}
