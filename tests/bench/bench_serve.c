@@ -56,15 +56,22 @@ static const char usage[] =
 "  --flood N            events of the flood phase (default 5000)\n"
 "  --burst N            move-ins of the burst phase (default 1000, at most what\n"
 "                       is still vacant)\n"
-"  --inflight N         unanswered webhooks at most (default 64: serve's\n"
-"                       max_connections_per_address; more are refused, and\n"
-"                       a refused webhook is counted as not answered)\n"
+"  --inflight N         unanswered webhooks at most (default 64, serve's\n"
+"                       default max_connections_per_address; above it the\n"
+"                       spec allows N). By Little's law the ingest is at most\n"
+"                       N / the answer's time: a sender's concurrency bounds it\n"
 "  --timeout N          seconds to wait for a phase's move-ins (default 300)\n"
 "  --phases LIST        the phases to run, of slow,fast,flood,burst (default\n"
 "                       all). Issue 12's scoped cost (a one-rental run flat\n"
 "                       from 200 to 20,000 units per site):\n"
 "                         bench_serve --units 200,20000 --phases slow\n"
 "                       prints the 20,000-unit figures' ratio to the 200 ones\n"
+"  --sync-delay MS      run on an emulated slow disk: every flush of every\n"
+"                       process of the benchmark (fsync, fdatasync, a write\n"
+"                       to a file opened O_DSYNC) takes MS ms more (the\n"
+"                       LD_PRELOAD module libbench_slowsync.so, next to this\n"
+"                       program). Issue 12's ingest goal is for fdatasync ~4 ms:\n"
+"                         bench_serve --sync-delay 4 --phases flood\n"
 "  -h, --help           this text\n"
 "\n"
 "Environment: RECONCILE_BIN, RECONCILE_SIM_BIN (default: next to this\n"
@@ -81,6 +88,7 @@ struct opts {
 	unsigned sizes[MAX_SIZES], nsizes;
 	unsigned slow, fast_rate, fast_s, hot, flood, burst, inflight, timeout;
 	bool phase[NPHASES];     /* which phases run */
+	double sync_delay;       /* ms added to every flush (--sync-delay), 0: none */
 };
 
 /* What one phase measured. */
@@ -102,6 +110,7 @@ struct size_run {
 	char dir[256], seed[PATH_MAX], state[PATH_MAX];
 	struct e2e t;             /* simulator (base, pid) and spec (t.spec, t.dir) */
 	unsigned next_vacant;     /* move-ins take odd units 1, 3, ... of both sites in turn */
+	unsigned inflight;        /* --inflight: serve allows that many connections */
 	double fsync_p50, fsync_p99;
 	struct result res[NPHASES];
 };
@@ -147,16 +156,27 @@ static void parse_phases(const char *s, bool out[NPHASES])
 	}
 }
 
+static double sync_delay_arg(const char *v)
+{
+	char *end;
+	double ms = strtod(v, &end);
+
+	if (end == v || *end || !(ms > 0 && ms <= 1000))
+		bench_die("--sync-delay takes milliseconds, more than 0 and at most 1000 (got \"%s\")", v);
+	return ms;
+}
+
 static void parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_UNITS = 256, O_SLOW, O_FRATE, O_FSEC, O_HOT, O_FLOOD, O_BURST, O_INFL, O_TIMEOUT,
-	       O_PHASES };
+	       O_PHASES, O_SYNCD };
 	static const struct option lo[] = {
 		{ "units", required_argument, 0, O_UNITS }, { "slow-events", required_argument, 0, O_SLOW },
 		{ "fast-rate", required_argument, 0, O_FRATE }, { "fast-seconds", required_argument, 0, O_FSEC },
 		{ "hot", required_argument, 0, O_HOT }, { "flood", required_argument, 0, O_FLOOD },
 		{ "burst", required_argument, 0, O_BURST }, { "inflight", required_argument, 0, O_INFL },
 		{ "timeout", required_argument, 0, O_TIMEOUT }, { "phases", required_argument, 0, O_PHASES },
+		{ "sync-delay", required_argument, 0, O_SYNCD },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -177,6 +197,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_INFL: o->inflight = (unsigned)bench_uarg("--inflight", optarg, 1); break;
 		case O_TIMEOUT: o->timeout = (unsigned)bench_uarg("--timeout", optarg, 1); break;
 		case O_PHASES: parse_phases(optarg, o->phase); break;
+		case O_SYNCD: o->sync_delay = sync_delay_arg(optarg); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -187,10 +208,39 @@ static void parse(int argc, char **argv, struct opts *o)
 
 /* ----------------------------------------------------------- set-up */
 
+/* --sync-delay: run this program again with the slow-flush module preloaded,
+ * so that every process it starts (serve, the simulator) and its own probe
+ * and floor see the same slow disk. Returns in the preloaded run. */
+static void slow_disk(char **argv, const struct opts *o)
+{
+	char so[PATH_MAX], us[32], *slash;
+	const char *asan = getenv("ASAN_OPTIONS");
+	char *aopts;
+
+	if (o->sync_delay <= 0 || getenv("BENCH_SYNC_DELAY_US"))
+		return;
+	snprintf(so, sizeof(so), "%s", bench_self());
+	slash = strrchr(so, '/');
+	snprintf(slash ? slash + 1 : so, sizeof(so) - (size_t)(slash ? slash + 1 - so : 0),
+		 "libbench_slowsync.so");
+	if (access(so, R_OK) != 0)
+		bench_die("%s: not found; build the bench_slowsync target (cmake --build build)", so);
+	snprintf(us, sizeof(us), "%.0f", o->sync_delay * 1000);
+	/* a sanitized build wants its runtime first; the module is not sanitized */
+	aopts = rc_sprintf("%s%sverify_asan_link_order=0", asan ? asan : "", asan && *asan ? ":" : "");
+	if (setenv("BENCH_SYNC_DELAY_US", us, 1) || setenv("LD_PRELOAD", so, 1) ||
+	    setenv("ASAN_OPTIONS", aopts, 1))
+		bench_die("cannot set the environment for --sync-delay");
+	free(aopts);
+	execv(bench_self(), argv);
+	bench_die("cannot run %s again with %s preloaded", bench_self(), so);
+}
+
 static void prepare(struct size_run *s)
 {
 	struct gen g = { NSITES, s->units, { 100, 0, 0 }, true };
-	struct gen_spec gs = { NULL, s->state, 0, "1h" }; /* only the start-up sync */
+	/* only the start-up sync; serve takes as many connections as the load keeps */
+	struct gen_spec gs = { NULL, s->state, 0, "1h", s->inflight > 64 ? s->inflight : 0 };
 	const char *args[] = { "apply", "-c", s->t.spec, "--auto-approve", NULL };
 	char out[PATH_MAX + 16];
 	struct bench_proc p;
@@ -585,7 +635,8 @@ static void report_size(const struct size_run *s)
 	int p;
 
 	printf("\nbench_serve: %d OpenTech sites x %u units, half rented; fdatasync at the state dir: "
-	       "p50 %.2f ms, p99 %.2f ms\n", NSITES, s->units, s->fsync_p50, s->fsync_p99);
+	       "p50 %.2f ms, p99 %.2f ms%s\n", NSITES, s->units, s->fsync_p50, s->fsync_p99,
+	       getenv("BENCH_SYNC_DELAY_US") ? " (an emulated slow disk: --sync-delay)" : "");
 	printf("%-20s %6s %7s %6s %9s %8s %8s %9s %11s %11s %7s %6s %6s %6s %6s %7s %13s\n", "phase",
 	       "events", "offered", "200s", "ingest/s", "ans p50", "ans p99", "m-in", "fvc p50", "fvc p99",
 	       "m-in/s", "PMS/mi", "reads<", "OT/mi", "queue", "CPU/ev", "commits>5ms");
@@ -644,12 +695,18 @@ static double fv_p99(const struct result *r) { return r->fv_p99; }
 static double moveins_s(const struct result *r) { return r->moveins_s; }
 static double ingest(const struct result *r) { return r->ingest; }
 
+/* A burst of fewer move-ins is over before a rate means anything (the
+ * 200-unit size has about 50 vacant units left after the other phases). */
+#define BURST_RATED 500
+
 /* Whether f(result) <= max (or >= min when max < 0) for every size that ran
- * phase p (and every move-in matched); "not run" when none did. */
+ * phase p (and every move-in matched), of those with at least min_mi
+ * move-ins; "not run" when none did. */
 static const char *goal_all(const struct size_run *runs, unsigned nr, int p,
-			    double (*f)(const struct result *), double limit, bool at_most)
+			    double (*f)(const struct result *), double limit, bool at_most,
+			    unsigned min_mi)
 {
-	bool ok = true, any = false;
+	bool ok = true, any = false, few = false;
 	unsigned i;
 
 	for (i = 0; i < nr; i++) {
@@ -657,10 +714,17 @@ static const char *goal_all(const struct size_run *runs, unsigned nr, int p,
 
 		if (!r->ran)
 			continue;
+		if (r->moveins < min_mi) {
+			few = true;
+			continue;
+		}
 		any = true;
 		ok = ok && r->matched == r->moveins && (at_most ? f(r) <= limit : f(r) >= limit);
 	}
-	return !any ? "not run" : verdict(ok);
+	if (!any)
+		return few ? "too few move-ins to rate (more units per site, or fewer in the other "
+			     "phases)" : "not run";
+	return ok && few ? "goal met (where rated)" : verdict(ok);
 }
 
 static void report_goals(const struct size_run *runs, unsigned n, const struct opts *o)
@@ -673,17 +737,21 @@ static void report_goals(const struct size_run *runs, unsigned n, const struct o
 	       a->fsync_p50, n > 1 ? " of the first size" : "", bench_machine());
 	if (as->ran) {
 		printf("  webhook -> first vendor call, 1 ev/s, %u units/site: p50 %.1f ms, p99 %.1f ms "
-		       "(goal p99 <= 5 ms): %s; the disk's floor beside it (two durable LMDB commits in a "
+		       "(goal p99 <= 5 ms): %s%s; the disk's floor beside it (two durable LMDB commits in a "
 		       "row once a second): p50 %.2f ms, p99 %.2f ms\n", a->units, as->fv_p50, as->fv_p99,
-		       verdict(as->fv_p99 <= 5 && as->matched == as->moveins), as->floor_p50,
+		       verdict(as->fv_p99 <= 5 && as->matched == as->moveins),
+		       o->sync_delay > 0 ? " (the goal is for this machine's own disk: on the slow one "
+		       "the intents' commit alone, two flushes, takes longer)" : "", as->floor_p50,
 		       as->floor_p99);
 		if (n > 1 && bs->ran)
 			printf("  same, %u units/site (the scoped cost, item 1): p50 %.1f ms, p99 %.1f ms = "
-			       "x%.2f (p50) / x%.2f (p99) the %u-unit figures (goal <= x1.2): %s\n",
+			       "x%.2f (p50) / x%.2f (p99) the %u-unit figures (goal <= x1.2): %s; commits over "
+			       "5 ms in these two phases (state + events): %.0f + %.0f, then %.0f + %.0f\n",
 			       b->units, bs->fv_p50, bs->fv_p99, bs->fv_p50 / as->fv_p50,
 			       bs->fv_p99 / as->fv_p99, a->units,
 			       verdict(bs->fv_p50 <= 1.2 * as->fv_p50 && bs->fv_p99 <= 1.2 * as->fv_p99 &&
-				       bs->matched == bs->moveins));
+				       bs->matched == bs->moveins), as->slow_commits[0],
+			       as->slow_commits[1], bs->slow_commits[0], bs->slow_commits[1]);
 		if (n > 1 && bs->ran && as->cpu_ms > 0 && bs->cpu_ms >= 0)
 			printf("  serve's CPU per move-in at 1 ev/s: %.2f ms (%u units/site), %.2f ms (%u) = x%.2f "
 			       "(the same cost, less sensitive to a loaded machine than latency)\n", as->cpu_ms,
@@ -693,18 +761,18 @@ static void report_goals(const struct size_run *runs, unsigned n, const struct o
 		per_size(buf, sizeof(buf), runs, n, P_FAST, fv_p99, " ms");
 		printf("  same under %u ev/s (1 %% move-ins): p99 %s (goal <= 20 ms at 1,000 ev/s): %s\n",
 		       o->fast_rate, buf, o->fast_rate < 1000 ? "n/a (not 1,000 ev/s)" :
-		       goal_all(runs, n, P_FAST, fv_p99, 20, true));
+		       goal_all(runs, n, P_FAST, fv_p99, 20, true, 0));
 	}
 	if (o->phase[P_BURST]) {
 		per_size(buf, sizeof(buf), runs, n, P_BURST, moveins_s, "");
 		printf("  move-ins processed per s, end to end (burst): %s (goal >= 1000): %s\n", buf,
-		       goal_all(runs, n, P_BURST, moveins_s, 1000, false));
+		       goal_all(runs, n, P_BURST, moveins_s, 1000, false, BURST_RATED));
 	}
 	if (o->phase[P_FLOOD]) {
 		per_size(buf, sizeof(buf), runs, n, P_FLOOD, ingest, "/s");
 		printf("  ingest, webhooks answered 200 per s (flood): %s (goal >= 5000 with fdatasync "
 		       "~4 ms; this disk: %.2f ms): %s\n", buf, a->fsync_p50,
-		       goal_all(runs, n, P_FLOOD, ingest, 5000, false));
+		       goal_all(runs, n, P_FLOOD, ingest, 5000, false, 0));
 	}
 	if (bs->ran)
 		printf("  calls per move-in (1 ev/s, %u units/site): %.0f PMS reads before the vendor call, "
@@ -724,10 +792,15 @@ int main(int argc, char **argv)
 
 	bench_init(argv[0]);
 	parse(argc, argv, &o);
+	slow_disk(argv, &o);
 	for (i = 0; i < o.nsizes; i++) {
 		runs[i].units = o.sizes[i];
+		runs[i].inflight = o.inflight;
 		fprintf(stderr, "bench_serve: %d sites x %u units: converging\n", NSITES, runs[i].units);
 		prepare(&runs[i]);
+		if (o.sync_delay > 0 && runs[i].fsync_p50 < o.sync_delay)
+			bench_die("--sync-delay %.1f: fdatasync still costs %.2f ms, the module did not load",
+				  o.sync_delay, runs[i].fsync_p50);
 		for (p = 0; p < NPHASES; p++)
 			if (o.phase[p])
 				run_phase(&runs[i], &o, p);

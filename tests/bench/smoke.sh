@@ -39,6 +39,9 @@ run bench_apply "goal" "$B/bench_apply" --creates 40 --units-per-site 40 --laten
 run bench_serve "goal" "$B/bench_serve" --units 10 --slow-events 2 --fast-rate 20 \
 	--fast-seconds 1 --flood 40 --burst 4 --timeout 20
 run bench_serve-scoped "scoped cost" "$B/bench_serve" --units 10,20 --phases slow --slow-events 1
+# the emulated slow disk (libbench_slowsync.so preloaded): the flood only
+run bench_serve-slow-disk "ingest" "$B/bench_serve" --units 10 --phases flood --flood 40 \
+	--sync-delay 1 --timeout 20
 # the cluster benchmark needs nats-server (contrib/bootstrap.sh test installs it);
 # 8 shards and a 2 s TTL keep the binds and the takeover to seconds
 if [ -n "${NATS_SERVER_BIN:-}" ] || command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ]; then

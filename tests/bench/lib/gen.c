@@ -389,8 +389,15 @@ int gen_write_spec(const struct gen *g, const struct gen_spec *s, const char *pa
 		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\","
 		"\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":1000},\n",
 		s->state_dir, s->sim);
-	if (s->vendor_concurrency)
-		fprintf(f, "\"serve\":{\"vendor_concurrency\":%u},\n", s->vendor_concurrency);
+	if (s->vendor_concurrency || s->per_address) {
+		fputs("\"serve\":{", f);
+		if (s->vendor_concurrency)
+			fprintf(f, "\"vendor_concurrency\":%u%s", s->vendor_concurrency,
+				s->per_address ? "," : "");
+		if (s->per_address)
+			fprintf(f, "\"max_connections_per_address\":%u", s->per_address);
+		fputs("},\n", f);
+	}
 	fputs("\"sites\":[\n", f);
 	for (k = 0; k < g->sites; k++)
 		spec_site(g, s, k, f);
