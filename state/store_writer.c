@@ -17,6 +17,21 @@
  * the load and the disk's latency, which is how one flush per batch keeps
  * up with thousands of events per second on a slow disk.
  *
+ * On a slow disk a batch of webhooks also waits a moment before it starts.
+ * A sender keeps a few dozen webhooks unanswered and sends the next ones
+ * as the last are answered, a few milliseconds later. Committing at once
+ * what is queued splits the senders into two groups that take turns: each
+ * flush carries half of them, and each webhook waits for two commits. So
+ * after a commit of the events' lane over GATHER_SLOW, the next starts no
+ * sooner than half that commit's time (at most GATHER_MAX) after it
+ * ended: the answered senders' next webhooks join the others, and one
+ * flush carries them all. It starts sooner once as many webhooks as the
+ * last batch carried have come, or once they stop coming for GATHER_GAP
+ * (a steady stream, which waiting would only delay). On a fast disk, and
+ * on the state's lane (a move-in's intents: its vendor call waits), it
+ * never waits. tests/bench/README.md (bench_serve --sync-delay) has the
+ * figures.
+ *
  * Each lane (environment: the state, the webhook events) has a writer of
  * its own, as LMDB allows one write transaction per environment: a batch
  * of webhooks being flushed does not hold back a move-in's intents.
@@ -27,9 +42,13 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A batch stops growing here, so that one job's wait stays bounded. */
 #define WRITER_BATCH_MAX 1024
+#define GATHER_SLOW 0.002   /* s: a commit this slow makes the next batch gather */
+#define GATHER_MAX 0.005    /* s: the most the next batch waits after one */
+#define GATHER_GAP 0.0005   /* s: no job for this long: a stream, not senders back */
 
 const double store_commit_buckets[STORE_COMMIT_NBUCKETS] = {
 	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 1,
@@ -42,6 +61,13 @@ struct store_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct store_job *queue, **queue_tail;    /* submitted, not taken */
+	unsigned queued;                          /* their number */
+	unsigned long submitted;                  /* jobs ever submitted */
+	unsigned long submitted_at_end;           /* ... when the last commit ended */
+	unsigned last_n;                          /* the last batch's jobs */
+	double last_submit;                       /* rc_now_mono() of the last job */
+	double last_commit;                       /* s, the last commit's time */
+	double last_end;                          /* rc_now_mono() when it ended */
 	struct store_job *done, **done_tail;      /* durable (or failed), not drained */
 	bool stop;
 	void (*notify)(void *p);                  /* from the writer thread */
@@ -55,6 +81,8 @@ struct store_writer {
 static void commit_took(struct store_writer *w, double dt)
 {
 	size_t i = 0;
+
+	w->last_commit = dt;
 
 	while (i < STORE_COMMIT_NBUCKETS && dt > store_commit_buckets[i])
 		i++;
@@ -174,6 +202,40 @@ static double run_batch(struct store_writer *w, struct store_job *batch)
 	return -1;
 }
 
+static struct timespec abs_mono(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	return ts;
+}
+
+/* Under w->mu: after a slow commit of the events, the next batch starts
+ * no sooner than half its time (at most GATHER_MAX) after it ended, unless
+ * as many jobs as it had have come since, or jobs came and then none for
+ * GATHER_GAP (a steady stream, not senders coming back: waiting would
+ * only delay it). See the top of this file. */
+static void gather(struct store_writer *w)
+{
+	double wait = w->last_commit / 2 < GATHER_MAX ? w->last_commit / 2 : GATHER_MAX;
+	double until = w->last_end + wait, now = rc_now_mono(), t;
+	unsigned long came;
+	struct timespec ts;
+
+	if (w->lane != STORE_LANE_EVENTS || w->last_commit <= GATHER_SLOW)
+		return;
+	for (;;) {
+		came = w->submitted - w->submitted_at_end;
+		t = came && w->last_submit + GATHER_GAP < until ? w->last_submit + GATHER_GAP : until;
+		if (w->stop || w->queued >= WRITER_BATCH_MAX || came >= w->last_n || now >= t)
+			return;
+		ts = abs_mono(t);
+		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+		now = rc_now_mono();
+	}
+}
+
 static void *writer_main(void *p)
 {
 	struct store_writer *w = p;
@@ -187,16 +249,21 @@ static void *writer_main(void *p)
 			pthread_cond_wait(&w->cv, &w->mu);
 		if (!w->queue)
 			break; /* stopping, and nothing left */
+		gather(w);
 		batch = w->queue;
 		for (n = 1, tail = &batch->next; *tail && n < WRITER_BATCH_MAX; n++)
 			tail = &(*tail)->next;
 		w->queue = *tail;
+		w->queued -= n;
 		if (!w->queue)
 			w->queue_tail = &w->queue;
 		*tail = NULL;
 		pthread_mutex_unlock(&w->mu);
 		dt = run_batch(w, batch);
 		pthread_mutex_lock(&w->mu);
+		w->last_end = rc_now_mono();
+		w->last_n = n;
+		w->submitted_at_end = w->submitted;
 		if (dt >= 0)
 			commit_took(w, dt);
 		w->batches++;
@@ -216,11 +283,15 @@ static struct store_writer *writer_new(struct store *s, enum store_lane lane,
 				       void (*notify)(void *p), void *p)
 {
 	struct store_writer *w = rc_calloc(1, sizeof(*w));
+	pthread_condattr_t ca;
 
 	w->s = s;
 	w->lane = lane;
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_cond_init(&w->cv, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* gather()'s deadlines: rc_now_mono */
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
 	w->queue_tail = &w->queue;
 	w->done_tail = &w->done;
 	w->notify = notify;
@@ -262,6 +333,9 @@ void store_writer_submit(struct store *s, struct store_job *j)
 	pthread_mutex_lock(&w->mu);
 	*w->queue_tail = j;
 	w->queue_tail = &j->next;
+	w->queued++;
+	w->submitted++;
+	w->last_submit = rc_now_mono();
 	pthread_mutex_unlock(&w->mu);
 	pthread_cond_signal(&w->cv); /* after: the woken writer does not block on mu at once */
 }
