@@ -138,6 +138,19 @@ void store_writer_stats(const struct store *s, unsigned long *batches, unsigned 
 extern const double store_commit_buckets[STORE_COMMIT_NBUCKETS];
 void store_writer_commit_times(const struct store *s, enum store_lane lane,
 			       unsigned long counts[STORE_COMMIT_NBUCKETS + 1], double *sum);
+/* The events' writer's rule for its next batch after a commit (pure; times
+ * are rc_now_mono() seconds): after a commit of over 2 ms it waits until
+ * half that commit's time (at most 5 ms) after it ended, but no longer
+ * than 0.5 ms after the last job once one came, and not at all once as
+ * many came as the last batch had. The time to wait until; 0: start now. */
+struct store_gather {
+	double last_commit;     /* s, the last commit's time */
+	double last_end;        /* when it ended */
+	double last_submit;     /* when the last job came */
+	unsigned long came;     /* jobs since it ended */
+	unsigned long last_n;   /* jobs it carried */
+};
+double store_gather_until(const struct store_gather *g);
 
 /* ---- observed vendor state ---- */
 /* Load every unit of a site into out (which must be obs_site_init'ed).

@@ -211,28 +211,36 @@ static struct timespec abs_mono(double t)
 	return ts;
 }
 
-/* Under w->mu: after a slow commit of the events, the next batch starts
- * no sooner than half its time (at most GATHER_MAX) after it ended, unless
- * as many jobs as it had have come since, or jobs came and then none for
- * GATHER_GAP (a steady stream, not senders coming back: waiting would
- * only delay it). See the top of this file. */
+double store_gather_until(const struct store_gather *g)
+{
+	double until;
+
+	if (g->last_commit <= GATHER_SLOW || g->came >= g->last_n)
+		return 0;
+	until = g->last_end + (g->last_commit / 2 < GATHER_MAX ? g->last_commit / 2 : GATHER_MAX);
+	if (g->came && g->last_submit + GATHER_GAP < until)
+		until = g->last_submit + GATHER_GAP;
+	return until;
+}
+
+/* Under w->mu: the events' next batch waits while store_gather_until says
+ * so (see the top of this file). */
 static void gather(struct store_writer *w)
 {
-	double wait = w->last_commit / 2 < GATHER_MAX ? w->last_commit / 2 : GATHER_MAX;
-	double until = w->last_end + wait, now = rc_now_mono(), t;
-	unsigned long came;
+	struct store_gather g;
 	struct timespec ts;
+	double until;
 
-	if (w->lane != STORE_LANE_EVENTS || w->last_commit <= GATHER_SLOW)
+	if (w->lane != STORE_LANE_EVENTS)
 		return;
 	for (;;) {
-		came = w->submitted - w->submitted_at_end;
-		t = came && w->last_submit + GATHER_GAP < until ? w->last_submit + GATHER_GAP : until;
-		if (w->stop || w->queued >= WRITER_BATCH_MAX || came >= w->last_n || now >= t)
+		g = (struct store_gather){ w->last_commit, w->last_end, w->last_submit,
+					   w->submitted - w->submitted_at_end, w->last_n };
+		until = store_gather_until(&g);
+		if (w->stop || w->queued >= WRITER_BATCH_MAX || rc_now_mono() >= until)
 			return;
-		ts = abs_mono(t);
+		ts = abs_mono(until);
 		pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-		now = rc_now_mono();
 	}
 }
 

@@ -5,6 +5,7 @@
  * one; nothing is reported done before it is durable, and a stop runs
  * what is queued. The webhook events' lane (events.mdb) has a writer of
  * its own: a batch of events being written does not hold back the state's.
+ * On a slow disk that writer waits a moment for the senders it answered.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <cmocka.h>
 
 #include <ftw.h>
+#include <math.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -269,6 +271,38 @@ static void test_write_without_writer(void **state)
 	assert_true(event_stored(f, "solo"));
 }
 
+/* The events' writer on a slow disk: after a slow commit its next batch
+ * waits for the senders it has just answered, but not on a fast disk,
+ * not once they are all back, and not for a steady stream that pauses. */
+static void test_gather_waits_for_the_answered_senders(void **state)
+{
+	struct store_gather g = { 0.0004, 100.0, 99.99, 0, 64 };
+
+	(void)state;
+	/* a fast disk: never */
+	assert_true(store_gather_until(&g) == 0);
+	/* a 10 ms commit, nothing came yet: half of it, at most 5 ms */
+	g.last_commit = 0.010;
+	assert_true(fabs(store_gather_until(&g) - 100.005) < 1e-9);
+	g.last_commit = 0.006;
+	assert_true(fabs(store_gather_until(&g) - 100.003) < 1e-9);
+	g.last_commit = 0.100; /* a stall: still at most 5 ms */
+	assert_true(fabs(store_gather_until(&g) - 100.005) < 1e-9);
+	/* some came: no more than 0.5 ms after the last of them */
+	g.came = 3;
+	g.last_submit = 100.001;
+	assert_true(fabs(store_gather_until(&g) - 100.0015) < 1e-9);
+	g.last_submit = 100.0048;
+	assert_true(fabs(store_gather_until(&g) - 100.005) < 1e-9);
+	/* as many as the last batch: they are back, start now */
+	g.came = 64;
+	assert_true(store_gather_until(&g) == 0);
+	/* the first batch ever (no last one): start now */
+	g.came = 0;
+	g.last_n = 0;
+	assert_true(store_gather_until(&g) == 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -278,6 +312,7 @@ int main(void)
 		T(test_lanes_do_not_wait_for_each_other),
 		T(test_stop_runs_the_queue),
 		T(test_write_without_writer),
+		cmocka_unit_test(test_gather_waits_for_the_answered_senders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
