@@ -7,7 +7,8 @@
  * fdatasync, and a pwrite to a file opened O_DSYNC or O_SYNC (LMDB writes
  * its meta page so, a flush of its own). What is emulated is a slow
  * flush's latency, the cost a group commit exists to share; not a slow
- * disk's throughput, nor its stalls. Benchmarks only: never in a test.
+ * disk's throughput, nor its stalls. For benchmarks (bench/smoke runs
+ * it once so that it keeps working), never under a timed test.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
