@@ -92,7 +92,7 @@ struct serve {
 	struct spec *spec;
 	struct engine e;
 	struct workq q;
-	char *secret;
+	struct serve_signer *signer; /* the webhook secret, keyed (serve_event.c) */
 	struct rc_map rental_site;   /* rental id -> site index (last plans) */
 	struct rc_arena rental_arena;/* rental_site's keys: dropped with it on SIGHUP */
 	struct rc_log log;           /* JSON lines or text on stderr (serve_log) */
@@ -192,9 +192,13 @@ char *serve_cluster_readyz(struct serve *s);
 /* serve_metrics.c: the /metrics answer (new, Prometheus text). */
 char *serve_metrics(struct serve *s);
 
-/* serve_event.c. sg-signature = base64(HMAC-SHA256(secret, raw body)),
- * compared in constant time; false without a secret. */
-bool serve_signature_ok(const char *secret, const char *body, size_t len, const char *sig);
+/* serve_event.c. The webhook secret, keyed into an HMAC-SHA256 context
+ * (new; NULL when OpenSSL cannot make one). One thread at a time. */
+struct serve_signer *serve_signer_new(const char *secret);
+void serve_signer_free(struct serve_signer *sg);
+/* sg-signature = base64(HMAC-SHA256(secret, raw body)), compared in
+ * constant time; false without a signer. */
+bool serve_signature_ok(struct serve_signer *sg, const char *body, size_t len, const char *sig);
 /* The keys an event (borrowed) names, each handed to add (id borrowed from
  * ev); their count, -1 when it has no type. urgent: the event grants or
  * takes access at once (a move-in, move-out or transfer completed): its

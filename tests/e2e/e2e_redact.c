@@ -2,7 +2,8 @@
  * e2e_redact.c: a vendor's error that echoes another tenant's gate code
  * and a token reaches neither stderr (apply, serve's log) nor the journal
  * (report, the state files) in clear: the vendor text is masked where it
- * enters (issue 14, item 5).
+ * enters (issue 14, item 5). serve's JSON log stays one object per line
+ * whatever an event's id holds.
  *
  * Seed tests/e2e/data/basic.json: site1 (OpenTech property P1); the first
  * apply creates visitors, which the simulator refuses with the body below.
@@ -127,11 +128,64 @@ static void test_serve_log(void **state)
 	assert_int_equal(sim_delete(t, "/_sim/faults"), 200);
 }
 
+/* serve's log (JSON, the default) is one object per line, whatever an
+ * event's id holds: a quote, a backslash, a newline that would start a
+ * forged line, a control character, non-ASCII text. */
+static void test_serve_log_lines_are_json(void **state)
+{
+	static const char id[] = "q\"b\\c\n{\"level\":\"error\"}\td \xc3\xa9";
+	struct e2e *t = *state;
+	char path[512], *log = NULL, *line, *save = NULL, *want;
+	json_t *body = json_pack("{s:s, s:s, s:{s:s}}", "id", id, "type", "unitRental.updated",
+				 "data", "unitRentalId", "r1"), *j;
+	char *text = json_dumps(body, JSON_COMPACT);
+	struct rc_err err;
+	int port, i, lines = 0, found = 0;
+	pid_t pid;
+
+	json_decref(sim_post(t, "/_sim/reset", NULL));
+	snprintf(path, sizeof(path), "%s/state", t->dir);
+	assert_int_equal(e2e_rm_rf(path), 0);
+	e2e_serve_start(t, &pid, &port);
+	assert_int_equal(e2e_serve_post(port, "/webhooks/storeganise", text, "e2e-webhook-secret",
+					NULL), 200);
+	want = rc_sprintf("webhook %s (unitRental.updated): ", id);
+	snprintf(path, sizeof(path), "%s/bg.err", t->dir);
+	for (i = 0; i < 200 && !(log && strstr(log, "unitRental.updated")); i++) {
+		free(log);
+		log = NULL;
+		if (rc_read_file(path, &log, NULL, &err))
+			log = NULL;
+		usleep(50000);
+	}
+	assert_int_equal(e2e_serve_stop(&pid), 0);
+	free(log);
+	assert_int_equal(rc_read_file(path, &log, NULL, &err), 0);
+	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(j) || !json_is_string(json_object_get(j, "ts")) ||
+		    !json_is_string(json_object_get(j, "level")) ||
+		    !json_is_string(json_object_get(j, "msg")))
+			fprintf(stderr, "not a log object: %s\n", line);
+		assert_true(json_is_object(j) && json_is_string(json_object_get(j, "msg")));
+		lines++;
+		found += !strncmp(json_string_value(json_object_get(j, "msg")), want, strlen(want));
+		json_decref(j);
+	}
+	assert_true(lines > 2);
+	assert_int_equal(found, 1);
+	free(want);
+	free(log);
+	free(text);
+	json_decref(body);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_apply_stderr_and_journal),
 		cmocka_unit_test(test_serve_log),
+		cmocka_unit_test(test_serve_log_lines_are_json),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
