@@ -130,7 +130,9 @@ static void test_serve_log(void **state)
 
 /* serve's log (JSON, the default) is one object per line, whatever an
  * event's id holds: a quote, a backslash, a newline that would start a
- * forged line, a control character, non-ASCII text. */
+ * forged line, a control character, non-ASCII text. Every line that
+ * opens an object is a whole one (an unescaped id would cut its line in
+ * two, both broken); lines of others on stderr (ASan's) are skipped. */
 static void test_serve_log_lines_are_json(void **state)
 {
 	static const char id[] = "q\"b\\c\n{\"level\":\"error\"}\td \xc3\xa9";
@@ -162,6 +164,8 @@ static void test_serve_log_lines_are_json(void **state)
 	free(log);
 	assert_int_equal(rc_read_file(path, &log, NULL, &err), 0);
 	for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (*line != '{')
+			continue; /* not serve's logger: a sanitizer's warning, say */
 		j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
 		if (!json_is_object(j) || !json_is_string(json_object_get(j, "ts")) ||
 		    !json_is_string(json_object_get(j, "level")) ||
