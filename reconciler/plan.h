@@ -189,6 +189,8 @@ void ra_free(struct rattrs *o);
  * runs. s must be valid UTF-8 (what the plan holds: parsed by jansson). */
 void plan_json_str(const char *s, size_t flags,
 		   void (*put)(void *ctx, const char *p, size_t n), void *ctx);
+/* The same, appended to out. */
+void plan_json_str_buf(const char *s, size_t flags, struct rc_buf *out);
 /* One value as json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) writes it. */
 void ra_value_text(const struct rattr *a, struct rc_buf *out);
 

@@ -286,6 +286,11 @@ static void buf_put(void *ctx, const char *p, size_t n)
 	rc_buf_add(ctx, p, n);
 }
 
+void plan_json_str_buf(const char *s, size_t flags, struct rc_buf *out)
+{
+	plan_json_str(s, flags, buf_put, out);
+}
+
 void ra_value_text(const struct rattr *a, struct rc_buf *out)
 {
 	char *s, num[24];
@@ -293,7 +298,7 @@ void ra_value_text(const struct rattr *a, struct rc_buf *out)
 
 	switch (a->kind) {
 	case AV_STR:
-		plan_json_str(a->v.s, 0, buf_put, out);
+		plan_json_str_buf(a->v.s, 0, out);
 		break;
 	case AV_INT:
 		n = snprintf(num, sizeof(num), "%lld", a->v.i);

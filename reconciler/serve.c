@@ -55,11 +55,6 @@
 
 /* ------------------------------------------------------------- logs */
 
-static void buf_put(void *ctx, const char *p, size_t n)
-{
-	rc_buf_add(ctx, p, n);
-}
-
 /* The serve logger's emit: "<ts> <level> msg" text, or one JSON object
  * per line with --log-format json, as json_dumps(JSON_COMPACT) writes it
  * (written here: a tree per line cost 4 % of the loop under a flood of
@@ -78,7 +73,7 @@ static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
 	}
 	rc_buf_init(&b);
 	rc_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, lv);
-	plan_json_str(msg, 0, buf_put, &b);
+	plan_json_str_buf(msg, 0, &b);
 	rc_buf_add(&b, "}\n", 2);
 	fwrite(b.p, 1, b.len, stderr);
 	rc_buf_free(&b);
