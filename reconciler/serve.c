@@ -53,32 +53,6 @@
 #include "providers/vendor.h"
 #include "specs/spec_cluster.h"
 
-/* ------------------------------------------------------------- logs */
-
-/* The serve logger's emit: "<ts> <level> msg" text, or one JSON object
- * per line with --log-format json, as json_dumps(JSON_COMPACT) writes it
- * (written here: a tree per line cost 4 % of the loop under a flood of
- * webhooks). msg is valid UTF-8 (rc_log scrubs it). One write a line. */
-static void serve_emit(void *payload, enum rc_log_level level, const char *msg)
-{
-	const struct serve *s = payload;
-	const char *lv = rc_log_level_name(level);
-	struct rc_buf b;
-	char ts[40];
-
-	rc_now_iso(ts, sizeof(ts));
-	if (!s->o.log_json) {
-		fprintf(stderr, "%s %-5s %s\n", ts, lv, msg);
-		return;
-	}
-	rc_buf_init(&b);
-	rc_buf_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, lv);
-	plan_json_str_buf(msg, 0, &b);
-	rc_buf_add(&b, "}\n", 2);
-	fwrite(b.p, 1, b.len, stderr);
-	rc_buf_free(&b);
-}
-
 /* ---------------------------------------------------------- webhooks */
 
 /* The webhook's pure part (signature, id, routing) is serve_event.c. */
@@ -729,7 +703,7 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	s.o = *o;
 	s.spec = spec;
 	s.loop = ev_default_loop(0);
-	s.log = (struct rc_log){ serve_emit, &s, RC_LOG_INFO };
+	serve_log_open(&s);
 	rc_arena_init(&s.rental_arena);
 	rc_map_init(&s.rental_site);
 	workq_init(&s.q, 0, 0); /* no global cap: the limits are each peer's (http.h) */
@@ -769,7 +743,9 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	ev_timer_start(s.loop, &s.prune_timer);
 	serve_enqueue(&s, KEY_ALL, NULL); /* converge at start: nothing is lost across restarts */
 	serve_log(&s, RC_LOG_INFO, "serving %zu site%s", spec->nsites, spec->nsites == 1 ? "" : "s");
+	serve_log_turns(&s, true);
 	ev_run(s.loop, 0);
+	serve_log_turns(&s, false);
 	serve_log(&s, RC_LOG_INFO, "stopped");
 out:
 	if (s.e.store)
@@ -797,5 +773,6 @@ out:
 	serve_signer_free(s.signer);
 	serve_sites_free(s.sites, s.spec ? s.spec->nsites : 0);
 	spec_free(s.spec); /* the caller's, or the one a SIGHUP loaded */
+	serve_log_close(&s);
 	return rc;
 }

@@ -95,7 +95,10 @@ struct serve {
 	struct serve_signer *signer; /* the webhook secret, keyed (serve_event.c) */
 	struct rc_map rental_site;   /* rental id -> site index (last plans) */
 	struct rc_arena rental_arena;/* rental_site's keys: dropped with it on SIGHUP */
-	struct rc_log log;           /* JSON lines or text on stderr (serve_log) */
+	struct rc_log log;           /* JSON lines or text on stderr (serve_log.c) */
+	struct rc_buf logbuf;        /* lines not written yet */
+	ev_prepare log_prepare;      /* writes them before the loop waits */
+	bool log_turns;              /* ... while it runs; at once before and after */
 	unsigned running;            /* work items on fibers now */
 	unsigned site_max;           /* most work items ever inside one site at once */
 	unsigned claim_max;          /* most runs ever holding one unit or customer (1) */
@@ -142,6 +145,13 @@ void serve_claim(struct serve *s, struct serve_site *st, const struct engine *e,
 		 const struct spec_site *ss, struct serve_claims *out);
 void serve_unclaim(struct serve_site *st, struct serve_claims *c);
 
+/* serve_log.c: the logger (s->log) and its buffer. open: lines are written
+ * at once; turns on: a loop turn's lines with one write before the loop
+ * waits (warnings and errors at once); off: the rest written, at once again. */
+void serve_log_open(struct serve *s);
+void serve_log_turns(struct serve *s, bool on);
+void serve_log_flush(struct serve *s);
+void serve_log_close(struct serve *s);
 /* One log line (JSON or text) on stderr; never give it a secret. */
 #define serve_log(s, level, ...) rc_log(&(s)->log, (level), __VA_ARGS__)
 /* Queue a key: KEY_ALL queues every site. */
