@@ -141,14 +141,17 @@ void store_writer_commit_times(const struct store *s, enum store_lane lane,
 /* The events' writer's rule for its next batch after a commit (pure; times
  * are rc_now_mono() seconds): after a commit of over 2 ms it waits until
  * half that commit's time (at most 5 ms) after it ended, but no longer
- * than 0.5 ms after the last job once one came, and not at all once as
- * many came as the last batch had. The time to wait until; 0: start now. */
+ * than 0.5 ms after the last job once one came (only where at least half
+ * as many jobs as it carried came while it was on the disk), and not at
+ * all once as many came as it carried. The time to wait until; 0: start
+ * now. */
 struct store_gather {
 	double last_commit;     /* s, the last commit's time */
 	double last_end;        /* when it ended */
 	double last_submit;     /* when the last job came */
 	unsigned long came;     /* jobs since it ended */
 	unsigned long last_n;   /* jobs it carried */
+	unsigned long during;   /* jobs that came while it ran */
 };
 double store_gather_until(const struct store_gather *g);
 

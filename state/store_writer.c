@@ -27,7 +27,12 @@
  * ended: the answered senders' next webhooks join the others, and one
  * flush carries them all. It starts sooner once as many webhooks as the
  * last batch carried have come, or once they stop coming for GATHER_GAP
- * (a steady stream, which waiting would only delay). On a fast disk, and
+ * (a steady stream, which waiting would only delay). That gap counts only
+ * where at least half as many webhooks as the last batch carried came
+ * while it was on the disk (a stream, or a second group of senders): a
+ * sender that every answer reached sends its next ones in bursts a
+ * millisecond apart, and a gap between two of them is not the end. On a
+ * fast disk, and
  * on the state's lane (a move-in's intents: its vendor call waits), it
  * never waits. tests/bench/README.md (bench_serve --sync-delay) has the
  * figures.
@@ -64,6 +69,7 @@ struct store_writer {
 	unsigned queued;                          /* their number */
 	unsigned long submitted;                  /* jobs ever submitted */
 	unsigned long submitted_at_end;           /* ... when the last commit ended */
+	unsigned queued_at_end;                   /* jobs queued then: came while it ran */
 	unsigned last_n;                          /* the last batch's jobs */
 	double last_submit;                       /* rc_now_mono() of the last job */
 	double last_commit;                       /* s, the last commit's time */
@@ -218,7 +224,7 @@ double store_gather_until(const struct store_gather *g)
 	if (g->last_commit <= GATHER_SLOW || g->came >= g->last_n)
 		return 0;
 	until = g->last_end + (g->last_commit / 2 < GATHER_MAX ? g->last_commit / 2 : GATHER_MAX);
-	if (g->came && g->last_submit + GATHER_GAP < until)
+	if (g->came && 2 * g->during >= g->last_n && g->last_submit + GATHER_GAP < until)
 		until = g->last_submit + GATHER_GAP;
 	return until;
 }
@@ -235,7 +241,8 @@ static void gather(struct store_writer *w)
 		return;
 	for (;;) {
 		g = (struct store_gather){ w->last_commit, w->last_end, w->last_submit,
-					   w->submitted - w->submitted_at_end, w->last_n };
+					   w->submitted - w->submitted_at_end, w->last_n,
+					   w->queued_at_end };
 		until = store_gather_until(&g);
 		if (w->stop || w->queued >= WRITER_BATCH_MAX || rc_now_mono() >= until)
 			return;
@@ -272,6 +279,7 @@ static void *writer_main(void *p)
 		w->last_end = rc_now_mono();
 		w->last_n = n;
 		w->submitted_at_end = w->submitted;
+		w->queued_at_end = w->queued;
 		if (dt >= 0)
 			commit_took(w, dt);
 		w->batches++;
@@ -336,16 +344,26 @@ bool store_writer_running(const struct store *s)
 void store_writer_submit(struct store *s, struct store_job *j)
 {
 	struct store_writer *w = s->writer[j->lane];
+	unsigned long came;
+	bool wake;
 
 	j->next = NULL;
 	pthread_mutex_lock(&w->mu);
+	wake = !w->queue;
 	*w->queue_tail = j;
 	w->queue_tail = &j->next;
 	w->queued++;
 	w->submitted++;
 	w->last_submit = rc_now_mono();
+	came = w->submitted - w->submitted_at_end;
+	/* The writer waits for a first job, or gathers until a deadline that
+	 * only the first job since its last commit, the last batch's count or
+	 * a full batch brings nearer: a wake-up per job (a futex call and a
+	 * thread switch per webhook) would change nothing else. */
+	wake = wake || came == 1 || came == w->last_n || w->queued >= WRITER_BATCH_MAX;
 	pthread_mutex_unlock(&w->mu);
-	pthread_cond_signal(&w->cv); /* after: the woken writer does not block on mu at once */
+	if (wake)
+		pthread_cond_signal(&w->cv); /* after: the woken writer does not block on mu at once */
 }
 
 /* Call done() of every durable job (the caller's thread). */
