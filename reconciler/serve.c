@@ -24,8 +24,10 @@
  * Concurrency without threads: each work item runs on a fiber (fiber.h);
  * its PMS and vendor calls go through curl multi_socket on this loop
  * (http.h), at most serve.vendor_concurrency in flight per vendor, and
- * yield meanwhile. Up to serve.workers sites run at once; one site never
- * twice at once (a site lock; its queued keys wait in the queue).
+ * yield meanwhile. Up to serve.workers whole-site runs and, apart from
+ * them, serve.rental_workers one-rental runs at once; a site's whole run
+ * has it to itself (its queued keys wait in the queue), one-rental runs
+ * share it (serve_claim.c).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -706,7 +708,8 @@ int serve_run(struct spec *spec, const struct serve_opts *o, struct rc_err *err)
 	serve_log_open(&s);
 	rc_arena_init(&s.rental_arena);
 	rc_map_init(&s.rental_site);
-	workq_init(&s.q, 0, 0); /* no global cap: the limits are each peer's (http.h) */
+	workq_init(&s.q[SERVE_Q_SITES], 0, 0); /* no global cap: the limits are each peer's (http.h) */
+	workq_init(&s.q[SERVE_Q_RENTALS], 0, 0);
 	s.sites = rc_calloc(spec->nsites + 1, sizeof(*s.sites));
 	s.ops_ok = rc_calloc(vendor_count() + 1, sizeof(*s.ops_ok));
 	s.ops_failed = rc_calloc(vendor_count() + 1, sizeof(*s.ops_failed));
@@ -765,7 +768,8 @@ out:
 	http_set_cancel(NULL);
 	http_loop_detach();
 	engine_close(&s.e);
-	workq_free(&s.q);
+	workq_free(&s.q[SERVE_Q_SITES]);
+	workq_free(&s.q[SERVE_Q_RENTALS]);
 	rc_map_free(&s.rental_site);
 	rc_arena_free(&s.rental_arena);
 	free(s.ops_ok);

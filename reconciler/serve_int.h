@@ -41,6 +41,13 @@ struct serve_key {
 	const char *id;   /* borrowed; NULL for KEY_ALL */
 };
 #define SERVE_KEY_MAX 160
+/* Two queues, each with its bound: whole-site runs (serve.workers: each
+ * holds a site's snapshot) and the rest (serve.rental_workers: one
+ * rental's part, or the lookup of a job, unit or customer), so that a
+ * burst of one-rental runs waiting on the disk does not keep the sites'
+ * runs from starting, nor do they hold it back. */
+enum serve_queue { SERVE_Q_SITES, SERVE_Q_RENTALS, SERVE_NQ };
+enum serve_queue serve_queue_of(enum serve_key_kind kind);
 /* The text of k into buf (SERVE_KEY_MAX bytes); false when the id is too
  * long to be a key. */
 bool serve_key_format(const struct serve_key *k, char *buf, size_t n);
@@ -91,7 +98,10 @@ struct serve {
 	struct serve_opts o;
 	struct spec *spec;
 	struct engine e;
-	struct workq q;
+	struct workq q[SERVE_NQ];     /* the sites' keys, the others' (serve_queue_of) */
+	unsigned running_q[SERVE_NQ]; /* their items running now: at most serve.workers,
+				       * serve.rental_workers */
+	unsigned running_max;        /* most items of both ever running at once */
 	struct serve_signer *signer; /* the webhook secret, keyed (serve_event.c) */
 	struct rc_map rental_site;   /* rental id -> site index (last plans) */
 	struct rc_arena rental_arena;/* rental_site's keys: dropped with it on SIGHUP */
@@ -161,7 +171,8 @@ void serve_enqueue(struct serve *s, enum serve_key_kind kind, const char *id);
 void serve_enqueue_urgent(struct serve *s, enum serve_key_kind kind, const char *id, bool urgent);
 /* Run serve_work_cb after `after` seconds. */
 void serve_schedule(struct serve *s, double after);
-/* The work timer: start queued keys on fibers, up to serve.workers. */
+/* The work timer: start queued keys on fibers, up to each queue's bound
+ * (serve.workers, serve.rental_workers). */
 void serve_work_cb(struct ev_loop *loop, ev_timer *w, int revents);
 /* A fiber counted in s->running ended (on the loop): the loop stops or
  * reloads once none runs. */

@@ -104,7 +104,8 @@ char *serve_metrics(struct serve *s)
 		      "# TYPE reconcile_queue_merged_total counter\nreconcile_queue_merged_total %lu\n"
 		      "# HELP reconcile_queue_running_max Most keys ever running at once.\n"
 		      "# TYPE reconcile_queue_running_max gauge\nreconcile_queue_running_max %u\n",
-		      workq_depth(&s->q), s->q.merged, s->q.running_max);
+		      workq_depth(&s->q[SERVE_Q_SITES]) + workq_depth(&s->q[SERVE_Q_RENTALS]),
+		      s->q[SERVE_Q_SITES].merged + s->q[SERVE_Q_RENTALS].merged, s->running_max);
 	rc_buf_puts(&b, "# HELP reconcile_duration_seconds Duration of one site's reconcile.\n"
 		    "# TYPE reconcile_duration_seconds histogram\n");
 	histogram(&b, "reconcile_duration_seconds", NULL, serve_buckets, s->hist, NBUCKETS,

@@ -68,8 +68,13 @@ void serve_enqueue_urgent(struct serve *s, enum serve_key_kind kind, const char 
 		serve_log(s, RC_LOG_WARN, "%s id too long to be queued: dropped", key_kinds[kind]);
 		return;
 	}
-	workq_add_urgent(&s->q, text, urgent && kind != KEY_SITE, rc_now_mono());
+	workq_add_urgent(&s->q[serve_queue_of(kind)], text, urgent && kind != KEY_SITE, rc_now_mono());
 	serve_schedule(s, 0);
+}
+
+enum serve_queue serve_queue_of(enum serve_key_kind kind)
+{
+	return kind == KEY_SITE || kind == KEY_ALL ? SERVE_Q_SITES : SERVE_Q_RENTALS;
 }
 
 static void remember_rentals(struct serve *s, const struct engine *e)
@@ -458,7 +463,8 @@ static bool process(struct serve *s, const char *text)
 	case KEY_JOB:
 	case KEY_UNIT:
 	case KEY_USER: {
-		bool urgent = workq_urgent(&s->q, text); /* a move-in's job: its rentals too */
+		/* a move-in's job: its rentals too */
+		bool urgent = workq_urgent(&s->q[SERVE_Q_RENTALS], text);
 
 		return process_ref(s, &k, enqueue_emit, &urgent);
 	}
@@ -556,6 +562,7 @@ bool serve_route_event(struct serve *s, json_t *ev, serve_route_fn add, void *p)
 struct work {
 	struct serve *s;
 	char *key;
+	enum serve_queue qi;         /* the queue it was taken from */
 	bool ok;
 };
 
@@ -565,7 +572,7 @@ static void work_run(void *arg)
 
 	/* a move-in's run takes the next PMS and vendor slots before the
 	 * updates' runs (its fiber waits ahead of theirs) */
-	fiber_set_urgent(workq_urgent(&w->s->q, w->key));
+	fiber_set_urgent(workq_urgent(&w->s->q[w->qi], w->key));
 	w->ok = process(w->s, w->key);
 }
 
@@ -575,7 +582,8 @@ static void work_done(void *arg)
 	struct work *w = arg;
 	struct serve *s = w->s;
 
-	workq_done(&s->q, w->key, w->ok, rc_now_mono());
+	workq_done(&s->q[w->qi], w->key, w->ok, rc_now_mono());
+	s->running_q[w->qi]--;
 	serve_cluster_ran(s, w, w->ok);
 	free(w->key);
 	free(w);
@@ -611,32 +619,52 @@ static bool can_run(const char *text, void *payload)
 	return !site || serve_site_can_run(&s->sites[site - s->spec->sites], k.kind == KEY_SITE);
 }
 
-void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
+/* Start queue qi's keys up to its bound; false when out of memory. *wait:
+ * the seconds until one of its keys may be ready (-1: none). */
+static bool start_from(struct serve *s, enum serve_queue qi, unsigned bound, double *wait)
 {
-	struct serve *s = wt->data;
 	struct work *w;
 	const char *key;
-	double wait;
 
-	(void)loop;
-	(void)revents;
-	while (!s->stopping && !s->reload && s->running < s->spec->serve.workers) {
-		key = workq_take_if(&s->q, rc_now_mono(), &wait, can_run, s);
-		if (!key) {
-			if (wait >= 0)
-				serve_schedule(s, wait);
-			return;
-		}
+	*wait = -1;
+	while (!s->stopping && !s->reload && s->running_q[qi] < bound) {
+		key = workq_take_if(&s->q[qi], rc_now_mono(), wait, can_run, s);
+		if (!key)
+			return true;
 		w = rc_calloc(1, sizeof(*w));
 		w->s = s;
 		w->key = rc_strdup(key);
+		w->qi = qi;
 		serve_cluster_take(s, key, w);
 		s->running++;
+		s->running_q[qi]++;
+		if (s->running_q[SERVE_Q_SITES] + s->running_q[SERVE_Q_RENTALS] > s->running_max)
+			s->running_max = s->running_q[SERVE_Q_SITES] + s->running_q[SERVE_Q_RENTALS];
 		if (fiber_spawn(work_run, w, work_done)) {
 			serve_log(s, RC_LOG_ERROR, "no memory for a work item: %s is tried again later", key);
 			w->ok = false;
 			work_done(w);
-			return;
+			return false;
 		}
 	}
+	return true;
+}
+
+void serve_work_cb(struct ev_loop *loop, ev_timer *wt, int revents)
+{
+	struct serve *s = wt->data;
+	double wait_r, wait_s;
+
+	(void)loop;
+	(void)revents;
+	/* move-ins and updates first: a site's run waiting for its turn marks
+	 * the site (can_run), so that no new one-rental run goes before it */
+	if (!start_from(s, SERVE_Q_RENTALS, s->spec->serve.rental_workers, &wait_r))
+		return;
+	if (!start_from(s, SERVE_Q_SITES, s->spec->serve.workers, &wait_s))
+		return;
+	if (wait_r >= 0 && (wait_s < 0 || wait_r < wait_s))
+		serve_schedule(s, wait_r);
+	else if (wait_s >= 0)
+		serve_schedule(s, wait_s);
 }

@@ -123,7 +123,9 @@ struct spec_serve {
 	char *listen;                /* "127.0.0.1:8080" */
 	unsigned max_body;           /* webhook body limit, bytes */
 	unsigned vendor_concurrency; /* HTTP requests in flight per vendor, default 4 */
-	unsigned workers;            /* sites reconciled at once, default 8 */
+	unsigned workers;            /* sites reconciled at once (whole-site runs), default 8 */
+	unsigned rental_workers;     /* one-rental runs (and a job's, unit's or customer's
+				      * lookup) at once, default 8 */
 	unsigned per_address;        /* HTTP connections per client address, default 64 */
 	struct spec_rate *rates;     /* requests_per_second by peer (none: unlimited) */
 	size_t nrates;

@@ -72,8 +72,9 @@ static int check_listen(struct spec_ld *l, const char *path, const char *addr)
 int spec_load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct spec_serve *s)
 {
 	static const char *const keys[] = { "listen", "max_body", "vendor_concurrency", "workers",
+					    "rental_workers",
 					    "requests_per_second", "max_connections_per_address", NULL };
-	long n = 0, c = 0, w = 0, a = 0;
+	long n = 0, c = 0, w = 0, rw = 0, a = 0;
 	int rc = RC_OK;
 
 	if (o)
@@ -91,10 +92,13 @@ int spec_load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct s
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
 	if (!rc)
+		rc = spec_get_int(l, o, "$.serve", "rental_workers", 1, 4096, 8, &rw);
+	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "max_connections_per_address", 1, 1024, 64, &a);
 	s->per_address = (unsigned)a;
 	s->max_body = (unsigned)n;
 	s->workers = (unsigned)w;
+	s->rental_workers = (unsigned)rw;
 	s->vendor_concurrency = (unsigned)c;
 	if (!rc)
 		rc = load_rates(l, json_object_get(o, "requests_per_second"), pms_type, s);

@@ -72,6 +72,10 @@ static const char usage[] =
 "                       LD_PRELOAD module libbench_slowsync.so, next to this\n"
 "                       program). Issue 12's ingest goal is for fdatasync ~4 ms:\n"
 "                         bench_serve --sync-delay 4 --phases flood\n"
+"  --rental-workers N   the spec's serve.rental_workers (one-rental runs at\n"
+"                       once; default: serve's, 8). Each holds its worker\n"
+"                       through two commits: on a slow disk the burst is\n"
+"                       bound by it (--sync-delay 4 --phases burst)\n"
 "  -h, --help           this text\n"
 "\n"
 "Environment: RECONCILE_BIN, RECONCILE_SIM_BIN (default: next to this\n"
@@ -87,6 +91,7 @@ enum { P_SLOW, P_FAST, P_FLOOD, P_BURST, NPHASES };
 struct opts {
 	unsigned sizes[MAX_SIZES], nsizes;
 	unsigned slow, fast_rate, fast_s, hot, flood, burst, inflight, timeout;
+	unsigned rental_workers; /* 0: serve's default */
 	bool phase[NPHASES];     /* which phases run */
 	double sync_delay;       /* ms added to every flush (--sync-delay), 0: none */
 };
@@ -111,6 +116,7 @@ struct size_run {
 	struct e2e t;             /* simulator (base, pid) and spec (t.spec, t.dir) */
 	unsigned next_vacant;     /* move-ins take odd units 1, 3, ... of both sites in turn */
 	unsigned inflight;        /* --inflight: serve allows that many connections */
+	unsigned rental_workers;  /* --rental-workers (0: serve's default) */
 	double fsync_p50, fsync_p99;
 	struct result res[NPHASES];
 };
@@ -169,7 +175,7 @@ static double sync_delay_arg(const char *v)
 static void parse(int argc, char **argv, struct opts *o)
 {
 	enum { O_UNITS = 256, O_SLOW, O_FRATE, O_FSEC, O_HOT, O_FLOOD, O_BURST, O_INFL, O_TIMEOUT,
-	       O_PHASES, O_SYNCD };
+	       O_PHASES, O_SYNCD, O_RWORK };
 	static const struct option lo[] = {
 		{ "units", required_argument, 0, O_UNITS }, { "slow-events", required_argument, 0, O_SLOW },
 		{ "fast-rate", required_argument, 0, O_FRATE }, { "fast-seconds", required_argument, 0, O_FSEC },
@@ -177,6 +183,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "burst", required_argument, 0, O_BURST }, { "inflight", required_argument, 0, O_INFL },
 		{ "timeout", required_argument, 0, O_TIMEOUT }, { "phases", required_argument, 0, O_PHASES },
 		{ "sync-delay", required_argument, 0, O_SYNCD },
+		{ "rental-workers", required_argument, 0, O_RWORK },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 }
 	};
@@ -198,6 +205,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_TIMEOUT: o->timeout = (unsigned)bench_uarg("--timeout", optarg, 1); break;
 		case O_PHASES: parse_phases(optarg, o->phase); break;
 		case O_SYNCD: o->sync_delay = sync_delay_arg(optarg); break;
+		case O_RWORK: o->rental_workers = (unsigned)bench_uarg("--rental-workers", optarg, 1); break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
@@ -240,7 +248,8 @@ static void prepare(struct size_run *s)
 {
 	struct gen g = { NSITES, s->units, { 100, 0, 0 }, true };
 	/* only the start-up sync; serve takes as many connections as the load keeps */
-	struct gen_spec gs = { NULL, s->state, 0, "1h", s->inflight > 64 ? s->inflight : 0 };
+	struct gen_spec gs = { NULL, s->state, 0, "1h", s->inflight > 64 ? s->inflight : 0,
+			       s->rental_workers };
 	const char *args[] = { "apply", "-c", s->t.spec, "--auto-approve", NULL };
 	char out[PATH_MAX + 16];
 	struct bench_proc p;
@@ -786,7 +795,7 @@ static void report_goals(const struct size_run *runs, unsigned n, const struct o
 
 int main(int argc, char **argv)
 {
-	struct opts o = { { 200, 2000 }, 2, 20, 1000, 5, 0, 5000, 1000, 64, 300,
+	struct opts o = { { 200, 2000 }, 2, 20, 1000, 5, 0, 5000, 1000, 64, 300, 0,
 			  { true, true, true, true } };
 	static struct size_run runs[MAX_SIZES];
 	unsigned i;
@@ -798,6 +807,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < o.nsizes; i++) {
 		runs[i].units = o.sizes[i];
 		runs[i].inflight = o.inflight;
+		runs[i].rental_workers = o.rental_workers;
 		fprintf(stderr, "bench_serve: %d sites x %u units: converging\n", NSITES, runs[i].units);
 		prepare(&runs[i]);
 		if (o.sync_delay > 0 && runs[i].fsync_p50 < o.sync_delay)

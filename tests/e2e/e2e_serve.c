@@ -712,6 +712,41 @@ static void test_one_rental_runs_share_a_site(void **state)
 	assert_int_equal(e2e_plan_exit(&s->t), 0);
 }
 
+/* serve.workers bounds the sites' runs, not the one-rental runs: with one
+ * worker, two move-ins of one site still run at once (a burst of move-ins
+ * is not held to the sites' bound). */
+static void test_one_rental_runs_do_not_take_the_site_workers(void **state)
+{
+	struct e2e_srv *s = *state;
+	char body[200];
+	int i;
+
+	set_serve(s, 1, 4);
+	no_periodic_runs(s);
+	serve_start(s);
+	assert_true(wait_tenants(s, "U1", 1, 15));
+	assert_true(wait_tenants(s, "V1", 1, 15));
+	wait_idle(s);
+	sim_clear_requests(&s->t);
+	add_delay(s, "/facilities/101/visitors", 4000); /* acts at once, answers late */
+	insert_rental(s, "r5", "u5", "c5");
+	insert_rental(s, "r6", "u6", "c6");
+	for (i = 5; i <= 6; i++) {
+		snprintf(body, sizeof(body), "{\"id\":\"few-%d\",\"type\":\"job.unit_moveIn.completed\","
+			 "\"data\":{\"unitRentalId\":\"r%d\"}}", i, i);
+		assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
+	}
+	for (i = 0; i < 30 && posts_to(s, "/opentech/facilities/101/visitors") < 2; i++)
+		usleep(100000);
+	assert_int_equal(posts_to(s, "/opentech/facilities/101/visitors"), 2);
+	assert_true(metric(s, "reconcile_workers_busy ") >= 2);
+	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
+	assert_true(wait_tenants(s, "U5", 1, 30));
+	assert_true(wait_tenants(s, "U6", 1, 30));
+	assert_int_equal(serve_stop(s), 0);
+	assert_int_equal(e2e_plan_exit(&s->t), 0);
+}
+
 static bool wait_requests(struct e2e_srv *s, const char *method, const char *contains, int seconds)
 {
 	json_t *reqs;
@@ -924,6 +959,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_R10_failed_vacates_do_not_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_vendor_blocks_nothing, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_one_rental_runs_share_a_site, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_one_rental_runs_do_not_take_the_site_workers,
+						setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_vendor_concurrency_limit, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_webhook_reads_only_its_rental, setup_two, teardown),
 		cmocka_unit_test_setup_teardown(test_job_user_and_unit_events, setup_two, teardown),

@@ -46,8 +46,8 @@ static void one_worker(struct e2e_srv *s)
 	size_t i;
 
 	assert_non_null(spec);
-	json_object_set_new(spec, "serve", json_pack("{s:i, s:i}", "workers", 1,
-						     "vendor_concurrency", 4));
+	json_object_set_new(spec, "serve", json_pack("{s:i, s:i, s:i}", "workers", 1,
+						     "rental_workers", 1, "vendor_concurrency", 4));
 	json_array_foreach(json_object_get(spec, "sites"), i, site)
 		json_object_set_new(site, "sync_interval", json_string("1h"));
 	assert_int_equal(json_dump_file(spec, s->t.spec, 0), 0);

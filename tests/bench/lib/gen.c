@@ -389,13 +389,20 @@ int gen_write_spec(const struct gen *g, const struct gen_spec *s, const char *pa
 		"\"base_url\":\"%s/storeganise/api\",\"api_key_env\":\"E2E_SG_API_KEY\","
 		"\"webhook_secret_env\":\"E2E_SG_WEBHOOK_SECRET\",\"page_size\":1000},\n",
 		s->state_dir, s->sim);
-	if (s->vendor_concurrency || s->per_address) {
+	if (s->vendor_concurrency || s->per_address || s->rental_workers) {
+		const char *sep = "";
+
 		fputs("\"serve\":{", f);
-		if (s->vendor_concurrency)
-			fprintf(f, "\"vendor_concurrency\":%u%s", s->vendor_concurrency,
-				s->per_address ? "," : "");
-		if (s->per_address)
-			fprintf(f, "\"max_connections_per_address\":%u", s->per_address);
+		if (s->vendor_concurrency) {
+			fprintf(f, "\"vendor_concurrency\":%u", s->vendor_concurrency);
+			sep = ",";
+		}
+		if (s->per_address) {
+			fprintf(f, "%s\"max_connections_per_address\":%u", sep, s->per_address);
+			sep = ",";
+		}
+		if (s->rental_workers)
+			fprintf(f, "%s\"rental_workers\":%u", sep, s->rental_workers);
 		fputs("},\n", f);
 	}
 	fputs("\"sites\":[\n", f);

@@ -44,6 +44,7 @@ struct gen_spec {
 	unsigned vendor_concurrency; /* serve.vendor_concurrency; 0: the product's default */
 	const char *sync_interval;  /* per site; NULL: the product's default */
 	unsigned per_address;       /* serve.max_connections_per_address; 0: the default */
+	unsigned rental_workers;    /* serve.rental_workers; 0: the default */
 };
 
 /* Parse "OT,PTI,OA" percentages ("100,0,0"): 0, or -1 when malformed. */
