@@ -676,37 +676,51 @@ static size_t posts_to(struct e2e_srv *s, const char *path)
 	return n;
 }
 
+/* Once serve is idle, move-ins of r5 and r6 (site1, webhook ids tag-5,
+ * tag-6) while site1's OpenTech answers a create only after 4 s (it acts
+ * at once): both creates arrive while the first is still unanswered, two
+ * one-rental runs at once. The delay stays until the caller lifts it. */
+static void two_move_ins_at_once(struct e2e_srv *s, const char *tag)
+{
+	char body[200];
+	int i;
+
+	wait_idle(s);
+	sim_clear_requests(&s->t);
+	add_delay(s, "/facilities/101/visitors", 4000);
+	insert_rental(s, "r5", "u5", "c5");
+	insert_rental(s, "r6", "u6", "c6");
+	for (i = 5; i <= 6; i++) {
+		snprintf(body, sizeof(body), "{\"id\":\"%s-%d\",\"type\":\"job.unit_moveIn.completed\","
+			 "\"data\":{\"unitRentalId\":\"r%d\"}}", tag, i, i);
+		assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
+	}
+	for (i = 0; i < 30 && posts_to(s, "/opentech/facilities/101/visitors") < 2; i++)
+		usleep(100000);
+	assert_int_equal(posts_to(s, "/opentech/facilities/101/visitors"), 2);
+}
+
+/* two_move_ins_at_once's delay lifted: both tenants come. */
+static void lift_delay_and_wait(struct e2e_srv *s)
+{
+	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
+	assert_true(wait_tenants(s, "U5", 1, 30));
+	assert_true(wait_tenants(s, "U6", 1, 30));
+}
+
 /* Two move-ins on two units of one site run at once (issue 12): the
  * second rental's create reaches OpenTech while the first one's is still
  * unanswered, where one site used to take one run at a time. */
 static void test_one_rental_runs_share_a_site(void **state)
 {
 	struct e2e_srv *s = *state;
-	char body[200];
-	int i;
 
 	no_periodic_runs(s);
 	serve_start(s);
 	assert_true(wait_tenants(s, "U1", 1, 15));
-	wait_idle(s);
-	sim_clear_requests(&s->t);
-	add_delay(s, "/facilities/101/visitors", 4000); /* acts at once, answers late */
-	insert_rental(s, "r5", "u5", "c5");
-	insert_rental(s, "r6", "u6", "c6");
-	snprintf(body, sizeof(body), "{\"id\":\"share-1\",\"type\":\"job.unit_moveIn.completed\","
-		 "\"data\":{\"unitRentalId\":\"r5\"}}");
-	assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
-	snprintf(body, sizeof(body), "{\"id\":\"share-2\",\"type\":\"job.unit_moveIn.completed\","
-		 "\"data\":{\"unitRentalId\":\"r6\"}}");
-	assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
-	/* both creates arrive while the first is still unanswered */
-	for (i = 0; i < 30 && posts_to(s, "/opentech/facilities/101/visitors") < 2; i++)
-		usleep(100000);
-	assert_int_equal(posts_to(s, "/opentech/facilities/101/visitors"), 2);
+	two_move_ins_at_once(s, "share");
 	assert_true(metric(s, "reconcile_site_workers_max ") >= 2);
-	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
-	assert_true(wait_tenants(s, "U5", 1, 30));
-	assert_true(wait_tenants(s, "U6", 1, 30));
+	lift_delay_and_wait(s);
 	assert_true(metric(s, "reconcile_claim_holders_max ") == 1);
 	assert_int_equal(serve_stop(s), 0);
 	assert_int_equal(e2e_plan_exit(&s->t), 0);
@@ -718,31 +732,15 @@ static void test_one_rental_runs_share_a_site(void **state)
 static void test_one_rental_runs_do_not_take_the_site_workers(void **state)
 {
 	struct e2e_srv *s = *state;
-	char body[200];
-	int i;
 
 	set_serve(s, 1, 4);
 	no_periodic_runs(s);
 	serve_start(s);
 	assert_true(wait_tenants(s, "U1", 1, 15));
 	assert_true(wait_tenants(s, "V1", 1, 15));
-	wait_idle(s);
-	sim_clear_requests(&s->t);
-	add_delay(s, "/facilities/101/visitors", 4000); /* acts at once, answers late */
-	insert_rental(s, "r5", "u5", "c5");
-	insert_rental(s, "r6", "u6", "c6");
-	for (i = 5; i <= 6; i++) {
-		snprintf(body, sizeof(body), "{\"id\":\"few-%d\",\"type\":\"job.unit_moveIn.completed\","
-			 "\"data\":{\"unitRentalId\":\"r%d\"}}", i, i);
-		assert_int_equal(post_event(s, "/webhooks/storeganise", body, false, NULL), 200);
-	}
-	for (i = 0; i < 30 && posts_to(s, "/opentech/facilities/101/visitors") < 2; i++)
-		usleep(100000);
-	assert_int_equal(posts_to(s, "/opentech/facilities/101/visitors"), 2);
+	two_move_ins_at_once(s, "few");
 	assert_true(metric(s, "reconcile_workers_busy ") >= 2);
-	assert_int_equal(sim_delete(&s->t, "/_sim/faults"), 200);
-	assert_true(wait_tenants(s, "U5", 1, 30));
-	assert_true(wait_tenants(s, "U6", 1, 30));
+	lift_delay_and_wait(s);
 	assert_int_equal(serve_stop(s), 0);
 	assert_int_equal(e2e_plan_exit(&s->t), 0);
 }
