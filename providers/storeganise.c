@@ -149,7 +149,8 @@ out:
 	return rc;
 }
 
-/* Page through a list until a short page; parse each page as it arrives. */
+/* Page through a list until a short page; parse each page as it arrives.
+ * p->where points into this frame while it runs, and is NULL after. */
 int sg_list(struct sg_client *c, const char *path_query,
 		   struct sg_parse *p, sg_parse_fn fn, const struct sg_keep *keep)
 {
@@ -168,16 +169,17 @@ int sg_list(struct sg_client *c, const char *path_query,
 		rc = sg_get(c, path, &page, p->err);
 		free(path);
 		if (rc)
-			return rc;
+			goto out;
 		rc = sg_parse_array(p, page, fn, keep);
 		got = json_is_array(page) ? json_array_size(page) : 0;
 		json_decref(page);
-		if (rc)
-			return rc;
-		if (got < c->page_size)
-			return RC_OK;
+		if (rc || got < c->page_size)
+			goto out;
 		offset += got;
 	}
+out:
+	p->where = NULL;
+	return rc;
 }
 
 static int fetch_site(struct sg_client *c, const char *site_id,

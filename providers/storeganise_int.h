@@ -25,8 +25,9 @@ void sg_wanted_build(struct sg_wanted *w, const struct spec *spec);
 struct sg_parse {
 	struct pms_snapshot *snap;
 	const struct sg_wanted *wanted;
-	const char *where;         /* "GET /v1/admin/units?siteId=X offset 0", or
-				    * a snapshot file's path */
+	const char *where;         /* "GET /v1/admin/units?siteId=X offset 0" (borrowed
+				    * from sg_list's or sg_get_one's frame while it
+				    * runs, NULL after), or a snapshot file's path */
 	size_t item;               /* index in the page (or the file's section) */
 	const char *section;       /* a snapshot file's: "units"; NULL: a page */
 	uint64_t byte;             /* a snapshot file's: the item's offset */

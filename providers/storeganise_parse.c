@@ -47,11 +47,13 @@ void sg_wanted_build(struct sg_wanted *w, const struct spec *spec)
 /* Where the item is: "GET ...: item 3", or "file: byte 812: $.units[3]". */
 static void item_where(const struct sg_parse *p, char *buf, size_t n)
 {
+	const char *where = p->where ? p->where : "Storeganise";
+
 	if (p->section)
-		snprintf(buf, n, "%s: byte %llu: $.%s[%zu]", p->where,
+		snprintf(buf, n, "%s: byte %llu: $.%s[%zu]", where,
 			 (unsigned long long)p->byte, p->section, p->item);
 	else
-		snprintf(buf, n, "%s: item %zu", p->where, p->item);
+		snprintf(buf, n, "%s: item %zu", where, p->item);
 }
 
 static int perr(struct sg_parse *p, const char *field, const char *what)
@@ -388,7 +390,7 @@ int sg_parse_array(struct sg_parse *p, json_t *arr, sg_parse_fn fn,
 
 	if (!json_is_array(arr))
 		return rc_errf(p->err, RC_EPARSE, "%s: expected a JSON array",
-			       p->where);
+			       p->where ? p->where : "Storeganise");
 	json_array_foreach(arr, i, o) {
 		p->item = i;
 		rc = sg_parse_item(p, o, fn, keep);
