@@ -646,6 +646,21 @@ static unsigned conn_limit(struct serve *s)
 	return rl.rlim_cur > 768 ? (unsigned)(rl.rlim_cur - 512) : 256;
 }
 
+/* libmicrohttpd's own messages (a connection limit reached, a socket
+ * error) through serve's logger: in its format (JSON too), in order with
+ * the buffered lines, as warnings. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	serve_log((struct serve *)cls, RC_LOG_WARN, "HTTP server: %s", msg);
+}
+
 static int start_http(struct serve *s, struct rc_err *err)
 {
 	const char *addr = s->o.listen ? s->o.listen : s->spec->serve.listen;
@@ -667,7 +682,9 @@ static int start_http(struct serve *s, struct rc_err *err)
 	 * connections as long (MHD's timeout) */
 	s->mhd = MHD_start_daemon(MHD_USE_ERROR_LOG | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 				  (v6 ? MHD_USE_IPv6 : 0),
-				  0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+				  0, NULL, NULL, on_request, s,
+				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s, /* first: MHD says so */
+				  MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 				  MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,

@@ -10,8 +10,9 @@
  * flushed every turn instead of on a timer): a line is out as soon as the
  * loop has nothing else to do, and a flood costs a write a turn instead
  * of one a webhook. A warning or an error is written at once (with what
- * is before it), so that a crash loses none, nor does a big turn hold
- * more than LOG_BUF_MAX. Only the loop's thread logs.
+ * is before it): a crash loses at most the info lines of its last turn,
+ * never a warning or an error. A big turn holds no more than LOG_BUF_MAX.
+ * Only the loop's thread logs.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -21,7 +22,7 @@
 
 #define LOG_BUF_MAX 65536 /* written at once past this */
 
-void serve_log_flush(struct serve *s)
+static void serve_log_flush(struct serve *s)
 {
 	if (!s->logbuf.len)
 		return;

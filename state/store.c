@@ -102,7 +102,8 @@ static int env_open(struct store *s, int *mrc, struct rc_err *err)
 	if (!rc)
 		rc = mdb_env_set_maxdbs(s->env, 12);
 	/* serve keeps a read transaction per work item across its vendor
-	 * reads: room for serve.workers (at most 256) and then some */
+	 * reads: room for serve.workers and serve.rental_workers (at most 256
+	 * each) */
 	if (!rc)
 		rc = mdb_env_set_maxreaders(s->env, 512);
 	if (!rc)

@@ -32,9 +32,8 @@
  * while it was on the disk (a stream, or a second group of senders): a
  * sender that every answer reached sends its next ones in bursts a
  * millisecond apart, and a gap between two of them is not the end. On a
- * fast disk, and
- * on the state's lane (a move-in's intents: its vendor call waits), it
- * never waits. tests/bench/README.md (bench_serve --sync-delay) has the
+ * fast disk, and on the state's lane (a move-in's intents: its vendor
+ * call waits), it never waits. tests/bench/README.md (bench_serve --sync-delay) has the
  * figures.
  *
  * Each lane (environment: the state, the webhook events) has a writer of
@@ -69,7 +68,8 @@ struct store_writer {
 	unsigned queued;                          /* their number */
 	unsigned long submitted;                  /* jobs ever submitted */
 	unsigned long submitted_at_end;           /* ... when the last commit ended */
-	unsigned queued_at_end;                   /* jobs queued then: came while it ran */
+	unsigned queued_at_end;                   /* jobs queued then: came while it ran
+						   * (or past WRITER_BATCH_MAX) */
 	unsigned last_n;                          /* the last batch's jobs */
 	double last_submit;                       /* rc_now_mono() of the last job */
 	double last_commit;                       /* s, the last commit's time */

@@ -205,7 +205,11 @@ static void parse(int argc, char **argv, struct opts *o)
 		case O_TIMEOUT: o->timeout = (unsigned)bench_uarg("--timeout", optarg, 1); break;
 		case O_PHASES: parse_phases(optarg, o->phase); break;
 		case O_SYNCD: o->sync_delay = sync_delay_arg(optarg); break;
-		case O_RWORK: o->rental_workers = (unsigned)bench_uarg("--rental-workers", optarg, 1); break;
+		case O_RWORK:
+			o->rental_workers = (unsigned)bench_uarg("--rental-workers", optarg, 1);
+			if (o->rental_workers > 256)
+				bench_die("--rental-workers takes 1..256 (serve.rental_workers; got %s)", optarg);
+			break;
 		case 'h': fputs(usage, stdout); exit(0);
 		default: fputs(usage, stderr); exit(2);
 		}
