@@ -526,11 +526,11 @@ struct open_ctx {
 };
 
 /* Open entries that are in doubt: not those of calls running now. */
-static int count_open(const struct journal_entry *je, void *payload)
+static int count_open(const char *plan_id, void *payload)
 {
 	struct open_ctx *o = payload;
 
-	if (!engine_is_inflight(o->e, o->site, je->plan_id))
+	if (!engine_is_inflight(o->e, o->site, plan_id))
 		o->n++;
 	return 0;
 }
@@ -582,7 +582,7 @@ int engine_plan_one(struct engine *e, const struct engine_opts *o,
 	if (!rc)
 		rc = store_generation(t, sp->site->name, &sp->generation, err);
 	if (!rc)
-		rc = store_journal_each(t, sp->site->name, true, count_open, &oc, err);
+		rc = store_journal_open_plans(t, sp->site->name, count_open, &oc, err);
 	open = oc.n;
 	/* a scoped plan from the cache reads its own units only (below) */
 	if (!rc && sp->scoped && !o->refresh && !open)

@@ -284,6 +284,13 @@ int store_journal_put(struct store_txn *t, const char *site,
 typedef int (*store_journal_cb)(const struct journal_entry *e, void *payload);
 int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 		       store_journal_cb cb, void *payload, struct rc_err *err);
+/* The plan id (borrowed, for the call) of each open entry of a site, read
+ * from the jopen index alone: a plan counts the open entries not of runs
+ * in flight in O(open) lookups, without parsing them (each of a site's
+ * concurrent runs has some open). Non-zero from cb stops the walk. */
+typedef int (*store_open_plan_cb)(const char *plan_id, void *payload);
+int store_journal_open_plans(struct store_txn *t, const char *site, store_open_plan_cb cb,
+			     void *payload, struct rc_err *err);
 
 /* ---- webhook events (serve) ---- */
 /* The longest event id stored: LMDB keys are at most 511 bytes and the

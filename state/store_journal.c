@@ -98,11 +98,15 @@ static int last_seq(struct store_txn *t, const char *site, uint64_t *out,
 }
 
 /* The jopen index: the keys of open entries (intent, unknown), so that
- * what a plan settles is found in O(open), not O(history). */
-static int jopen_mark(struct store_txn *t, MDB_val *k, bool open, struct rc_err *err)
+ * what a plan settles is found in O(open), not O(history); each holds its
+ * entry's plan id (plan, borrowed; "" from an older version's backfill),
+ * so that a plan tells the open entries of runs in flight from those in
+ * doubt without reading and parsing the entries themselves. */
+static int jopen_mark(struct store_txn *t, MDB_val *k, bool open, const char *plan,
+		      struct rc_err *err)
 {
-	MDB_val empty = { 0, "" };
-	int rc = open ? st_put(t, t->s->jopen, k, &empty, 0) : st_del(t, t->s->jopen, k);
+	MDB_val pv = { strlen(plan), (void *)plan };
+	int rc = open ? st_put(t, t->s->jopen, k, &pv, 0) : st_del(t, t->s->jopen, k);
 
 	return rc && rc != MDB_NOTFOUND ? st_lmdb_err(err, t->s, "journal index", rc) : RC_OK;
 }
@@ -132,7 +136,8 @@ int store_journal_put(struct store_txn *t, const char *site,
 	}
 	rc = st_put_json(t, t->s->journal, &k, j, err);
 	if (!rc)
-		rc = jopen_mark(t, &k, e->state == JOURNAL_INTENT || e->state == JOURNAL_UNKNOWN, err);
+		rc = jopen_mark(t, &k, e->state == JOURNAL_INTENT || e->state == JOURNAL_UNKNOWN,
+				e->plan_id, err);
 	free(k.mv_data);
 	json_decref(j);
 	return rc;
@@ -273,6 +278,44 @@ int store_journal_each(struct store_txn *t, const char *site, bool only_open,
 			      err);
 }
 
+struct jplans {
+	struct jeach je;             /* the fallback: the entry itself */
+	store_open_plan_cb cb;
+	void *payload;
+};
+
+static int jplan_entry(const struct journal_entry *e, void *p)
+{
+	struct jplans *jp = p;
+
+	return jp->cb(e->plan_id, jp->payload);
+}
+
+/* One jopen record: its plan id, or (an older index record without one)
+ * the entry's. */
+static int jplan_cb(MDB_cursor *c, const MDB_val *rest, const MDB_val *v, void *p)
+{
+	struct jplans *jp = p;
+	char plan[sizeof(((struct journal_entry *)0)->plan_id)];
+
+	if (rest->mv_size != 8)
+		return 0;
+	if (v->mv_size == 0 || v->mv_size >= sizeof(plan))
+		return jeach_cb(c, rest, v, &jp->je);
+	memcpy(plan, v->mv_data, v->mv_size);
+	plan[v->mv_size] = '\0';
+	return jp->cb(plan, jp->payload);
+}
+
+int store_journal_open_plans(struct store_txn *t, const char *site, store_open_plan_cb cb,
+			     void *payload, struct rc_err *err)
+{
+	struct jplans jp = { { t, site, true, jplan_entry, NULL }, cb, payload };
+
+	jp.je.payload = &jp;
+	return st_each_prefix(t, t->s->jopen, site, jplan_cb, &jp, err);
+}
+
 int st_jopen_backfill(MDB_txn *txn, struct store *s)
 {
 	struct store_txn t = { s, txn };
@@ -292,7 +335,7 @@ int st_jopen_backfill(MDB_txn *txn, struct store *s)
 		j = st_get_json(&v);
 		st = json_string_value(json_object_get(j, "state"));
 		if (st && (!strcmp(st, "intent") || !strcmp(st, "unknown")) &&
-		    jopen_mark(&t, &k, true, &err))
+		    jopen_mark(&t, &k, true, json_string_value(json_object_get(j, "plan")) ?: "", &err))
 			rc = EIO;
 		json_decref(j);
 		if (!rc)

@@ -550,6 +550,59 @@ static void raw_put(MDB_txn *txn, const char *db, const void *k, size_t kn, cons
 	assert_int_equal(mdb_put(txn, dbi, &key, &val, 0), 0);
 }
 
+static int plan_cb(const char *plan, void *p)
+{
+	rc_buf_printf(p, "%s,", plan);
+	return 0;
+}
+
+static void open_plans(struct fx *f, struct rc_buf *got)
+{
+	struct store_txn *t;
+	struct rc_err err;
+
+	got->len = 0;
+	rc_buf_add(got, "", 0);
+	assert_int_equal(store_txn_begin(f->s, false, &t, &err), 0);
+	assert_int_equal(store_journal_open_plans(t, "s1", plan_cb, got, &err), 0);
+	store_txn_abort(t);
+}
+
+/* A plan tells the open entries of runs in flight from those in doubt by
+ * their plan ids, read from the jopen index alone; an index record that
+ * an older version wrote (no plan id) is read from its entry. */
+static void test_journal_open_plans(void **state)
+{
+	struct fx *f = *state;
+	struct journal_entry e[3];
+	const unsigned char key[] = { 's', '1', 0, 0, 0, 0, 0, 0, 0, 0, 3 };
+	struct rc_buf got;
+	struct rc_err err;
+	MDB_env *env;
+	MDB_txn *txn;
+	int i;
+
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < 3; i++) {
+		snprintf(e[i].op, sizeof(e[i].op), "tenant.create");
+		snprintf(e[i].plan_id, sizeof(e[i].plan_id), "plan-%c", 'a' + i);
+		assert_int_equal(store_journal_intent(f->s, "s1", &e[i], &err), 0);
+	}
+	e[0].state = JOURNAL_OK;
+	assert_int_equal(store_journal_result(f->s, "s1", &e[0], &err), 0);
+	rc_buf_init(&got);
+	open_plans(f, &got);
+	assert_string_equal(got.p, "plan-b,plan-c,");
+	raw_env(f, &env, &txn); /* plan-c's index record as an older version wrote it */
+	raw_put(txn, "jopen", key, sizeof(key), "");
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(&f->s, f->dir, &err), 0);
+	open_plans(f, &got);
+	assert_string_equal(got.p, "plan-b,plan-c,");
+	rc_buf_free(&got);
+}
+
 /* The state as a version that kept its events in data.mdb left it: old-1
  * and old-2 there (and in evtime, dated now, when with_evtime: before
  * that index existed there was none), no events.mdb. */
@@ -891,6 +944,7 @@ int main(void)
 		T(test_observed_by_name_and_code_index),
 		T(test_state_of_an_older_version),
 		T(test_journal),
+		T(test_journal_open_plans),
 		T(test_prune_events),
 		T(test_events_of_an_older_state_move),
 		T(test_prune_journal),
