@@ -125,7 +125,7 @@ struct spec_serve {
 	unsigned vendor_concurrency; /* HTTP requests in flight per vendor, default 4 */
 	unsigned workers;            /* sites reconciled at once (whole-site runs), default 8 */
 	unsigned rental_workers;     /* one-rental runs (and a job's, unit's or customer's
-				      * lookup) at once, default 8 */
+				      * lookup) at once, default 64 */
 	unsigned per_address;        /* HTTP connections per client address, default 64 */
 	struct spec_rate *rates;     /* requests_per_second by peer (none: unlimited) */
 	size_t nrates;

@@ -92,7 +92,7 @@ int spec_load_serve(struct spec_ld *l, json_t *o, const char *pms_type, struct s
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "workers", 1, 256, 8, &w);
 	if (!rc)
-		rc = spec_get_int(l, o, "$.serve", "rental_workers", 1, 256, 8, &rw);
+		rc = spec_get_int(l, o, "$.serve", "rental_workers", 1, 256, 64, &rw);
 	if (!rc)
 		rc = spec_get_int(l, o, "$.serve", "max_connections_per_address", 1, 1024, 64, &a);
 	s->per_address = (unsigned)a;

@@ -73,7 +73,7 @@ static const char usage[] =
 "                       program). Issue 12's ingest goal is for fdatasync ~4 ms:\n"
 "                         bench_serve --sync-delay 4 --phases flood\n"
 "  --rental-workers N   the spec's serve.rental_workers (one-rental runs at\n"
-"                       once; default: serve's, 8). Each holds its worker\n"
+"                       once; default: serve's, 64). Each holds its worker\n"
 "                       through two commits: on a slow disk the burst is\n"
 "                       bound by it (--sync-delay 4 --phases burst)\n"
 "  -h, --help           this text\n"
