@@ -400,6 +400,7 @@ static void mhd_pump(struct serve *s)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
+	serve_log_flush(s); /* what was logged before an answer is out before it */
 	MHD_run(s->mhd);
 	ev_timer_stop(s->loop, &s->mhd_timer);
 	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {

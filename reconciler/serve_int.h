@@ -160,6 +160,8 @@ void serve_unclaim(struct serve_site *st, struct serve_claims *c);
  * waits (warnings and errors at once); off: the rest written, at once again. */
 void serve_log_open(struct serve *s);
 void serve_log_turns(struct serve *s, bool on);
+/* Write the buffered lines now (before an HTTP answer goes out). */
+void serve_log_flush(struct serve *s);
 void serve_log_close(struct serve *s);
 /* One log line (JSON or text) on stderr; never give it a secret. */
 #define serve_log(s, level, ...) rc_log(&(s)->log, (level), __VA_ARGS__)

@@ -9,10 +9,13 @@
  * the loop waits (an ev_prepare watcher: nginx's buffered access_log,
  * flushed every turn instead of on a timer): a line is out as soon as the
  * loop has nothing else to do, and a flood costs a write a turn instead
- * of one a webhook. A warning or an error is written at once (with what
- * is before it): a crash loses at most the info lines of its last turn,
- * never a warning or an error. A big turn holds no more than LOG_BUF_MAX.
- * Only the loop's thread logs.
+ * of one a webhook. The HTTP server writes them too before it reads
+ * requests (serve.c, mhd_pump): a client whose request came after a line
+ * was logged (/metrics saying the work is done) finds that line. A
+ * warning or an error is written at once (with what is before it): a
+ * crash loses at most the info lines of its last turn, never a warning or
+ * an error. A big turn holds no more than LOG_BUF_MAX. Only the loop's
+ * thread logs.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -22,7 +25,7 @@
 
 #define LOG_BUF_MAX 65536 /* written at once past this */
 
-static void serve_log_flush(struct serve *s)
+void serve_log_flush(struct serve *s)
 {
 	if (!s->logbuf.len)
 		return;
