@@ -1,8 +1,21 @@
-/* fiber.c: see fiber.h. ucontext fibers resumed by a libev timer. */
+/* fiber.c: see fiber.h. ucontext fibers resumed by a libev timer.
+ *
+ * A fiber's first entry is makecontext/swapcontext (a fresh stack); every
+ * switch after it is _setjmp/_longjmp, which save and restore registers
+ * only. glibc's swapcontext also saves and sets the signal mask, a system
+ * call per switch: three or four per webhook, several µs each on a virtual
+ * machine (6 % of serve's CPU in a flood). A jump always goes to a frame
+ * that is live and waiting in a _setjmp: the loop's in resume(), a fiber's
+ * in fiber_yield(). glibc's _FORTIFY_SOURCE check of longjmp (the target
+ * frame must be above the current one on the same stack) does not hold
+ * between stacks, so it is off in this file. Builds with AddressSanitizer
+ * switch with swapcontext only (its fiber annotations are made for it). */
+#undef _FORTIFY_SOURCE
 #define _GNU_SOURCE
 #include "fiber.h"
 
 #include <ev.h>
+#include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +25,7 @@
 
 /* AddressSanitizer must be told when the stack changes under it. */
 #if defined(__SANITIZE_ADDRESS__)
+#define FIBER_JMP 0
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define FIBER_STACK (4u << 20)
@@ -19,6 +33,7 @@
 #define ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
 #define ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
 #else
+#define FIBER_JMP 1
 #define FIBER_STACK (1u << 20)
 #define ASAN_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
 #define ASAN_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
@@ -31,7 +46,9 @@
 #define FIBER_POOL 32
 
 struct fiber {
-	ucontext_t ctx;
+	ucontext_t ctx;           /* its first entry */
+	jmp_buf jb;               /* where it waits in fiber_yield (FIBER_JMP) */
+	bool started;             /* entered once: jb is set */
 	void *map;                /* guard page + stack */
 	size_t map_len;
 	fiber_fn fn;
@@ -49,6 +66,7 @@ struct fiber {
 
 static struct ev_loop *g_loop;
 static ucontext_t g_main;
+static jmp_buf g_main_jb;          /* the loop, in resume() */
 static struct fiber *g_cur;
 static struct fiber *g_ready, *g_ready_tail;
 static struct fiber *g_sleepers;
@@ -92,7 +110,14 @@ static void resume(struct fiber *f)
 
 	g_cur = f;
 	ASAN_START(&main_fake, stack_base(f, page), f->map_len - page);
-	swapcontext(&g_main, &f->ctx);
+	if (!FIBER_JMP) {
+		swapcontext(&g_main, &f->ctx);
+	} else if (_setjmp(g_main_jb) == 0) { /* 1: back from the fiber */
+		if (f->started)
+			_longjmp(f->jb, 1);
+		f->started = true;
+		swapcontext(&g_main, &f->ctx); /* left by a jump, never returns */
+	}
 	ASAN_FINISH(main_fake, NULL, NULL);
 	g_cur = NULL;
 	if (!f->finished)
@@ -116,6 +141,8 @@ static void trampoline(void)
 	f->finished = true;
 	/* NULL: this fiber's ASan fake stack is gone for good */
 	ASAN_START(NULL, g_main_bottom, g_main_size);
+	if (FIBER_JMP)
+		_longjmp(g_main_jb, 1);
 	swapcontext(&f->ctx, &g_main);
 	abort(); /* a finished fiber is never resumed */
 }
@@ -178,7 +205,10 @@ void fiber_yield(void)
 	if (!f)
 		return;
 	ASAN_START(&f->asan_fake, g_main_bottom, g_main_size);
-	swapcontext(&f->ctx, &g_main);
+	if (!FIBER_JMP)
+		swapcontext(&f->ctx, &g_main);
+	else if (_setjmp(f->jb) == 0) /* 1: resumed */
+		_longjmp(g_main_jb, 1);
 	ASAN_FINISH(f->asan_fake, &g_main_bottom, &g_main_size);
 }
 

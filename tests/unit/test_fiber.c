@@ -302,15 +302,17 @@ struct spot {
 	char seen;
 };
 
+/* The mark is the deepest byte of a big frame: what runs on the stack
+ * after a fiber returns (the switch back to the loop) stays above it. */
 static void where(void *arg)
 {
 	struct spot *sp = arg;
-	volatile char here;
+	volatile char here[4096];
 
 	if (sp->prev)
 		sp->seen = *(volatile const char *)sp->prev->at;
-	here = 'x';
-	sp->at = (uintptr_t)&here;
+	here[0] = 'x';
+	sp->at = (uintptr_t)&here[0];
 }
 
 /* An ended fiber's stack is the next fiber's (no mmap and munmap per
