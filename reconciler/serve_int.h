@@ -85,6 +85,7 @@ struct serve_conn {
 struct serve {
 	struct ev_loop *loop;
 	struct MHD_Daemon *mhd;
+	struct MHD_Response *answer_accepted, *answer_duplicate; /* a webhook's 200s (static_answer) */
 	struct serve_conn *conns;    /* open HTTP connections (new, freed at close) */
 	ev_timer conn_timer;         /* cuts slow requests, every second */
 	unsigned long conns_cut;     /* requests cut for slowness */
