@@ -154,6 +154,13 @@ struct store_gather {
 	unsigned long during;   /* jobs that came while it ran */
 };
 double store_gather_until(const struct store_gather *g);
+/* Must a submit wake the writer (pure)? It sleeps until a first job, or
+ * gathers until a deadline that only the first job since its last commit,
+ * the last batch's count or a full batch (max) brings nearer: a wake-up
+ * per job (a futex call and a thread switch per webhook) would change
+ * nothing else. was_empty: nothing was queued before this job. */
+bool store_writer_must_wake(bool was_empty, unsigned long came, unsigned long last_n,
+			    unsigned long queued, unsigned long max);
 
 /* ---- observed vendor state ---- */
 /* Load every unit of a site into out (which must be obs_site_init'ed).

@@ -217,6 +217,12 @@ static struct timespec abs_mono(double t)
 	return ts;
 }
 
+bool store_writer_must_wake(bool was_empty, unsigned long came, unsigned long last_n,
+			    unsigned long queued, unsigned long max)
+{
+	return was_empty || came == 1 || came == last_n || queued >= max;
+}
+
 double store_gather_until(const struct store_gather *g)
 {
 	double until;
@@ -356,11 +362,7 @@ void store_writer_submit(struct store *s, struct store_job *j)
 	w->submitted++;
 	w->last_submit = rc_now_mono();
 	came = w->submitted - w->submitted_at_end;
-	/* The writer waits for a first job, or gathers until a deadline that
-	 * only the first job since its last commit, the last batch's count or
-	 * a full batch brings nearer: a wake-up per job (a futex call and a
-	 * thread switch per webhook) would change nothing else. */
-	wake = wake || came == 1 || came == w->last_n || w->queued >= WRITER_BATCH_MAX;
+	wake = store_writer_must_wake(wake, came, w->last_n, w->queued, WRITER_BATCH_MAX);
 	pthread_mutex_unlock(&w->mu);
 	if (wake)
 		pthread_cond_signal(&w->cv); /* after: the woken writer does not block on mu at once */

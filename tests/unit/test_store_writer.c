@@ -314,6 +314,29 @@ static void test_gather_waits_for_the_answered_senders(void **state)
 	assert_true(store_gather_until(&g) == 0);
 }
 
+/* A submit wakes the writer only where its decision can change: a first
+ * job, the first since a commit, as many as the last batch carried, a
+ * full batch. Any other wake-up is a futex call and a thread switch per
+ * webhook for nothing; a missed one would leave a batch waiting for its
+ * deadline, or the idle writer asleep with a job queued. */
+static void test_writer_woken_only_when_it_matters(void **state)
+{
+	(void)state;
+	/* asleep with nothing queued: every first job wakes it */
+	assert_true(store_writer_must_wake(true, 7, 64, 1, 1024));
+	/* the first job since the last commit ends a fast disk's wait */
+	assert_true(store_writer_must_wake(false, 1, 64, 5, 1024));
+	/* the gathering batch: the 2nd..63rd of 64 change nothing */
+	assert_false(store_writer_must_wake(false, 2, 64, 2, 1024));
+	assert_false(store_writer_must_wake(false, 63, 64, 63, 1024));
+	/* all the answered senders are back: it starts now */
+	assert_true(store_writer_must_wake(false, 64, 64, 64, 1024));
+	/* past them (a stream): nothing more to decide */
+	assert_false(store_writer_must_wake(false, 65, 64, 65, 1024));
+	/* a full batch: it starts now whatever it waited for */
+	assert_true(store_writer_must_wake(false, 2000, 64, 1024, 1024));
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -324,6 +347,7 @@ int main(void)
 		T(test_stop_runs_the_queue),
 		T(test_write_without_writer),
 		cmocka_unit_test(test_gather_waits_for_the_answered_senders),
+		cmocka_unit_test(test_writer_woken_only_when_it_matters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
