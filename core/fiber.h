@@ -1,5 +1,6 @@
 /*
- * fiber.h: cooperative fibers on the serve loop (one thread, ucontext).
+ * fiber.h: cooperative fibers on the serve loop (one thread; ucontext to
+ * enter a fiber, _setjmp/_longjmp to switch: fiber.c).
  *
  * A serve work item (plan + apply of one site) is ordinary blocking code:
  * refresh, diff, then one vendor call after another. Rather than turn the
