@@ -7,8 +7,6 @@
 #include <time.h>
 #include <jansson.h>
 #include <lmdb.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +178,7 @@ int store_open(struct store **out, const char *dir, struct rc_err *err)
 		rc = load_key(s, err);
 	if (rc)
 		goto fail;
+	s->mac = st_mac_new();
 	*out = s;
 	return RC_OK;
 fail:
@@ -256,6 +255,7 @@ void store_close(struct store *s)
 	store_unlock(s);
 	envs_close(s);
 	explicit_bzero(s->key, sizeof(s->key));
+	st_mac_free(s->mac);
 	free(s->dir);
 	free(s);
 }
@@ -321,38 +321,6 @@ void store_unlock(struct store *s)
 	}
 }
 
-static void hasher_fn(void *payload, const char *site, const char *secret,
-		      unsigned char out[RC_HASH_LEN])
-{
-	store_secret_hash(payload, site, secret, out);
-}
-
-struct rc_hasher store_hasher(const struct store *s)
-{
-	return (struct rc_hasher){ hasher_fn, (void *)s };
-}
-
-void store_hmac(const struct store *s, const void *data, size_t len,
-		unsigned char out[RC_HASH_LEN])
-{
-	unsigned int n = RC_HASH_LEN;
-
-	HMAC(EVP_sha256(), s->key, sizeof(s->key), data, len, out, &n);
-}
-
-void store_secret_hash(const struct store *s, const char *site,
-		       const char *secret, unsigned char out[RC_HASH_LEN])
-{
-	size_t a = strlen(site), b = strlen(secret);
-	unsigned char *buf = rc_malloc(a + b + 1);
-
-	memcpy(buf, site, a);
-	buf[a] = 0;
-	memcpy(buf + a + 1, secret, b);
-	store_hmac(s, buf, a + b + 1, out);
-	explicit_bzero(buf, a + b + 1);
-	free(buf);
-}
 
 MDB_env *st_env(const struct store *s, enum store_lane lane)
 {

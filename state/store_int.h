@@ -20,6 +20,7 @@ struct store {
 	MDB_dbi obsidx;              /* code hashes of observed units (store_obs.c) */
 	MDB_dbi jopen;               /* journal keys of open entries -> "" */
 	unsigned char key[32];
+	struct store_mac *mac;       /* store_hmac's keyed context (store.c), or NULL */
 	int lock_fd;
 	struct store_writer *writer[STORE_LANES]; /* group commit (store_writer.c), or NULL */
 	store_exec_fn exec;           /* how store_write runs a job, or NULL: inline */
@@ -32,6 +33,10 @@ struct store_txn {
 	MDB_txn *txn;
 	struct store_changes *log;   /* what a replica is handed before commit, or NULL */
 };
+
+/* store_mac.c: store_hmac's keyed context (new; freed and wiped by free). */
+struct store_mac *st_mac_new(void);
+void st_mac_free(struct store_mac *m);
 
 /* The environment a lane writes. */
 MDB_env *st_env(const struct store *s, enum store_lane lane);

@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "state/store.h"
 
@@ -434,6 +436,32 @@ static void test_hash_key_is_stable_and_private(void **state)
 	snprintf(path, sizeof(path), "%s/hash.key", f->dir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+/* store_secret_hash is HMAC-SHA256(hash.key, site || 0 || secret), call
+ * after call (its context is keyed once and re-initialised per message:
+ * a second message must not carry the first one's state). */
+static void test_secret_hash_is_hmac_of_the_key(void **state)
+{
+	struct fx *f = *state;
+	static const char *const secrets[] = { "482913", "482913", "777001", "" };
+	unsigned char key[32], want[RC_HASH_LEN], got[RC_HASH_LEN], msg[32];
+	unsigned int n = RC_HASH_LEN;
+	char path[sizeof(f->dir) + 16];
+	FILE *fp;
+	size_t i, len;
+
+	snprintf(path, sizeof(path), "%s/hash.key", f->dir);
+	fp = fopen(path, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(key, 1, sizeof(key), fp), sizeof(key));
+	fclose(fp);
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+		len = (size_t)snprintf((char *)msg, sizeof(msg), "s1%c%s", 0, secrets[i]);
+		assert_non_null(HMAC(EVP_sha256(), key, sizeof(key), msg, len, want, &n));
+		store_secret_hash(f->s, "s1", secrets[i], got);
+		assert_memory_equal(got, want, RC_HASH_LEN);
+	}
 }
 
 static void test_lock_is_exclusive(void **state)
@@ -951,6 +979,7 @@ int main(void)
 		T(test_r10_marks_follow_the_journal),
 		T(test_wait_deadlines),
 		T(test_hash_key_is_stable_and_private),
+		T(test_secret_hash_is_hmac_of_the_key),
 		T(test_lock_is_exclusive),
 		T(test_no_secret_in_files),
 		T(test_cut_short_is_refused),
