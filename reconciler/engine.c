@@ -2,6 +2,8 @@
 #define _GNU_SOURCE
 #include "engine.h"
 
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -623,14 +625,47 @@ out:
 	return rc;
 }
 
+/* Plan ids: unique, not secret (plans show them). RAND_bytes checks for a
+ * fork with getpid() on every call, a system call per one-rental run; so
+ * a process draws one random 64-bit start and numbers its plans from it,
+ * each number mixed (splitmix64, a bijection: distinct in, distinct out).
+ * This program forks only to exec. */
+static uint64_t plan_id_base, plan_id_next;
+static bool plan_id_seeded;
+static pthread_once_t plan_id_once = PTHREAD_ONCE_INIT;
+
+static void plan_id_seed(void)
+{
+	plan_id_seeded = RAND_bytes((unsigned char *)&plan_id_base, sizeof(plan_id_base)) == 1;
+}
+
+static int plan_id(char out[17], struct rc_err *err)
+{
+	unsigned char b[8];
+	uint64_t z;
+	int i;
+
+	pthread_once(&plan_id_once, plan_id_seed);
+	if (!plan_id_seeded)
+		return rc_errf(err, RC_ERR, "the random generator failed");
+	z = plan_id_base + __atomic_fetch_add(&plan_id_next, 1, __ATOMIC_RELAXED);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (i = 0; i < 8; i++)
+		b[i] = (unsigned char)(z >> (8 * i));
+	rc_hex(b, 8, out);
+	return RC_OK;
+}
+
 static int plan_new(struct plan *out, size_t n, struct rc_err *err)
 {
-	unsigned char rnd[8];
+	int rc;
 
 	rc_now_iso(out->created, sizeof(out->created));
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return rc_errf(err, RC_ERR, "the random generator failed");
-	rc_hex(rnd, 8, out->id);
+	rc = plan_id(out->id, err);
+	if (rc)
+		return rc;
 	out->sites = rc_calloc(n + 1, sizeof(*out->sites));
 	out->nsites = n;
 	return RC_OK;
