@@ -84,8 +84,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 }
 
 /* The two answers of every stored webhook, made once (MHD counts their
- * uses): a response built per answer was a third of serve's mallocs in
- * a flood. */
+ * uses) rather than a body, a response and a header built and freed per
+ * answer. */
 static struct MHD_Response *static_answer(const char *body)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,

@@ -321,7 +321,6 @@ void store_unlock(struct store *s)
 	}
 }
 
-
 MDB_env *st_env(const struct store *s, enum store_lane lane)
 {
 	return lane == STORE_LANE_EVENTS ? s->evenv : s->env;

@@ -20,7 +20,7 @@ struct store {
 	MDB_dbi obsidx;              /* code hashes of observed units (store_obs.c) */
 	MDB_dbi jopen;               /* journal keys of open entries -> "" */
 	unsigned char key[32];
-	struct store_mac *mac;       /* store_hmac's keyed context (store.c), or NULL */
+	struct store_mac *mac;       /* store_hmac's keyed context (store_mac.c), or NULL */
 	int lock_fd;
 	struct store_writer *writer[STORE_LANES]; /* group commit (store_writer.c), or NULL */
 	store_exec_fn exec;           /* how store_write runs a job, or NULL: inline */
