@@ -23,8 +23,14 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-/* AddressSanitizer must be told when the stack changes under it. */
-#if defined(__SANITIZE_ADDRESS__)
+/* AddressSanitizer must be told when the stack changes under it (GCC
+ * says it is on with __SANITIZE_ADDRESS__, clang with __has_feature). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FIBER_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(FIBER_ASAN)
 #define FIBER_JMP 0
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>

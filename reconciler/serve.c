@@ -663,6 +663,7 @@ static unsigned conn_limit(struct serve *s)
 /* libmicrohttpd's own messages (a connection limit reached, a socket
  * error) through serve's logger: in its format (JSON too), in order with
  * the buffered lines, as warnings. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
